@@ -1,0 +1,124 @@
+"""The case aggregate and its append-only event history.
+
+The case row is a cache of the history: ``replay()`` of the events that were not entered in
+error always gives the same state, facts, owner and team. Corrections append an
+``entered_in_error`` event naming the sequence number it voids; nothing is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from engine.definition import ON_HOLD
+
+CaseStatus = Literal["open", "on_hold", "closed"]
+
+#: Events the system records about a case that are not things that happened to it.
+NOTICE_TRIGGERS = frozenset({"reminder_due", "deadline_breached", "deadline_escalated"})
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is doing something: resolved from a user by the entrypoint."""
+
+    id: int
+    email: str
+    roles: frozenset[str]
+
+    @property
+    def is_system(self) -> bool:
+        """carepath itself, allowed every move."""
+        return "system" in self.roles or "admin" in self.roles
+
+
+@dataclass(slots=True)
+class Case:
+    """One case: a row moving through one pinned workflow version."""
+
+    ref: str
+    workflow_id: str
+    workflow_version: int
+    state: str
+    opened_on: date
+    last_event_on: date
+    id: int | None = None
+    status: CaseStatus = "open"
+    held_from: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    owner_id: int | None = None
+    team_id: int | None = None
+    exit_reason: str | None = None
+    last_seq: int = 0
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One immutable entry of a case's history."""
+
+    case_id: int
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    effective_on: date
+    recorded_at: datetime
+    actor_id: int | None
+    note: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """Facts this event recorded."""
+        return self.payload.get("facts", {})  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What replaying a history gives."""
+
+    state: str
+    status: CaseStatus
+    held_from: str | None
+    facts: dict[str, Any]
+    owner_id: int | None
+    team_id: int | None
+    exit_reason: str | None
+    last_event_on: date
+
+
+def voided(events: Iterable[Event]) -> set[int]:
+    """Sequence numbers that later ``entered_in_error`` events void."""
+    return {int(e.payload["target_seq"]) for e in events if e.trigger == "entered_in_error"}
+
+
+def effective_events(events: list[Event]) -> list[Event]:
+    """Events that count: not voided, not corrections themselves, not system notices."""
+    gone = voided(events)
+    return [
+        e for e in events
+        if e.seq not in gone and e.trigger != "entered_in_error" and e.trigger not in NOTICE_TRIGGERS
+    ]
+
+
+def replay(events: list[Event], terminal: frozenset[str]) -> Snapshot:
+    """Fold the effective events into the case they describe."""
+    state, held_from, exit_reason = "", None, None
+    facts: dict[str, Any] = {}
+    owner_id = team_id = None
+    last_on: date | None = None
+    for e in effective_events(events):
+        state = e.to_state
+        facts.update(e.facts)
+        held_from = e.payload.get("held_from") if state == ON_HOLD else None
+        owner_id = e.payload.get("owner_id", owner_id)
+        team_id = e.payload.get("team_id", team_id)
+        exit_reason = e.payload.get("reason") if state in terminal else None
+        last_on = e.effective_on
+    if last_on is None:
+        raise ValueError("a case history starts with its open event, which cannot be voided")
+    status: CaseStatus = "closed" if state in terminal else "on_hold" if state == ON_HOLD else "open"
+    return Snapshot(state, status, held_from, facts, owner_id, team_id, exit_reason, last_on)

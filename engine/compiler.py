@@ -1,0 +1,216 @@
+"""Compile a ``WorkflowDef`` once into a shared ``transitions.Machine``, validated eagerly.
+
+transitions accepts unknown states and guard names at build time and imports dotted
+strings as callables, so everything is checked here first and guards are handed over
+as callables from our registry. One machine serves every case of a (workflow, version):
+``machine.events[trigger].trigger(firing)`` with a small per-call object.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import EventData, Machine
+
+from engine.calendar import parse_limit
+from engine.definition import BUILTIN_TRIGGERS, ON_HOLD, TransitionDef, WorkflowDef
+from engine.errors import InvalidInput, Problem, WorkflowDefinitionError
+from engine.guards import GUARDS, Guard, GuardContext, resolve_guard
+from engine.roles import OWNER, ROLES
+
+
+@dataclass(slots=True)
+class Firing:
+    """The throwaway model a shared machine moves: one per fired trigger."""
+
+    state: str
+    context: GuardContext
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWorkflow:
+    """A definition with its shared machine and lookup tables."""
+
+    definition: WorkflowDef
+    machine: Machine
+    by_source: Mapping[str, Mapping[str, TransitionDef]]
+    guards: Mapping[str, Guard]
+
+    def transition(self, state: str, trigger: str) -> TransitionDef | None:
+        """The declared transition for ``trigger`` from ``state``, if any."""
+        return self.by_source.get(state, {}).get(trigger)
+
+    def triggers_from(self, state: str) -> list[str]:
+        """Declared triggers valid from ``state``, in definition order."""
+        return list(self.by_source.get(state, {}))
+
+    def unmet(self, transition: TransitionDef, context: GuardContext) -> list[str]:
+        """Every unmet guard of ``transition`` as a sentence (all of them, not the first)."""
+        reasons = (self.guards[name](context) for name in transition.guards)
+        return [r for r in reasons if r]
+
+
+def _guard_condition(guard: Guard) -> Any:
+    def condition(event: EventData) -> bool:
+        firing: Firing = event.model
+        reason = guard(firing.context)
+        if reason:
+            firing.failures.append(reason)
+            return False
+        return True
+
+    return condition
+
+
+class _Checker:
+    """Collects every problem of one definition instead of stopping at the first."""
+
+    def __init__(self, definition: WorkflowDef, registry: Mapping[str, Guard]) -> None:
+        self.d = definition
+        self.registry = registry
+        self.problems: list[Problem] = []
+        self.triggers = {t.trigger for t in definition.transitions}
+        self.facts = {f for t in definition.transitions for f in t.requires}
+
+    def add(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(self.d.file, line, message))
+
+    def run(self) -> list[Problem]:
+        self._states()
+        self._transitions()
+        self._reachability()
+        self._deadlines()
+        return self.problems
+
+    def _states(self) -> None:
+        d = self.d
+        if d.initial not in d.states:
+            self.add(d.line, f"initial state {d.initial!r} is not declared in states")
+        if d.close_state not in d.states:
+            self.add(d.line, f"close_state {d.close_state!r} is not declared in states")
+        elif not d.states[d.close_state].terminal:
+            self.add(d.states[d.close_state].line, f"close_state {d.close_state!r} must be terminal")
+        if ON_HOLD in d.states:
+            self.add(d.states[ON_HOLD].line, f"state name {ON_HOLD!r} is reserved (built in)")
+        if not d.exit_reasons:
+            self.add(d.line, "exit_reasons must list at least one reason code")
+
+    def _transitions(self) -> None:
+        seen: dict[tuple[str, str], int | None] = {}
+        for t in self.d.transitions:
+            if t.trigger in BUILTIN_TRIGGERS:
+                self.add(t.line, f"trigger {t.trigger!r} is built in and cannot be redeclared")
+            for s in (*t.sources, t.dest):
+                if s not in self.d.states:
+                    self.add(t.line, f"transition {t.trigger!r} names unknown state {s!r}")
+            for s in t.sources:
+                if (s, t.trigger) in seen:
+                    self.add(t.line, f"duplicate transition {t.trigger!r} from {s!r} "
+                             f"(first at line {seen[(s, t.trigger)]})")
+                seen[(s, t.trigger)] = t.line
+                if s in self.d.states and self.d.states[s].terminal:
+                    self.add(t.line, f"transition {t.trigger!r} leaves terminal state {s!r}")
+            for g in t.guards:
+                if resolve_guard(g, self.registry) is None:
+                    self.add(t.line, f"transition {t.trigger!r} names unknown guard {g!r}")
+            for r in t.roles:
+                if r not in ROLES:
+                    self.add(t.line, f"transition {t.trigger!r} names unknown role {r!r}")
+
+    def _reachability(self) -> None:
+        d = self.d
+        if d.initial not in d.states:
+            return
+        edges: dict[str, set[str]] = {}
+        for t in d.transitions:
+            for s in t.sources:
+                edges.setdefault(s, set()).add(t.dest)
+        reached = {d.initial, d.close_state}
+        todo = deque([d.initial])
+        while todo:
+            for nxt in edges.get(todo.popleft(), ()):
+                if nxt not in reached:
+                    reached.add(nxt)
+                    todo.append(nxt)
+        for name, state in d.states.items():
+            if name not in reached:
+                self.add(state.line, f"state {name!r} is unreachable from {d.initial!r}")
+            if not state.terminal and name not in edges:
+                self.add(state.line, f"state {name!r} is not terminal but has no way out")
+
+    def _deadlines(self) -> None:
+        names: set[str] = set()
+        for rule in self.d.deadlines:
+            if rule.name in names:
+                self.add(rule.line, f"duplicate deadline rule {rule.name!r}")
+            names.add(rule.name)
+            for anchor in (*rule.start, *rule.stop, *rule.cancel):
+                self._anchor(rule.name, rule.line, anchor.kind, anchor.name)
+            self._limit(rule.line, rule.name, rule.limit)
+            for reminder in rule.reminders:
+                if reminder.before is not None:
+                    self._limit(rule.line, rule.name, reminder.before)
+            for tier in rule.escalations:
+                self._limit(rule.line, rule.name, tier.after)
+                for role in tier.to:
+                    if role not in ROLES and role != OWNER:
+                        self.add(rule.line, f"deadline {rule.name!r} escalates to unknown role {role!r}")
+
+    def _anchor(self, rule: str, line: int | None, kind: str, name: str) -> None:
+        if kind in ("enter", "leave") and name not in self.d.states and name != ON_HOLD:
+            self.add(line, f"deadline {rule!r} names unknown state {name!r}")
+        elif kind == "event" and name not in self.triggers and name not in BUILTIN_TRIGGERS:
+            self.add(line, f"deadline {rule!r} names unknown event {name!r}")
+        elif kind == "fact" and name not in self.facts:
+            self.add(line, f"deadline {rule!r} names fact {name!r} that no transition requires")
+
+    def _limit(self, line: int | None, rule: str, text: str) -> None:
+        try:
+            parse_limit(text)
+        except InvalidInput as exc:
+            self.add(line, f"deadline {rule!r}: {exc}")
+
+
+def check_workflow(definition: WorkflowDef, registry: Mapping[str, Guard] = GUARDS) -> list[Problem]:
+    """Every problem in ``definition``; empty when it is sound."""
+    return _Checker(definition, registry).run()
+
+
+def compile_workflow(
+    definition: WorkflowDef, registry: Mapping[str, Guard] = GUARDS
+) -> CompiledWorkflow:
+    """Validate ``definition`` and build its one shared machine.
+
+    Raises:
+        WorkflowDefinitionError: listing every problem with file and line.
+    """
+    problems = check_workflow(definition, registry)
+    if problems:
+        raise WorkflowDefinitionError(problems)
+    guards: dict[str, Guard] = {}
+    by_source: dict[str, dict[str, TransitionDef]] = {}
+    specs: list[dict[str, Any]] = []
+    for t in definition.transitions:
+        for g in t.guards:
+            guards[g] = resolve_guard(g, registry)  # type: ignore[assignment]
+        for s in t.sources:
+            by_source.setdefault(s, {})[t.trigger] = t
+        specs.append({
+            "trigger": t.trigger, "source": list(t.sources), "dest": t.dest,
+            "conditions": [_guard_condition(guards[g]) for g in t.guards],
+        })
+    machine = Machine(
+        model=None, states=[*definition.states, ON_HOLD], initial=definition.initial,
+        transitions=specs, send_event=True, auto_transitions=False, model_override=True,
+    )
+    return CompiledWorkflow(definition, machine, by_source, guards)
+
+
+def iter_problems(definitions: Mapping[str, WorkflowDef]) -> Iterator[Problem]:
+    """Problems across several definitions (for ``workflows validate``)."""
+    for d in definitions.values():
+        yield from check_workflow(d)

@@ -1,0 +1,175 @@
+"""Deadlines derived from a case's events by the workflow's rules.
+
+``DeadlineBook`` folds events one at a time: the write path feeds it the one new event,
+a correction feeds it the whole effective history from scratch. Same code either way, so
+a backdated event or a voided one gives exactly the deadlines a fresh replay would.
+Pauses (holds) keep the raw due date and an adjusted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Literal
+
+from engine.calendar import Limit, WorkingCalendar, due_date, parse_limit
+from engine.case import Event
+from engine.definition import ON_HOLD, Anchor, DeadlineRule, WorkflowDef
+from engine.errors import InvalidInput
+
+DeadlineStatus = Literal["open", "paused", "met", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """One occurrence of a rule on a case (``cycle`` counts recurrences)."""
+
+    rule: str
+    cycle: int
+    start_on: date
+    raw_due_on: date
+    due_on: date
+    status: DeadlineStatus = "open"
+    met_on: date | None = None
+    paused_since: date | None = None
+    paused_days: int = 0
+    paused_working_days: int = 0
+    id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Identity within a case."""
+        return (self.rule, self.cycle)
+
+    @property
+    def is_live(self) -> bool:
+        """Open or paused: still to be met."""
+        return self.status in ("open", "paused")
+
+
+def display_status(d: Deadline, today: date) -> str:
+    """What a person reads: open, paused, met on time, met late, breached, cancelled."""
+    if d.status == "met":
+        assert d.met_on is not None
+        return "met on time" if d.met_on <= d.due_on else "met late"
+    if d.status == "open" and today > d.due_on:
+        return "breached"
+    return d.status
+
+
+def _matches(anchor: Anchor, event: Event) -> bool:
+    if anchor.kind == "event":
+        return event.trigger == anchor.name
+    if anchor.kind == "fact":
+        return anchor.name in event.facts
+    moving = event.from_state != event.to_state
+    holding = ON_HOLD in (event.from_state, event.to_state) and anchor.name != ON_HOLD
+    if not moving or holding:
+        return False
+    if anchor.kind == "enter":
+        return event.to_state == anchor.name
+    return event.from_state == anchor.name
+
+
+def _start_date(anchors: Iterable[Anchor], event: Event) -> date | None:
+    for anchor in anchors:
+        if _matches(anchor, event):
+            if anchor.kind != "fact":
+                return event.effective_on
+            return _fact_date(anchor.name, event.facts[anchor.name])
+    return None
+
+
+def _fact_date(name: str, value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidInput(f"fact {name!r} must be a date YYYY-MM-DD, got {value!r}") from exc
+
+
+class DeadlineBook:
+    """The deadlines of one case under one workflow, advanced event by event."""
+
+    def __init__(
+        self, workflow: WorkflowDef, calendar: WorkingCalendar, deadlines: Iterable[Deadline] = ()
+    ) -> None:
+        self.workflow = workflow
+        self.calendar = calendar
+        self.rules: Mapping[str, DeadlineRule] = {r.name: r for r in workflow.deadlines}
+        self.limits: Mapping[str, Limit] = {r.name: parse_limit(r.limit) for r in workflow.deadlines}
+        self.items: dict[tuple[str, int], Deadline] = {d.key: d for d in deadlines}
+        self.changed: set[tuple[str, int]] = set()
+
+    def live(self, rule: str) -> Deadline | None:
+        """The open or paused occurrence of ``rule``, if any."""
+        found = [d for d in self.items.values() if d.rule == rule and d.is_live]
+        return max(found, key=lambda d: d.cycle) if found else None
+
+    def _put(self, d: Deadline) -> None:
+        self.items[d.key] = d
+        self.changed.add(d.key)
+
+    def _open(self, rule: DeadlineRule, start: date) -> None:
+        cycles = [d.cycle for d in self.items.values() if d.rule == rule.name]
+        due = due_date(start, self.limits[rule.name], self.calendar, rule.counting)
+        self._put(Deadline(rule.name, max(cycles, default=0) + 1, start, due, due))
+
+    def apply(self, event: Event) -> None:
+        """Advance every rule by one effective event."""
+        terminal = self.workflow.states.get(event.to_state)
+        closing = terminal is not None and terminal.terminal
+        for rule in self.workflow.deadlines:
+            self._apply_rule(rule, event, closing)
+
+    def _apply_rule(self, rule: DeadlineRule, event: Event, closing: bool) -> None:
+        current = self.live(rule.name)
+        if current is not None:
+            if any(_matches(a, event) for a in rule.stop):
+                self._put(self._unpaused(current, event.effective_on, "met"))
+                if rule.recurs and not closing:
+                    self._open(rule, event.effective_on)
+                return
+            if closing or any(_matches(a, event) for a in rule.cancel):
+                self._put(replace(self._unpaused(current, event.effective_on), status="cancelled"))
+                return
+            self._pause_or_resume(rule, current, event)
+            return
+        if not closing:
+            start = _start_date(rule.start, event)
+            if start is not None:
+                self._open(rule, start)
+
+    def _pause_or_resume(self, rule: DeadlineRule, d: Deadline, event: Event) -> None:
+        if not rule.pauses_on_hold:
+            return
+        if event.to_state == ON_HOLD and d.status == "open":
+            self._put(replace(d, status="paused", paused_since=event.effective_on))
+        elif event.from_state == ON_HOLD and d.status == "paused":
+            self._put(self._unpaused(d, event.effective_on))
+
+    def _unpaused(self, d: Deadline, on: date, status: DeadlineStatus = "open") -> Deadline:
+        met_on = on if status == "met" else None
+        if d.status != "paused" or d.paused_since is None:
+            return replace(d, status=status, met_on=met_on)
+        days = (on - d.paused_since).days + d.paused_days
+        wdays = self.calendar.working_days_between(d.paused_since, on) + d.paused_working_days
+        unit = self.limits[d.rule].unit
+        if unit == "working_days":
+            due = self.calendar.add_working_days(d.raw_due_on, wdays) if wdays else d.raw_due_on
+        else:
+            due = date.fromordinal(d.raw_due_on.toordinal() + days)
+        return replace(
+            d, status=status, met_on=met_on, paused_since=None, paused_days=days,
+            paused_working_days=wdays, due_on=due,
+        )
+
+
+def replay_deadlines(
+    workflow: WorkflowDef, calendar: WorkingCalendar, events: Iterable[Event]
+) -> DeadlineBook:
+    """Deadlines from scratch over an effective history (corrections, checks)."""
+    book = DeadlineBook(workflow, calendar)
+    for event in events:
+        book.apply(event)
+    return book

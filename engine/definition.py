@@ -1,0 +1,134 @@
+"""A workflow definition as plain frozen data, built by ``workflows.loader`` from YAML.
+
+Nothing here knows about YAML or pydantic; ``line`` fields carry where each item was
+declared so the compiler can name the file and line of a fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DeadlineClass = Literal["STAT", "SG", "NMS", "LOCAL", "DATA", "VERIFY"]
+Counting = Literal["after", "beginning_with"]
+AnchorKind = Literal["enter", "leave", "event", "fact"]
+
+#: States every workflow gets without declaring them.
+ON_HOLD = "on_hold"
+
+#: Moves every workflow gets without declaring them; they are not machine triggers.
+BUILTIN_TRIGGERS = frozenset(
+    {"open", "hold", "resume", "withdraw", "close", "assign", "entered_in_error", "update"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StateDef:
+    """One state of a journey."""
+
+    name: str
+    label: str
+    terminal: bool = False
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionDef:
+    """One declared move: ``trigger`` from any of ``sources`` to ``dest``."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    label: str = ""
+    guards: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where a deadline starts or stops.
+
+    ``kind`` is ``enter``/``leave`` (a state), ``event`` (a trigger) or ``fact`` (the date
+    held in a fact, taken when an event records it).
+    """
+
+    kind: AnchorKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """When to remind before a due date: a limit before it, or a fraction of the period."""
+
+    before: str | None = None
+    fraction: float | None = None
+
+    def __str__(self) -> str:
+        if self.before is not None:
+            return f"{self.before} before"
+        return f"{round((self.fraction or 0) * 100)}% of the period"
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """Tier after a breach: ``after`` a limit past the due date, tell holders of ``to``."""
+
+    after: str
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRule:
+    """A timescale with its legal basis."""
+
+    name: str
+    label: str
+    start: tuple[Anchor, ...]
+    stop: tuple[Anchor, ...]
+    limit: str
+    counting: Counting
+    klass: DeadlineClass
+    source: str
+    reminders: tuple[Reminder, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
+    pauses_on_hold: bool = True
+    recurs: bool = False
+    cancel: tuple[Anchor, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowDef:
+    """A whole journey, one version of it."""
+
+    id: str
+    version: int
+    title: str
+    reference_prefix: str
+    initial: str
+    states: Mapping[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+    exit_reasons: Mapping[str, str]
+    close_state: str
+    deadlines: tuple[DeadlineRule, ...] = ()
+    description: str = ""
+    file: str = "<memory>"
+    line: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """``(id, version)``: the identity a case pins when it is opened."""
+        return (self.id, self.version)
+
+    def state(self, name: str) -> StateDef:
+        """The declared state, or the built-in on-hold state."""
+        if name == ON_HOLD:
+            return StateDef(name=ON_HOLD, label="On hold")
+        return self.states[name]

@@ -1,0 +1,63 @@
+"""Timers: the instants a deadline needs attention (reminders, breach, escalation tiers).
+
+Timers are planned from a deadline and its rule; storage keeps them as rows with an
+indexed ``fire_at`` and the sweep raises each once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from engine.calendar import WorkingCalendar, due_date, fraction_point, parse_limit
+from engine.clock import end_of_local_day, start_of_local_day
+from engine.deadlines import Deadline
+from engine.definition import DeadlineRule
+
+TimerKind = Literal["reminder", "breach", "escalation"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """One planned alert for one deadline occurrence."""
+
+    rule: str
+    cycle: int
+    kind: TimerKind
+    tier: int
+    fire_on: date
+    fire_at: datetime
+    due_on: date
+
+    @property
+    def key(self) -> str:
+        """Stable identity; also the root of notification idempotency keys."""
+        return f"{self.rule}:{self.cycle}:{self.kind}:{self.tier}:{self.due_on.isoformat()}"
+
+
+def _reminder_day(
+    rule: DeadlineRule, index: int, d: Deadline, calendar: WorkingCalendar
+) -> date:
+    reminder = rule.reminders[index]
+    if reminder.before is not None:
+        limit = parse_limit(reminder.before)
+        back = type(limit)(-abs(limit.amount), limit.unit)
+        return due_date(d.due_on, back, calendar)
+    return fraction_point(d.start_on, d.due_on, reminder.fraction or 0.0)
+
+
+def plan_timers(d: Deadline, rule: DeadlineRule, calendar: WorkingCalendar) -> list[Timer]:
+    """Every timer an open deadline needs; none for met, cancelled or paused ones."""
+    if d.status != "open":
+        return []
+    timers: list[Timer] = []
+    for i in range(len(rule.reminders)):
+        day = max(_reminder_day(rule, i, d, calendar), d.start_on)
+        if day < d.due_on:
+            timers.append(Timer(d.rule, d.cycle, "reminder", i, day, start_of_local_day(day), d.due_on))
+    timers.append(Timer(d.rule, d.cycle, "breach", 0, d.due_on, end_of_local_day(d.due_on), d.due_on))
+    for i, tier in enumerate(rule.escalations, start=1):
+        day = due_date(d.due_on, parse_limit(tier.after), calendar)
+        timers.append(Timer(d.rule, d.cycle, "escalation", i, day, end_of_local_day(day), d.due_on))
+    return timers

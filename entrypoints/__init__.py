@@ -1,0 +1,1 @@
+"""Ways in: the CLI, the worker/scheduler and the running service."""

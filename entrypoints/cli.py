@@ -1,0 +1,376 @@
+"""``carepath``: the command line. Every refusal exits 2 with one clear line."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from engine.case import Case, Event
+from engine.clock import local_today
+from engine.compiler import compile_workflow
+from engine.errors import WorkflowDefinitionError
+from engine.services import Action
+from entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts
+from entrypoints.diagram import mermaid
+from entrypoints.output import emit_json, table
+from storage.migrate import current, upgrade
+from storage.queries import CaseFilter
+from workflows.loader import load_workflow, workflow_files
+
+app = Typer(help="carepath: statutory case tracking for fostering and adoption services.")
+db_app = Typer(help="Database schema.")
+wf_app = Typer(help="Workflow definitions (journeys).")
+case_app = Typer(help="Cases: open, move, read.")
+users_app = Typer(help="People who use carepath.")
+teams_app = Typer(help="Teams, their managers and members.")
+app.add_typer(db_app, name="db")
+app.add_typer(wf_app, name="workflows")
+app.add_typer(case_app, name="case")
+app.add_typer(users_app, name="users")
+app.add_typer(teams_app, name="teams")
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+On = Annotated[str | None, typer.Option("--on", help="Date it happened, YYYY-MM-DD (default today).")]
+By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
+Note = Annotated[str | None, typer.Option("--note", help="Free-text note for the history.")]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="Record a fact, key=value (repeatable).")]
+Expect = Annotated[int | None, typer.Option("--expect-version", help="Refuse if the case moved on.")]
+
+
+# -- db ------------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    a = get_app()
+    upgrade(a.engine)
+    a.people.ensure_system_user()
+    typer.echo(f"database at revision {current(a.engine)} ({a.engine.url.render_as_string()})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision."""
+    typer.echo(current(get_app().engine) or "(not migrated; run carepath db upgrade)")
+
+
+# -- workflows -----------------------------------------------------------------------------
+
+@wf_app.command("list")
+def wf_list(json_: Json = False) -> None:
+    """List loaded journeys."""
+    rows = [
+        {"id": c.definition.id, "version": c.definition.version, "title": c.definition.title,
+         "states": len(c.definition.states), "transitions": len(c.definition.transitions),
+         "deadlines": len(c.definition.deadlines), "prefix": c.definition.reference_prefix}
+        for c in get_app().workflows
+    ]
+    emit_json(rows) if json_ else table(rows, ["id", "version", "title", "prefix", "states",
+                                               "transitions", "deadlines"])
+
+
+@wf_app.command("show")
+def wf_show(workflow: str, version: Annotated[int | None, typer.Option()] = None,
+            json_: Json = False) -> None:
+    """Show a journey's states, transitions, exit reasons and timescales."""
+    reg = get_app().workflows
+    d = (reg.get(workflow, version) if version else reg.latest(workflow)).definition
+    if json_:
+        emit_json(asdict(d))
+        return
+    typer.echo(f"{d.title} ({d.id} v{d.version}) - {d.file}\n{d.description}".rstrip())
+    typer.echo("\nStates:")
+    table([{"state": s.name, "label": s.label, "terminal": "yes" if s.terminal else ""}
+           for s in d.states.values()], ["state", "label", "terminal"])
+    typer.echo("\nTransitions:")
+    table([{"trigger": t.trigger, "from": list(t.sources), "to": t.dest, "guards": list(t.guards),
+            "requires": list(t.requires), "roles": list(t.roles)} for t in d.transitions],
+          ["trigger", "from", "to", "guards", "requires", "roles"])
+    typer.echo("\nExit reasons:")
+    table([{"code": k, "meaning": v} for k, v in d.exit_reasons.items()], ["code", "meaning"])
+    if d.deadlines:
+        typer.echo("\nTimescales:")
+        table([{"rule": r.name, "label": r.label, "limit": r.limit, "class": r.klass,
+                "source": r.source} for r in d.deadlines], ["rule", "label", "limit", "class", "source"])
+
+
+@wf_app.command("validate")
+def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (default: all).")] = None) -> None:
+    """Check definitions; exit 2 naming file, line and fault for each problem."""
+    problems: list[str] = []
+    paths = files or workflow_files()
+    for path in paths:
+        try:
+            compile_workflow(load_workflow(path))
+        except WorkflowDefinitionError as exc:
+            problems.extend(str(p) for p in exc.problems)
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror}")
+    if problems:
+        for p in problems:
+            typer.echo(f"error: {p}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{len(paths)} workflow file(s) valid")
+
+
+@wf_app.command("diagram")
+def wf_diagram(workflow: str, version: Annotated[int | None, typer.Option()] = None) -> None:
+    """Print a journey as a mermaid state diagram."""
+    reg = get_app().workflows
+    typer.echo(mermaid((reg.get(workflow, version) if version else reg.latest(workflow)).definition), nl=False)
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+def _case_dict(c: Case) -> dict[str, Any]:
+    names = get_app().queries.names()
+    d = asdict(c)
+    d["owner"] = names["users"].get(c.owner_id) if c.owner_id else None
+    d["team"] = names["teams"].get(c.team_id) if c.team_id else None
+    d["label"] = get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
+    return d
+
+
+def _print_case(c: Case, verb: str | None = None) -> None:
+    d = _case_dict(c)
+    if verb:
+        typer.echo(f"{c.ref} {verb}: now {c.state} ({d['label']})")
+        return
+    typer.echo(f"{c.ref}  {c.workflow_id} v{c.workflow_version}")
+    typer.echo(f"  state    {c.state} ({d['label']}){' - held from ' + c.held_from if c.held_from else ''}")
+    typer.echo(f"  status   {c.status}{' (' + c.exit_reason + ')' if c.exit_reason else ''}")
+    typer.echo(f"  owner    {d['owner'] or '-'}    team {d['team'] or '-'}")
+    typer.echo(f"  opened   {c.opened_on}    latest event {c.last_event_on}    version {c.version}")
+    for k, v in sorted(c.facts.items()):
+        typer.echo(f"  fact     {k} = {v}")
+
+
+def _owner_team(owner: str | None, team: str | None) -> tuple[int | None, int | None]:
+    a = get_app()
+    return (a.people.user_id(owner) if owner else None, a.people.team_id(team) if team else None)
+
+
+@case_app.command("open")
+def case_open(
+    workflow: str, ref: Annotated[str | None, typer.Option(help="Reference (default generated).")] = None,
+    on: On = None, by: By = None, owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team name.")] = None, set_: Sets = None,
+    note: Note = None, json_: Json = False,
+) -> None:
+    """Open a case on the latest version of WORKFLOW."""
+    owner_id, team_id = _owner_team(owner, team)
+    c = get_app().cases.open_case(workflow, actor(by), on=parse_date(on), ref=ref, owner_id=owner_id,
+                                  team_id=team_id, facts=parse_facts(set_), note=note)
+    emit_json(_case_dict(c)) if json_ else _print_case(c, "opened")
+
+
+@case_app.command("fire")
+def case_fire(ref: str, trigger: str, on: On = None, by: By = None, note: Note = None,
+              set_: Sets = None, expect_version: Expect = None, json_: Json = False) -> None:
+    """Fire TRIGGER on case REF."""
+    c = get_app().cases.fire(ref, trigger, actor(by), on=parse_date(on), facts=parse_facts(set_),
+                             note=note, expected_version=expect_version)
+    emit_json(_case_dict(c)) if json_ else _print_case(c, trigger)
+
+
+@case_app.command("show")
+def case_show(ref: str, json_: Json = False) -> None:
+    """Show one case."""
+    c = get_app().queries.case(ref)
+    emit_json(_case_dict(c)) if json_ else _print_case(c)
+
+
+def _event_row(e: Event, gone: set[int], users: dict[int, str]) -> dict[str, Any]:
+    return {"seq": e.seq, "on": e.effective_on, "trigger": e.trigger, "from": e.from_state,
+            "to": e.to_state, "by": users.get(e.actor_id or 0), "recorded_at": e.recorded_at,
+            "note": e.note, "payload": dict(e.payload), "in_error": e.seq in gone}
+
+
+@case_app.command("history")
+def case_history(ref: str, json_: Json = False) -> None:
+    """The case's events, oldest first; voided ones are marked, never removed."""
+    from engine.case import voided
+
+    a = get_app()
+    c = a.queries.case(ref)
+    assert c.id is not None
+    events = a.queries.history(c.id)
+    gone = voided(events)
+    rows = [_event_row(e, gone, a.queries.names()["users"]) for e in events]
+    if json_:
+        emit_json(rows)
+        return
+    for r in rows:
+        r["recorded"] = r["recorded_at"].strftime("%Y-%m-%d %H:%M")
+        r["move"] = f"{r['from'] or ''} -> {r['to']}" if r["from"] != r["to"] else r["to"]
+        r["mark"] = "IN ERROR" if r["in_error"] else ""
+        r["detail"] = _detail(r["payload"], r["note"])
+    table(rows, ["seq", "on", "trigger", "move", "by", "recorded", "mark", "detail"])
+
+
+def _detail(payload: dict[str, Any], note: str | None) -> str:
+    bits = [f"{k}={v}" for k, v in payload.get("facts", {}).items()]
+    bits += [f"{k}={v}" for k, v in payload.items() if k != "facts" and v is not None]
+    if note:
+        bits.append(f'"{note}"')
+    return "; ".join(bits)
+
+
+@case_app.command("actions")
+def case_actions(ref: str, by: By = None, json_: Json = False) -> None:
+    """What can be done next, with every unmet condition explained."""
+    a = get_app()
+    c = a.queries.case(ref)
+    acts: list[Action] = a.cases.actions(c, actor(by))
+    if json_:
+        emit_json([asdict(x) for x in acts])
+        return
+    if c.status == "closed":
+        typer.echo(f"{ref} is closed ({c.exit_reason}); nothing further")
+        return
+    if c.state == "on_hold":
+        typer.echo(f"{ref} is on hold (from {c.held_from}): resume, withdraw or close")
+        return
+    for x in acts:
+        mark = "ready  " if x.ready else "blocked"
+        needs = f"  needs --set {', '.join(x.requires)}" if x.requires else ""
+        typer.echo(f"{mark} {x.trigger:<28} -> {x.dest}{needs}")
+        for r in x.reasons:
+            typer.echo(f"          - {r}")
+    typer.echo("always  hold, withdraw, close, assign")
+
+
+@case_app.command("list")
+def case_list(
+    workflow: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option()] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team name.")] = None,
+    status: Annotated[str | None, typer.Option(help="open, on_hold or closed.")] = None,
+    limit: Annotated[int, typer.Option()] = 200, json_: Json = False,
+) -> None:
+    """List cases, newest first."""
+    owner_id, team_id = _owner_team(owner, team)
+    cases = get_app().queries.cases(CaseFilter(workflow, state, owner_id, team_id, status, limit))
+    rows = [_case_dict(c) for c in cases]
+    emit_json(rows) if json_ else table(rows, ["ref", "workflow_id", "state", "status", "owner",
+                                               "team", "opened_on", "last_event_on"])
+
+
+@case_app.command("hold")
+def case_hold(ref: str, reason: Annotated[str, typer.Option(help="Why (mandatory).")],
+              on: On = None, by: By = None, expect_version: Expect = None) -> None:
+    """Put a case on hold; clocks that allow it pause."""
+    _print_case(get_app().cases.hold(ref, actor(by), reason, on=parse_date(on),
+                                     expected_version=expect_version), "put on hold")
+
+
+@case_app.command("resume")
+def case_resume(ref: str, on: On = None, by: By = None, note: Note = None,
+                expect_version: Expect = None) -> None:
+    """Resume a held case to the state it left."""
+    _print_case(get_app().cases.resume(ref, actor(by), on=parse_date(on), note=note,
+                                       expected_version=expect_version), "resumed")
+
+
+@case_app.command("withdraw")
+def case_withdraw(ref: str, reason: Annotated[str, typer.Option(help="Exit reason code.")],
+                  on: On = None, by: By = None, note: Note = None, expect_version: Expect = None) -> None:
+    """Withdraw a case with an exit reason code (e.g. AW1); records the stage reached."""
+    _print_case(get_app().cases.withdraw(ref, actor(by), reason, on=parse_date(on), note=note,
+                                         expected_version=expect_version), "withdrawn")
+
+
+@case_app.command("close")
+def case_close(ref: str, reason: Annotated[str, typer.Option(help="Exit reason code.")],
+               on: On = None, by: By = None, note: Note = None, expect_version: Expect = None) -> None:
+    """Close a case with an exit reason code; records the stage reached."""
+    _print_case(get_app().cases.withdraw(ref, actor(by), reason, trigger="close", on=parse_date(on),
+                                         note=note, expected_version=expect_version), "closed")
+
+
+@case_app.command("assign")
+def case_assign(ref: str, owner: Annotated[str | None, typer.Option(help="New owner's email.")] = None,
+                team: Annotated[str | None, typer.Option(help="New team.")] = None,
+                on: On = None, by: By = None, note: Note = None) -> None:
+    """Reassign the case's owner and/or team."""
+    owner_id, team_id = _owner_team(owner, team)
+    _print_case(get_app().cases.assign(ref, actor(by), owner_id=owner_id, team_id=team_id,
+                                       on=parse_date(on), note=note), "reassigned")
+
+
+@case_app.command("error")
+def case_error(ref: str, seq: Annotated[int, typer.Argument(help="Event number to void.")],
+               reason: Annotated[str, typer.Option(help="Why it was wrong (mandatory).")],
+               by: By = None) -> None:
+    """Mark event SEQ as entered in error: kept in history, case recomputed."""
+    _print_case(get_app().cases.mark_in_error(ref, seq, actor(by), reason), f"event {seq} voided")
+
+
+# -- people --------------------------------------------------------------------------------
+
+@users_app.command("add")
+def users_add(email: str, name: Annotated[str, typer.Option(help="Display name.")],
+              role: Annotated[list[str], typer.Option("--role", help="Role (repeatable).")],
+              by: By = None) -> None:
+    """Add a user with one or more roles."""
+    u = get_app().people.add_user(email, name, role, by=actor(by))
+    typer.echo(f"added {u.email} ({', '.join(u.roles)})")
+
+
+@users_app.command("list")
+def users_list(json_: Json = False) -> None:
+    """List users."""
+    rows = [asdict(u) for u in get_app().people.users()]
+    emit_json(rows) if json_ else table(rows, ["email", "name", "roles", "teams", "active"])
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: str, by: By = None) -> None:
+    """Deactivate a user (their history is kept)."""
+    get_app().people.deactivate(email, by=actor(by))
+    typer.echo(f"deactivated {email}")
+
+
+@teams_app.command("add")
+def teams_add(name: str, manager: Annotated[str | None, typer.Option(help="Team manager's email.")] = None,
+              service_manager: Annotated[str | None, typer.Option(help="Service manager's email.")] = None,
+              member: Annotated[list[str] | None, typer.Option("--member", help="Member email.")] = None,
+              by: By = None) -> None:
+    """Add a team."""
+    t = get_app().people.add_team(name, manager, service_manager, member or [], by=actor(by))
+    typer.echo(f"added team {t.name} ({len(t.members)} members)")
+
+
+@teams_app.command("list")
+def teams_list(json_: Json = False) -> None:
+    """List teams."""
+    rows = [asdict(t) for t in get_app().people.teams()]
+    emit_json(rows) if json_ else table(rows, ["name", "manager", "service_manager", "members"])
+
+
+@app.command("today")
+def today() -> None:
+    """Print today's date in Europe/London (by the injected clock)."""
+    typer.echo(local_today(get_app().clock).isoformat())
+
+
+def _register_extensions() -> None:
+    """Command groups that live in their own modules."""
+    import importlib
+
+    for name in ("entrypoints.cli_clock", "entrypoints.cli_service", "entrypoints.cli_demo"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_extensions()
+__all__ = ["app", "fail"]

@@ -1,0 +1,131 @@
+"""Shared CLI plumbing: the app object per invocation, errors to exit code 2, parsing."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import typer
+
+from config.bootstrap import App, bootstrap
+from config.settings import Settings
+from engine.case import Actor
+from engine.clock import Clock, FixedClock, SystemClock
+from engine.errors import CarepathError, InvalidInput
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_APP: App | None = None
+#: Tests may install a factory to inject a clock or settings.
+CLOCK_FACTORY: Callable[[], Clock] | None = None
+
+
+def make_clock() -> Clock:
+    """The injected clock: a test factory, ``CAREPATH_FAKE_NOW`` (demos, tests), or real."""
+    if CLOCK_FACTORY is not None:
+        return CLOCK_FACTORY()
+    fake = os.environ.get("CAREPATH_FAKE_NOW")
+    if fake:
+        at = datetime.fromisoformat(fake)
+        return FixedClock(at if at.tzinfo else at.replace(tzinfo=UTC))
+    return SystemClock()
+
+
+def get_app() -> App:
+    """The wired application for this invocation (built on first use)."""
+    global _APP
+    if _APP is None:
+        _APP = bootstrap(Settings(), make_clock())
+    return _APP
+
+
+def reset_app() -> None:
+    """Forget the wired application (tests switch databases between invocations)."""
+    global _APP
+    if _APP is not None:
+        _APP.engine.dispose()
+    _APP = None
+
+
+def fail(message: str) -> None:
+    """Print one clear line and exit 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def guarded(fn: F) -> F:
+    """Turn carepath errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CarepathError as exc:
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            for line in lines:
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Typer(typer.Typer):
+    """A Typer whose commands all map carepath errors to exit code 2."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        super().__init__(**kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+        decorator = super().command(*args, **kwargs)
+        return lambda fn: decorator(guarded(fn))  # type: ignore[return-value]
+
+
+def parse_date(value: str | None, what: str = "--on") -> date | None:
+    """``YYYY-MM-DD`` or ``None``; a clear error otherwise."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what} {value!r} is not a date YYYY-MM-DD") from None
+
+
+def parse_facts(pairs: list[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs; values that read as JSON numbers, booleans or lists become those."""
+    facts: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InvalidInput(f"--set {pair!r} is not key=value")
+        facts[key] = _value(value.strip())
+    return facts
+
+
+def _value(text: str) -> Any:
+    if text[:1] in "[{" or text in ("true", "false", "null") or text.lstrip("-").isdigit():
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def actor(by: str | None) -> Actor:
+    """The acting user: ``--by``, else ``CAREPATH_USER``, else carepath's system user."""
+    app = get_app()
+    return app.people.actor(by or app.settings.user)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from entrypoints.cli import app
+
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, Alembic migrations, the SQL unit of work."""

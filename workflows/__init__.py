@@ -1,0 +1,1 @@
+"""Journey definitions (``<journey>.v<N>.yaml``) and the loader that validates them."""

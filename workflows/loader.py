@@ -1,0 +1,289 @@
+"""Load ``<journey>.v<N>.yaml`` files into ``engine.definition.WorkflowDef``.
+
+YAML is parsed with a safe loader that remembers the line of every mapping and refuses
+duplicate keys; pydantic checks the shape; ``engine.compiler`` then checks the meaning.
+Every fault names the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.definition import (
+    Anchor,
+    DeadlineRule,
+    Escalation,
+    Reminder,
+    StateDef,
+    TransitionDef,
+    WorkflowDef,
+)
+from engine.errors import Problem, WorkflowDefinitionError
+
+WORKFLOWS_DIR = Path(__file__).resolve().parent
+FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.ya?ml$")
+
+
+class _LineDict(dict[str, Any]):
+    line: int | None = None
+
+
+class _LineList(list[Any]):
+    line: int | None = None
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loader that keeps line numbers and rejects duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        result = _LineDict(super().construct_mapping(node, deep=True))
+        result.line = node.start_mark.line + 1
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
+        result = _LineList(super().construct_sequence(node, deep=True))
+        result.line = node.start_mark.line + 1
+        return result
+
+
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping
+)
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    line: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _carry_line(cls, data: Any) -> Any:
+        line = getattr(data, "line", None)
+        if isinstance(data, dict) and line is not None:
+            return {**data, "line": line}
+        return data
+
+
+def _names(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class _StateModel(_Model):
+    label: str
+    terminal: bool = False
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class _TransitionModel(_Model):
+    trigger: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    source: list[str]
+    dest: str
+    label: str = ""
+    guards: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(default_factory=list)
+
+    _as_list = field_validator("source", "guards", "requires", "roles", mode="before")(
+        classmethod(lambda cls, v: _names(v))
+    )
+
+
+class _AnchorModel(_Model):
+    enter: str | None = None
+    leave: str | None = None
+    event: str | None = None
+    fact: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _AnchorModel:
+        given = [k for k in ("enter", "leave", "event", "fact") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("an anchor names exactly one of enter, leave, event, fact")
+        return self
+
+    def build(self) -> Anchor:
+        for kind in ("enter", "leave", "event", "fact"):
+            name = getattr(self, kind)
+            if name:
+                return Anchor(kind=kind, name=name)  # type: ignore[arg-type]
+        raise AssertionError("validated above")
+
+
+class _ReminderModel(_Model):
+    before: str | None = None
+    at: str | None = Field(default=None, pattern=r"^\d{1,2}(\.\d+)?%$")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _ReminderModel:
+        if (self.before is None) == (self.at is None):
+            raise ValueError("a reminder is either 'before: <limit>' or 'at: <N>%'")
+        return self
+
+    def build(self) -> Reminder:
+        if self.at is not None:
+            return Reminder(fraction=float(self.at.rstrip("%")) / 100)
+        return Reminder(before=self.before)
+
+
+class _EscalationModel(_Model):
+    after: str
+    to: list[str]
+
+    _as_list = field_validator("to", mode="before")(classmethod(lambda cls, v: _names(v)))
+
+
+class _DeadlineModel(_Model):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    label: str
+    start: list[_AnchorModel]
+    stop: list[_AnchorModel]
+    cancel: list[_AnchorModel] = Field(default_factory=list)
+    limit: str
+    counting: Literal["after", "beginning_with"] = "after"
+    klass: Literal["STAT", "SG", "NMS", "LOCAL", "DATA", "VERIFY"] = Field(alias="class")
+    source: str
+    reminders: list[_ReminderModel] = Field(default_factory=list)
+    escalation: list[_EscalationModel] = Field(default_factory=list)
+    pauses_on_hold: bool = True
+    recurs: bool = False
+
+    @field_validator("start", "stop", "cancel", mode="before")
+    @classmethod
+    def _anchor_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+
+class _WorkflowModel(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int = Field(ge=1)
+    title: str
+    description: str = ""
+    reference_prefix: str = Field(pattern=r"^[A-Z]{2,5}$")
+    initial: str
+    close_state: str
+    states: dict[str, _StateModel]
+    transitions: list[_TransitionModel]
+    exit_reasons: dict[str, str]
+    deadlines: list[_DeadlineModel] = Field(default_factory=list)
+
+
+def _line_at(raw: Any, loc: Sequence[int | str]) -> int | None:
+    """The line of the deepest node of ``raw`` reachable along ``loc``."""
+    line = getattr(raw, "line", None)
+    node = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        line = getattr(node, "line", None) or line
+    return line
+
+
+def _build(model: _WorkflowModel, file: str) -> WorkflowDef:
+    states = {
+        name: StateDef(name=name, label=s.label, terminal=s.terminal, meta=s.meta, line=s.line)
+        for name, s in model.states.items()
+        if name != "line"
+    }
+    transitions = tuple(
+        TransitionDef(
+            trigger=t.trigger, sources=tuple(t.source), dest=t.dest, label=t.label,
+            guards=tuple(t.guards), requires=tuple(t.requires), roles=tuple(t.roles),
+            line=t.line,
+        )
+        for t in model.transitions
+    )
+    deadlines = tuple(
+        DeadlineRule(
+            name=d.name, label=d.label,
+            start=tuple(a.build() for a in d.start), stop=tuple(a.build() for a in d.stop),
+            cancel=tuple(a.build() for a in d.cancel), limit=d.limit, counting=d.counting,
+            klass=d.klass, source=d.source, reminders=tuple(r.build() for r in d.reminders),
+            escalations=tuple(Escalation(after=e.after, to=tuple(e.to)) for e in d.escalation),
+            pauses_on_hold=d.pauses_on_hold, recurs=d.recurs, line=d.line,
+        )
+        for d in model.deadlines
+    )
+    return WorkflowDef(
+        id=model.id, version=model.version, title=model.title, description=model.description,
+        reference_prefix=model.reference_prefix, initial=model.initial,
+        close_state=model.close_state, states=states, transitions=transitions,
+        exit_reasons={k: v for k, v in model.exit_reasons.items() if k != "line"},
+        deadlines=deadlines, file=file, line=model.line,
+    )
+
+
+def parse_workflow(text: str, file: str = "<memory>") -> WorkflowDef:
+    """Parse and shape-check one definition; meaning is checked by the compiler.
+
+    Raises:
+        WorkflowDefinitionError: the YAML or its shape is wrong, naming file and line.
+    """
+    try:
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise WorkflowDefinitionError([Problem(file, line, str(exc.problem))]) from exc
+    if not isinstance(raw, dict):
+        raise WorkflowDefinitionError([Problem(file, 1, "a workflow file is a YAML mapping")])
+    for section in ("states", "exit_reasons"):
+        if isinstance(raw.get(section), dict):
+            raw[section].pop("line", None)
+    try:
+        model = _WorkflowModel.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            Problem(file, _line_at(raw, err["loc"]), f"{_loc(err['loc'])}: {err['msg']}")
+            for err in exc.errors()
+        ]
+        raise WorkflowDefinitionError(problems) from exc
+    return _build(model, file)
+
+
+def _loc(loc: Iterable[int | str]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("function-after", "function-before"))
+
+
+def load_workflow(path: Path) -> WorkflowDef:
+    """Read, parse and name-check one ``<journey>.v<N>.yaml`` file."""
+    file = str(path)
+    match = FILE_NAME.match(path.name)
+    if match is None:
+        raise WorkflowDefinitionError(
+            [Problem(file, None, "file name must be <journey>.v<N>.yaml, e.g. foster.v1.yaml")]
+        )
+    definition = parse_workflow(path.read_text(encoding="utf-8"), file)
+    expected = (match["id"], int(match["version"]))
+    if definition.key != expected:
+        raise WorkflowDefinitionError(
+            [Problem(file, definition.line, f"id/version {definition.key} do not match "
+                     f"the file name {expected}")]
+        )
+    return definition
+
+
+def workflow_files(directory: Path = WORKFLOWS_DIR) -> list[Path]:
+    """Every definition file in ``directory``, sorted by name."""
+    return sorted(p for p in directory.iterdir() if FILE_NAME.match(p.name))
+
+
