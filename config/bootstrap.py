@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,13 +24,13 @@ from storage.uow import SqlUnitOfWork
 from workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
 
 
-def load_registry(directory: Path = WORKFLOWS_DIR) -> WorkflowRegistry:
+def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str] | None = None) -> WorkflowRegistry:
     """Load and compile every definition in ``directory``; all problems at once."""
     registry = WorkflowRegistry()
     problems: list[Problem] = []
     for path in workflow_files(directory):
         try:
-            registry.add(compile_workflow(load_workflow(path)))
+            registry.add(compile_workflow(load_workflow(path), conventions=conventions))
         except WorkflowDefinitionError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -82,7 +83,8 @@ class App:
 
 
 def bootstrap(
-    settings: Settings | None = None, clock: Clock | None = None,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
     workflows: WorkflowRegistry | None = None,
 ) -> App:
     """Build the application from settings (environment by default)."""
@@ -91,5 +93,5 @@ def bootstrap(
         settings=settings,
         clock=clock or SystemClock(),
         engine=make_engine(settings.database_url),
-        workflows=workflows or load_registry(settings.workflows_dir or WORKFLOWS_DIR),
+        workflows=workflows or load_registry(settings.workflows_dir or WORKFLOWS_DIR, settings.conventions),
     )

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.conventions import DEFAULT_CONVENTIONS
+
 
 class SmtpSettings(BaseModel):
     """Outgoing mail. With no host, ``carepath run`` starts its own mail catcher."""
@@ -32,14 +34,6 @@ class CatcherSettings(BaseModel):
     port: int = 8025
 
 
-class Conventions(BaseModel):
-    """Counting choices domain.md leaves open; each documented in docs/conventions.md."""
-
-    reg24_expiry: Literal["first_day_not_covered", "last_day_covered"] = "first_day_not_covered"
-    placement_day_counts: bool = False
-    qd_fostering_counting: Literal["after", "beginning_with"] = "after"
-
-
 class Settings(BaseSettings):
     """carepath's configuration."""
 
@@ -56,7 +50,10 @@ class Settings(BaseSettings):
     user: str | None = Field(default=None, description="email of the person using the CLI")
     smtp: SmtpSettings = SmtpSettings()
     catcher: CatcherSettings = CatcherSettings()
-    conventions: Conventions = Conventions()
+    conventions: dict[str, Literal["after", "beginning_with"]] = Field(
+        default_factory=lambda: dict(DEFAULT_CONVENTIONS),
+        description="counting conventions domain.md leaves open; see docs/conventions.md",
+    )
     sweep_interval_seconds: float = 30.0
     dispatch_interval_seconds: float = 10.0
     timer_lease_seconds: float = 300.0

@@ -98,9 +98,7 @@ class WorkingCalendar:
             InvalidInput: ``subdiv`` is not one of the four UK nations.
         """
         if subdiv not in SUBDIVISIONS:
-            raise InvalidInput(
-                f"subdivision {subdiv!r}: unknown UK nation; use {', '.join(SUBDIVISIONS)}"
-            )
+            raise InvalidInput(f"subdivision {subdiv!r}: unknown UK nation; use {', '.join(SUBDIVISIONS)}")
         self._subdiv = subdiv
         self._closures = frozenset(closures)
         self._openings = frozenset(openings)
@@ -127,9 +125,7 @@ class WorkingCalendar:
         """Days worked despite a bank holiday or closure."""
         return self._openings
 
-    def with_overrides(
-        self, closures: Iterable[date] = (), openings: Iterable[date] = ()
-    ) -> WorkingCalendar:
+    def with_overrides(self, closures: Iterable[date] = (), openings: Iterable[date] = ()) -> WorkingCalendar:
         """Return a copy of this calendar with more closures and openings added.
 
         Args:
@@ -139,9 +135,7 @@ class WorkingCalendar:
         Returns:
             A new calendar; this one is unchanged.
         """
-        return WorkingCalendar(
-            self._subdiv, self._closures.union(closures), self._openings.union(openings)
-        )
+        return WorkingCalendar(self._subdiv, self._closures.union(closures), self._openings.union(openings))
 
     def _closed_weekdays(self, year: int) -> frozenset[date]:
         """Weekdays of ``year`` that are not worked (holidays and closures, less openings)."""
@@ -239,12 +233,7 @@ class WorkingCalendar:
         """
         if b < a:
             return -self.working_days_between(b, a)
-        closed = sum(
-            1
-            for year in range(a.year, b.year + 1)
-            for d in self._closed_weekdays(year)
-            if a < d <= b
-        )
+        closed = sum(1 for year in range(a.year, b.year + 1) for d in self._closed_weekdays(year) if a < d <= b)
         return _weekdays_through(b) - _weekdays_through(a) - closed
 
 
@@ -341,16 +330,13 @@ def parse_limit(text: str) -> Limit:
     """
     match = _LIMIT_RE.fullmatch(text)
     if match is None:
-        raise InvalidInput(
-            f"limit {text!r}: expected a whole number and a unit, e.g. '7 working days'"
-        )
+        raise InvalidInput(f"limit {text!r}: expected a whole number and a unit, e.g. '7 working days'")
     number, word = match.groups()
     typed_unit = " ".join(word.lower().split())
     known = _UNIT_WORDS.get(typed_unit)
     if known is None:
         raise InvalidInput(
-            f"limit {text!r}: unknown unit {typed_unit!r}; "
-            "use working days, days, weeks, months or years"
+            f"limit {text!r}: unknown unit {typed_unit!r}; use working days, days, weeks, months or years"
         )
     amount = int(number)
     if abs(amount) > MAX_LIMIT_AMOUNT:
@@ -389,9 +375,7 @@ def due_date(
     try:
         return _apply(start, limit, calendar, beginning_with=beginning_with)
     except OverflowError as exc:
-        raise InvalidInput(
-            f"limit '{limit}' from {start.isoformat()}: runs past the end of the calendar"
-        ) from exc
+        raise InvalidInput(f"limit '{limit}' from {start.isoformat()}: runs past the end of the calendar") from exc
 
 
 def _apply(start: date, limit: Limit, calendar: WorkingCalendar, *, beginning_with: bool) -> date:

@@ -99,8 +99,7 @@ def effective_events(events: list[Event]) -> list[Event]:
     """Events that count: not voided, not corrections themselves, not system notices."""
     gone = voided(events)
     return [
-        e for e in events
-        if e.seq not in gone and e.trigger != "entered_in_error" and e.trigger not in NOTICE_TRIGGERS
+        e for e in events if e.seq not in gone and e.trigger != "entered_in_error" and e.trigger not in NOTICE_TRIGGERS
     ]
 
 

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from transitions import EventData, Machine
 
 from engine.calendar import parse_limit
-from engine.definition import BUILTIN_TRIGGERS, ON_HOLD, TransitionDef, WorkflowDef
+from engine.definition import (
+    BUILTIN_TRIGGERS,
+    CONVENTION_PREFIX,
+    ON_HOLD,
+    TransitionDef,
+    WorkflowDef,
+)
 from engine.errors import InvalidInput, Problem, WorkflowDefinitionError
 from engine.guards import GUARDS, Guard, GuardContext, resolve_guard
 from engine.roles import OWNER, ROLES
@@ -56,7 +62,7 @@ class CompiledWorkflow:
 
 def _guard_condition(guard: Guard) -> Any:
     def condition(event: EventData) -> bool:
-        firing: Firing = event.model
+        firing = cast(Firing, event.model)
         reason = guard(firing.context)
         if reason:
             firing.failures.append(reason)
@@ -109,8 +115,9 @@ class _Checker:
                     self.add(t.line, f"transition {t.trigger!r} names unknown state {s!r}")
             for s in t.sources:
                 if (s, t.trigger) in seen:
-                    self.add(t.line, f"duplicate transition {t.trigger!r} from {s!r} "
-                             f"(first at line {seen[(s, t.trigger)]})")
+                    self.add(
+                        t.line, f"duplicate transition {t.trigger!r} from {s!r} (first at line {seen[(s, t.trigger)]})"
+                    )
                 seen[(s, t.trigger)] = t.line
                 if s in self.d.states and self.d.states[s].terminal:
                     self.add(t.line, f"transition {t.trigger!r} leaves terminal state {s!r}")
@@ -180,15 +187,40 @@ def check_workflow(definition: WorkflowDef, registry: Mapping[str, Guard] = GUAR
     return _Checker(definition, registry).run()
 
 
+def resolve_conventions(definition: WorkflowDef, conventions: Mapping[str, str]) -> tuple[WorkflowDef, list[Problem]]:
+    """Replace ``counting: convention:<name>`` with the configured counting."""
+    problems: list[Problem] = []
+    rules = []
+    for rule in definition.deadlines:
+        if rule.counting.startswith(CONVENTION_PREFIX):
+            name = rule.counting.removeprefix(CONVENTION_PREFIX)
+            value = conventions.get(name)
+            if value not in ("after", "beginning_with"):
+                problems.append(
+                    Problem(definition.file, rule.line, f"deadline {rule.name!r} names unknown convention {name!r}")
+                )
+                value = "after"
+            rule = replace(rule, counting=value)
+        rules.append(rule)
+    return replace(definition, deadlines=tuple(rules)), problems
+
+
 def compile_workflow(
-    definition: WorkflowDef, registry: Mapping[str, Guard] = GUARDS
+    definition: WorkflowDef,
+    registry: Mapping[str, Guard] = GUARDS,
+    conventions: Mapping[str, str] | None = None,
 ) -> CompiledWorkflow:
     """Validate ``definition`` and build its one shared machine.
+
+    ``conventions`` settles ``counting: convention:<name>`` (see docs/conventions.md).
 
     Raises:
         WorkflowDefinitionError: listing every problem with file and line.
     """
-    problems = check_workflow(definition, registry)
+    from engine.conventions import DEFAULT_CONVENTIONS
+
+    definition, problems = resolve_conventions(definition, {**DEFAULT_CONVENTIONS, **(conventions or {})})
+    problems += check_workflow(definition, registry)
     if problems:
         raise WorkflowDefinitionError(problems)
     guards: dict[str, Guard] = {}
@@ -199,13 +231,22 @@ def compile_workflow(
             guards[g] = resolve_guard(g, registry)  # type: ignore[assignment]
         for s in t.sources:
             by_source.setdefault(s, {})[t.trigger] = t
-        specs.append({
-            "trigger": t.trigger, "source": list(t.sources), "dest": t.dest,
-            "conditions": [_guard_condition(guards[g]) for g in t.guards],
-        })
+        specs.append(
+            {
+                "trigger": t.trigger,
+                "source": list(t.sources),
+                "dest": t.dest,
+                "conditions": [_guard_condition(guards[g]) for g in t.guards],
+            }
+        )
     machine = Machine(
-        model=None, states=[*definition.states, ON_HOLD], initial=definition.initial,
-        transitions=specs, send_event=True, auto_transitions=False, model_override=True,
+        model=None,
+        states=[*definition.states, ON_HOLD],
+        initial=definition.initial,
+        transitions=specs,
+        send_event=True,
+        auto_transitions=False,
+        model_override=True,
     )
     return CompiledWorkflow(definition, machine, by_source, guards)
 

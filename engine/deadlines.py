@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
-from engine.calendar import Limit, WorkingCalendar, due_date, parse_limit
+from engine.calendar import Counting, Limit, WorkingCalendar, due_date, parse_limit
 from engine.case import Event
 from engine.definition import ON_HOLD, Anchor, DeadlineRule, WorkflowDef
 from engine.errors import InvalidInput
@@ -88,12 +88,16 @@ def _fact_date(name: str, value: Any) -> date:
         raise InvalidInput(f"fact {name!r} must be a date YYYY-MM-DD, got {value!r}") from exc
 
 
+def _counting(value: str) -> Counting:
+    if value == "beginning_with":
+        return "beginning_with"
+    return "after"
+
+
 class DeadlineBook:
     """The deadlines of one case under one workflow, advanced event by event."""
 
-    def __init__(
-        self, workflow: WorkflowDef, calendar: WorkingCalendar, deadlines: Iterable[Deadline] = ()
-    ) -> None:
+    def __init__(self, workflow: WorkflowDef, calendar: WorkingCalendar, deadlines: Iterable[Deadline] = ()) -> None:
         self.workflow = workflow
         self.calendar = calendar
         self.rules: Mapping[str, DeadlineRule] = {r.name: r for r in workflow.deadlines}
@@ -112,7 +116,7 @@ class DeadlineBook:
 
     def _open(self, rule: DeadlineRule, start: date) -> None:
         cycles = [d.cycle for d in self.items.values() if d.rule == rule.name]
-        due = due_date(start, self.limits[rule.name], self.calendar, rule.counting)
+        due = due_date(start, self.limits[rule.name], self.calendar, _counting(rule.counting))
         self._put(Deadline(rule.name, max(cycles, default=0) + 1, start, due, due))
 
     def apply(self, event: Event) -> None:
@@ -160,14 +164,17 @@ class DeadlineBook:
         else:
             due = date.fromordinal(d.raw_due_on.toordinal() + days)
         return replace(
-            d, status=status, met_on=met_on, paused_since=None, paused_days=days,
-            paused_working_days=wdays, due_on=due,
+            d,
+            status=status,
+            met_on=met_on,
+            paused_since=None,
+            paused_days=days,
+            paused_working_days=wdays,
+            due_on=due,
         )
 
 
-def replay_deadlines(
-    workflow: WorkflowDef, calendar: WorkingCalendar, events: Iterable[Event]
-) -> DeadlineBook:
+def replay_deadlines(workflow: WorkflowDef, calendar: WorkingCalendar, events: Iterable[Event]) -> DeadlineBook:
     """Deadlines from scratch over an effective history (corrections, checks)."""
     book = DeadlineBook(workflow, calendar)
     for event in events:

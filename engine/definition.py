@@ -12,15 +12,15 @@ from typing import Any, Literal
 
 DeadlineClass = Literal["STAT", "SG", "NMS", "LOCAL", "DATA", "VERIFY"]
 Counting = Literal["after", "beginning_with"]
+#: In YAML, ``counting: convention:<name>`` defers the choice to a setting.
+CONVENTION_PREFIX = "convention:"
 AnchorKind = Literal["enter", "leave", "event", "fact"]
 
 #: States every workflow gets without declaring them.
 ON_HOLD = "on_hold"
 
 #: Moves every workflow gets without declaring them; they are not machine triggers.
-BUILTIN_TRIGGERS = frozenset(
-    {"open", "hold", "resume", "withdraw", "close", "assign", "entered_in_error", "update"}
-)
+BUILTIN_TRIGGERS = frozenset({"open", "hold", "resume", "withdraw", "close", "assign", "entered_in_error", "update"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ class DeadlineRule:
     start: tuple[Anchor, ...]
     stop: tuple[Anchor, ...]
     limit: str
-    counting: Counting
+    counting: str  # Counting, or "convention:<name>" until compiled
     klass: DeadlineClass
     source: str
     reminders: tuple[Reminder, ...] = ()

@@ -110,6 +110,5 @@ class ConcurrencyConflict(CarepathError):
         self.actual = actual
         seen = "" if actual is None else f", it is now at version {actual}"
         super().__init__(
-            f"{case_ref}: changed by someone else (expected version {expected}{seen}); "
-            "reload and try again"
+            f"{case_ref}: changed by someone else (expected version {expected}{seen}); reload and try again"
         )

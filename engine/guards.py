@@ -49,11 +49,7 @@ def _not_on_panel(ctx: GuardContext) -> str | None:
 
 
 def _ready_for_panel(ctx: GuardContext) -> str | None:
-    missing = [
-        name
-        for name in ctx.facts.get("panel_requirements", ())
-        if ctx.facts.get(name) in (None, "")
-    ]
+    missing = [name for name in ctx.facts.get("panel_requirements", ()) if ctx.facts.get(name) in (None, "")]
     if ctx.facts.get("report_authorised_on") in (None, ""):
         missing.insert(0, "report_authorised_on")
     if missing:

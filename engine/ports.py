@@ -46,7 +46,11 @@ class Transaction(Protocol):
         ...
 
     def save_deadlines(
-        self, case_id: int, deadlines: Sequence[Deadline], timers: Sequence[Timer], *,
+        self,
+        case_id: int,
+        deadlines: Sequence[Deadline],
+        timers: Sequence[Timer],
+        *,
         replace_all: bool,
     ) -> None:
         """Upsert changed deadlines and re-plan their pending timers.

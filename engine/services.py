@@ -42,9 +42,7 @@ class Action:
 class CaseService:
     """Commands on cases. Built once by ``config.bootstrap``."""
 
-    def __init__(
-        self, uow: UnitOfWork, workflows: WorkflowRegistry, clock: Clock, calendar: WorkingCalendar
-    ) -> None:
+    def __init__(self, uow: UnitOfWork, workflows: WorkflowRegistry, clock: Clock, calendar: WorkingCalendar) -> None:
         self.uow = uow
         self.workflows = workflows
         self.clock = clock
@@ -53,9 +51,16 @@ class CaseService:
     # -- commands ---------------------------------------------------------------------
 
     def open_case(
-        self, workflow_id: str, actor: Actor, *, on: date | None = None, ref: str | None = None,
-        owner_id: int | None = None, team_id: int | None = None,
-        facts: Mapping[str, Any] | None = None, note: str | None = None,
+        self,
+        workflow_id: str,
+        actor: Actor,
+        *,
+        on: date | None = None,
+        ref: str | None = None,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        facts: Mapping[str, Any] | None = None,
+        note: str | None = None,
     ) -> Case:
         """Open a case on the latest version of ``workflow_id`` and record its first event."""
         compiled = self.workflows.latest(workflow_id)
@@ -63,18 +68,31 @@ class CaseService:
         on = self._check_date(on, None)
         with self.uow.transaction() as tx:
             ref = ref or tx.next_reference(d.reference_prefix, on.year)
-            case = Case(ref=ref, workflow_id=d.id, workflow_version=d.version, state=d.initial,
-                        opened_on=on, last_event_on=on, owner_id=owner_id or actor.id,
-                        team_id=team_id, facts=dict(facts or {}))
+            case = Case(
+                ref=ref,
+                workflow_id=d.id,
+                workflow_version=d.version,
+                state=d.initial,
+                opened_on=on,
+                last_event_on=on,
+                owner_id=owner_id or actor.id,
+                team_id=team_id,
+                facts=dict(facts or {}),
+            )
             case.id = tx.add_case(case)
             payload = {"facts": dict(facts or {}), "owner_id": case.owner_id, "team_id": team_id}
-            self._record(tx, compiled, case, "open", None, d.initial, on, actor, note, payload,
-                         expected_version=None)
+            self._record(tx, compiled, case, "open", None, d.initial, on, actor, note, payload, expected_version=None)
             return case
 
     def fire(
-        self, ref: str, trigger: str, actor: Actor, *, on: date | None = None,
-        facts: Mapping[str, Any] | None = None, note: str | None = None,
+        self,
+        ref: str,
+        trigger: str,
+        actor: Actor,
+        *,
+        on: date | None = None,
+        facts: Mapping[str, Any] | None = None,
+        note: str | None = None,
         expected_version: int | None = None,
     ) -> Case:
         """Fire a declared trigger; raises ``TransitionRejected`` (or a subclass) if refused."""
@@ -87,20 +105,30 @@ class CaseService:
             self._check_role(case, transition, actor)
             missing = [f for f in transition.requires if given.get(f) in (None, "")]
             if missing:
-                raise GuardFailed(case.ref, trigger, case.state, [
-                    "missing fact(s) " + ", ".join(missing)
-                    + " (record with --set " + " --set ".join(f"{m}=..." for m in missing) + ")"
-                ])
+                raise GuardFailed(
+                    case.ref,
+                    trigger,
+                    case.state,
+                    [
+                        "missing fact(s) "
+                        + ", ".join(missing)
+                        + " (record with --set "
+                        + " --set ".join(f"{m}=..." for m in missing)
+                        + ")"
+                    ],
+                )
             firing = Firing(case.state, self._context(case, trigger, actor, on, given))
             if not compiled.machine.events[trigger].trigger(firing):
                 raise GuardFailed(case.ref, trigger, case.state, firing.failures or ["guard failed"])
             payload = {"facts": given}
-            self._record(tx, compiled, case, trigger, case.state, firing.state, on, actor, note,
-                         payload, expected_version)
+            self._record(
+                tx, compiled, case, trigger, case.state, firing.state, on, actor, note, payload, expected_version
+            )
             return case
 
-    def hold(self, ref: str, actor: Actor, reason: str, *, on: date | None = None,
-             expected_version: int | None = None) -> Case:
+    def hold(
+        self, ref: str, actor: Actor, reason: str, *, on: date | None = None, expected_version: int | None = None
+    ) -> Case:
         """Put a case on hold; clocks whose rules say so pause."""
         if not reason.strip():
             raise InvalidInput("a hold needs a reason")
@@ -112,12 +140,18 @@ class CaseService:
             if case.state == ON_HOLD:
                 raise TransitionRejected(ref, "hold", case.state, "the case is already on hold")
             payload = {"held_from": case.state, "reason": reason}
-            self._record(tx, compiled, case, "hold", case.state, ON_HOLD, on, actor, reason,
-                         payload, expected_version)
+            self._record(tx, compiled, case, "hold", case.state, ON_HOLD, on, actor, reason, payload, expected_version)
             return case
 
-    def resume(self, ref: str, actor: Actor, *, on: date | None = None, note: str | None = None,
-               expected_version: int | None = None) -> Case:
+    def resume(
+        self,
+        ref: str,
+        actor: Actor,
+        *,
+        on: date | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
         """Take a case off hold, back to the state it left."""
         with self.uow.transaction() as tx:
             case = tx.case_for_update(ref)
@@ -125,13 +159,20 @@ class CaseService:
             on = self._check_date(on, case)
             if case.state != ON_HOLD or case.held_from is None:
                 raise TransitionRejected(ref, "resume", case.state, "the case is not on hold")
-            self._record(tx, compiled, case, "resume", ON_HOLD, case.held_from, on, actor, note,
-                         {}, expected_version)
+            self._record(tx, compiled, case, "resume", ON_HOLD, case.held_from, on, actor, note, {}, expected_version)
             return case
 
-    def withdraw(self, ref: str, actor: Actor, reason: str, *, trigger: str = "withdraw",
-                 on: date | None = None, note: str | None = None,
-                 expected_version: int | None = None) -> Case:
+    def withdraw(
+        self,
+        ref: str,
+        actor: Actor,
+        reason: str,
+        *,
+        trigger: str = "withdraw",
+        on: date | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
         """Withdraw or close a case with a reason code from its workflow, recording the stage."""
         with self.uow.transaction() as tx:
             case = tx.case_for_update(ref)
@@ -141,18 +182,26 @@ class CaseService:
             self._require_open(case, trigger, compiled)
             if reason not in d.exit_reasons:
                 raise InvalidInput(
-                    f"unknown exit reason {reason!r} for {d.id}; use one of: "
-                    + ", ".join(d.exit_reasons)
+                    f"unknown exit reason {reason!r} for {d.id}; use one of: " + ", ".join(d.exit_reasons)
                 )
             stage = case.held_from if case.state == ON_HOLD else case.state
             payload = {"reason": reason, "stage": stage}
-            self._record(tx, compiled, case, trigger, case.state, d.close_state, on, actor, note,
-                         payload, expected_version)
+            self._record(
+                tx, compiled, case, trigger, case.state, d.close_state, on, actor, note, payload, expected_version
+            )
             return case
 
-    def assign(self, ref: str, actor: Actor, *, owner_id: int | None = None,
-               team_id: int | None = None, on: date | None = None, note: str | None = None,
-               expected_version: int | None = None) -> Case:
+    def assign(
+        self,
+        ref: str,
+        actor: Actor,
+        *,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        on: date | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
         """Give the case a new owner and/or team."""
         if owner_id is None and team_id is None:
             raise InvalidInput("assign needs --owner or --team")
@@ -165,12 +214,14 @@ class CaseService:
                 payload["owner_id"] = owner_id
             if team_id is not None:
                 payload["team_id"] = team_id
-            self._record(tx, compiled, case, "assign", case.state, case.state, on, actor, note,
-                         payload, expected_version)
+            self._record(
+                tx, compiled, case, "assign", case.state, case.state, on, actor, note, payload, expected_version
+            )
             return case
 
-    def mark_in_error(self, ref: str, seq: int, actor: Actor, reason: str, *,
-                      expected_version: int | None = None) -> Case:
+    def mark_in_error(
+        self, ref: str, seq: int, actor: Actor, reason: str, *, expected_version: int | None = None
+    ) -> Case:
         """Void event ``seq`` (kept in history), then recompute the case and its deadlines.
 
         Only the latest effective event may be voided, so every later event stays true.
@@ -186,11 +237,22 @@ class CaseService:
             if not effective or effective[-1].seq != seq:
                 self._refuse_void(case, seq, history, effective)
             if effective[-1].trigger == "open":
-                raise TransitionRejected(ref, "entered_in_error", case.state,
-                                         "the opening event cannot be voided; close the case instead")
+                raise TransitionRejected(
+                    ref, "entered_in_error", case.state, "the opening event cannot be voided; close the case instead"
+                )
             today = local_today(self.clock)
-            void = Event(case.id, case.last_seq + 1, "entered_in_error", case.state, case.state,
-                         today, self.clock.now(), actor.id, reason, {"target_seq": seq})
+            void = Event(
+                case.id,
+                case.last_seq + 1,
+                "entered_in_error",
+                case.state,
+                case.state,
+                today,
+                self.clock.now(),
+                actor.id,
+                reason,
+                {"target_seq": seq},
+            )
             snap = replay([*history, void], self._terminal(compiled))
             void = replace(void, to_state=snap.state)
             tx.add_event(void)
@@ -217,8 +279,7 @@ class CaseService:
             reasons = compiled.unmet(t, ctx)
             if actor is not None and t.roles and not actor.is_system and not (actor.roles & set(t.roles)):
                 reasons.insert(0, "needs role " + " or ".join(t.roles))
-            out.append(Action(trigger, t.label or trigger, t.dest, not reasons, tuple(reasons),
-                              t.requires, t.roles))
+            out.append(Action(trigger, t.label or trigger, t.dest, not reasons, tuple(reasons), t.requires, t.roles))
         return out
 
     # -- internals ---------------------------------------------------------------------
@@ -236,9 +297,7 @@ class CaseService:
         if on > today:
             raise InvalidInput(f"date {on} is in the future (today is {today} in London)")
         if case is not None and on < case.last_event_on:
-            raise InvalidInput(
-                f"date {on} is before {case.ref}'s latest event on {case.last_event_on}"
-            )
+            raise InvalidInput(f"date {on} is before {case.ref}'s latest event on {case.last_event_on}")
         return on
 
     def _transition(self, compiled: CompiledWorkflow, case: Case, trigger: str) -> TransitionDef:
@@ -257,19 +316,24 @@ class CaseService:
     @staticmethod
     def _check_role(case: Case, t: TransitionDef, actor: Actor) -> None:
         if t.roles and not actor.is_system and not (actor.roles & set(t.roles)):
-            raise NotPermitted(case.ref, t.trigger, case.state,
-                               f"{actor.email} needs role " + " or ".join(t.roles))
+            raise NotPermitted(case.ref, t.trigger, case.state, f"{actor.email} needs role " + " or ".join(t.roles))
 
     def _require_open(self, case: Case, trigger: str, compiled: CompiledWorkflow) -> None:
         if case.status == "closed":
             raise TransitionRejected(case.ref, trigger, case.state, "the case is already closed")
 
-    def _context(self, case: Case, trigger: str, actor: Actor | None, on: date,
-                 given: Mapping[str, Any]) -> GuardContext:
+    def _context(
+        self, case: Case, trigger: str, actor: Actor | None, on: date, given: Mapping[str, Any]
+    ) -> GuardContext:
         return GuardContext(
-            case_ref=case.ref, state=case.state, facts={**case.facts, **given}, given=given,
+            case_ref=case.ref,
+            state=case.state,
+            facts={**case.facts, **given},
+            given=given,
             actor_id=actor.id if actor else None,
-            actor_roles=actor.roles if actor else frozenset(), on=on, trigger=trigger,
+            actor_roles=actor.roles if actor else frozenset(),
+            on=on,
+            trigger=trigger,
         )
 
     @staticmethod
@@ -285,13 +349,23 @@ class CaseService:
         raise TransitionRejected(case.ref, "entered_in_error", case.state, detail)
 
     def _record(
-        self, tx: Transaction, compiled: CompiledWorkflow, case: Case, trigger: str,
-        from_state: str | None, to_state: str, on: date, actor: Actor, note: str | None,
-        payload: Mapping[str, Any], expected_version: int | None,
+        self,
+        tx: Transaction,
+        compiled: CompiledWorkflow,
+        case: Case,
+        trigger: str,
+        from_state: str | None,
+        to_state: str,
+        on: date,
+        actor: Actor,
+        note: str | None,
+        payload: Mapping[str, Any],
+        expected_version: int | None,
     ) -> None:
         assert case.id is not None
-        event = Event(case.id, case.last_seq + 1, trigger, from_state, to_state, on,
-                      self.clock.now(), actor.id, note, payload)
+        event = Event(
+            case.id, case.last_seq + 1, trigger, from_state, to_state, on, self.clock.now(), actor.id, note, payload
+        )
         expected = case.version if expected_version is None else expected_version
         self._apply(case, compiled, event)
         tx.add_event(event)
@@ -309,15 +383,15 @@ class CaseService:
         case.owner_id = event.payload.get("owner_id", case.owner_id)
         case.team_id = event.payload.get("team_id", case.team_id)
         case.exit_reason = event.payload.get("reason") if event.to_state in terminal else None
-        case.status = ("closed" if event.to_state in terminal
-                       else "on_hold" if event.to_state == ON_HOLD else "open")
+        case.status = "closed" if event.to_state in terminal else "on_hold" if event.to_state == ON_HOLD else "open"
         case.last_event_on = event.effective_on
         case.last_seq = event.seq
         if event.trigger != "open":
             case.version += 1
 
-    def _save_book(self, tx: Transaction, case_id: int, compiled: CompiledWorkflow,
-                   book: DeadlineBook, *, replace_all: bool) -> None:
+    def _save_book(
+        self, tx: Transaction, case_id: int, compiled: CompiledWorkflow, book: DeadlineBook, *, replace_all: bool
+    ) -> None:
         keys = book.items.keys() if replace_all else book.changed
         if not keys and not replace_all:
             return

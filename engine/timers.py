@@ -36,9 +36,7 @@ class Timer:
         return f"{self.rule}:{self.cycle}:{self.kind}:{self.tier}:{self.due_on.isoformat()}"
 
 
-def _reminder_day(
-    rule: DeadlineRule, index: int, d: Deadline, calendar: WorkingCalendar
-) -> date:
+def _reminder_day(rule: DeadlineRule, index: int, d: Deadline, calendar: WorkingCalendar) -> date:
     reminder = rule.reminders[index]
     if reminder.before is not None:
         limit = parse_limit(reminder.before)

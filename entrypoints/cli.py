@@ -42,6 +42,7 @@ Expect = Annotated[int | None, typer.Option("--expect-version", help="Refuse if 
 
 # -- db ------------------------------------------------------------------------------------
 
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
@@ -59,22 +60,29 @@ def db_current() -> None:
 
 # -- workflows -----------------------------------------------------------------------------
 
+
 @wf_app.command("list")
 def wf_list(json_: Json = False) -> None:
     """List loaded journeys."""
     rows = [
-        {"id": c.definition.id, "version": c.definition.version, "title": c.definition.title,
-         "states": len(c.definition.states), "transitions": len(c.definition.transitions),
-         "deadlines": len(c.definition.deadlines), "prefix": c.definition.reference_prefix}
+        {
+            "id": c.definition.id,
+            "version": c.definition.version,
+            "title": c.definition.title,
+            "states": len(c.definition.states),
+            "transitions": len(c.definition.transitions),
+            "deadlines": len(c.definition.deadlines),
+            "prefix": c.definition.reference_prefix,
+        }
         for c in get_app().workflows
     ]
-    emit_json(rows) if json_ else table(rows, ["id", "version", "title", "prefix", "states",
-                                               "transitions", "deadlines"])
+    emit_json(rows) if json_ else table(
+        rows, ["id", "version", "title", "prefix", "states", "transitions", "deadlines"]
+    )
 
 
 @wf_app.command("show")
-def wf_show(workflow: str, version: Annotated[int | None, typer.Option()] = None,
-            json_: Json = False) -> None:
+def wf_show(workflow: str, version: Annotated[int | None, typer.Option()] = None, json_: Json = False) -> None:
     """Show a journey's states, transitions, exit reasons and timescales."""
     reg = get_app().workflows
     d = (reg.get(workflow, version) if version else reg.latest(workflow)).definition
@@ -83,18 +91,36 @@ def wf_show(workflow: str, version: Annotated[int | None, typer.Option()] = None
         return
     typer.echo(f"{d.title} ({d.id} v{d.version}) - {d.file}\n{d.description}".rstrip())
     typer.echo("\nStates:")
-    table([{"state": s.name, "label": s.label, "terminal": "yes" if s.terminal else ""}
-           for s in d.states.values()], ["state", "label", "terminal"])
+    table(
+        [{"state": s.name, "label": s.label, "terminal": "yes" if s.terminal else ""} for s in d.states.values()],
+        ["state", "label", "terminal"],
+    )
     typer.echo("\nTransitions:")
-    table([{"trigger": t.trigger, "from": list(t.sources), "to": t.dest, "guards": list(t.guards),
-            "requires": list(t.requires), "roles": list(t.roles)} for t in d.transitions],
-          ["trigger", "from", "to", "guards", "requires", "roles"])
+    table(
+        [
+            {
+                "trigger": t.trigger,
+                "from": list(t.sources),
+                "to": t.dest,
+                "guards": list(t.guards),
+                "requires": list(t.requires),
+                "roles": list(t.roles),
+            }
+            for t in d.transitions
+        ],
+        ["trigger", "from", "to", "guards", "requires", "roles"],
+    )
     typer.echo("\nExit reasons:")
     table([{"code": k, "meaning": v} for k, v in d.exit_reasons.items()], ["code", "meaning"])
     if d.deadlines:
         typer.echo("\nTimescales:")
-        table([{"rule": r.name, "label": r.label, "limit": r.limit, "class": r.klass,
-                "source": r.source} for r in d.deadlines], ["rule", "label", "limit", "class", "source"])
+        table(
+            [
+                {"rule": r.name, "label": r.label, "limit": r.limit, "class": r.klass, "source": r.source}
+                for r in d.deadlines
+            ],
+            ["rule", "label", "limit", "class", "source"],
+        )
 
 
 @wf_app.command("validate")
@@ -124,6 +150,7 @@ def wf_diagram(workflow: str, version: Annotated[int | None, typer.Option()] = N
 
 
 # -- cases ---------------------------------------------------------------------------------
+
 
 def _case_dict(c: Case) -> dict[str, Any]:
     names = get_app().queries.names()
@@ -155,24 +182,46 @@ def _owner_team(owner: str | None, team: str | None) -> tuple[int | None, int | 
 
 @case_app.command("open")
 def case_open(
-    workflow: str, ref: Annotated[str | None, typer.Option(help="Reference (default generated).")] = None,
-    on: On = None, by: By = None, owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
-    team: Annotated[str | None, typer.Option(help="Team name.")] = None, set_: Sets = None,
-    note: Note = None, json_: Json = False,
+    workflow: str,
+    ref: Annotated[str | None, typer.Option(help="Reference (default generated).")] = None,
+    on: On = None,
+    by: By = None,
+    owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team name.")] = None,
+    set_: Sets = None,
+    note: Note = None,
+    json_: Json = False,
 ) -> None:
     """Open a case on the latest version of WORKFLOW."""
     owner_id, team_id = _owner_team(owner, team)
-    c = get_app().cases.open_case(workflow, actor(by), on=parse_date(on), ref=ref, owner_id=owner_id,
-                                  team_id=team_id, facts=parse_facts(set_), note=note)
+    c = get_app().cases.open_case(
+        workflow,
+        actor(by),
+        on=parse_date(on),
+        ref=ref,
+        owner_id=owner_id,
+        team_id=team_id,
+        facts=parse_facts(set_),
+        note=note,
+    )
     emit_json(_case_dict(c)) if json_ else _print_case(c, "opened")
 
 
 @case_app.command("fire")
-def case_fire(ref: str, trigger: str, on: On = None, by: By = None, note: Note = None,
-              set_: Sets = None, expect_version: Expect = None, json_: Json = False) -> None:
+def case_fire(
+    ref: str,
+    trigger: str,
+    on: On = None,
+    by: By = None,
+    note: Note = None,
+    set_: Sets = None,
+    expect_version: Expect = None,
+    json_: Json = False,
+) -> None:
     """Fire TRIGGER on case REF."""
-    c = get_app().cases.fire(ref, trigger, actor(by), on=parse_date(on), facts=parse_facts(set_),
-                             note=note, expected_version=expect_version)
+    c = get_app().cases.fire(
+        ref, trigger, actor(by), on=parse_date(on), facts=parse_facts(set_), note=note, expected_version=expect_version
+    )
     emit_json(_case_dict(c)) if json_ else _print_case(c, trigger)
 
 
@@ -184,9 +233,18 @@ def case_show(ref: str, json_: Json = False) -> None:
 
 
 def _event_row(e: Event, gone: set[int], users: dict[int, str]) -> dict[str, Any]:
-    return {"seq": e.seq, "on": e.effective_on, "trigger": e.trigger, "from": e.from_state,
-            "to": e.to_state, "by": users.get(e.actor_id or 0), "recorded_at": e.recorded_at,
-            "note": e.note, "payload": dict(e.payload), "in_error": e.seq in gone}
+    return {
+        "seq": e.seq,
+        "on": e.effective_on,
+        "trigger": e.trigger,
+        "from": e.from_state,
+        "to": e.to_state,
+        "by": users.get(e.actor_id or 0),
+        "recorded_at": e.recorded_at,
+        "note": e.note,
+        "payload": dict(e.payload),
+        "in_error": e.seq in gone,
+    }
 
 
 @case_app.command("history")
@@ -250,72 +308,112 @@ def case_list(
     owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
     team: Annotated[str | None, typer.Option(help="Team name.")] = None,
     status: Annotated[str | None, typer.Option(help="open, on_hold or closed.")] = None,
-    limit: Annotated[int, typer.Option()] = 200, json_: Json = False,
+    limit: Annotated[int, typer.Option()] = 200,
+    json_: Json = False,
 ) -> None:
     """List cases, newest first."""
     owner_id, team_id = _owner_team(owner, team)
     cases = get_app().queries.cases(CaseFilter(workflow, state, owner_id, team_id, status, limit))
     rows = [_case_dict(c) for c in cases]
-    emit_json(rows) if json_ else table(rows, ["ref", "workflow_id", "state", "status", "owner",
-                                               "team", "opened_on", "last_event_on"])
+    emit_json(rows) if json_ else table(
+        rows, ["ref", "workflow_id", "state", "status", "owner", "team", "opened_on", "last_event_on"]
+    )
 
 
 @case_app.command("hold")
-def case_hold(ref: str, reason: Annotated[str, typer.Option(help="Why (mandatory).")],
-              on: On = None, by: By = None, expect_version: Expect = None) -> None:
+def case_hold(
+    ref: str,
+    reason: Annotated[str, typer.Option(help="Why (mandatory).")],
+    on: On = None,
+    by: By = None,
+    expect_version: Expect = None,
+) -> None:
     """Put a case on hold; clocks that allow it pause."""
-    _print_case(get_app().cases.hold(ref, actor(by), reason, on=parse_date(on),
-                                     expected_version=expect_version), "put on hold")
+    _print_case(
+        get_app().cases.hold(ref, actor(by), reason, on=parse_date(on), expected_version=expect_version), "put on hold"
+    )
 
 
 @case_app.command("resume")
-def case_resume(ref: str, on: On = None, by: By = None, note: Note = None,
-                expect_version: Expect = None) -> None:
+def case_resume(ref: str, on: On = None, by: By = None, note: Note = None, expect_version: Expect = None) -> None:
     """Resume a held case to the state it left."""
-    _print_case(get_app().cases.resume(ref, actor(by), on=parse_date(on), note=note,
-                                       expected_version=expect_version), "resumed")
+    _print_case(
+        get_app().cases.resume(ref, actor(by), on=parse_date(on), note=note, expected_version=expect_version), "resumed"
+    )
 
 
 @case_app.command("withdraw")
-def case_withdraw(ref: str, reason: Annotated[str, typer.Option(help="Exit reason code.")],
-                  on: On = None, by: By = None, note: Note = None, expect_version: Expect = None) -> None:
+def case_withdraw(
+    ref: str,
+    reason: Annotated[str, typer.Option(help="Exit reason code.")],
+    on: On = None,
+    by: By = None,
+    note: Note = None,
+    expect_version: Expect = None,
+) -> None:
     """Withdraw a case with an exit reason code (e.g. AW1); records the stage reached."""
-    _print_case(get_app().cases.withdraw(ref, actor(by), reason, on=parse_date(on), note=note,
-                                         expected_version=expect_version), "withdrawn")
+    _print_case(
+        get_app().cases.withdraw(ref, actor(by), reason, on=parse_date(on), note=note, expected_version=expect_version),
+        "withdrawn",
+    )
 
 
 @case_app.command("close")
-def case_close(ref: str, reason: Annotated[str, typer.Option(help="Exit reason code.")],
-               on: On = None, by: By = None, note: Note = None, expect_version: Expect = None) -> None:
+def case_close(
+    ref: str,
+    reason: Annotated[str, typer.Option(help="Exit reason code.")],
+    on: On = None,
+    by: By = None,
+    note: Note = None,
+    expect_version: Expect = None,
+) -> None:
     """Close a case with an exit reason code; records the stage reached."""
-    _print_case(get_app().cases.withdraw(ref, actor(by), reason, trigger="close", on=parse_date(on),
-                                         note=note, expected_version=expect_version), "closed")
+    _print_case(
+        get_app().cases.withdraw(
+            ref, actor(by), reason, trigger="close", on=parse_date(on), note=note, expected_version=expect_version
+        ),
+        "closed",
+    )
 
 
 @case_app.command("assign")
-def case_assign(ref: str, owner: Annotated[str | None, typer.Option(help="New owner's email.")] = None,
-                team: Annotated[str | None, typer.Option(help="New team.")] = None,
-                on: On = None, by: By = None, note: Note = None) -> None:
+def case_assign(
+    ref: str,
+    owner: Annotated[str | None, typer.Option(help="New owner's email.")] = None,
+    team: Annotated[str | None, typer.Option(help="New team.")] = None,
+    on: On = None,
+    by: By = None,
+    note: Note = None,
+) -> None:
     """Reassign the case's owner and/or team."""
     owner_id, team_id = _owner_team(owner, team)
-    _print_case(get_app().cases.assign(ref, actor(by), owner_id=owner_id, team_id=team_id,
-                                       on=parse_date(on), note=note), "reassigned")
+    _print_case(
+        get_app().cases.assign(ref, actor(by), owner_id=owner_id, team_id=team_id, on=parse_date(on), note=note),
+        "reassigned",
+    )
 
 
 @case_app.command("error")
-def case_error(ref: str, seq: Annotated[int, typer.Argument(help="Event number to void.")],
-               reason: Annotated[str, typer.Option(help="Why it was wrong (mandatory).")],
-               by: By = None) -> None:
+def case_error(
+    ref: str,
+    seq: Annotated[int, typer.Argument(help="Event number to void.")],
+    reason: Annotated[str, typer.Option(help="Why it was wrong (mandatory).")],
+    by: By = None,
+) -> None:
     """Mark event SEQ as entered in error: kept in history, case recomputed."""
     _print_case(get_app().cases.mark_in_error(ref, seq, actor(by), reason), f"event {seq} voided")
 
 
 # -- people --------------------------------------------------------------------------------
 
+
 @users_app.command("add")
-def users_add(email: str, name: Annotated[str, typer.Option(help="Display name.")],
-              role: Annotated[list[str], typer.Option("--role", help="Role (repeatable).")],
-              by: By = None) -> None:
+def users_add(
+    email: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[list[str], typer.Option("--role", help="Role (repeatable).")],
+    by: By = None,
+) -> None:
     """Add a user with one or more roles."""
     u = get_app().people.add_user(email, name, role, by=actor(by))
     typer.echo(f"added {u.email} ({', '.join(u.roles)})")
@@ -336,10 +434,13 @@ def users_deactivate(email: str, by: By = None) -> None:
 
 
 @teams_app.command("add")
-def teams_add(name: str, manager: Annotated[str | None, typer.Option(help="Team manager's email.")] = None,
-              service_manager: Annotated[str | None, typer.Option(help="Service manager's email.")] = None,
-              member: Annotated[list[str] | None, typer.Option("--member", help="Member email.")] = None,
-              by: By = None) -> None:
+def teams_add(
+    name: str,
+    manager: Annotated[str | None, typer.Option(help="Team manager's email.")] = None,
+    service_manager: Annotated[str | None, typer.Option(help="Service manager's email.")] = None,
+    member: Annotated[list[str] | None, typer.Option("--member", help="Member email.")] = None,
+    by: By = None,
+) -> None:
     """Add a team."""
     t = get_app().people.add_team(name, manager, service_manager, member or [], by=actor(by))
     typer.echo(f"added team {t.name} ({len(t.members)} members)")

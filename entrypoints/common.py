@@ -82,9 +82,9 @@ class Typer(typer.Typer):
         kwargs.setdefault("pretty_exceptions_enable", False)
         super().__init__(**kwargs)
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         decorator = super().command(*args, **kwargs)
-        return lambda fn: decorator(guarded(fn))  # type: ignore[return-value]
+        return lambda fn: decorator(guarded(fn))
 
 
 def parse_date(value: str | None, what: str = "--on") -> date | None:

@@ -20,8 +20,12 @@ def mermaid(definition: WorkflowDef) -> str:
         label = t.trigger + (f" [{', '.join(t.guards)}]" if t.guards else "")
         transitions.extend({"trigger": label, "source": s, "dest": t.dest} for s in t.sources)
     machine = GraphMachine(
-        model=None, states=list(definition.states), initial=definition.initial,
-        transitions=transitions, graph_engine="mermaid", auto_transitions=False,
+        model=None,
+        states=list(definition.states),
+        initial=definition.initial,
+        transitions=transitions,
+        graph_engine="mermaid",
+        auto_transitions=False,
         title=f"{definition.title} (v{definition.version})",
     )
     model = _Model()

@@ -39,11 +39,9 @@ class TeamInfo:
     members: tuple[str, ...]
 
 
-def audit(conn: Any, clock: Clock, actor_id: int | None, action: str, subject: str,
-          detail: dict[str, Any]) -> None:
+def audit(conn: Any, clock: Clock, actor_id: int | None, action: str, subject: str, detail: dict[str, Any]) -> None:
     """Append one audit entry in the caller's transaction."""
-    conn.execute(insert(AUDIT).values(at=clock.now(), actor_id=actor_id, action=action,
-                                      subject=subject, detail=detail))
+    conn.execute(insert(AUDIT).values(at=clock.now(), actor_id=actor_id, action=action, subject=subject, detail=detail))
 
 
 class People:
@@ -63,9 +61,11 @@ class People:
             raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
         with self.engine.begin() as conn:
             try:
-                uid = conn.execute(insert(USER).values(
-                    email=email, name=name, roles=sorted(set(roles)), active=True,
-                    created_at=self.clock.now()).returning(USER.c.id)).scalar_one()
+                uid: int = conn.execute(
+                    insert(USER)
+                    .values(email=email, name=name, roles=sorted(set(roles)), active=True, created_at=self.clock.now())
+                    .returning(USER.c.id)
+                ).scalar_one()
             except IntegrityError as exc:
                 raise InvalidInput(f"a user with email {email!r} already exists") from exc
             audit(conn, self.clock, by.id if by else None, "user.add", email, {"roles": roles})
@@ -76,9 +76,13 @@ class People:
         with self.engine.begin() as conn:
             row = conn.execute(select(USER.c.id).where(USER.c.email == SYSTEM_EMAIL)).first()
             if row is None:
-                uid = conn.execute(insert(USER).values(
-                    email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True,
-                    created_at=self.clock.now()).returning(USER.c.id)).scalar_one()
+                uid: int = conn.execute(
+                    insert(USER)
+                    .values(
+                        email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=self.clock.now()
+                    )
+                    .returning(USER.c.id)
+                ).scalar_one()
             else:
                 uid = row.id
         return Actor(uid, SYSTEM_EMAIL, frozenset({"system"}))
@@ -102,8 +106,7 @@ class People:
     def deactivate(self, email: str, by: Actor | None = None) -> None:
         """Deactivate a user; their history stays attributed to them."""
         with self.engine.begin() as conn:
-            n = conn.execute(update(USER).where(USER.c.email == email.strip().lower())
-                             .values(active=False)).rowcount
+            n = conn.execute(update(USER).where(USER.c.email == email.strip().lower()).values(active=False)).rowcount
             if n != 1:
                 raise NotFound("user", email)
             audit(conn, self.clock, by.id if by else None, "user.deactivate", email, {})
@@ -112,30 +115,45 @@ class People:
         """Every user but the system one, by email."""
         with self.engine.connect() as conn:
             teams: dict[int, list[str]] = {}
-            for m in conn.execute(select(MEMBER.c.user_id, TEAM.c.name)
-                                  .join(TEAM, TEAM.c.id == MEMBER.c.team_id)):
+            for m in conn.execute(select(MEMBER.c.user_id, TEAM.c.name).join(TEAM, TEAM.c.id == MEMBER.c.team_id)):
                 teams.setdefault(m.user_id, []).append(m.name)
             return [
                 UserInfo(r.id, r.email, r.name, tuple(r.roles), r.active, tuple(teams.get(r.id, ())))
                 for r in conn.execute(select(USER).where(USER.c.email != SYSTEM_EMAIL).order_by(USER.c.email))
             ]
 
-    def add_team(self, name: str, manager: str | None = None, service_manager: str | None = None,
-                 members: list[str] | None = None, by: Actor | None = None) -> TeamInfo:
+    def add_team(
+        self,
+        name: str,
+        manager: str | None = None,
+        service_manager: str | None = None,
+        members: list[str] | None = None,
+        by: Actor | None = None,
+    ) -> TeamInfo:
         """Create a team with its manager, service manager and members (emails)."""
         members = members or []
         ids = {e: self.user_id(e) for e in {*(members), *(m for m in (manager, service_manager) if m)}}
         with self.engine.begin() as conn:
             try:
-                tid = conn.execute(insert(TEAM).values(
-                    name=name, manager_id=ids.get(manager or ""),
-                    service_manager_id=ids.get(service_manager or "")).returning(TEAM.c.id)).scalar_one()
+                tid: int = conn.execute(
+                    insert(TEAM)
+                    .values(
+                        name=name, manager_id=ids.get(manager or ""), service_manager_id=ids.get(service_manager or "")
+                    )
+                    .returning(TEAM.c.id)
+                ).scalar_one()
             except IntegrityError as exc:
                 raise InvalidInput(f"a team called {name!r} already exists") from exc
             if members:
                 conn.execute(insert(MEMBER), [{"team_id": tid, "user_id": ids[e]} for e in members])
-            audit(conn, self.clock, by.id if by else None, "team.add", name,
-                  {"manager": manager, "service_manager": service_manager, "members": members})
+            audit(
+                conn,
+                self.clock,
+                by.id if by else None,
+                "team.add",
+                name,
+                {"manager": manager, "service_manager": service_manager, "members": members},
+            )
         return TeamInfo(tid, name, manager, service_manager, tuple(members))
 
     def team_id(self, name: str) -> int:
@@ -154,7 +172,12 @@ class People:
             for m in conn.execute(select(MEMBER)):
                 members.setdefault(m.team_id, []).append(emails[m.user_id])
             return [
-                TeamInfo(t.id, t.name, emails.get(t.manager_id), emails.get(t.service_manager_id),
-                         tuple(sorted(members.get(t.id, []))))
+                TeamInfo(
+                    t.id,
+                    t.name,
+                    emails.get(t.manager_id),
+                    emails.get(t.service_manager_id),
+                    tuple(sorted(members.get(t.id, []))),
+                )
                 for t in conn.execute(select(TEAM).order_by(TEAM.c.name))
             ]

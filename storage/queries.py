@@ -12,13 +12,13 @@ from engine.deadlines import Deadline
 from engine.errors import CaseNotFound
 from storage.tables import Team, User
 from storage.uow import (
+    _SELECT_CASE,
     CASE,
     DEADLINE,
     EVENT,
     C,
     D,
     E,
-    _SELECT_CASE,
     case_from_row,
     deadline_from_row,
     event_from_row,
@@ -61,8 +61,7 @@ class Queries:
     def deadlines(self, case_id: int) -> list[Deadline]:
         """A case's deadlines, by due date."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(DEADLINE).where(D.case_id == case_id)
-                                .order_by(D.due_on, D.rule, D.cycle))
+            rows = conn.execute(select(DEADLINE).where(D.case_id == case_id).order_by(D.due_on, D.rule, D.cycle))
             return [deadline_from_row(r) for r in rows]
 
     def cases(self, f: CaseFilter) -> list[Case]:

@@ -3,7 +3,7 @@
 Timestamps are set from the injected clock, never from column defaults.
 """
 
-from __future__ import annotations  # noqa: F404 - no Relationship() here, so this is safe
+from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
@@ -181,9 +181,6 @@ class CaughtMail(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-
-
-
 class AuditEntry(SQLModel, table=True):
     """Changes that are not case events (people, teams, calendar, mail), append-only."""
 
@@ -195,4 +192,6 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=80)
     subject: str = Field(max_length=200)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
 METADATA = SQLModel.metadata

@@ -31,9 +31,23 @@ DEADLINE = DeadlineRow.__table__  # type: ignore[attr-defined]
 TIMER = TimerRow.__table__  # type: ignore[attr-defined]
 COUNTER = ReferenceCounter.__table__  # type: ignore[attr-defined]
 
-_CASE_COLS = ("id", "ref", "workflow_id", "workflow_version", "state", "status", "held_from",
-              "facts", "owner_id", "team_id", "exit_reason", "opened_on", "last_event_on",
-              "last_seq", "version")
+_CASE_COLS = (
+    "id",
+    "ref",
+    "workflow_id",
+    "workflow_version",
+    "state",
+    "status",
+    "held_from",
+    "facts",
+    "owner_id",
+    "team_id",
+    "exit_reason",
+    "opened_on",
+    "last_event_on",
+    "last_seq",
+    "version",
+)
 _SELECT_CASE = select(*(C[n] for n in _CASE_COLS)).where(C.ref == bindparam("ref"))
 _SELECT_CASE_PG = _SELECT_CASE.with_for_update()
 _UPDATE_CASE = (
@@ -44,8 +58,16 @@ _UPDATE_CASE = (
 _INSERT_EVENT = insert(EVENT)
 _SELECT_EVENTS = select(EVENT).where(E.case_id == bindparam("case_id")).order_by(E.seq)
 _SELECT_DEADLINES = select(DEADLINE).where(D.case_id == bindparam("case_id"))
-_DEADLINE_FIELDS = ("start_on", "raw_due_on", "due_on", "status", "met_on", "paused_since",
-                    "paused_days", "paused_working_days")
+_DEADLINE_FIELDS = (
+    "start_on",
+    "raw_due_on",
+    "due_on",
+    "status",
+    "met_on",
+    "paused_since",
+    "paused_days",
+    "paused_working_days",
+)
 
 
 def case_from_row(row: Any) -> Case:
@@ -57,15 +79,24 @@ def case_from_row(row: Any) -> Case:
 def event_from_row(row: Any) -> Event:
     """Map an event row to the engine's ``Event``."""
     m = row._mapping
-    return Event(m["case_id"], m["seq"], m["trigger"], m["from_state"], m["to_state"],
-                 m["effective_on"], m["recorded_at"], m["actor_id"], m["note"], m["payload"])
+    return Event(
+        m["case_id"],
+        m["seq"],
+        m["trigger"],
+        m["from_state"],
+        m["to_state"],
+        m["effective_on"],
+        m["recorded_at"],
+        m["actor_id"],
+        m["note"],
+        m["payload"],
+    )
 
 
 def deadline_from_row(row: Any) -> Deadline:
     """Map a deadline row to the engine's ``Deadline``."""
     m = row._mapping
-    return Deadline(rule=m["rule"], cycle=m["cycle"], id=m["id"],
-                    **{n: m[n] for n in _DEADLINE_FIELDS})
+    return Deadline(rule=m["rule"], cycle=m["cycle"], id=m["id"], **{n: m[n] for n in _DEADLINE_FIELDS})
 
 
 class SqlTransaction:
@@ -88,10 +119,8 @@ class SqlTransaction:
 
     def next_reference(self, prefix: str, year: int) -> str:
         ins = pg_insert if self.postgres else sqlite_insert
-        self.conn.execute(
-            ins(COUNTER).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing()
-        )
-        last = self.conn.execute(
+        self.conn.execute(ins(COUNTER).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
+        last: int = self.conn.execute(
             update(COUNTER)
             .where(and_(COUNTER.c.prefix == prefix, COUNTER.c.year == year))
             .values(last=COUNTER.c.last + 1)
@@ -102,9 +131,11 @@ class SqlTransaction:
     def add_case(self, case: Case) -> int:
         values = {n: getattr(case, n) for n in _CASE_COLS if n != "id"}
         try:
-            return int(self.conn.execute(
-                insert(CASE).values(**values, updated_at=self.clock.now()).returning(C.id)
-            ).scalar_one())
+            return int(
+                self.conn.execute(
+                    insert(CASE).values(**values, updated_at=self.clock.now()).returning(C.id)
+                ).scalar_one()
+            )
         except IntegrityError as exc:
             raise InvalidInput(f"case reference {case.ref!r} is already taken") from exc
 
@@ -119,18 +150,28 @@ class SqlTransaction:
             raise ConcurrencyConflict(case.ref, expected_version, actual)
 
     def add_event(self, event: Event) -> None:
-        self.conn.execute(_INSERT_EVENT, {
-            "case_id": event.case_id, "seq": event.seq, "trigger": event.trigger,
-            "from_state": event.from_state, "to_state": event.to_state,
-            "effective_on": event.effective_on, "recorded_at": event.recorded_at,
-            "actor_id": event.actor_id, "note": event.note, "payload": dict(event.payload),
-        })
+        self.conn.execute(
+            _INSERT_EVENT,
+            {
+                "case_id": event.case_id,
+                "seq": event.seq,
+                "trigger": event.trigger,
+                "from_state": event.from_state,
+                "to_state": event.to_state,
+                "effective_on": event.effective_on,
+                "recorded_at": event.recorded_at,
+                "actor_id": event.actor_id,
+                "note": event.note,
+                "payload": dict(event.payload),
+            },
+        )
 
     def deadlines(self, case_id: int) -> list[Deadline]:
         return [deadline_from_row(r) for r in self.conn.execute(_SELECT_DEADLINES, {"case_id": case_id})]
 
-    def save_deadlines(self, case_id: int, deadlines: Sequence[Deadline], timers: Sequence[Timer],
-                       *, replace_all: bool) -> None:
+    def save_deadlines(
+        self, case_id: int, deadlines: Sequence[Deadline], timers: Sequence[Timer], *, replace_all: bool
+    ) -> None:
         ids = self._upsert_deadlines(case_id, deadlines)
         if replace_all:
             keep = list(ids.values())
@@ -146,9 +187,17 @@ class SqlTransaction:
                 for r in self.conn.execute(select(T.deadline_id, T.key).where(T.deadline_id.in_(touched)))
             }
             rows = [
-                {"deadline_id": ids[(t.rule, t.cycle)], "case_id": case_id, "key": t.key,
-                 "kind": t.kind, "tier": t.tier, "fire_on": t.fire_on, "fire_at": t.fire_at}
-                for t in timers if (ids[(t.rule, t.cycle)], t.key) not in fired
+                {
+                    "deadline_id": ids[(t.rule, t.cycle)],
+                    "case_id": case_id,
+                    "key": t.key,
+                    "kind": t.kind,
+                    "tier": t.tier,
+                    "fire_on": t.fire_on,
+                    "fire_at": t.fire_at,
+                }
+                for t in timers
+                if (ids[(t.rule, t.cycle)], t.key) not in fired
             ]
             if rows:
                 self.conn.execute(insert(TIMER), rows)
@@ -165,10 +214,11 @@ class SqlTransaction:
                 self.conn.execute(update(DEADLINE).where(D.id == existing[d.key]).values(**values))
                 ids[d.key] = existing[d.key]
             else:
-                ids[d.key] = int(self.conn.execute(
-                    insert(DEADLINE).values(case_id=case_id, rule=d.rule, cycle=d.cycle, **values)
-                    .returning(D.id)
-                ).scalar_one())
+                ids[d.key] = int(
+                    self.conn.execute(
+                        insert(DEADLINE).values(case_id=case_id, rule=d.rule, cycle=d.cycle, **values).returning(D.id)
+                    ).scalar_one()
+                )
         return ids
 
 

@@ -44,14 +44,16 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first at line {seen[key]})",
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first at line {seen[key]})",
                     key_node.start_mark,
                 )
             seen[key] = key_node.start_mark.line + 1
-        result = _LineDict(super().construct_mapping(node, deep=True))
+        result = _LineDict(super().construct_mapping(node, deep=True))  # type: ignore[arg-type]
         result.line = node.start_mark.line + 1
         return result
 
@@ -61,12 +63,8 @@ class _Loader(yaml.SafeLoader):
         return result
 
 
-_Loader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping
-)
-_Loader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence
-)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence)
 
 
 class _Model(BaseModel):
@@ -123,7 +121,7 @@ class _AnchorModel(_Model):
         for kind in ("enter", "leave", "event", "fact"):
             name = getattr(self, kind)
             if name:
-                return Anchor(kind=kind, name=name)  # type: ignore[arg-type]
+                return Anchor(kind=kind, name=name)
         raise AssertionError("validated above")
 
 
@@ -157,7 +155,7 @@ class _DeadlineModel(_Model):
     stop: list[_AnchorModel]
     cancel: list[_AnchorModel] = Field(default_factory=list)
     limit: str
-    counting: Literal["after", "beginning_with"] = "after"
+    counting: str = Field(default="after", pattern=r"^(after|beginning_with|convention:[a-z0-9_]+)$")
     klass: Literal["STAT", "SG", "NMS", "LOCAL", "DATA", "VERIFY"] = Field(alias="class")
     source: str
     reminders: list[_ReminderModel] = Field(default_factory=list)
@@ -206,29 +204,50 @@ def _build(model: _WorkflowModel, file: str) -> WorkflowDef:
     }
     transitions = tuple(
         TransitionDef(
-            trigger=t.trigger, sources=tuple(t.source), dest=t.dest, label=t.label,
-            guards=tuple(t.guards), requires=tuple(t.requires), roles=tuple(t.roles),
+            trigger=t.trigger,
+            sources=tuple(t.source),
+            dest=t.dest,
+            label=t.label,
+            guards=tuple(t.guards),
+            requires=tuple(t.requires),
+            roles=tuple(t.roles),
             line=t.line,
         )
         for t in model.transitions
     )
     deadlines = tuple(
         DeadlineRule(
-            name=d.name, label=d.label,
-            start=tuple(a.build() for a in d.start), stop=tuple(a.build() for a in d.stop),
-            cancel=tuple(a.build() for a in d.cancel), limit=d.limit, counting=d.counting,
-            klass=d.klass, source=d.source, reminders=tuple(r.build() for r in d.reminders),
+            name=d.name,
+            label=d.label,
+            start=tuple(a.build() for a in d.start),
+            stop=tuple(a.build() for a in d.stop),
+            cancel=tuple(a.build() for a in d.cancel),
+            limit=d.limit,
+            counting=d.counting,
+            klass=d.klass,
+            source=d.source,
+            reminders=tuple(r.build() for r in d.reminders),
             escalations=tuple(Escalation(after=e.after, to=tuple(e.to)) for e in d.escalation),
-            pauses_on_hold=d.pauses_on_hold, recurs=d.recurs, line=d.line,
+            pauses_on_hold=d.pauses_on_hold,
+            recurs=d.recurs,
+            line=d.line,
         )
         for d in model.deadlines
     )
     return WorkflowDef(
-        id=model.id, version=model.version, title=model.title, description=model.description,
-        reference_prefix=model.reference_prefix, initial=model.initial,
-        close_state=model.close_state, states=states, transitions=transitions,
+        id=model.id,
+        version=model.version,
+        title=model.title,
+        description=model.description,
+        reference_prefix=model.reference_prefix,
+        initial=model.initial,
+        close_state=model.close_state,
+        states=states,
+        transitions=transitions,
         exit_reasons={k: v for k, v in model.exit_reasons.items() if k != "line"},
-        deadlines=deadlines, file=file, line=model.line,
+        deadlines=deadlines,
+        file=file,
+        line=model.line,
     )
 
 
@@ -239,7 +258,7 @@ def parse_workflow(text: str, file: str = "<memory>") -> WorkflowDef:
         WorkflowDefinitionError: the YAML or its shape is wrong, naming file and line.
     """
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -253,8 +272,7 @@ def parse_workflow(text: str, file: str = "<memory>") -> WorkflowDef:
         model = _WorkflowModel.model_validate(raw)
     except ValidationError as exc:
         problems = [
-            Problem(file, _line_at(raw, err["loc"]), f"{_loc(err['loc'])}: {err['msg']}")
-            for err in exc.errors()
+            Problem(file, _line_at(raw, err["loc"]), f"{_loc(err['loc'])}: {err['msg']}") for err in exc.errors()
         ]
         raise WorkflowDefinitionError(problems) from exc
     return _build(model, file)
@@ -276,8 +294,7 @@ def load_workflow(path: Path) -> WorkflowDef:
     expected = (match["id"], int(match["version"]))
     if definition.key != expected:
         raise WorkflowDefinitionError(
-            [Problem(file, definition.line, f"id/version {definition.key} do not match "
-                     f"the file name {expected}")]
+            [Problem(file, definition.line, f"id/version {definition.key} do not match the file name {expected}")]
         )
     return definition
 
@@ -285,5 +302,3 @@ def load_workflow(path: Path) -> WorkflowDef:
 def workflow_files(directory: Path = WORKFLOWS_DIR) -> list[Path]:
     """Every definition file in ``directory``, sorted by name."""
     return sorted(p for p in directory.iterdir() if FILE_NAME.match(p.name))
-
-

@@ -1,0 +1,1 @@
+"""Email: the outbox, templates, the dispatcher and the built-in mail catcher."""

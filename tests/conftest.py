@@ -1,0 +1,123 @@
+"""Shared fixtures: real SQLite files and the real PostgreSQL server, an injected clock.
+
+PostgreSQL tests are marked ``postgres``. Without a server they skip with a message;
+with ``CI=true`` a missing server fails them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from config.bootstrap import App, load_registry
+from config.settings import Settings
+from engine.clock import FixedClock
+from engine.registry import WorkflowRegistry
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_ADMIN_URL = os.environ.get("CAREPATH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+_PG_PROBLEM: str | None = None
+_PG_CHECKED = False
+
+
+def require_postgres() -> None:
+    """Skip (or fail under CI=true) when the PostgreSQL server is not reachable."""
+    global _PG_CHECKED, _PG_PROBLEM
+    if not _PG_CHECKED:
+        _PG_PROBLEM, _PG_CHECKED = _pg_available(), True
+    if _PG_PROBLEM:
+        message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({_PG_PROBLEM})"
+        if IN_CI:
+            pytest.fail(message + "; PostgreSQL tests are mandatory when CI=true")
+        pytest.skip(message)
+
+
+def fresh_pg_url() -> str:
+    """A new, empty PostgreSQL database for one test (dropped at session end is not needed:
+    names are unique and the server is a test server)."""
+    require_postgres()
+    name = f"cp_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, then a PostgreSQL database."""
+    url = f"sqlite:///{tmp_path / 'carepath.db'}" if request.param == "sqlite" else fresh_pg_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    if request.param == "postgres":
+        drop_pg(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite file only."""
+    url = f"sqlite:///{tmp_path / 'carepath.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Monday 2 November 2026, 09:00 UTC, moved only by the test."""
+    return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def sample_registry() -> WorkflowRegistry:
+    """The small test journey in tests/fixtures."""
+    return load_registry(FIXTURES)
+
+
+def make_app(url: str, clock: FixedClock, workflows: WorkflowRegistry | None = None) -> App:
+    """A wired app on ``url`` with ``clock`` (and the sample journey unless told otherwise)."""
+    settings = Settings(database_url=url)
+    return App(settings=settings, clock=clock, engine=make_engine(url),
+               workflows=workflows or load_registry(FIXTURES))
+
+
+@pytest.fixture
+def app(db_url: str, clock: FixedClock, sample_registry: WorkflowRegistry) -> Iterator[App]:
+    """The sample-journey app over each database."""
+    a = make_app(db_url, clock, sample_registry)
+    yield a
+    a.engine.dispose()
