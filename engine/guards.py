@@ -22,6 +22,7 @@ class GuardContext:
     facts: Mapping[str, Any]
     given: Mapping[str, Any]
     actor_id: int | None
+    actor_email: str | None
     actor_roles: frozenset[str]
     on: date
     trigger: str
@@ -43,7 +44,11 @@ def _fact_guard(name: str) -> Guard:
 
 def _not_on_panel(ctx: GuardContext) -> str | None:
     members = ctx.facts.get("panel_members") or []
-    if ctx.actor_id is not None and ctx.actor_id in members:
+    if isinstance(members, str):
+        members = [m.strip().lower() for m in members.split(",")]
+    if (ctx.actor_id is not None and ctx.actor_id in members) or (
+        ctx.actor_email is not None and ctx.actor_email.lower() in members
+    ):
         return "the decision maker sat on this case's panel and may not decide it"
     return None
 

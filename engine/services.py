@@ -331,6 +331,7 @@ class CaseService:
             facts={**case.facts, **given},
             given=given,
             actor_id=actor.id if actor else None,
+            actor_email=actor.email if actor else None,
             actor_roles=actor.roles if actor else frozenset(),
             on=on,
             trigger=trigger,
