@@ -59,3 +59,23 @@ def plan_timers(d: Deadline, rule: DeadlineRule, calendar: WorkingCalendar) -> l
         day = due_date(d.due_on, parse_limit(tier.after), calendar)
         timers.append(Timer(d.rule, d.cycle, "escalation", i, day, end_of_local_day(day), d.due_on))
     return timers
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer the sweep has just raised: what notifications need, and nothing personal."""
+
+    case_id: int
+    case_ref: str
+    workflow_id: str
+    owner_id: int | None
+    team_id: int | None
+    rule: DeadlineRule
+    deadline_id: int
+    start_on: date
+    due_on: date
+    kind: TimerKind
+    tier: int
+    fire_on: date
+    timer_key: str
+    escalate_to: tuple[str, ...] = ()
