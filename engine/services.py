@@ -399,6 +399,7 @@ class CaseService:
         rules = {r.name: r for r in compiled.definition.deadlines}
         changed = [book.items[k] for k in keys]
         timers: list[Timer] = []
+        today = local_today(self.clock)
         for d in changed:
-            timers.extend(plan_timers(d, rules[d.rule], self.calendar))
+            timers.extend(plan_timers(d, rules[d.rule], self.calendar, today))
         tx.save_deadlines(case_id, changed, timers, replace_all=replace_all)

@@ -45,14 +45,21 @@ def _reminder_day(rule: DeadlineRule, index: int, d: Deadline, calendar: Working
     return fraction_point(d.start_on, d.due_on, reminder.fraction or 0.0)
 
 
-def plan_timers(d: Deadline, rule: DeadlineRule, calendar: WorkingCalendar) -> list[Timer]:
-    """Every timer an open deadline needs; none for met, cancelled or paused ones."""
+def plan_timers(
+    d: Deadline, rule: DeadlineRule, calendar: WorkingCalendar, today: date | None = None
+) -> list[Timer]:
+    """Every timer an open deadline needs; none for met, cancelled or paused ones.
+
+    Reminders whose day was already past when planned (``today``) are left out: a
+    backdated event should not send stale reminders. Breach and escalation timers are
+    always planned, so an overdue item is raised however late it is recorded.
+    """
     if d.status != "open":
         return []
     timers: list[Timer] = []
     for i in range(len(rule.reminders)):
         day = max(_reminder_day(rule, i, d, calendar), d.start_on)
-        if day < d.due_on:
+        if day < d.due_on and (today is None or day >= today):
             timers.append(Timer(d.rule, d.cycle, "reminder", i, day, start_of_local_day(day), d.due_on))
     timers.append(Timer(d.rule, d.cycle, "breach", 0, d.due_on, end_of_local_day(d.due_on), d.due_on))
     for i, tier in enumerate(rule.escalations, start=1):

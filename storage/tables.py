@@ -133,7 +133,9 @@ class TimerRow(SQLModel, table=True):
     fire_on: date
     fire_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    claimed_by: str | None = Field(default=None, max_length=40)
     fired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    outcome: str | None = Field(default=None, max_length=10)  # raised | skipped
 
 
 class CalendarOverride(SQLModel, table=True):
