@@ -1,0 +1,153 @@
+"""Load-time validation: a broken journey is refused before any case can use it.
+
+Each file in tests/e2e/broken/ marks its faulty line with ``# FAULT: <name>``; the error
+must name that file, that line and that name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from config.bootstrap import load_registry
+from engine.compiler import compile_workflow
+from engine.errors import Problem, WorkflowDefinitionError
+from workflows.loader import load_workflow, parse_workflow
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+BROKEN = Path(__file__).resolve().parents[1] / "e2e" / "broken"
+BROKEN_FILES = sorted(BROKEN.glob("*.v1.yaml"))
+FAULT = re.compile(r"#\s*FAULT:\s*(?P<name>.+?)\s*$")
+
+
+def fault_of(path: Path) -> tuple[int, str]:
+    """The (line, offending name) a broken file declares with its ``# FAULT:`` comment."""
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = FAULT.search(text)
+        if match:
+            return number, match["name"]
+    raise AssertionError(f"{path} has no # FAULT: marker")
+
+
+def problems_of(path: Path) -> list[Problem]:
+    """Every problem loading and compiling ``path`` reports (empty if it is sound)."""
+    try:
+        compile_workflow(load_workflow(path))
+    except WorkflowDefinitionError as exc:
+        return exc.problems
+    return []
+
+
+def test_the_broken_set_covers_every_kind_of_fault() -> None:
+    names = {p.name.split(".")[0] for p in BROKEN_FILES}
+    assert names >= {
+        "unknown_state",
+        "unreachable",
+        "dead_end",
+        "unknown_guard",
+        "duplicate_transition",
+        "missing_initial",
+        "undeclared_initial",
+        "duplicate_key",
+        "typo_field",
+        "bad_limit",
+        "deadline_unknown_state",
+        "deadline_unknown_event",
+    }
+
+
+@pytest.mark.parametrize("path", BROKEN_FILES, ids=lambda p: p.name)
+def test_broken_file_is_refused_naming_file_line_and_name(path: Path) -> None:
+    line, name = fault_of(path)
+    problems = problems_of(path)
+    assert problems, f"{path.name} was accepted"
+    located = [p for p in problems if p.file == str(path) and p.line == line and name in p.message]
+    assert located, f"expected a problem at {path.name}:{line} naming {name!r}, got: {[str(p) for p in problems]}"
+    assert str(located[0]).startswith(f"{path}:{line}: ")
+
+
+def test_sample_journey_loads_and_compiles() -> None:
+    compiled = compile_workflow(load_workflow(FIXTURES / "sample.v1.yaml"))
+    d = compiled.definition
+    assert d.key == ("sample", 1)
+    assert d.initial == "enquiry"
+    assert compiled.triggers_from("decision") == ["approve", "refuse"]
+    assert [r.name for r in d.deadlines] == ["S1", "S2", "S3", "S4"]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = """
+id: many
+version: 1
+title: Many faults
+reference_prefix: BR
+initial: start
+close_state: closed
+states:
+  start: {label: Start}
+  stuck: {label: Stuck}
+  closed: {label: Closed, terminal: true}
+transitions:
+  - {trigger: go, source: start, dest: nowhere}
+  - {trigger: finish, source: start, dest: closed, guards: [no_such_guard]}
+exit_reasons:
+  AW0: Withdrawn
+"""
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        compile_workflow(parse_workflow(text, "many.v1.yaml"))
+    messages = [str(p) for p in caught.value.problems]
+    assert any("many.v1.yaml:13:" in m and "'nowhere'" in m for m in messages)
+    assert any("many.v1.yaml:14:" in m and "'no_such_guard'" in m for m in messages)
+    assert any("many.v1.yaml:10:" in m and "'stuck'" in m and "unreachable" in m for m in messages)
+
+
+def test_a_dotted_guard_name_is_not_imported() -> None:
+    # transitions would import "os.path.isdir" and call it; we refuse it as unknown.
+    text = """
+id: dotted
+version: 1
+title: Dotted guard
+reference_prefix: BR
+initial: start
+close_state: closed
+states:
+  start: {label: Start}
+  closed: {label: Closed, terminal: true}
+transitions:
+  - {trigger: finish, source: start, dest: closed, guards: [os.path.isdir]}
+exit_reasons:
+  AW0: Withdrawn
+"""
+    with pytest.raises(WorkflowDefinitionError, match=r"dotted.v1.yaml:12: .*unknown guard 'os.path.isdir'"):
+        compile_workflow(parse_workflow(text, "dotted.v1.yaml"))
+
+
+def test_a_file_whose_name_does_not_match_its_id_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.v2.yaml"
+    path.write_text((FIXTURES / "sample.v1.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(WorkflowDefinitionError, match=r"other.v2.yaml:.*do not match the file name"):
+        load_workflow(path)
+
+
+def test_a_file_that_is_not_a_mapping_is_refused() -> None:
+    with pytest.raises(WorkflowDefinitionError, match=r"list.v1.yaml:1: a workflow file is a YAML mapping"):
+        parse_workflow("- just\n- a list\n", "list.v1.yaml")
+
+
+def test_loading_a_folder_reports_the_problems_of_every_file() -> None:
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_registry(BROKEN)
+    files = {Path(p.file).name for p in caught.value.problems}
+    assert files == {p.name for p in BROKEN_FILES}
+
+
+def test_one_compiled_machine_per_workflow_version() -> None:
+    registry = load_registry(FIXTURES)
+    first = registry.get("sample", 1)
+    assert registry.latest("sample") is first
+    assert registry.get("sample", 1) is first
+    assert first.machine is registry.latest("sample").machine
+    # The machine is built with model=None: cases are never attached to it.
+    assert first.machine.models == []
