@@ -196,4 +196,14 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
+class PanelDate(SQLModel, table=True):
+    """A booked panel sitting (``carepath panels add``); ready-for-panel notices name the next one."""
+
+    __tablename__ = "panel_date"
+
+    day: date = Field(primary_key=True)
+    panel_type: str = Field(primary_key=True, max_length=20)  # fostering | adoption
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 METADATA = SQLModel.metadata

@@ -56,6 +56,12 @@ def upgrade() -> None:
     with op.batch_alter_table('caught_mail', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_caught_mail_message_id'), ['message_id'], unique=False)
 
+    op.create_table('panel_date',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('panel_type', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'panel_type')
+    )
     op.create_table('reference_counter',
     sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -224,6 +230,7 @@ def downgrade() -> None:
     op.drop_table('team')
     op.drop_table('audit_entry')
     op.drop_table('reference_counter')
+    op.drop_table('panel_date')
     with op.batch_alter_table('caught_mail', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_caught_mail_message_id'))
 
