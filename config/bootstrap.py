@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from engine.services import CaseService
 from storage.db import make_engine
 from storage.people import People
 from storage.queries import Queries
+from storage.sweep import Sweeper, TimerHook
 from storage.tables import CalendarOverride
 from storage.uow import SqlUnitOfWork
 from workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
@@ -80,6 +83,24 @@ class App:
     @cached_property
     def queries(self) -> Queries:
         return Queries(self.engine)
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        return Sweeper(
+            self.engine, self.clock, self.workflows, self.people.ensure_system_user().id,
+            on_timer=self.timer_hooks(), lease=timedelta(seconds=self.settings.timer_lease_seconds),
+        )
+
+    def timer_hooks(self) -> list[TimerHook]:
+        """What happens in the sweep's transaction when a timer is raised (outbox rows)."""
+        try:
+            on_timer = importlib.import_module("notifications.routing").on_timer
+        except ModuleNotFoundError as exc:  # notifications not built yet (issue 5)
+            if exc.name != "notifications.routing":
+                raise
+            return []
+        settings = self.settings
+        return [lambda conn, fired, now: on_timer(conn, fired, settings, now)]
 
 
 def bootstrap(

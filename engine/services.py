@@ -266,6 +266,17 @@ class CaseService:
             self._save_book(tx, case.id, compiled, book, replace_all=True)
             return case
 
+    def recompute_deadlines(self, ref: str) -> Case:
+        """Recompute a case's deadlines from its history (after a calendar change)."""
+        with self.uow.transaction() as tx:
+            case = tx.case_for_update(ref)
+            compiled = self._compiled(case)
+            assert case.id is not None
+            effective = effective_events(tx.events(case.id))
+            book = replay_deadlines(compiled.definition, self.calendar, effective)
+            self._save_book(tx, case.id, compiled, book, replace_all=True)
+            return case
+
     # -- reads that need the rules -----------------------------------------------------
 
     def actions(self, case: Case, actor: Actor | None = None) -> list[Action]:

@@ -463,7 +463,12 @@ def _register_extensions() -> None:
     """Command groups that live in their own modules."""
     import importlib
 
-    for name in ("entrypoints.cli_clock", "entrypoints.cli_service", "entrypoints.cli_demo"):
+    for name in (
+        "entrypoints.cli_clock",
+        "entrypoints.cli_worker",
+        "entrypoints.cli_service",
+        "entrypoints.cli_demo",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -1,0 +1,78 @@
+"""``carepath worker`` and ``carepath run``: the running service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import typer
+
+from config.bootstrap import App
+from entrypoints.common import get_app
+from entrypoints.scheduler import Ticker
+
+
+def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
+    s = app.settings
+    ticker.every(s.sweep_interval_seconds, "sweep", lambda: _sweep(app))
+    if mail:
+        from notifications.digest import enqueue_digests
+        from notifications.dispatch import dispatch_due
+
+        ticker.every(s.dispatch_interval_seconds, "dispatch", lambda: dispatch_due(app.engine, app.clock, s))
+        ticker.every(60, "digest", lambda: enqueue_digests(app.engine, app.clock, s))
+
+
+def _sweep(app: App) -> str | None:
+    result = app.sweeper.sweep()
+    return f"raised {result.total} {dict(result.raised)}" if result.total else None
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def worker(
+    mail: Annotated[bool, typer.Option(help="Also dispatch the outbox and digests.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the scheduler ticks (sweep, dispatch, digest) until stopped; start several for scale."""
+    _logging(verbose)
+    app = get_app()
+    ticker = Ticker()
+    _jobs(app, ticker, mail=mail)
+    typer.echo(f"carepath worker on {app.engine.url.render_as_string()}; Ctrl-C to stop")
+    ticker.run_until_signalled()
+
+
+def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Start carepath: scheduler ticks and, without SMTP settings, the built-in mail catcher."""
+    _logging(verbose)
+    app = get_app()
+    catcher: Any = None
+    if not app.settings.smtp.host:
+        from notifications.catcher import MailCatcher
+
+        c = app.settings.catcher
+        catcher = MailCatcher(app.engine, c.host, c.port)
+        catcher.start()
+        app.settings.smtp.host, app.settings.smtp.port = c.host, c.port
+        app.settings.smtp.security = "none"
+        typer.echo(f"mail catcher on {c.host}:{c.port}: read mail with `carepath mail list`")
+    ticker = Ticker()
+    _jobs(app, ticker, mail=True)
+    typer.echo(f"carepath running on {app.engine.url.render_as_string()}; Ctrl-C to stop")
+    try:
+        ticker.run_until_signalled()
+    finally:
+        if catcher is not None:
+            catcher.stop()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``worker`` and ``run``."""
+    app.command("worker")(worker)
+    app.command("run")(run)
