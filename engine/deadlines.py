@@ -129,7 +129,8 @@ class DeadlineBook:
     def _apply_rule(self, rule: DeadlineRule, event: Event, closing: bool) -> None:
         current = self.live(rule.name)
         if current is not None:
-            if any(_matches(a, event) for a in rule.stop):
+            # Leaving a state because the case closed is not completing the step.
+            if any(_matches(a, event) and not (closing and a.kind == "leave") for a in rule.stop):
                 self._put(self._unpaused(current, event.effective_on, "met"))
                 if rule.recurs and not closing:
                     self._open(rule, event.effective_on)
