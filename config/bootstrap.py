@@ -87,8 +87,12 @@ class App:
     @cached_property
     def sweeper(self) -> Sweeper:
         return Sweeper(
-            self.engine, self.clock, self.workflows, self.people.ensure_system_user().id,
-            on_timer=self.timer_hooks(), lease=timedelta(seconds=self.settings.timer_lease_seconds),
+            self.engine,
+            self.clock,
+            self.workflows,
+            self.people.ensure_system_user().id,
+            on_timer=self.timer_hooks(),
+            lease=timedelta(seconds=self.settings.timer_lease_seconds),
         )
 
     def timer_hooks(self) -> list[TimerHook]:

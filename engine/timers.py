@@ -45,9 +45,7 @@ def _reminder_day(rule: DeadlineRule, index: int, d: Deadline, calendar: Working
     return fraction_point(d.start_on, d.due_on, reminder.fraction or 0.0)
 
 
-def plan_timers(
-    d: Deadline, rule: DeadlineRule, calendar: WorkingCalendar, today: date | None = None
-) -> list[Timer]:
+def plan_timers(d: Deadline, rule: DeadlineRule, calendar: WorkingCalendar, today: date | None = None) -> list[Timer]:
     """Every timer an open deadline needs; none for met, cancelled or paused ones.
 
     Reminders whose day was already past when planned (``today``) are left out: a

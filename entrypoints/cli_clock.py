@@ -36,7 +36,8 @@ def _day(value: str, what: str) -> date:
 
 @calendar_app.command("due")
 def calendar_due(
-    start: str, limit: str,
+    start: str,
+    limit: str,
     counting: Annotated[str, typer.Option(help="after | beginning-with")] = "after",
     json_: Json = False,
 ) -> None:
@@ -47,8 +48,14 @@ def calendar_due(
     cal = get_app().calendar
     s, lim = _day(start, "START"), parse_limit(limit)
     due = due_date(s, lim, cal, mode)  # type: ignore[arg-type]
-    out = {"start": s.isoformat(), "limit": str(lim), "counting": mode, "due": due.isoformat(),
-           "weekday": due.strftime("%A"), "working_day": cal.is_working_day(due)}
+    out = {
+        "start": s.isoformat(),
+        "limit": str(lim),
+        "counting": mode,
+        "due": due.isoformat(),
+        "weekday": due.strftime("%A"),
+        "working_day": cal.is_working_day(due),
+    }
     if json_:
         emit_json(out)
     else:
@@ -62,8 +69,12 @@ def calendar_working_day(day: str, json_: Json = False) -> None:
     d = _day(day, "DATE")
     ok = cal.is_working_day(d)
     why = None if ok else (cal.holiday_name(d) or d.strftime("%A"))
-    out = {"date": d.isoformat(), "working_day": ok, "reason": why,
-           "next_working_day": cal.add_working_days(d, 1).isoformat()}
+    out = {
+        "date": d.isoformat(),
+        "working_day": ok,
+        "reason": why,
+        "next_working_day": cal.add_working_days(d, 1).isoformat(),
+    }
     if json_:
         emit_json(out)
     else:
@@ -72,7 +83,8 @@ def calendar_working_day(day: str, json_: Json = False) -> None:
 
 @override_app.command("add")
 def override_add(
-    day: str, reason: Annotated[str, typer.Option(help="Why (e.g. office closure).")],
+    day: str,
+    reason: Annotated[str, typer.Option(help="Why (e.g. office closure).")],
     opening: Annotated[bool, typer.Option("--opening", help="Make a holiday a working day.")] = False,
     by: Annotated[str | None, typer.Option("--by")] = None,
 ) -> None:
@@ -114,9 +126,15 @@ def _recompute_after_override(d: date) -> None:
     cal = load_calendar(a.engine, a.settings.calendar_subdiv)
     service = CaseService(a.uow, a.workflows, a.clock, cal)
     with a.engine.connect() as conn:
-        refs = [r.ref for r in conn.execute(
-            select(C.ref).distinct().join(DEADLINE, D.case_id == C.id)
-            .where(D.status.in_(["open", "paused"]), D.due_on >= d, D.start_on <= d))]
+        refs = [
+            r.ref
+            for r in conn.execute(
+                select(C.ref)
+                .distinct()
+                .join(DEADLINE, D.case_id == C.id)
+                .where(D.status.in_(["open", "paused"]), D.due_on >= d, D.start_on <= d)
+            )
+        ]
     for ref in refs:
         service.recompute_deadlines(ref)
     if refs:
@@ -136,10 +154,17 @@ def deadline_view(d: Deadline, rule: Any, cal: WorkingCalendar, today: date) -> 
     status = display_status(d, today)
     live = d.status in ("open", "paused")
     return {
-        "rule": d.rule, "cycle": d.cycle, "label": rule.label if rule else d.rule,
-        "class": rule.klass if rule else None, "source": rule.source if rule else None,
-        "limit": rule.limit if rule else None, "start": d.start_on, "due": d.due_on,
-        "raw_due": d.raw_due_on, "status": status, "met_on": d.met_on,
+        "rule": d.rule,
+        "cycle": d.cycle,
+        "label": rule.label if rule else d.rule,
+        "class": rule.klass if rule else None,
+        "source": rule.source if rule else None,
+        "limit": rule.limit if rule else None,
+        "start": d.start_on,
+        "due": d.due_on,
+        "raw_due": d.raw_due_on,
+        "status": status,
+        "met_on": d.met_on,
         "paused_days": d.paused_days,
         "working_days_left": cal.working_days_between(today, d.due_on) if live else None,
         "calendar_days_left": (d.due_on - today).days if live else None,
@@ -188,9 +213,12 @@ def deadlines_due(
     a = get_app()
     today = parse_date(as_of, "--as-of") or local_today(a.clock)
     horizon = due_date(today, parse_limit(within), a.calendar)
-    stmt = (select(DEADLINE, C.ref, C.workflow_id, C.workflow_version, C.owner_id, C.team_id)
-            .join(CASE, C.id == D.case_id)
-            .where(D.status == "open", D.due_on <= horizon).order_by(D.due_on, C.ref))
+    stmt = (
+        select(DEADLINE, C.ref, C.workflow_id, C.workflow_version, C.owner_id, C.team_id)
+        .join(CASE, C.id == D.case_id)
+        .where(D.status == "open", D.due_on <= horizon)
+        .order_by(D.due_on, C.ref)
+    )
     if team:
         stmt = stmt.where(C.team_id == a.people.team_id(team))
     if owner:
@@ -199,10 +227,18 @@ def deadlines_due(
     rows = []
     with a.engine.connect() as conn:
         for r in conn.execute(stmt):
-            view = deadline_view(deadline_from_row(r), _rules(r.workflow_id, r.workflow_version).get(r.rule),
-                                 a.calendar, today)
-            rows.append({"case": r.ref, "workflow": r.workflow_id, "owner": names["users"].get(r.owner_id),
-                         "team": names["teams"].get(r.team_id), **view})
+            view = deadline_view(
+                deadline_from_row(r), _rules(r.workflow_id, r.workflow_version).get(r.rule), a.calendar, today
+            )
+            rows.append(
+                {
+                    "case": r.ref,
+                    "workflow": r.workflow_id,
+                    "owner": names["users"].get(r.owner_id),
+                    "team": names["teams"].get(r.team_id),
+                    **view,
+                }
+            )
     if json_:
         emit_json(rows)
         return

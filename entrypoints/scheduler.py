@@ -38,8 +38,15 @@ class Ticker:
                 log.exception("%s failed; will retry on the next tick", name)
 
         self._scheduler.add_job(
-            job, "interval", seconds=seconds, id=name, name=name, coalesce=True,
-            max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(UTC),
+            job,
+            "interval",
+            seconds=seconds,
+            id=name,
+            name=name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
         )
 
     def start(self) -> None:

@@ -60,8 +60,13 @@ class Sweeper:
     """Raises due timers; safe to run in several processes at once."""
 
     def __init__(
-        self, engine: Engine, clock: Clock, workflows: WorkflowRegistry, system_actor_id: int,
-        on_timer: Sequence[TimerHook] = (), lease: timedelta = timedelta(minutes=5),
+        self,
+        engine: Engine,
+        clock: Clock,
+        workflows: WorkflowRegistry,
+        system_actor_id: int,
+        on_timer: Sequence[TimerHook] = (),
+        lease: timedelta = timedelta(minutes=5),
         batch: int = 2000,
     ) -> None:
         self.engine = engine
@@ -94,7 +99,8 @@ class Sweeper:
             ids = [r.id for r in conn.execute(pick, {"now": now})]
             if ids:
                 conn.execute(
-                    update(TIMER).where(T.id.in_(ids))
+                    update(TIMER)
+                    .where(T.id.in_(ids))
                     .values(claimed_by=self.token, claimed_until=self.clock.now() + self.lease)
                 )
         return ids
@@ -106,10 +112,12 @@ class Sweeper:
             rows = self._load(conn, ids)
             seqs = self._lock_cases(conn, sorted({r.case_id for r in rows}))
             mine = {
-                r.id for r in conn.execute(
+                r.id
+                for r in conn.execute(
                     update(TIMER)
                     .where(and_(T.id.in_(ids), T.claimed_by == self.token, T.fired_at.is_(None)))
-                    .values(fired_at=now, outcome="raised").returning(T.id)
+                    .values(fired_at=now, outcome="raised")
+                    .returning(T.id)
                 )
             }
             events: list[dict[str, Any]] = []
@@ -135,12 +143,32 @@ class Sweeper:
 
     def _load(self, conn: Connection, ids: list[int]) -> list[Any]:
         stmt = (
-            select(T.id, T.case_id, T.deadline_id, T.key, T.kind, T.tier, T.fire_on, T.fire_at,
-                   D.rule, D.cycle, D.start_on, D.due_on, D.status.label("d_status"),
-                   C.ref, C.workflow_id, C.workflow_version, C.state, C.owner_id, C.team_id,
-                   C.status.label("c_status"))
-            .join(DEADLINE, D.id == T.deadline_id).join(CASE, C.id == T.case_id)
-            .where(T.id.in_(ids)).order_by(T.fire_at, T.id)
+            select(
+                T.id,
+                T.case_id,
+                T.deadline_id,
+                T.key,
+                T.kind,
+                T.tier,
+                T.fire_on,
+                T.fire_at,
+                D.rule,
+                D.cycle,
+                D.start_on,
+                D.due_on,
+                D.status.label("d_status"),
+                C.ref,
+                C.workflow_id,
+                C.workflow_version,
+                C.state,
+                C.owner_id,
+                C.team_id,
+                C.status.label("c_status"),
+            )
+            .join(DEADLINE, D.id == T.deadline_id)
+            .join(CASE, C.id == T.case_id)
+            .where(T.id.in_(ids))
+            .order_by(T.fire_at, T.id)
         )
         return list(conn.execute(stmt))
 
@@ -158,22 +186,44 @@ class Sweeper:
         rule = self._rule(r)
         to = rule.escalations[r.tier - 1].to if r.kind == "escalation" else ()
         return TimerFired(
-            case_id=r.case_id, case_ref=r.ref, workflow_id=r.workflow_id, owner_id=r.owner_id,
-            team_id=r.team_id, rule=rule, deadline_id=r.deadline_id, start_on=r.start_on,
-            due_on=r.due_on, kind=r.kind, tier=r.tier, fire_on=r.fire_on, timer_key=r.key,
+            case_id=r.case_id,
+            case_ref=r.ref,
+            workflow_id=r.workflow_id,
+            owner_id=r.owner_id,
+            team_id=r.team_id,
+            rule=rule,
+            deadline_id=r.deadline_id,
+            start_on=r.start_on,
+            due_on=r.due_on,
+            kind=r.kind,
+            tier=r.tier,
+            fire_on=r.fire_on,
+            timer_key=r.key,
             escalate_to=tuple(to),
         )
 
     def _event(self, r: Any, seq: int, now: datetime) -> dict[str, Any]:
         rule = self._rule(r)
         return {
-            "case_id": r.case_id, "seq": seq, "trigger": NOTICE_TRIGGER[r.kind],
-            "from_state": r.state, "to_state": r.state,
-            "effective_on": r.fire_at.astimezone(LONDON).date(), "recorded_at": now,
-            "actor_id": self.actor_id, "note": None,
-            "payload": {"rule": r.rule, "cycle": r.cycle, "kind": r.kind, "tier": r.tier,
-                        "due_on": r.due_on.isoformat(), "class": rule.klass, "source": rule.source,
-                        "timer": r.key},
+            "case_id": r.case_id,
+            "seq": seq,
+            "trigger": NOTICE_TRIGGER[r.kind],
+            "from_state": r.state,
+            "to_state": r.state,
+            "effective_on": r.fire_at.astimezone(LONDON).date(),
+            "recorded_at": now,
+            "actor_id": self.actor_id,
+            "note": None,
+            "payload": {
+                "rule": r.rule,
+                "cycle": r.cycle,
+                "kind": r.kind,
+                "tier": r.tier,
+                "due_on": r.due_on.isoformat(),
+                "class": rule.klass,
+                "source": rule.source,
+                "timer": r.key,
+            },
         }
 
 

@@ -125,7 +125,8 @@ def test_sweep_raises_each_timer_once(app: App) -> None:
     case = app.cases.open_case("sample", system, on=date(2026, 10, 26))
     # S1: due Mon 2 Nov (5 WD after Mon 26 Oct); reminder 2 WD before = Thu 29 Oct.
     first = app.sweeper.sweep(as_of=_at("2026-11-02", 23))
-    assert first.total == 1 and first.raised["reminder"] == 1
+    assert first.total == 1
+    assert first.raised["reminder"] == 1
     assert app.sweeper.sweep(as_of=_at("2026-11-02", 23)).total == 0
     # The breach timer fires at the end of the due day, London time.
     assert app.sweeper.sweep(as_of=datetime(2026, 11, 2, 23, 59, 59, tzinfo=UTC)).total == 0
