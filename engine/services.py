@@ -19,7 +19,7 @@ from engine.clock import Clock, local_today
 from engine.compiler import CompiledWorkflow, Firing
 from engine.deadlines import DeadlineBook, replay_deadlines
 from engine.definition import ON_HOLD, TransitionDef
-from engine.errors import GuardFailed, InvalidInput, NotPermitted, TransitionRejected
+from engine.errors import ConcurrencyConflict, GuardFailed, InvalidInput, NotPermitted, TransitionRejected
 from engine.guards import GuardContext
 from engine.ports import Transaction, UnitOfWork
 from engine.registry import WorkflowRegistry
@@ -98,7 +98,7 @@ class CaseService:
         """Fire a declared trigger; raises ``TransitionRejected`` (or a subclass) if refused."""
         given = dict(facts or {})
         with self.uow.transaction() as tx:
-            case = tx.case_for_update(ref)
+            case = self._load(tx, ref, expected_version)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
             transition = self._transition(compiled, case, trigger)
@@ -133,7 +133,7 @@ class CaseService:
         if not reason.strip():
             raise InvalidInput("a hold needs a reason")
         with self.uow.transaction() as tx:
-            case = tx.case_for_update(ref)
+            case = self._load(tx, ref, expected_version)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
             self._require_open(case, "hold", compiled)
@@ -154,7 +154,7 @@ class CaseService:
     ) -> Case:
         """Take a case off hold, back to the state it left."""
         with self.uow.transaction() as tx:
-            case = tx.case_for_update(ref)
+            case = self._load(tx, ref, expected_version)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
             if case.state != ON_HOLD or case.held_from is None:
@@ -175,7 +175,7 @@ class CaseService:
     ) -> Case:
         """Withdraw or close a case with a reason code from its workflow, recording the stage."""
         with self.uow.transaction() as tx:
-            case = tx.case_for_update(ref)
+            case = self._load(tx, ref, expected_version)
             compiled = self._compiled(case)
             d = compiled.definition
             on = self._check_date(on, case)
@@ -206,7 +206,7 @@ class CaseService:
         if owner_id is None and team_id is None:
             raise InvalidInput("assign needs --owner or --team")
         with self.uow.transaction() as tx:
-            case = tx.case_for_update(ref)
+            case = self._load(tx, ref, expected_version)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
             payload: dict[str, Any] = {}
@@ -229,7 +229,7 @@ class CaseService:
         if not reason.strip():
             raise InvalidInput("marking an event as entered in error needs a reason")
         with self.uow.transaction() as tx:
-            case = tx.case_for_update(ref)
+            case = self._load(tx, ref, expected_version)
             compiled = self._compiled(case)
             assert case.id is not None
             history = tx.events(case.id)
@@ -297,6 +297,14 @@ class CaseService:
 
     def _compiled(self, case: Case) -> CompiledWorkflow:
         return self.workflows.get(case.workflow_id, case.workflow_version)
+
+    @staticmethod
+    def _load(tx: Transaction, ref: str, expected_version: int | None) -> Case:
+        """The case, locked; a stale ``expected_version`` is a conflict before any other check."""
+        case = tx.case_for_update(ref)
+        if expected_version is not None and expected_version != case.version:
+            raise ConcurrencyConflict(case.ref, expected_version, case.version)
+        return case
 
     @staticmethod
     def _terminal(compiled: CompiledWorkflow) -> frozenset[str]:

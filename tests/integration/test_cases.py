@@ -210,6 +210,11 @@ def test_a_stale_expected_version_is_a_concurrency_conflict(app: App, staff: Sta
     assert (caught.value.expected, caught.value.actual) == (seen, seen + 1)
     assert "reload and try again" in str(caught.value)
     assert stored(app, case.ref).state == "visit"
+    # the stale view is reported as such even when the move it asked for is no longer valid
+    with pytest.raises(ConcurrencyConflict, match="expected version 1, it is now at version 2"):
+        app.cases.fire(case.ref, "book_visit", staff.system, expected_version=seen)
+    with pytest.raises(ConcurrencyConflict):
+        app.cases.hold(case.ref, staff.system, "why", expected_version=seen)
 
 
 def test_deactivated_users_cannot_act(app: App, staff: Staff) -> None:
