@@ -18,7 +18,8 @@ from engine.case import Event
 from engine.definition import ON_HOLD, Anchor, DeadlineRule, WorkflowDef
 from engine.errors import InvalidInput
 
-DeadlineStatus = Literal["open", "paused", "met", "cancelled"]
+#: ``void``: the event that started it was entered in error; kept for the record, ignored after.
+DeadlineStatus = Literal["open", "paused", "met", "cancelled", "void"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,8 @@ _UPDATE_CASE = (
 )
 _INSERT_EVENT = insert(EVENT)
 _SELECT_EVENTS = select(EVENT).where(E.case_id == bindparam("case_id")).order_by(E.seq)
-_SELECT_DEADLINES = select(DEADLINE).where(D.case_id == bindparam("case_id"))
+#: The write path's deadlines: not the "void" ones whose starting event was entered in error.
+_SELECT_DEADLINES = select(DEADLINE).where(and_(D.case_id == bindparam("case_id"), D.status != "void"))
 _DEADLINE_FIELDS = (
     "start_on",
     "raw_due_on",
@@ -177,7 +178,7 @@ class SqlTransaction:
             keep = list(ids.values())
             gone = select(D.id).where(and_(D.case_id == case_id, D.id.not_in(keep)))
             self.conn.execute(delete(TIMER).where(and_(T.deadline_id.in_(gone), T.fired_at.is_(None))))
-            self.conn.execute(update(DEADLINE).where(D.id.in_(gone)).values(status="cancelled"))
+            self.conn.execute(update(DEADLINE).where(D.id.in_(gone)).values(status="void"))
         touched = list(ids.values())
         if touched:
             self.conn.execute(delete(TIMER).where(and_(T.deadline_id.in_(touched), T.fired_at.is_(None))))

@@ -351,7 +351,7 @@ def test_marking_the_latest_event_in_error_keeps_it_and_recomputes_the_case(app:
     assert [e.trigger for e in events] == ["open", "book_visit", "apply", "entered_in_error"]
     assert events[-1].payload == {"target_seq": 3}
     assert events[-1].note == "application was for another household"
-    assert {d.rule: d.status for d in app.queries.deadlines(case.id)} == {"S1": "met", "S2": "cancelled"}
+    assert {d.rule: d.status for d in app.queries.deadlines(case.id)} == {"S1": "met", "S2": "void"}
 
     with pytest.raises(TransitionRejected, match="event 3 is already void"):
         app.cases.mark_in_error(case.ref, 3, staff.caseworker, "again")
