@@ -9,10 +9,11 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select
 
 from config.settings import Settings
 from engine.calendar import WorkingCalendar
+from engine.case import Case, Event
 from engine.clock import Clock, SystemClock
 from engine.compiler import compile_workflow
 from engine.errors import Problem, WorkflowDefinitionError
@@ -23,7 +24,7 @@ from storage.people import People
 from storage.queries import Queries
 from storage.sweep import Sweeper, TimerHook
 from storage.tables import CalendarOverride
-from storage.uow import SqlUnitOfWork
+from storage.uow import EventHook, SqlUnitOfWork
 from workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
 
 
@@ -70,7 +71,19 @@ class App:
 
     @cached_property
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock)
+        return SqlUnitOfWork(self.engine, self.clock, on_event=self.event_hooks())
+
+    def event_hooks(self) -> list[EventHook]:
+        """What happens in a write transaction after each case event (state notices to the outbox)."""
+        from notifications.routing import on_event
+
+        _ = self.calendar  # load it now: reading it inside a SQLite write transaction would wait on the lock
+
+        def hook(conn: Connection, case: Case, event: Event) -> None:
+            definition = self.workflows.get(case.workflow_id, case.workflow_version).definition
+            on_event(conn, case, event, definition, self.settings, self.clock.now(), self.calendar)
+
+        return [hook]
 
     @cached_property
     def cases(self) -> CaseService:

@@ -5,7 +5,7 @@ Statements are built once at import (DESIGN.md §4: per-call construction costs 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -100,13 +100,19 @@ def deadline_from_row(row: Any) -> Deadline:
     return Deadline(rule=m["rule"], cycle=m["cycle"], id=m["id"], **{n: m[n] for n in _DEADLINE_FIELDS})
 
 
+#: Runs in the write transaction for each new event, once its case is saved (outbox rows).
+EventHook = Callable[[Connection, Case, Event], None]
+
+
 class SqlTransaction:
     """One open write transaction on a connection."""
 
-    def __init__(self, conn: Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock, on_event: Sequence[EventHook] = ()) -> None:
         self.conn = conn
         self.clock = clock
         self.postgres = conn.dialect.name == "postgresql"
+        self.on_event = tuple(on_event)
+        self._unannounced: list[Event] = []
 
     def case_for_update(self, ref: str) -> Case:
         stmt = _SELECT_CASE_PG if self.postgres else _SELECT_CASE
@@ -149,6 +155,17 @@ class SqlTransaction:
         if result.rowcount != 1:
             actual = self.conn.execute(select(C.version).where(C.id == case.id)).scalar()
             raise ConcurrencyConflict(case.ref, expected_version, actual)
+        self._announce(case)
+
+    def _announce(self, case: Case) -> None:
+        """Run the event hooks for this case's new events, now that the case is as they left it."""
+        if not self._unannounced:
+            return
+        mine = [e for e in self._unannounced if e.case_id == case.id]
+        self._unannounced = [e for e in self._unannounced if e.case_id != case.id]
+        for event in mine:
+            for hook in self.on_event:
+                hook(self.conn, case, event)
 
     def add_event(self, event: Event) -> None:
         self.conn.execute(
@@ -166,6 +183,8 @@ class SqlTransaction:
                 "payload": dict(event.payload),
             },
         )
+        if self.on_event:
+            self._unannounced.append(event)
 
     def deadlines(self, case_id: int) -> list[Deadline]:
         return [deadline_from_row(r) for r in self.conn.execute(_SELECT_DEADLINES, {"case_id": case_id})]
@@ -226,11 +245,14 @@ class SqlTransaction:
 class SqlUnitOfWork:
     """Write transactions on one engine (``BEGIN IMMEDIATE`` on SQLite, see storage.db)."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, on_event: EventHook | Sequence[EventHook] | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.on_event: tuple[EventHook, ...] = (
+            () if on_event is None else (on_event,) if callable(on_event) else tuple(on_event)
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self.engine.begin() as conn:
-            yield SqlTransaction(conn, self.clock)
+            yield SqlTransaction(conn, self.clock, self.on_event)

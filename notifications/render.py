@@ -1,0 +1,96 @@
+"""Jinja2 templates: ``templates/<kind>.txt.j2`` and ``templates/<kind>.html.j2``.
+
+The subject is the ``subject`` block of the text template. HTML templates autoescape (their
+names end ``.html.j2``, which ``select_autoescape()``'s defaults would miss); every template
+is strict, so a missing context field is an error rather than an empty string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The template used for a state notice whose kind has no template of its own.
+GENERIC_NOTICE = "notice"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One email's content."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def longdate(value: str | date | None) -> str:
+    """``2026-11-16`` as ``Monday 16 November 2026`` (empty for ``None``)."""
+    if value is None:
+        return ""
+    d = value if isinstance(value, date) else date.fromisoformat(value)
+    return f"{d:%A} {d.day} {d:%B %Y}"
+
+
+@cache
+def environment() -> Environment:
+    """The one template environment (strict, autoescaping HTML)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["longdate"] = longdate
+    return env
+
+
+def kinds() -> list[str]:
+    """Every kind with both a text and an HTML template."""
+    txt = {p.name.removesuffix(".txt.j2") for p in TEMPLATES.glob("*.txt.j2") if not p.name.startswith("_")}
+    html = {p.name.removesuffix(".html.j2") for p in TEMPLATES.glob("*.html.j2") if not p.name.startswith("_")}
+    return sorted(txt & html)
+
+
+def template_kind(kind: str) -> str:
+    """The template ``kind`` renders with: its own, or the generic notice."""
+    return kind if (TEMPLATES / f"{kind}.txt.j2").is_file() else GENERIC_NOTICE
+
+
+def _subject(template: Template, context: dict[str, Any]) -> str:
+    block = template.blocks.get("subject")
+    if block is None:
+        raise LookupError(f"template {template.name} has no subject block")
+    text = "".join(block(template.new_context(context)))
+    return " ".join(text.split())
+
+
+def render(kind: str, context: dict[str, Any]) -> Rendered:
+    """Render one email of ``kind`` from its outbox context.
+
+    Args:
+        kind: the outbox row's kind (``reminder``, ``breach``, ``ready_for_panel``, ...).
+        context: the outbox row's context: references, rule, dates and link only.
+
+    Returns:
+        Subject, text part and HTML part.
+
+    Raises:
+        jinja2.UndefinedError: the context lacks a field the template uses.
+    """
+    env = environment()
+    name = template_kind(kind)
+    values = {"kind": kind, **context}
+    txt = env.get_template(f"{name}.txt.j2")
+    subject = _subject(txt, values)
+    values["subject"] = subject
+    text = txt.render(values)
+    html = env.get_template(f"{name}.html.j2").render(values)
+    return Rendered(subject, text, html)
