@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from engine.case import Actor
@@ -76,16 +78,15 @@ class People:
         with self.engine.begin() as conn:
             row = conn.execute(select(USER.c.id).where(USER.c.email == SYSTEM_EMAIL)).first()
             if row is None:
-                uid: int = conn.execute(
-                    insert(USER)
-                    .values(
-                        email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=self.clock.now()
-                    )
-                    .returning(USER.c.id)
-                ).scalar_one()
-            else:
-                uid = row.id
-        return Actor(uid, SYSTEM_EMAIL, frozenset({"system"}))
+                # Several workers may start at once: insert-or-ignore, then read.
+                ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                conn.execute(
+                    ins(USER)
+                    .values(email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=self.clock.now())
+                    .on_conflict_do_nothing()
+                )
+                row = conn.execute(select(USER.c.id).where(USER.c.email == SYSTEM_EMAIL)).one()
+        return Actor(row.id, SYSTEM_EMAIL, frozenset({"system"}))
 
     def actor(self, email: str | None) -> Actor:
         """The active user with ``email`` as an actor; ``None`` means the system user."""
