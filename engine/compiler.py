@@ -8,6 +8,7 @@ as callables from our registry. One machine serves every case of a (workflow, ve
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -202,7 +203,16 @@ def resolve_conventions(definition: WorkflowDef, conventions: Mapping[str, str])
                 value = "after"
             rule = replace(rule, counting=value)
         rules.append(rule)
-    return replace(definition, deadlines=tuple(rules)), problems
+    transitions = tuple(
+        replace(t, guards=tuple(_CONVENTION_IN_GUARD.sub(lambda m: conventions.get(m[1], m[0]), g) for g in t.guards))
+        for t in definition.transitions
+    )
+    return replace(definition, deadlines=tuple(rules), transitions=transitions), problems
+
+
+#: A guard parameter may defer its counting to a setting too, e.g. ``on_or_after:placed_on+10 weeks
+#: convention:placement_ten_weeks``; an unknown name is left for the guard to refuse.
+_CONVENTION_IN_GUARD = re.compile(CONVENTION_PREFIX + r"([a-z0-9_]+)")
 
 
 def compile_workflow(

@@ -120,7 +120,11 @@ class CaseService:
             firing = Firing(case.state, self._context(case, trigger, actor, on, given))
             if not compiled.machine.events[trigger].trigger(firing):
                 raise GuardFailed(case.ref, trigger, case.state, firing.failures or ["guard failed"])
-            payload = {"facts": given}
+            payload: dict[str, Any] = {"facts": given}
+            dest = compiled.definition.state(firing.state)
+            if dest.terminal and dest.meta.get("exit_reason"):
+                # A decision that ends the case (not approved, resigned...) names its own exit reason.
+                payload.update(reason=str(dest.meta["exit_reason"]), stage=case.state)
             self._record(
                 tx, compiled, case, trigger, case.state, firing.state, on, actor, note, payload, expected_version
             )
@@ -139,6 +143,7 @@ class CaseService:
             self._require_open(case, "hold", compiled)
             if case.state == ON_HOLD:
                 raise TransitionRejected(ref, "hold", case.state, "the case is already on hold")
+            self._check_hold_reason(compiled, case, reason)
             payload = {"held_from": case.state, "reason": reason}
             self._record(tx, compiled, case, "hold", case.state, ON_HOLD, on, actor, reason, payload, expected_version)
             return case
@@ -354,7 +359,17 @@ class CaseService:
             actor_roles=actor.roles if actor else frozenset(),
             on=on,
             trigger=trigger,
+            extra={"recorded": case.facts},
         )
+
+    @staticmethod
+    def _check_hold_reason(compiled: CompiledWorkflow, case: Case, reason: str) -> None:
+        """A state whose ``meta.hold_reasons`` lists codes may be held only for one of them."""
+        allowed: Mapping[str, str] = compiled.definition.state(case.state).meta.get("hold_reasons") or {}
+        code = reason.replace(":", " ").split()[0]
+        if allowed and code not in allowed:
+            choices = "; ".join(f"{k} ({v})" for k, v in allowed.items())
+            raise InvalidInput(f"a hold from {case.state} must give one of these reasons, as 'CODE: detail': {choices}")
 
     @staticmethod
     def _refuse_void(case: Case, seq: int, history: list[Event], effective: list[Event]) -> None:
