@@ -74,10 +74,19 @@ def sweep_in_process(url: str) -> tuple[int, float]:
 
 def sweep_in_workers(url: str, workers: int) -> tuple[int, float]:
     """Time a sweep shared by ``workers`` processes, started together once warmed up."""
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, NOW.isoformat(), str(FIXTURES)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, NOW.isoformat(), str(FIXTURES)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
     for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "ready"
     t = time.perf_counter()
     for p in procs:
         assert p.stdin is not None

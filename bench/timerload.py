@@ -38,12 +38,26 @@ def load(engine: Engine, *, deadlines: int, due: int, cases: int, now: datetime 
 
 def _case_values(i: int, now: datetime) -> tuple[Any, ...]:
     stamp = now.replace(tzinfo=None)
-    return (i, f"SM-2026-{i:07d}", "sample", 1, "enquiry", "open", "{}", date(2026, 1, 5),
-            date(2026, 1, 5), 1, 1, stamp)
+    return (
+        i,
+        f"SM-2026-{i:07d}",
+        "sample",
+        1,
+        "enquiry",
+        "open",
+        "{}",
+        date(2026, 1, 5),
+        date(2026, 1, 5),
+        1,
+        1,
+        stamp,
+    )
 
 
-_CASE_SQL = ("INSERT INTO \"case\" (id, ref, workflow_id, workflow_version, state, status, facts, "
-             "opened_on, last_event_on, last_seq, version, updated_at) VALUES ")
+_CASE_SQL = (
+    'INSERT INTO "case" (id, ref, workflow_id, workflow_version, state, status, facts, '
+    "opened_on, last_event_on, last_seq, version, updated_at) VALUES "
+)
 
 
 def _load_sqlite(engine: Engine, deadlines: int, due: int, cases: int, now: datetime) -> None:
@@ -62,8 +76,10 @@ def _load_sqlite(engine: Engine, deadlines: int, due: int, cases: int, now: date
         cur.executemany(
             "INSERT INTO timer (id, deadline_id, case_id, key, kind, tier, fire_on, fire_at) "
             "VALUES (?,?,?,?,'breach',0,?,?)",
-            ((r[0], r[0], r[1], f"S1:{r[2]}:breach:0:2026-01-12", r[4].date().isoformat(),
-              r[4].isoformat(sep=" ")) for r in rows),
+            (
+                (r[0], r[0], r[1], f"S1:{r[2]}:breach:0:2026-01-12", r[4].date().isoformat(), r[4].isoformat(sep=" "))
+                for r in rows
+            ),
         )
         cur.execute("COMMIT")
     finally:
@@ -83,16 +99,25 @@ def _load_pg(engine: Engine, deadlines: int, due: int, cases: int, now: datetime
     rows = list(_rows(cases, deadlines, due, now))
     with engine.begin() as conn:
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        _copy(cur, 'COPY "case" (id, ref, workflow_id, workflow_version, state, status, facts, opened_on, '
-              "last_event_on, last_seq, version, updated_at) FROM STDIN",
-              (_case_values(i, now) for i in range(1, cases + 1)))
-        _copy(cur, "COPY deadline (id, case_id, rule, cycle, start_on, raw_due_on, due_on, status, "
-              "paused_days, paused_working_days) FROM STDIN",
-              ((r[0], r[1], "S1", r[2], r[3], "2026-01-12", "2026-01-12", "open", 0, 0) for r in rows))
-        _copy(cur, "COPY timer (id, deadline_id, case_id, key, kind, tier, fire_on, fire_at) FROM STDIN",
-              ((r[0], r[0], r[1], f"S1:{r[2]}:breach:0:2026-01-12", "breach", 0, r[4].date(), r[4])
-               for r in rows))
+        _copy(
+            cur,
+            'COPY "case" (id, ref, workflow_id, workflow_version, state, status, facts, opened_on, '
+            "last_event_on, last_seq, version, updated_at) FROM STDIN",
+            (_case_values(i, now) for i in range(1, cases + 1)),
+        )
+        _copy(
+            cur,
+            "COPY deadline (id, case_id, rule, cycle, start_on, raw_due_on, due_on, status, "
+            "paused_days, paused_working_days) FROM STDIN",
+            ((r[0], r[1], "S1", r[2], r[3], "2026-01-12", "2026-01-12", "open", 0, 0) for r in rows),
+        )
+        _copy(
+            cur,
+            "COPY timer (id, deadline_id, case_id, key, kind, tier, fire_on, fire_at) FROM STDIN",
+            ((r[0], r[0], r[1], f"S1:{r[2]}:breach:0:2026-01-12", "breach", 0, r[4].date(), r[4]) for r in rows),
+        )
         for table in ("case", "deadline", "timer"):
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                              f"(SELECT max(id) FROM \"{table}\"))"))
+            conn.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))")
+            )
         conn.execute(text("ANALYZE"))

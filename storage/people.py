@@ -82,7 +82,9 @@ class People:
                 ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
                 conn.execute(
                     ins(USER)
-                    .values(email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=self.clock.now())
+                    .values(
+                        email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=self.clock.now()
+                    )
                     .on_conflict_do_nothing()
                 )
                 row = conn.execute(select(USER.c.id).where(USER.c.email == SYSTEM_EMAIL)).one()

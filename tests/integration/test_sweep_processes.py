@@ -58,18 +58,27 @@ SWEEP_SCRIPT = textwrap.dedent("""
 def _sweep_process(url: str, now: datetime, batch: int = 500, lease: float = 300) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", SWEEP_SCRIPT, url, now.isoformat(), str(batch), str(lease), str(FIXTURES)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def _counts(url: str) -> tuple[int, int, int]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        raised = conn.execute(select(func.count()).select_from(EVENT).where(E.trigger == "deadline_breached")).scalar_one()
-        distinct = conn.execute(select(func.count(func.distinct(E.payload["timer"].as_string() + E.case_id.cast(
-            __import__("sqlalchemy").String)))).where(E.trigger == "deadline_breached")).scalar_one()
-        pending = conn.execute(select(func.count()).select_from(TIMER).where(
-            T.fired_at.is_(None), T.fire_at <= NOW)).scalar_one()
+        raised = conn.execute(
+            select(func.count()).select_from(EVENT).where(E.trigger == "deadline_breached")
+        ).scalar_one()
+        distinct = conn.execute(
+            select(func.count(func.distinct(E.case_id * 1_000_000 + E.payload["cycle"].as_integer()))).where(
+                E.trigger == "deadline_breached"
+            )
+        ).scalar_one()
+        pending = conn.execute(
+            select(func.count()).select_from(TIMER).where(T.fired_at.is_(None), T.fire_at <= NOW)
+        ).scalar_one()
     engine.dispose()
     return raised, distinct, pending
 
@@ -128,10 +137,21 @@ def test_worker_restarted_after_seven_days_raises_everything_once(tmp_path: Path
     """`carepath worker` ticks at start-up: the backlog of a week is raised on its first tick."""
     url = f"sqlite:///{tmp_path / 'down.db'}"
     _prepared(url, due=3_000, deadlines=5_000, cases=1_000)
-    env = {**os.environ, "CAREPATH_DATABASE_URL": url, "CAREPATH_WORKFLOWS_DIR": str(FIXTURES),
-           "CAREPATH_FAKE_NOW": (NOW + timedelta(days=7)).isoformat(), "CAREPATH_SWEEP_INTERVAL_SECONDS": "3600"}
-    worker = subprocess.Popen([sys.executable, "-m", "entrypoints", "worker", "--no-mail"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "CAREPATH_DATABASE_URL": url,
+        "CAREPATH_WORKFLOWS_DIR": str(FIXTURES),
+        "CAREPATH_FAKE_NOW": (NOW + timedelta(days=7)).isoformat(),
+        "CAREPATH_SWEEP_INTERVAL_SECONDS": "3600",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "entrypoints", "worker", "--no-mail"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _counts(url)[0] < 3_000:
