@@ -72,7 +72,7 @@ def _counts(url: str) -> tuple[int, int, int]:
             select(func.count()).select_from(EVENT).where(E.trigger == "deadline_breached")
         ).scalar_one()
         distinct = conn.execute(
-            select(func.count(func.distinct(E.case_id * 1_000_000 + E.payload["cycle"].as_integer()))).where(
+            select(func.count(func.distinct(E.case_id * 1_000 + E.payload["cycle"].as_integer()))).where(
                 E.trigger == "deadline_breached"
             )
         ).scalar_one()
