@@ -34,7 +34,7 @@ def _day(value: str, what: str) -> date:
     return parsed
 
 
-@calendar_app.command("due")
+@calendar_app.command("due", context_settings={"ignore_unknown_options": True})  # LIMIT may be "-5 ..."
 def calendar_due(
     start: str,
     limit: str,
