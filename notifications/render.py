@@ -33,7 +33,7 @@ def longdate(value: str | date | None) -> str:
     """``2026-11-16`` as ``Monday 16 November 2026`` (empty for ``None``)."""
     if value is None:
         return ""
-    d = value if isinstance(value, date) else date.fromisoformat(value)
+    d = value if isinstance(value, date) else date.fromisoformat(str(value))  # str() of a StrictUndefined raises
     return f"{d:%A} {d.day} {d:%B %Y}"
 
 

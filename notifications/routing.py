@@ -32,7 +32,7 @@ from engine.definition import WorkflowDef
 from engine.roles import OWNER, ROLES, TEAM_MANAGER
 from engine.timers import TimerFired
 from notifications.outbox import enqueue
-from notifications.panels import PANEL_TYPES, next_sitting
+from notifications.panels import PANEL_TYPES, Sitting, next_sitting
 from notifications.recipients import SERVICE_MANAGER, resolve
 
 log = logging.getLogger(__name__)
@@ -140,19 +140,11 @@ def _roles(meta: Mapping[str, Any], kind: str) -> tuple[str, ...]:
 
 
 def notice_context(
-    conn: Connection,
-    case: Case,
-    event: Event,
-    definition: WorkflowDef,
-    settings: Settings,
-    today: date,
-    calendar: WorkingCalendar,
+    case: Case, event: Event, definition: WorkflowDef, settings: Settings, sitting: Sitting | None = None
 ) -> dict[str, Any]:
-    """The template fields for a state notice: references, stage, dates and a link only."""
+    """The template fields for a state notice: references, stage, dates, panel sitting and a link only."""
     state = definition.state(event.to_state)
-    meta = state.meta
-    panel_type = meta.get("panel_type")
-    context: dict[str, Any] = {
+    return {
         "case_ref": case.ref,
         "workflow": definition.id,
         "workflow_title": definition.title,
@@ -161,16 +153,17 @@ def notice_context(
         "trigger": event.trigger,
         "effective_on": event.effective_on.isoformat(),
         "link": case_link(settings, case.ref),
-        "panel_type": panel_type,
-        "panel_date": None,
-        "papers_by": None,
+        "panel_type": state.meta.get("panel_type"),
+        "panel_date": sitting.day.isoformat() if sitting else None,
+        "papers_by": sitting.papers_by.isoformat() if sitting else None,
     }
-    if panel_type is not None or meta.get("notice") == "ready_for_panel":
-        sitting = next_sitting(conn, calendar, panel_type, today)
-        if sitting is not None:
-            context["panel_date"] = sitting.day.isoformat()
-            context["papers_by"] = sitting.papers_by.isoformat()
-    return context
+
+
+def _sitting(conn: Connection, meta: Mapping[str, Any], today: date, calendar: WorkingCalendar) -> Sitting | None:
+    panel_type = meta.get("panel_type")
+    if panel_type is None and meta.get("notice") != "ready_for_panel":
+        return None
+    return next_sitting(conn, calendar, panel_type, today)
 
 
 def notice_kind(event: Event, definition: WorkflowDef) -> str | None:
@@ -213,13 +206,13 @@ def on_event(
         log.debug("%s on %s: nobody holds %s; no email", kind, case.ref, ", ".join(roles))
         return
     today = now.astimezone(LONDON).date()
-    cal = calendar or WorkingCalendar(settings.calendar_subdiv)
+    sitting = _sitting(conn, meta, today, calendar or WorkingCalendar(settings.calendar_subdiv))
     enqueue(
         conn,
         key=f"event:{case.id}:{event.seq}:{kind}",
         kind=kind,
         recipients=recipients,
-        context=notice_context(conn, case, event, definition, settings, today, cal),
+        context=notice_context(case, event, definition, settings, sitting),
         now=now,
         case_id=case.id,
     )

@@ -1,0 +1,310 @@
+"""The dispatcher against a real aiosmtpd server: delivery, retries, dead letters, crashes, two workers.
+
+Backoff runs on the injected clock (the test advances it) instead of sleeping. The crash and
+two-worker tests run real processes on the real clock with a short lease.
+"""
+
+from __future__ import annotations
+
+import email
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Engine, select
+
+from config.settings import Settings
+from engine.clock import FixedClock
+from notifications.catcher import free_port
+from notifications.dispatch import SmtpTarget, dispatch_due
+from notifications.outbox import OUTBOX, O, counts, enqueue, message_id_for, requeue
+from storage.db import make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Server:
+    """A real SMTP server on 127.0.0.1 that answers DATA from a script (250 once it runs out)."""
+
+    def __init__(self, port: int | None = None, script: list[str] | None = None, repeat: str | None = None) -> None:
+        self.port = port or free_port()
+        self.script = list(script or [])
+        self.repeat = repeat
+        self.received: list[email.message.EmailMessage] = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.controller: Controller | None = None
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> Any:
+        session.host_name = hostname
+        with self.lock:
+            self.connections += 1
+        return responses
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            reply = self.script.pop(0) if self.script else self.repeat or "250 OK"
+            if reply.startswith("250"):
+                self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return reply
+
+    def start(self) -> Server:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [str(m["Message-ID"]) for m in self.received]
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    s = Server().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[Engine]:
+    e = make_engine(sqlite_url)
+    yield e
+    e.dispose()
+
+
+def context(ref: str) -> dict[str, Any]:
+    """A breach email's context."""
+    return {
+        "case_ref": ref, "workflow": "sample", "rule": "S1", "rule_label": "Enquiry to visit", "rule_class": "LOCAL",
+        "rule_source": "sample procedure", "start_on": "2026-10-01", "due_on": "2026-10-08", "fire_on": "2026-10-08",
+        "tier": 0, "days_left": 0, "days_overdue": 0, "link": f"http://localhost:8000/cases/{ref}",
+    }  # fmt: skip
+
+
+def fill(engine: Engine, n: int, now: datetime, kind: str = "breach") -> list[str]:
+    """``n`` pending emails; returns their keys."""
+    keys = [f"deadline:{i}:{kind}:0:2026-10-08" for i in range(1, n + 1)]
+    with engine.begin() as conn:
+        for i, key in enumerate(keys, start=1):
+            ctx = context(f"SM-2026-{i:04d}")
+            enqueue(conn, key=key, kind=kind, recipients=[f"sw{i % 7}@example.org"], context=ctx, now=now)
+    return keys
+
+
+def rows(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(OUTBOX).order_by(O.id)))
+
+
+def settings(url: str, **kw: Any) -> Settings:
+    return Settings(database_url=url, **kw)
+
+
+def target(s: Server) -> SmtpTarget:
+    return SmtpTarget("127.0.0.1", s.port, "none", "carepath@example.org", timeout=5)
+
+
+def test_due_mail_is_delivered_over_one_connection_with_stable_message_ids(
+    engine: Engine, sqlite_url: str, server: Server, clock: FixedClock
+) -> None:
+    keys = fill(engine, 30, clock.now())
+    assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 30
+    assert server.connections == 1
+    assert sorted(server.ids()) == sorted(message_id_for(k) for k in keys)
+    first = server.received[0]
+    assert first["Subject"].startswith("Deadline missed: SM-2026-")
+    assert first["From"] == "carepath@example.org"
+    assert first.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in first.iter_parts()] == ["text/plain", "text/html"]
+    assert all(r.status == "sent" and r.sent_at == clock.now() and r.attempts == 1 for r in rows(engine))
+    assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0  # nothing left
+
+
+def test_451_then_250_is_one_delivery_after_the_backoff(engine: Engine, sqlite_url: str, clock: FixedClock) -> None:
+    server = Server(script=["451 4.3.0 mailbox busy, try later"]).start()
+    try:
+        (key,) = fill(engine, 1, clock.now())
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0
+        (row,) = rows(engine)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert "451" in row.last_error
+        assert timedelta(seconds=15) <= row.next_attempt_at - clock.now() <= timedelta(seconds=30)
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0  # not due yet
+        clock.advance(seconds=31)
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        assert server.ids() == [message_id_for(key)]
+        assert rows(engine)[0].status == "sent"
+    finally:
+        server.stop()
+
+
+def test_550_is_dead_at_once_and_a_requeue_sends_it(engine: Engine, sqlite_url: str, clock: FixedClock) -> None:
+    server = Server(script=["550 5.1.1 no such mailbox"]).start()
+    try:
+        fill(engine, 2, clock.now())
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        dead = [r for r in rows(engine) if r.status == "dead"]
+        assert len(dead) == 1
+        assert dead[0].last_error.startswith("550")
+        with engine.begin() as conn:
+            requeue(conn, dead[0].id, clock.now())
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        assert counts(engine) == {"pending": 0, "sent": 2, "dead": 0}
+    finally:
+        server.stop()
+
+
+def test_too_many_attempts_is_dead(engine: Engine, sqlite_url: str, clock: FixedClock) -> None:
+    server = Server(repeat="452 4.2.2 mailbox full").start()
+    try:
+        fill(engine, 1, clock.now())
+        for _ in range(3):
+            dispatch_due(engine, clock, settings(sqlite_url, mail_max_attempts=3), target=target(server))
+            clock.advance(hours=3)
+        (row,) = rows(engine)
+        assert (row.status, row.attempts) == ("dead", 3)
+        assert row.last_error.startswith("gave up after 3 attempts: 452")
+    finally:
+        server.stop()
+
+
+def test_server_down_for_a_while_then_back_loses_nothing(engine: Engine, sqlite_url: str, clock: FixedClock) -> None:
+    port = free_port()
+    keys = fill(engine, 20, clock.now())
+    down = SmtpTarget("127.0.0.1", port, "none", "carepath@example.org", timeout=2)
+    for attempt in (1, 2, 3):
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=down) == 0
+        assert {(r.status, r.attempts) for r in rows(engine)} == {("pending", attempt)}
+        clock.advance(hours=1)
+    server = Server(port=port).start()
+    try:
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=down) == 20
+        assert sorted(server.ids()) == sorted(message_id_for(k) for k in keys)
+    finally:
+        server.stop()
+
+
+def test_a_dropped_connection_mid_batch_releases_the_rest(engine: Engine, sqlite_url: str, clock: FixedClock) -> None:
+    server = Server(script=["250 OK"] * 4 + ["421 4.3.2 shutting down"]).start()
+    try:
+        keys = fill(engine, 10, clock.now())
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 4
+        states = Counter((r.status, r.attempts) for r in rows(engine))
+        assert states == {("sent", 1): 4, ("pending", 1): 1, ("pending", 0): 5}
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 5  # not leased any more
+        clock.advance(minutes=1)
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        assert sorted(server.ids()) == sorted(message_id_for(k) for k in keys)
+    finally:
+        server.stop()
+
+
+def test_an_unrenderable_row_is_dead_not_retried(
+    engine: Engine, sqlite_url: str, server: Server, clock: FixedClock
+) -> None:
+    with engine.begin() as conn:
+        enqueue(
+            conn, key="bad", kind="breach", recipients=["a@example.org"], context={"case_ref": "X"}, now=clock.now()
+        )
+    assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0
+    (row,) = rows(engine)
+    assert row.status == "dead"
+    assert "cannot render breach" in row.last_error
+
+
+# -- real processes ----------------------------------------------------------------------------
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from datetime import timedelta
+    from config.settings import Settings
+    from engine.clock import SystemClock
+    from notifications.dispatch import SmtpTarget, dispatch_due
+    from notifications.outbox import counts
+    from storage.db import make_engine
+    url, port, lease = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    engine = make_engine(url)
+    target = SmtpTarget("127.0.0.1", port, "none", "carepath@example.org", timeout=5)
+    settings = Settings(database_url=url)
+    print("ready", flush=True)
+    while True:
+        n = dispatch_due(engine, SystemClock(), settings, target=target, batch_size=20, flush_every=5,
+                         lease=timedelta(seconds=lease))
+        print("sent", n, flush=True)
+        if counts(engine)["pending"] == 0:
+            break
+        if n == 0:
+            time.sleep(0.05)
+""")
+
+
+def child(url: str, port: int, lease: float) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, url, str(port), str(lease)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_dispatcher_killed_at_random_points_loses_nothing(sqlite_url: str, server: Server) -> None:
+    engine = make_engine(sqlite_url)
+    keys = fill(engine, 200, datetime.now(UTC))
+    rng = random.Random(5)
+    kills = 0
+    while kills < 6 and counts(engine)["pending"]:
+        p = child(sqlite_url, server.port, lease=1.0)
+        assert p.stdout is not None
+        p.stdout.readline()  # "ready": imports done, now dispatching
+        time.sleep(rng.uniform(0.0, 0.25))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        kills += 1
+    p = child(sqlite_url, server.port, lease=1.0)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err[-2000:]
+    received = Counter(server.ids())
+    expected = {message_id_for(k) for k in keys}
+    assert set(received) == expected  # nothing lost, nothing foreign: duplicates carry the same Message-ID
+    assert counts(engine) == {"pending": 0, "sent": 200, "dead": 0}
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_dispatchers_on_postgresql_send_each_message_once(server: Server) -> None:
+    from storage.migrate import upgrade
+    from tests.conftest import drop_pg, fresh_pg_url
+
+    url = fresh_pg_url()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        keys = fill(engine, 300, datetime.now(UTC))
+        workers = [child(url, server.port, lease=60) for _ in range(2)]
+        outputs = [w.communicate(timeout=180) for w in workers]
+        assert [w.returncode for w in workers] == [0, 0], [e[-2000:] for _, e in outputs]
+        sent_by = [
+            sum(int(line.split()[1]) for line in out.splitlines() if line.startswith("sent")) for out, _ in outputs
+        ]
+        assert all(n > 0 for n in sent_by), sent_by  # both took part
+        received = Counter(server.ids())
+        assert set(received) == {message_id_for(k) for k in keys}
+        assert max(received.values()) == 1  # no duplicates
+    finally:
+        engine.dispose()
+        drop_pg(url)
