@@ -6,14 +6,14 @@ guards; parameterised guards are written ``<name>:<argument>``:
 
 - ``has:<fact>``: the fact is recorded.
 - ``lacks:<fact>``: the fact was not recorded before this move (one-off steps).
-- ``one_of:<fact>=<a>|<b>``: the fact holds one of the listed values.
+- ``one_of:<fact>=<a>/<b>``: the fact holds one of the listed values.
 - ``not_on_panel[:<fact>,<fact>]``: the actor is not among the emails in those facts
   (default ``panel_members``).
 - ``ready_for_panel:<kind>`` / ``stage_complete:<kind>``: every item of a readiness list in
   ``READINESS`` is recorded; the sentence names each missing item.
-- ``on_or_after:<fact>+<limit>[ <counting>]`` / ``after:...``: the move's date is on or after
+- ``on_or_after:<fact>+<limit>[ (<counting>)]`` / ``after:...``: the move's date is on or after
   (strictly after) the date a limit gives from a date fact, e.g.
-  ``after:qd_sent_on+40 working days beginning_with``. ``<counting>`` is ``after`` (default),
+  ``after:qd_sent_on+40 working days (beginning_with)``. ``<counting>`` is ``after`` (default),
   ``beginning_with`` or ``convention:<name>`` (a setting; see docs/conventions.md).
 - ``review_may_skip_panel:<limit>``: a foster carer review may be decided without panel.
 """
@@ -103,7 +103,7 @@ def _lacks_guard(name: str) -> Guard:
 
 def _one_of_guard(arg: str) -> Guard | None:
     name, sep, values = arg.partition("=")
-    allowed = tuple(v.strip() for v in values.split("|") if v.strip())
+    allowed = tuple(v.strip() for v in values.split("/") if v.strip())
     if not sep or not name or not allowed:
         return None
 
@@ -290,17 +290,15 @@ class _Period:
 
 def _period(arg: str) -> _Period | None:
     fact, sep, rest = arg.partition("+")
-    words = rest.split()
-    counting = "after"
-    if words and (words[-1] in ("after", "beginning_with") or words[-1].startswith("convention:")):
-        counting = words.pop()
+    limit_text, paren, counted = rest.partition("(")
+    counting = counted.rstrip().removesuffix(")").strip() if paren else "after"
     if counting.startswith("convention:"):
         # Normally the compiler has replaced it with the configured value already.
         counting = DEFAULT_CONVENTIONS.get(counting.removeprefix("convention:"), "")
     if not sep or not fact.strip() or counting not in ("after", "beginning_with"):
         return None
     try:
-        limit = parse_limit(" ".join(words))
+        limit = parse_limit(limit_text)
     except InvalidInput:
         return None
     return _Period(fact.strip(), limit, counting)
