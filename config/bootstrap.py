@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -110,12 +109,8 @@ class App:
 
     def timer_hooks(self) -> list[TimerHook]:
         """What happens in the sweep's transaction when a timer is raised (outbox rows)."""
-        try:
-            on_timer = importlib.import_module("notifications.routing").on_timer
-        except ModuleNotFoundError as exc:  # notifications not built yet (issue 5)
-            if exc.name != "notifications.routing":
-                raise
-            return []
+        from notifications.routing import on_timer
+
         settings = self.settings
         return [lambda conn, fired, now: on_timer(conn, fired, settings, now)]
 
