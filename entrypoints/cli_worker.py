@@ -33,6 +33,9 @@ def _logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # one line per tick that did something, not per job run
+        for noisy in ("apscheduler", "mail.log"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def worker(
