@@ -67,7 +67,9 @@ class CaseCommands(RuleBasedStateMachine):
         upgrade(engine)
         engine.dispose()
         self.clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
-        self.app = App(Settings(database_url=url), self.clock, make_engine(url), REGISTRY)
+        self.app = App(
+            settings=Settings(database_url=url), clock=self.clock, engine=make_engine(url), workflows=REGISTRY
+        )
         people = self.app.people
         people.add_user("cw@council.test", "Caseworker", ["caseworker"])
         people.add_user(DECIDER, "Decider", ["agency_decision_maker"])
