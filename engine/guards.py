@@ -4,8 +4,9 @@ A guard returns ``None`` when met and a sentence saying what is missing when not
 service turns that sentence into ``GuardFailed`` rather than a silent ``False``. YAML names
 guards; parameterised guards are written ``<name>:<argument>``:
 
-- ``has:<fact>``: the fact is recorded.
-- ``lacks:<fact>``: the fact was not recorded before this move (one-off steps).
+- ``has:<fact>``: the fact is recorded (``has:<fact> since <other>``: and dated on or after ``other``).
+- ``lacks:<fact>``: the fact was not recorded before this move (one-off steps); with
+  ``since <other>``, an earlier value dated before ``other`` does not count.
 - ``one_of:<fact>=<a>/<b>``: the fact holds one of the listed values.
 - ``not_on_panel[:<fact>,<fact>]``: the actor is not among the emails in those facts
   (default ``panel_members``).
@@ -15,6 +16,7 @@ guards; parameterised guards are written ``<name>:<argument>``:
   (strictly after) the date a limit gives from a date fact, e.g.
   ``after:qd_sent_on+40 working days (beginning_with)``. ``<counting>`` is ``after`` (default),
   ``beginning_with`` or ``convention:<name>`` (a setting; see docs/conventions.md).
+  ``within:...`` is the converse: the move's date is on or before that date.
 - ``review_may_skip_panel:<limit>``: a foster carer review may be decided without panel.
 """
 
@@ -80,19 +82,40 @@ def _as_date(value: Any) -> date | None:
 # -- simple fact guards --------------------------------------------------------------------------
 
 
-def _fact_guard(name: str) -> Guard:
+def _name_since(arg: str) -> tuple[str, str | None]:
+    """``fact`` or ``fact since other``: a value dated before ``other`` counts as absent."""
+    name, sep, since = arg.partition(" since ")
+    return name.strip(), since.strip() if sep else None
+
+
+def _current(facts: Mapping[str, Any], name: str, since: str | None) -> Any:
+    value = facts.get(name)
+    if _blank(value) or since is None or _blank(facts.get(since)):
+        return value
+    return value if str(value) >= str(facts[since]) else None
+
+
+def _fact_guard(arg: str) -> Guard:
+    name, since = _name_since(arg)
+
     def check(ctx: GuardContext) -> str | None:
-        if _blank(ctx.facts.get(name)):
-            return f"fact {name!r} has not been recorded"
+        if _blank(_current(ctx.facts, name, since)):
+            later = f" since {since}" if since else ""
+            return f"fact {name!r} has not been recorded{later}"
         return None
 
     check.__name__ = f"has_{name}"
     return check
 
 
-def _lacks_guard(name: str) -> Guard:
+def _lacks_guard(arg: str) -> Guard:
+    name, since = _name_since(arg)
+
     def check(ctx: GuardContext) -> str | None:
-        earlier = _recorded(ctx).get(name)
+        before = dict(_recorded(ctx))
+        if since is not None:
+            before[since] = ctx.facts.get(since)  # the reference date may come with this move
+        earlier = _current(before, name, since)
         if not _blank(earlier):
             return f"already done: {name} was recorded as {earlier}"
         return None
@@ -304,7 +327,9 @@ def _period(arg: str) -> _Period | None:
     return _Period(fact.strip(), limit, counting)
 
 
-def _date_guard(strict: bool) -> GuardFactory:
+def _date_guard(mode: str) -> GuardFactory:
+    """``on_or_after``/``after``: not before (on or before) the date; ``within``: not after it."""
+
     def factory(arg: str) -> Guard | None:
         period = _period(arg)
         if period is None:
@@ -315,16 +340,14 @@ def _date_guard(strict: bool) -> GuardFactory:
             if start is None:
                 return f"fact {period.fact!r} has not been recorded as a date"
             due = due_date(start, period.limit, _CALENDAR, period.counting)  # type: ignore[arg-type]
-            first = due + timedelta(days=1) if strict else due
-            if ctx.on < first:
-                reading = "beginning with" if period.counting == "beginning_with" else "after"
-                return (
-                    f"not yet: allowed from {first.isoformat()} ({period.limit} {reading} "
-                    f"{period.fact} {start.isoformat()})"
-                )
-            return None
+            reading = "beginning with" if period.counting == "beginning_with" else "after"
+            span = f"({period.limit} {reading} {period.fact} {start.isoformat()})"
+            if mode == "within":
+                return f"too late: allowed until {due.isoformat()} {span}" if ctx.on > due else None
+            first = due + timedelta(days=1) if mode == "after" else due
+            return f"not yet: allowed from {first.isoformat()} {span}" if ctx.on < first else None
 
-        check.__name__ = ("after_" if strict else "on_or_after_") + period.fact
+        check.__name__ = f"{mode}_{period.fact}"
         return check
 
     return factory
@@ -431,8 +454,9 @@ PARAMETERISED: dict[str, GuardFactory] = {
     "not_on_panel": _panel_guard,
     "ready_for_panel": _readiness_guard,
     "stage_complete": _readiness_guard,
-    "on_or_after": _date_guard(strict=False),
-    "after": _date_guard(strict=True),
+    "on_or_after": _date_guard("on_or_after"),
+    "after": _date_guard("after"),
+    "within": _date_guard("within"),
     "review_may_skip_panel": _review_may_skip_panel,
 }
 
