@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from transitions.extensions import GraphMachine
@@ -34,6 +35,9 @@ def mermaid(definition: WorkflowDef) -> str:
     for name, state in definition.states.items():
         text = text.replace(f'state "{name}" as {name}\n', f'state "{state.label}" as {name}\n')
     lines = [line for line in text.splitlines() if not line.lstrip().startswith(("Class ", "classDef "))]
+    if lines[:1] == ["---"] and len(lines) > 2 and lines[2] == "---":
+        # transitions writes the bare title; mermaid front matter needs "title: ..." (YAML)
+        lines[1] = "title: " + json.dumps(lines[1])
     terminal = [n for n, s in definition.states.items() if s.terminal]
     lines.extend(f"  {n} --> [*]" for n in terminal)
     return "\n".join(lines) + "\n"
