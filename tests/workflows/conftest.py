@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from config.bootstrap import load_registry
 from engine.clock import FixedClock
 from engine.registry import WorkflowRegistry
+from storage.db import make_engine
+from storage.migrate import upgrade
 from tests.conftest import make_app
 from tests.workflows.helpers import Walker
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating per test is most of the cost)."""
+    path = tmp_path_factory.mktemp("template") / "carepath.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, migrated_template: Path) -> str:
+    """A migrated SQLite file of this test's own (a copy of the template)."""
+    path = tmp_path / "carepath.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(scope="session")
