@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
@@ -149,7 +151,13 @@ def _enqueue_one(
 
 
 def _load_workflows(settings: Settings) -> WorkflowRegistry:
-    from config.bootstrap import load_registry
     from workflows.loader import WORKFLOWS_DIR
 
-    return load_registry(settings.workflows_dir or WORKFLOWS_DIR, settings.conventions)
+    return _registry(str(settings.workflows_dir or WORKFLOWS_DIR), tuple(sorted(settings.conventions.items())))
+
+
+@lru_cache(maxsize=4)
+def _registry(directory: str, conventions: tuple[tuple[str, str], ...]) -> WorkflowRegistry:
+    from config.bootstrap import load_registry
+
+    return load_registry(Path(directory), dict(conventions))

@@ -126,9 +126,16 @@ def _claim_statement(now: datetime, limit: int, until: datetime, postgres: bool)
 
 def claim(engine: Engine, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     """Lease up to ``limit`` due rows, oldest first; other dispatchers skip them until the lease ends."""
-    stmt = _claim_statement(now, limit, now + lease, engine.dialect.name == "postgresql")
     with engine.begin() as conn:
-        rows = conn.execute(stmt).all()
+        return claim_in(conn, now, limit, lease)
+
+
+def claim_in(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    """``claim`` in the caller's transaction."""
+    if limit <= 0:
+        return []
+    stmt = _claim_statement(now, limit, now + lease, conn.dialect.name == "postgresql")
+    rows = conn.execute(stmt).all()
     claimed = [Claimed(r.id, r.key, r.kind, tuple(r.recipients), r.context, r.attempts, r.message_id) for r in rows]
     return sorted(claimed, key=lambda c: c.id)
 
@@ -176,8 +183,29 @@ def flush(
     engine: Engine, outcomes: Outcomes, now: datetime, max_attempts: int, rng: random.Random | None = None
 ) -> None:
     """Write ``outcomes`` back and clear them: sent, retry later (or dead after too many), dead."""
-    if not outcomes:
-        return
+    if outcomes:
+        with engine.begin() as conn:
+            write_outcomes(conn, outcomes, now, max_attempts, rng)
+
+
+def flush_and_claim(
+    engine: Engine,
+    outcomes: Outcomes,
+    now: datetime,
+    max_attempts: int,
+    limit: int,
+    lease: timedelta,
+    rng: random.Random | None = None,
+) -> list[Claimed]:
+    """``flush``, then ``claim`` the next batch, in one transaction (one commit per batch)."""
+    if not outcomes and limit <= 0:
+        return []
+    with engine.begin() as conn:
+        write_outcomes(conn, outcomes, now, max_attempts, rng)
+        return claim_in(conn, now, limit, lease)
+
+
+def _failed_rows(outcomes: Outcomes, now: datetime, max_attempts: int, rng: random.Random | None) -> list[Any]:
     failed: list[dict[str, Any]] = []
     for item, error in outcomes.retry:
         attempts = item.attempts + 1
@@ -194,13 +222,22 @@ def flush(
     for item, error in outcomes.dead:
         attempts = item.attempts + 1
         failed.append({"b_id": item.id, "b_status": "dead", "b_attempts": attempts, "b_next": now, "b_error": error})
-    with engine.begin() as conn:
-        if outcomes.sent:
-            conn.execute(_MARK_SENT, {"ids": outcomes.sent, "now": now})
-        if failed:
-            conn.execute(_MARK_FAILED, failed)
-        if outcomes.released:
-            conn.execute(_RELEASE, {"ids": outcomes.released})
+    return failed
+
+
+def write_outcomes(
+    conn: Connection, outcomes: Outcomes, now: datetime, max_attempts: int, rng: random.Random | None = None
+) -> None:
+    """``flush`` in the caller's transaction."""
+    if not outcomes:
+        return
+    failed = _failed_rows(outcomes, now, max_attempts, rng)
+    if outcomes.sent:
+        conn.execute(_MARK_SENT, {"ids": outcomes.sent, "now": now})
+    if failed:
+        conn.execute(_MARK_FAILED, failed)
+    if outcomes.released:
+        conn.execute(_RELEASE, {"ids": outcomes.released})
     outcomes.sent.clear()
     outcomes.retry.clear()
     outcomes.dead.clear()

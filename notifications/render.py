@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,29 @@ def longdate(value: str | date | None) -> str:
     """``2026-11-16`` as ``Monday 16 November 2026`` (empty for ``None``)."""
     if value is None:
         return ""
-    d = value if isinstance(value, date) else date.fromisoformat(str(value))  # str() of a StrictUndefined raises
+    return _longdate(value if isinstance(value, date) else str(value))  # str() of a StrictUndefined raises
+
+
+@lru_cache(maxsize=4096)
+def _longdate(value: str | date) -> str:
+    d = value if isinstance(value, date) else date.fromisoformat(value)
     return f"{d:%A} {d.day} {d:%B %Y}"
+
+
+def wrap(text: str, width: int = 72) -> str:
+    """Greedy word wrap for text parts (``textwrap`` costs more than the rest of the render)."""
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        while len(paragraph) > width:
+            cut = paragraph.rfind(" ", 0, width + 1)
+            if cut <= 0:
+                cut = paragraph.find(" ", width)
+                if cut < 0:
+                    break
+            lines.append(paragraph[:cut])
+            paragraph = paragraph[cut + 1 :]
+        lines.append(paragraph)
+    return "\n".join(lines)
 
 
 @cache
@@ -47,8 +68,10 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
     env.filters["longdate"] = longdate
+    env.filters["wrap"] = wrap
     return env
 
 
@@ -64,14 +87,6 @@ def template_kind(kind: str) -> str:
     return kind if (TEMPLATES / f"{kind}.txt.j2").is_file() else GENERIC_NOTICE
 
 
-def _subject(template: Template, context: dict[str, Any]) -> str:
-    block = template.blocks.get("subject")
-    if block is None:
-        raise LookupError(f"template {template.name} has no subject block")
-    text = "".join(block(template.new_context(context)))
-    return " ".join(text.split())
-
-
 def render(kind: str, context: dict[str, Any]) -> Rendered:
     """Render one email of ``kind`` from its outbox context.
 
@@ -85,12 +100,19 @@ def render(kind: str, context: dict[str, Any]) -> Rendered:
     Raises:
         jinja2.UndefinedError: the context lacks a field the template uses.
     """
-    env = environment()
-    name = template_kind(kind)
+    txt, html = _templates(template_kind(kind))
     values = {"kind": kind, **context}
-    txt = env.get_template(f"{name}.txt.j2")
-    subject = _subject(txt, values)
+    ctx = txt.new_context(values)  # one context for the subject block and the text part
+    subject = " ".join("".join(txt.blocks["subject"](ctx)).split())
+    text = "".join(txt.root_render_func(ctx))
     values["subject"] = subject
-    text = txt.render(values)
-    html = env.get_template(f"{name}.html.j2").render(values)
-    return Rendered(subject, text, html)
+    return Rendered(subject, text, html.render(values))
+
+
+@cache
+def _templates(name: str) -> tuple[Template, Template]:
+    env = environment()
+    txt = env.get_template(f"{name}.txt.j2")
+    if "subject" not in txt.blocks:
+        raise LookupError(f"template {txt.name} has no subject block")
+    return txt, env.get_template(f"{name}.html.j2")

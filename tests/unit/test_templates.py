@@ -6,8 +6,11 @@ and review the diff.
 
 from __future__ import annotations
 
+import email
+import hashlib
 import os
 from datetime import UTC, date, datetime
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ from config.settings import Settings
 from engine.case import Case, Event
 from engine.definition import Anchor, DeadlineRule, Escalation, Reminder, StateDef, WorkflowDef
 from engine.timers import TimerFired
+from notifications.dispatch import build_message
+from notifications.outbox import Claimed, message_id_for
 from notifications.panels import Sitting
 from notifications.render import TEMPLATES, kinds, longdate, render, template_kind
 from notifications.routing import DEFAULT_NOTIFY, deadline_context, notice_context
@@ -165,3 +170,34 @@ def test_long_dates() -> None:
     assert longdate("2026-12-28") == "Monday 28 December 2026"
     assert longdate(date(2027, 1, 1)) == "Friday 1 January 2027"
     assert longdate(None) == ""
+
+
+def _parsed(ctx: dict[str, Any], kind: str = "breach") -> tuple[Any, Any]:
+    item = Claimed(1, "deadline:1:breach:0:2026-11-16", kind, ("a@example.org", "b@example.org"), ctx, 0,
+                   message_id_for("deadline:1:breach:0:2026-11-16"))  # fmt: skip
+    raw = build_message(item, "carepath@example.org", datetime(2026, 11, 17, 0, tzinfo=UTC))
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    return email.message_from_bytes(raw, policy=default_policy), render(kind, ctx)
+
+
+def test_a_built_message_parses_back_to_what_was_rendered() -> None:
+    msg, out = _parsed(deadline_sample("breach"))
+    digest = hashlib.sha256(b"deadline:1:breach:0:2026-11-16").hexdigest()
+    assert msg["Message-ID"] == f"<{digest[:32]}@carepath>"
+    assert (msg["From"], msg["To"], msg["Subject"]) == (
+        "carepath@example.org",
+        "a@example.org, b@example.org",
+        out.subject,
+    )
+    assert msg["Date"] == "Tue, 17 Nov 2026 00:00:00 +0000"
+    text, html = (p.get_content().replace("\r\n", "\n") for p in msg.iter_parts())
+    assert (text, html) == (out.text, out.html)
+
+
+def test_non_ascii_and_long_lines_survive_the_trip() -> None:
+    ctx = {**deadline_sample("breach"), "rule_label": "Stage 2 – “assessment” to panel é " + "x" * 1200}
+    msg, out = _parsed(ctx)
+    assert msg["Subject"] == out.subject
+    assert [p["Content-Transfer-Encoding"] for p in msg.iter_parts()] == ["quoted-printable", "quoted-printable"]
+    text, html = (p.get_content().replace("\r\n", "\n") for p in msg.iter_parts())
+    assert (text, html) == (out.text, out.html)
