@@ -429,6 +429,15 @@ def _reg24_expired(ctx: GuardContext) -> str | None:
     return None
 
 
+def _reg24_in_force(ctx: GuardContext) -> str | None:
+    last = _reg24_last_day(ctx.facts)
+    if last is None:
+        return "no reg 24 temporary approval is recorded (reg24_approved_on)"
+    if ctx.on > last:
+        return f"the temporary approval ended on {last.isoformat()}"
+    return None
+
+
 def _irm_available(ctx: GuardContext) -> str | None:
     if str(ctx.facts.get("qd_on_reg26b_information", "")).lower() in ("yes", "true"):
         return (
@@ -444,6 +453,7 @@ GUARDS: dict[str, Guard] = {
     "reg24_not_yet_extended": _reg24_not_yet_extended,
     "reg24_extension_allowed": _reg24_extension_allowed,
     "reg24_expired": _reg24_expired,
+    "reg24_in_force": _reg24_in_force,
     "irm_available": _irm_available,
 }
 

@@ -252,6 +252,12 @@ def test_reg24_expired() -> None:
     )
 
 
+def test_reg24_in_force() -> None:
+    assert check("reg24_in_force", ctx(REG24, on="2026-05-03")) is None
+    assert check("reg24_in_force", ctx(REG24, on="2026-05-04")) == "the temporary approval ended on 2026-05-03"
+    assert check("reg24_in_force", ctx({**REG24, "reg24_extended_to": "2026-06-01"}, on="2026-05-04")) is None
+
+
 def test_reg24_not_yet_extended_ignores_this_moves_own_fact() -> None:
     assert check("reg24_not_yet_extended", ctx(given={"reg24_extended_on": "2026-04-01"}, recorded={})) is None
     assert check("reg24_not_yet_extended", ctx({"reg24_extended_on": "2026-04-01"})) is not None

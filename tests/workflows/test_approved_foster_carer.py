@@ -276,3 +276,56 @@ def test_a_hold_pauses_local_visits_but_not_the_statutory_review(walker: Walker)
     w.resume("2025-10-01")
     assert (w.due("FS17"), w.deadline("FS17").raw_due_on.isoformat()) == ("2025-10-22", "2025-09-22")
     assert w.due("FS10") == "2026-08-22"
+
+
+def test_review_panel_timescales_and_termination_after_the_irm(walker: Walker) -> None:
+    w = approved(walker)
+    review_without_panel(w, "2026-07-01")
+    w.fire("refer_review_to_panel", "2026-07-01", "team_manager")
+    w.fire("book_panel", "2026-07-02", "panel_coordinator", panel_date="2026-09-02")
+    assert w.due("FS4") == "2026-08-25"  # back over the August bank holiday
+    w.walk(
+        [
+            step("circulate_papers", "2026-08-24", "panel_coordinator", papers_circulated_on="2026-08-24"),
+            step(
+                "record_recommendation",
+                "2026-09-02",
+                "panel_coordinator",
+                panel_held_on="2026-09-02",
+                recommendation="terminate",
+                panel_members=PANEL,
+            ),
+            step("record_final_minutes", "2026-12-21", "panel_coordinator", minutes_received_on="2026-12-21"),
+        ]
+    )
+    assert w.due("FS5") == "2027-01-04"  # 7 working days over Christmas and New Year
+    w.fire("propose_termination", "2026-12-22", "agency_decision_maker", qd_proposal="terminate")
+    w.fire("send_qd_letter", "2026-12-22", qd_sent_on="2026-12-22")
+    w.fire("apply_to_irm", "2027-01-15", "irm_liaison_officer", irm_notified_on="2027-01-15")
+    assert w.due("FS8") == "2027-01-29"
+    w.fire("send_irm_papers", "2027-01-26", "irm_liaison_officer", irm_papers_sent_on="2027-01-26")
+    w.fire(
+        "record_irm_recommendation", "2027-04-30", "irm_liaison_officer", irm_recommendation_received_on="2027-04-30"
+    )
+    case = w.fire("terminate_approval", "2027-05-05", "agency_decision_maker")
+    assert (case.state, case.exit_reason) == ("deregistered", "DEREGISTERED")
+
+
+def test_unagreed_change_of_terms_takes_effect_after_the_window(walker: Walker) -> None:
+    w = approved(walker)
+    review_without_panel(w, "2026-03-02")
+    w.fire("propose_termination_without_panel", "2026-03-03", "agency_decision_maker", qd_proposal="vary_terms")
+    w.fire("send_qd_letter", "2026-03-04", qd_sent_on="2026-03-04")
+    with pytest.raises(GuardFailed, match="qd_proposal = terminate"):
+        w.fire("terminate_after_window", "2026-04-02", "agency_decision_maker")
+    w.fire("vary_terms_after_window", "2026-04-02", "agency_decision_maker", approval_terms="1 child aged 0-5")
+    assert (w.state, w.case.facts["approval_terms"]) == ("approved", "1 child aged 0-5")
+
+
+def test_a_proposal_can_be_withdrawn(walker: Walker) -> None:
+    w = approved(walker)
+    review_without_panel(w, "2026-03-02")
+    w.fire("propose_termination_without_panel", "2026-03-03", "agency_decision_maker", qd_proposal="terminate")
+    w.fire("send_qd_letter", "2026-03-04", qd_sent_on="2026-03-04")
+    w.fire("withdraw_proposal", "2026-03-10", "agency_decision_maker")
+    assert (w.state, w.deadline("FS7").status) == ("approved", "cancelled")

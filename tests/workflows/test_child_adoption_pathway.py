@@ -78,16 +78,17 @@ def test_main_path_court_case_to_adoption(walker: Walker) -> None:
             step("lodge_application", "2027-01-11", application_lodged_on="2027-01-11"),
             step("record_placement_review", "2027-01-25", placement_review_on="2027-01-25"),
             step("record_adoption_order", "2027-03-15", adoption_order_on="2027-03-15"),
-            step("hold_celebration_hearing", "2027-04-16", celebration_held_on="2027-04-16"),
+            step("hold_celebration_hearing", "2027-05-21", celebration_held_on="2027-05-21"),
         ]
     )
     assert w.deadline("CS18").status == "cancelled"
-    assert (w.due("CS22"), w.due("CS23")) == ("2027-04-30", "2027-04-30")
+    # 10 working days from Fri 21 May 2027, over the spring bank holiday and the month end
+    assert (w.due("CS22"), w.due("CS23")) == ("2027-06-07", "2027-06-07")
     with pytest.raises(GuardFailed, match="life_story_book_given_on"):
-        w.fire("complete_pathway", "2027-04-20")
-    w.fire("give_life_story_book", "2027-04-28", life_story_book_given_on="2027-04-28")
-    w.fire("give_later_life_letter", "2027-04-30", later_life_letter_given_on="2027-04-30")
-    case = w.fire("complete_pathway", "2027-04-30")
+        w.fire("complete_pathway", "2027-05-25")
+    w.fire("give_life_story_book", "2027-06-01", life_story_book_given_on="2027-06-01")
+    w.fire("give_later_life_letter", "2027-06-07", later_life_letter_given_on="2027-06-07")
+    case = w.fire("complete_pathway", "2027-06-07")
     assert (case.state, case.status, case.exit_reason) == ("adopted", "closed", "ADOPTED")
 
 
@@ -102,23 +103,23 @@ def test_consent_case_goes_through_the_adoption_panel(walker: Walker) -> None:
     assert w.state == "sbp_ready_for_panel"
     w.walk(
         [
-            step("book_sbp_panel", "2026-05-13", "panel_coordinator", panel_date="2026-06-03"),
+            step("book_sbp_panel", "2026-05-13", "panel_coordinator", panel_date="2026-05-20"),
             step(
                 "record_sbp_recommendation",
-                "2026-06-03",
+                "2026-05-20",
                 "panel_coordinator",
-                sbp_panel_held_on="2026-06-03",
+                sbp_panel_held_on="2026-05-20",
                 sbp_recommendation="should_be_placed",
                 sbp_panel_members=PANEL,
             ),
-            step("record_sbp_final_minutes", "2026-06-08", "panel_coordinator", sbp_minutes_received_on="2026-06-08"),
+            step("record_sbp_final_minutes", "2026-05-22", "panel_coordinator", sbp_minutes_received_on="2026-05-22"),
         ]
     )
-    assert w.due("CS6") == "2026-06-17"
+    assert w.due("CS6") == "2026-06-03"  # over the spring bank holiday and the month end
     assert w.deadline("CS5").status == "met"  # the plan reached the decision maker within 8 weeks
     with pytest.raises(GuardFailed, match="sat on this case's panel"):
-        w.fire("decide_should_be_placed", "2026-06-10", "adm2@carepath.test")
-    w.fire("decide_should_be_placed", "2026-06-10", "agency_decision_maker")
+        w.fire("decide_should_be_placed", "2026-05-27", "adm2@carepath.test")
+    w.fire("decide_should_be_placed", "2026-05-27", "agency_decision_maker")
     w.fire("record_consent", "2026-06-20", authority_to_place_on="2026-06-20")
     assert w.state == "authority_to_place"
 

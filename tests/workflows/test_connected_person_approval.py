@@ -123,6 +123,10 @@ def test_extension_until_the_irm_outcome(walker: Walker) -> None:
     w.fire("propose_not_to_approve", "2026-04-16", "agency_decision_maker")
     w.fire("send_qd_letter", "2026-04-16", qd_sent_on="2026-04-16")
     w.fire("apply_to_irm", "2026-04-24", "irm_liaison_officer", irm_notified_on="2026-04-24")
+    with pytest.raises(GuardFailed, match="ended on 2026-05-03"):
+        w.fire(
+            "extend_pending_review", "2026-05-04", "nominated_officer", reg24_review_extension_on="2026-05-04", **EXTEND
+        )
     w.fire("extend_pending_review", "2026-04-28", "nominated_officer", reg24_review_extension_on="2026-04-28", **EXTEND)
     assert w.deadline("REG24").status == "cancelled"
     with pytest.raises(GuardFailed, match="until the outcome of the IRM review"):
@@ -189,3 +193,67 @@ def test_a_hold_never_stops_the_statutory_reg24_clock(walker: Walker) -> None:
     assert w.due("REG24") == "2026-05-04"
     fs3 = w.deadline("FS3")
     assert (fs3.raw_due_on.isoformat(), fs3.due_on.isoformat()) == ("2026-09-14", "2026-10-12")
+
+
+# -- the assessment and decision timescales, across bank holidays and month ends ------------------------
+
+
+def refused(w: Walker) -> None:
+    """From ready for panel: a panel recommending refusal over Easter, then the proposal."""
+    w.fire("book_panel", "2026-03-23", "panel_coordinator", panel_date="2026-04-08")
+    assert w.due("FS4") == "2026-03-30"  # back over Good Friday and Easter Monday
+    w.walk(
+        [
+            step("circulate_papers", "2026-03-27", "panel_coordinator", papers_circulated_on="2026-03-27"),
+            step(
+                "record_recommendation",
+                "2026-04-08",
+                "panel_coordinator",
+                panel_held_on="2026-04-08",
+                recommendation="not_suitable",
+                panel_members="chair@carepath.test",
+            ),
+            step("record_final_minutes", "2026-04-29", "panel_coordinator", minutes_received_on="2026-04-29"),
+        ]
+    )
+    assert w.due("FS5") == "2026-05-11"  # over the month end and the early May bank holiday
+    w.fire("propose_not_to_approve", "2026-04-30", "agency_decision_maker")
+    assert (w.due("FS6o"), w.due("FS6w")) == ("2026-05-05", "2026-05-08")
+
+
+def test_refusal_timescales_then_not_approved_after_the_window(walker: Walker) -> None:
+    w = temporary(walker)
+    w.walk(ASSESSMENT[:1])
+    assert w.due("FS3") == "2026-09-14"
+    w.walk(ASSESSMENT[1:6])
+    assert w.due("FS3a") == "2026-04-27"  # 6 weeks from 16 March, over the month end
+    w.walk(ASSESSMENT[6:])
+    refused(w)
+    w.fire("send_qd_letter", "2026-04-30", qd_sent_on="2026-04-30")
+    assert w.due("FS7") == "2026-05-28"  # calendar days over the May bank holidays
+    case = w.fire("confirm_not_approved", "2026-05-29", "agency_decision_maker")
+    assert (case.state, case.exit_reason) == ("not_approved", "NOT_APPROVED")
+
+
+def test_irm_timescales_then_not_approved_after_review(walker: Walker) -> None:
+    w = temporary(walker)
+    w.walk(ASSESSMENT)
+    w.fire(
+        "extend_temporary_approval",
+        "2026-03-20",
+        "nominated_officer",
+        reg24_extended_to="2026-06-28",
+        reg24_panel_views_on="2026-03-18",
+        iro_informed_on="2026-03-18",
+    )
+    refused(w)
+    w.fire("send_qd_letter", "2026-05-01", qd_sent_on="2026-05-01")
+    w.fire("apply_to_irm", "2026-05-22", "irm_liaison_officer", irm_notified_on="2026-05-22")
+    assert w.due("FS8") == "2026-06-08"  # over the spring bank holiday and the month end
+    assert w.due("FS9") == "2026-09-22"
+    w.fire("extend_pending_review", "2026-05-26", "nominated_officer", reg24_review_extension_on="2026-05-26", **EXTEND)
+    w.fire(
+        "record_irm_recommendation", "2026-09-01", "irm_liaison_officer", irm_recommendation_received_on="2026-09-01"
+    )
+    case = w.fire("refuse_after_review", "2026-09-04", "agency_decision_maker")
+    assert (case.state, case.exit_reason) == ("not_approved_after_review", "NOT_APPROVED_AFTER_REVIEW")
