@@ -43,7 +43,7 @@ JOURNEY = textwrap.dedent("""\
       ready: {label: Ready for panel, meta: {notice: ready_for_panel, panel_type: fostering}}
       recommended: {label: Panel recommended, meta: {notice: panel_recommendation}}
       qd: {label: Qualifying determination issued, meta: {notice: qd_issued, notify: [irm_liaison_officer]}}
-      approved: {label: Approved, meta: {notice: approval_changed}}
+      approved: {label: Approved, meta: {notice: approved}}
       closed: {label: Closed, terminal: true}
     transitions:
       - {trigger: start, source: enquiry, dest: assessment}

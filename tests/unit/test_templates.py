@@ -201,3 +201,16 @@ def test_non_ascii_and_long_lines_survive_the_trip() -> None:
     assert [p["Content-Transfer-Encoding"] for p in msg.iter_parts()] == ["quoted-printable", "quoted-printable"]
     text, html = (p.get_content().replace("\r\n", "\n") for p in msg.iter_parts())
     assert (text, html) == (out.text, out.html)
+
+
+def test_every_notice_the_shipped_journeys_declare_has_its_own_template_and_known_roles() -> None:
+    from config.bootstrap import load_registry
+    from notifications.routing import check_notices
+
+    declared = set()
+    for compiled in load_registry():
+        definition = compiled.definition
+        assert check_notices(definition) == [], definition.id
+        declared |= {str(s.meta["notice"]) for s in definition.states.values() if s.meta.get("notice")}
+    assert declared
+    assert {k for k in declared if template_kind(k) != k} == set()
