@@ -1,0 +1,81 @@
+"""``carepath demo``: seed a realistic demo caseload and take a short tour of it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from engine.clock import local_today
+from entrypoints.common import Typer, get_app
+from entrypoints.demo import Summary, case_count, check_sizes, sample_case, seed, summarise
+from entrypoints.output import table
+
+demo_app = Typer(help="A demo caseload with obviously fictional households and children.")
+
+
+@demo_app.command("seed")
+def demo_seed(
+    households: Annotated[int, typer.Option(help="Households making enquiries over two years.")] = 300,
+    children: Annotated[int, typer.Option(help="Children on the adoption pathway.")] = 40,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed (same seed and day, same caseload).")] = 1,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if any case exists.")] = False,
+) -> None:
+    """Generate cases through the real service: two years of enquiries ending today."""
+    check_sizes(households, children)
+    a = get_app()
+    existing = case_count(a)
+    if if_empty and existing:
+        typer.echo(f"demo seed: the database already has {existing} case(s); nothing added")
+        return
+    result = seed(a, households=households, children=children, seed_value=seed_value)
+    for journey in result.skipped:
+        typer.echo(f"skipped {journey}: journey not loaded")
+    opened = ", ".join(f"{j} {n}" for j, n in sorted(result.opened.items()))
+    typer.echo(f"opened {sum(result.opened.values())} case(s): {opened}")
+    typer.echo(f"booked {result.panels} panel sitting(s); sweep raised {result.swept} timer(s)")
+    _print_summary(summarise(a))
+    if result.problems:
+        typer.echo(f"{len(result.problems)} move(s) refused by the service (first 5):")
+        for p in result.problems[:5]:
+            typer.echo(f"  {p}")
+    typer.echo(f"took {result.seconds:.1f} s")
+
+
+@demo_app.command("show")
+def demo_show() -> None:
+    """A short tour: counts by journey and state, one case's history and deadlines."""
+    from entrypoints.cli import _print_case, case_history
+    from entrypoints.cli_clock import case_deadlines
+
+    a = get_app()
+    if not case_count(a):
+        typer.echo("no cases yet: run `carepath demo seed`")
+        return
+    typer.echo(f"demo caseload as of {local_today(a.clock).isoformat()}\n")
+    _print_summary(summarise(a))
+    ref = sample_case(a)
+    if ref is None:
+        return
+    typer.echo(f"\n-- a sample case: {ref} --")
+    _print_case(a.queries.case(ref))
+    typer.echo("\nHistory:")
+    case_history(ref)
+    typer.echo("\nDeadlines:")
+    case_deadlines(ref)
+    typer.echo(f"\nMore: carepath case actions {ref} --by <email>; carepath deadlines due; carepath users list")
+
+
+def _print_summary(s: Summary) -> None:
+    table(s.by_state, ["journey", "state", "cases"])
+    typer.echo(f"\n{s.cases} case(s); {s.on_hold} on hold")
+    for journey, rate in s.conversion.items():
+        typer.echo(f"{journey}: {rate:.0%} of enquiries reached application")
+    if s.approvals_within_8_months is not None:
+        typer.echo(f"{s.approvals} approval(s); {s.approvals_within_8_months:.0%} within 8 months of application")
+    typer.echo(f"deadlines breached: {s.breached_open} open past due, {s.met_late} met late")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo`` to the ``carepath`` command."""
+    app.add_typer(demo_app, name="demo")

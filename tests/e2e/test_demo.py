@@ -1,0 +1,171 @@
+"""The demo caseload as a person gets it: ``carepath demo seed`` and ``carepath demo show``.
+
+One small caseload is seeded per module on a SQLite file (the clock fixed by
+``CAREPATH_FAKE_NOW``); every assertion reads it back through the queries the CLI uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from config.bootstrap import App
+from engine.case import Case, replay
+from entrypoints import common
+from entrypoints.cli import app as cli
+from entrypoints.demo import CHILD, DOMAIN, FOSTER, summarise
+from notifications.outbox import OUTBOX
+from storage.queries import CaseFilter
+
+NOW = "2026-11-02T09:00:00+00:00"
+SIZE = ("--households", "80", "--children", "10", "--seed", "3")
+
+
+def run(*args: str) -> str:
+    """``carepath ARGS`` in-process with a fresh app; fails on a non-zero exit."""
+    common.reset_app()
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, f"carepath {' '.join(args)}: {result.output}"
+    return result.output
+
+
+@dataclass
+class Seeded:
+    """A seeded database and what ``demo seed`` printed."""
+
+    url: str
+    output: str
+
+
+def _seed(mp: pytest.MonkeyPatch, path: Path, *args: str) -> Seeded:
+    url = f"sqlite:///{path}"
+    mp.setenv("CAREPATH_DATABASE_URL", url)
+    run("db", "upgrade")
+    return Seeded(url, run("demo", "seed", *args))
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """The demo caseload seeded once for the module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CAREPATH_FAKE_NOW", NOW)
+        mp.delenv("CAREPATH_WORKFLOWS_DIR", raising=False)
+        yield _seed(mp, tmp_path_factory.mktemp("demo") / "demo.db", *SIZE)
+        common.reset_app()
+
+
+@pytest.fixture
+def app(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+    """The wired application over the seeded database."""
+    monkeypatch.setenv("CAREPATH_FAKE_NOW", NOW)
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", seeded.url)
+    monkeypatch.delenv("CAREPATH_WORKFLOWS_DIR", raising=False)
+    common.reset_app()
+    yield common.get_app()
+    common.reset_app()
+
+
+def all_cases(app: App) -> list[Case]:
+    return app.queries.cases(CaseFilter(limit=100_000))
+
+
+def test_every_journey_has_cases_in_declared_states(app: App) -> None:
+    cases = all_cases(app)
+    assert {c.workflow_id for c in cases} == set(app.workflows.ids())
+    for c in cases:
+        definition = app.workflows.get(c.workflow_id, c.workflow_version).definition
+        assert c.state == "on_hold" or c.state in definition.states, (c.ref, c.state)
+
+
+def test_every_case_was_written_through_the_service(app: App) -> None:
+    """The case row is exactly the replay of its history: no direct inserts anywhere."""
+    for c in all_cases(app):
+        assert c.id is not None
+        history = app.queries.history(c.id)
+        assert history[0].trigger == "open"
+        definition = app.workflows.get(c.workflow_id, c.workflow_version).definition
+        snap = replay(history, frozenset(n for n, s in definition.states.items() if s.terminal))
+        got = (c.state, c.status, c.held_from, c.facts, c.owner_id, c.team_id, c.exit_reason, c.last_event_on)
+        want = (
+            snap.state,
+            snap.status,
+            snap.held_from,
+            snap.facts,
+            snap.owner_id,
+            snap.team_id,
+            snap.exit_reason,
+            snap.last_event_on,
+        )
+        assert got == want, c.ref
+        assert c.last_seq == history[-1].seq
+
+
+def test_realistic_proportions(app: App, seeded: Seeded) -> None:
+    s = summarise(app)
+    assert 0.05 <= s.conversion[FOSTER] <= 0.25
+    assert s.on_hold > 0
+    assert s.breached_open + s.met_late > 0
+    assert s.approvals > 0
+    assert "reached application" in seeded.output
+    assert "within 8 months" in seeded.output
+
+
+def test_names_are_fictional_and_never_in_mail(app: App) -> None:
+    cases = all_cases(app)
+    names = {str(c.facts.get("household_name") or c.facts.get("child_name")) for c in cases}
+    assert all(n.startswith(("The ", "Child ")) for n in names)
+    assert all("demo" in n for n in names if n.startswith("The "))
+    assert any(c.workflow_id == CHILD and str(c.facts.get("child_name", "")).startswith("Child ") for c in cases)
+    assert all(u.email.endswith("@" + DOMAIN) for u in app.people.users())
+    with app.engine.connect() as conn:
+        rows: list[Any] = list(conn.execute(select(OUTBOX.c.context, OUTBOX.c.recipients)))
+    assert rows, "seeding and the final sweep queue mail for carepath run"
+    text = " ".join(str(r.context) + str(r.recipients) for r in rows)
+    for name in names:
+        assert name not in text
+        assert name.split(" (")[0].removeprefix("The ") not in text
+
+
+def test_if_empty_adds_nothing_to_a_seeded_database(app: App, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = len(all_cases(app))
+    out = run("demo", "seed", "--if-empty")
+    assert "nothing added" in out
+    common.reset_app()
+    assert len(all_cases(common.get_app())) == before
+
+
+def test_show_tours_counts_and_one_case(app: App) -> None:
+    out = run("demo", "show")
+    assert "foster_carer_approval" in out
+    assert "a sample case:" in out
+    assert "History:" in out
+    assert "Deadlines:" in out
+
+
+def test_same_seed_same_caseload(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREPATH_FAKE_NOW", NOW)
+    monkeypatch.delenv("CAREPATH_WORKFLOWS_DIR", raising=False)
+    again = _seed(monkeypatch, tmp_path / "again.db", *SIZE)
+    first, second = (_fingerprint(monkeypatch, s.url) for s in (seeded, again))
+    assert first == second
+
+
+def _fingerprint(monkeypatch: pytest.MonkeyPatch, url: str) -> list[tuple[str, str, str, str]]:
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", url)
+    common.reset_app()
+    a = common.get_app()
+    return sorted((c.ref, c.workflow_id, c.state, c.last_event_on.isoformat()) for c in all_cases(a))
+
+
+def test_refuses_an_empty_request(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREPATH_DATABASE_URL", seeded.url)
+    common.reset_app()
+    result = CliRunner().invoke(cli, ["demo", "seed", "--households", "0", "--children", "0"])
+    assert result.exit_code == 2
+    assert "nothing to seed" in result.output
