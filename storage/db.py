@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MethodType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -11,7 +12,7 @@ from sqlalchemy.pool import NullPool
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _: Any) -> None:
-        # Let SQLAlchemy's "begin" event choose the transaction mode, not pysqlite.
+        # Let carepath choose the transaction mode (BEGIN IMMEDIATE below), not pysqlite.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -20,11 +21,14 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
+    def _begin_immediate(_dialect: Any, dbapi_connection: Any) -> None:
         # Deferred BEGIN fails read-then-write transactions under contention
-        # (DESIGN.md §3); IMMEDIATE takes the write lock up front.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # (DESIGN.md §3); IMMEDIATE takes the write lock up front. Done in the dialect, not
+        # in a "begin" connection event: any connection event makes SQLAlchemy dispatch
+        # events around every statement, about 20% of a transition (bench/transitions.py).
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+    engine.dialect.do_begin = MethodType(_begin_immediate, engine.dialect)  # type: ignore[method-assign]
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
