@@ -1,4 +1,7 @@
-"""Counting conventions domain.md leaves open, each a setting with a documented default."""
+"""Counting conventions domain.md leaves open, each a setting with a documented default.
+
+See docs/conventions.md; override with ``CAREPATH_CONVENTIONS='{"reg24_expiry": "beginning_with"}'``.
+"""
 
 from __future__ import annotations
 
