@@ -54,6 +54,7 @@ class SmtpTarget:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None  # a private CA's certificates, to verify the server's (default: the system's)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTarget:
@@ -74,6 +75,7 @@ class SmtpTarget:
             username=self.username,
             password=self.password,
             timeout=self.timeout,
+            cert_bundle=self.ca_file,
         )
 
 
@@ -217,6 +219,7 @@ async def _send_batch(batch: _Batch, items: list[Claimed]) -> tuple[int, bool]:
     try:
         await smtp.connect()
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        smtp.close()
         batch.outcomes.retry.extend((i, f"connect {batch.target.host}:{batch.target.port}: {exc}") for i in items)
         return 0, True
     try:

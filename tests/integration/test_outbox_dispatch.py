@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import email
 import random
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -23,6 +25,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, select
 
 from config.settings import Settings
@@ -308,3 +311,70 @@ def test_two_dispatchers_on_postgresql_send_each_message_once(server: Server) ->
     finally:
         engine.dispose()
         drop_pg(url)
+
+
+# -- TLS and authentication ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (openssl), as (cert file, key file)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"carepath", b"s3cret")
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535 itself
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_and_authentication_from_the_settings(
+    security: str, certificate: tuple[str, str], engine: Engine, sqlite_url: str, clock: FixedClock
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    received = Server()
+    # aiosmtpd offers AUTH on an implicit-TLS connection only with auth_require_tls off (it is all TLS anyway)
+    tls: dict[str, Any] = (
+        {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+        if security == "starttls"
+        else {"ssl_context": context, "auth_require_tls": False}
+    )
+    controller = Controller(received, hostname="127.0.0.1", port=received.port, authenticator=authenticator, **tls)
+    controller.start()
+    try:
+        (key,) = fill(engine, 1, clock.now())
+        wrong = SmtpTarget("127.0.0.1", received.port, security, "carepath@example.org", "carepath", "guess",
+                           ca_file=certificate[0])  # fmt: skip
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=wrong) == 0
+        (row,) = rows(engine)
+        assert row.status == "pending"
+        assert "535" in row.last_error
+        clock.advance(minutes=1)
+        right = SmtpTarget("127.0.0.1", received.port, security, "carepath@example.org", "carepath", "s3cret",
+                           ca_file=certificate[0])  # fmt: skip
+        assert dispatch_due(engine, clock, settings(sqlite_url), target=right) == 1
+        assert received.ids() == [message_id_for(key)]
+    finally:
+        controller.stop()
+
+
+def test_the_smtp_target_comes_from_the_settings() -> None:
+    catcher = SmtpTarget.from_settings(Settings(catcher={"host": "127.0.0.1", "port": 2525}))  # type: ignore[arg-type]
+    assert (catcher.host, catcher.port, catcher.security, catcher.username) == ("127.0.0.1", 2525, "none", None)
+    relay = SmtpTarget.from_settings(
+        Settings(smtp={"host": "smtp.example.gov.uk", "port": 465, "security": "tls", "username": "u",  # type: ignore[arg-type]
+                       "password": "p", "sender": "carepath@example.gov.uk"})
+    )  # fmt: skip
+    assert (relay.host, relay.port, relay.security, relay.username, relay.password, relay.sender) == (
+        "smtp.example.gov.uk", 465, "tls", "u", "p", "carepath@example.gov.uk"
+    )  # fmt: skip
