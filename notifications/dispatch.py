@@ -20,7 +20,7 @@ import binascii
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime
@@ -52,7 +52,7 @@ class SmtpTarget:
     security: str  # starttls | tls | none
     sender: str
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     ca_file: str | None = None  # a private CA's certificates, to verify the server's (default: the system's)
 
