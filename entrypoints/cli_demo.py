@@ -10,6 +10,7 @@ from engine.clock import local_today
 from entrypoints.common import Typer, get_app
 from entrypoints.demo import Summary, case_count, check_sizes, sample_case, seed, summarise
 from entrypoints.output import table
+from notifications import outbox
 
 demo_app = Typer(help="A demo caseload with obviously fictional households and children.")
 
@@ -34,6 +35,8 @@ def demo_seed(
     opened = ", ".join(f"{j} {n}" for j, n in sorted(result.opened.items()))
     typer.echo(f"opened {sum(result.opened.values())} case(s): {opened}")
     typer.echo(f"booked {result.panels} panel sitting(s); sweep raised {result.swept} timer(s)")
+    pending = outbox.counts(a.engine).get("pending", 0)
+    typer.echo(f"{pending} email(s) queued (notices and alerts since the first enquiry); `carepath run` sends them")
     _print_summary(summarise(a))
     if result.problems:
         typer.echo(f"{len(result.problems)} move(s) refused by the service (first 5):")

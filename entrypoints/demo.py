@@ -17,7 +17,13 @@ two years before today; each case walks its journey as the YAML declares it:
   such as a qualifying determination happens) is data in ``TUNING``; states it does not name
   get defaults, so new or renamed states still walk;
 - people aim at their deadlines: a move that stops an open deadline usually happens before
-  it is due, sometimes late (breaches).
+  it is due, sometimes late (breaches);
+- a child's link names waiting approved adopters (``adopter_case_ref``) and the adopters' case
+  records the match, placement, disruption and order the same day as the child's
+  (``PARTNER_MOVES``); adopters never match on their own.
+
+Historical notices and the final sweep's alerts are left in the outbox, so ``carepath run``
+sends mail at once.
 
 Names are obviously fictional ("The Testington household", "Child Alpha-017") and live only in
 case facts (``household_name``, ``child_name``), which emails never carry.
@@ -222,6 +228,8 @@ DEFAULT_STAY = Stay()
 DEFAULT_EXIT_CHANCE = 0.02
 DEFAULT_DETOUR_CHANCE = 0.02
 MAX_DETOURS = 2
+#: A case taking more steps than this is walking in circles: stop it and report it.
+MAX_STEPS = 600
 #: How often people act before a deadline they are working to.
 ON_TIME = 0.86
 #: Of holds, how many end in a withdrawal rather than a resumption.
@@ -489,8 +497,8 @@ def needed_facts(d: WorkflowDef) -> frozenset[str]:
     for t in d.transitions:
         for g in t.guards:
             prefix, _, arg = g.partition(":")
-            if prefix in ("has", "after", "on_or_after"):
-                names.add(arg.split("+")[0].strip())
+            if prefix in ("has", "after", "on_or_after", "within"):
+                names.add(arg.split("+")[0].split(" since ")[0].strip())
     for r in d.deadlines:
         names.update(a.name for a in (*r.start, *r.stop, *r.cancel) if a.kind == "fact")
     return frozenset(names)
@@ -606,7 +614,10 @@ class Walker:
             self._resume(step.on)
 
     def _schedule(self) -> date | None:
-        if self.case is None or self.case.status == "closed" or self.steps > 400:
+        if self.case is None or self.case.status == "closed":
+            return None
+        if self.steps > MAX_STEPS:
+            self.s.problem(self.d.id, f"{self.case.ref} stopped after {MAX_STEPS} steps in {self.case.state}")
             return None
         options = sorted([*self.plan, *self._deadline_chores()])
         if not options:
@@ -735,7 +746,7 @@ class Walker:
         if self.rng.random() < HOLD_THEN_WITHDRAW:
             self.plan.append(Step(on + timedelta(days=round(self.rng.triangular(60, 300, 150))), 0, "withdraw"))
         else:
-            self.plan.append(Step(on + timedelta(days=round(self.rng.triangular(21, 240, 90))), 0, "resume"))
+            self.plan.append(Step(on + timedelta(days=round(self.rng.triangular(30, 270, 100))), 0, "resume"))
 
     def _resume(self, on: date) -> None:
         assert self.case is not None

@@ -24,7 +24,7 @@ from notifications.outbox import OUTBOX
 from storage.queries import CaseFilter
 
 NOW = "2026-11-02T09:00:00+00:00"
-SIZE = ("--households", "80", "--children", "10", "--seed", "3")
+SIZE = ("--households", "150", "--children", "12", "--seed", "3")
 
 
 def run(*args: str) -> str:
