@@ -69,6 +69,14 @@ _DEADLINE_FIELDS = (
     "paused_days",
     "paused_working_days",
 )
+_SELECT_DEADLINE_KEYS = select(D.id, D.rule, D.cycle).where(D.case_id == bindparam("case_id"))
+_UPDATE_DEADLINE = update(DEADLINE).where(D.id == bindparam("b_id")).values({n: bindparam(n) for n in _DEADLINE_FIELDS})
+_INSERT_DEADLINE = insert(DEADLINE).returning(D.id)
+_DELETE_PENDING_TIMERS = delete(TIMER).where(
+    and_(T.deadline_id.in_(bindparam("ids", expanding=True)), T.fired_at.is_(None))
+)
+_SELECT_TIMER_KEYS = select(T.deadline_id, T.key).where(T.deadline_id.in_(bindparam("ids", expanding=True)))
+_INSERT_TIMER = insert(TIMER)
 
 
 def case_from_row(row: Any) -> Case:
@@ -200,12 +208,9 @@ class SqlTransaction:
             self.conn.execute(update(DEADLINE).where(D.id.in_(gone)).values(status="void"))
         touched = list(ids.values())
         if touched:
-            self.conn.execute(delete(TIMER).where(and_(T.deadline_id.in_(touched), T.fired_at.is_(None))))
+            self.conn.execute(_DELETE_PENDING_TIMERS, {"ids": touched})
         if timers:
-            fired = {
-                (r.deadline_id, r.key)
-                for r in self.conn.execute(select(T.deadline_id, T.key).where(T.deadline_id.in_(touched)))
-            }
+            fired = {(r.deadline_id, r.key) for r in self.conn.execute(_SELECT_TIMER_KEYS, {"ids": touched})}
             rows = [
                 {
                     "deadline_id": ids[(t.rule, t.cycle)],
@@ -220,25 +225,19 @@ class SqlTransaction:
                 if (ids[(t.rule, t.cycle)], t.key) not in fired
             ]
             if rows:
-                self.conn.execute(insert(TIMER), rows)
+                self.conn.execute(_INSERT_TIMER, rows)
 
     def _upsert_deadlines(self, case_id: int, deadlines: Sequence[Deadline]) -> dict[tuple[str, int], int]:
-        existing = {
-            (r.rule, r.cycle): r.id
-            for r in self.conn.execute(select(D.id, D.rule, D.cycle).where(D.case_id == case_id))
-        }
+        existing = {(r.rule, r.cycle): r.id for r in self.conn.execute(_SELECT_DEADLINE_KEYS, {"case_id": case_id})}
         ids: dict[tuple[str, int], int] = {}
         for d in deadlines:
             values = {n: getattr(d, n) for n in _DEADLINE_FIELDS}
             if d.key in existing:
-                self.conn.execute(update(DEADLINE).where(D.id == existing[d.key]).values(**values))
+                self.conn.execute(_UPDATE_DEADLINE, {**values, "b_id": existing[d.key]})
                 ids[d.key] = existing[d.key]
             else:
-                ids[d.key] = int(
-                    self.conn.execute(
-                        insert(DEADLINE).values(case_id=case_id, rule=d.rule, cycle=d.cycle, **values).returning(D.id)
-                    ).scalar_one()
-                )
+                row = {"case_id": case_id, "rule": d.rule, "cycle": d.cycle, **values}
+                ids[d.key] = int(self.conn.execute(_INSERT_DEADLINE, row).scalar_one())
         return ids
 
 
