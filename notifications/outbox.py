@@ -67,25 +67,39 @@ def enqueue(
     """
     if not recipients:
         raise InvalidInput(f"outbox {key}: no recipients")
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(OUTBOX)
-        .values(
-            key=key,
-            kind=kind,
-            case_id=case_id,
-            recipients=sorted(set(recipients)),
-            context=dict(context),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            message_id=message_id_for(key),
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(O.id)
-    )
-    return conn.execute(stmt).first() is not None  # rowcount is -1 here on psycopg
+    stmt = _INSERT_PG if conn.dialect.name == "postgresql" else _INSERT_SQLITE
+    row = conn.execute(
+        stmt,
+        {
+            "key": key,
+            "kind": kind,
+            "case_id": case_id,
+            "recipients": sorted(set(recipients)),
+            "context": dict(context),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "message_id": message_id_for(key),
+            "created_at": now,
+        },
+    ).first()
+    return row is not None  # rowcount is -1 here on psycopg; RETURNING tells
+
+
+_INSERT_COLUMNS = ("key", "kind", "case_id", "recipients", "context", "status", "attempts", "next_attempt_at",
+                   "message_id", "created_at")  # fmt: skip
+_INSERT_SQLITE = (
+    sqlite_insert(OUTBOX)
+    .values({c: bindparam(c) for c in _INSERT_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(O.id)
+)
+_INSERT_PG = (
+    pg_insert(OUTBOX)
+    .values({c: bindparam(c) for c in _INSERT_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(O.id)
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from engine.roles import OWNER, SYSTEM_EMAIL, TEAM_MANAGER
 from storage.tables import Team, TeamMember, User
@@ -32,25 +33,64 @@ class Person:
     email: str
 
 
+_USER_BY_ID = select(USER.c.id, USER.c.email, USER.c.active).where(USER.c.id == bindparam("uid"))
+_ACTIVE_USERS = select(USER.c.id, USER.c.email, USER.c.roles).where(USER.c.active.is_(True))
+_MEMBERS = select(MEMBER.c.user_id).where(MEMBER.c.team_id == bindparam("tid"))
+_TEAM = select(TEAM.c.manager_id, TEAM.c.service_manager_id).where(TEAM.c.id == bindparam("tid"))
+
+
+def _memo(conn: Connection) -> dict[tuple[Any, ...], Any]:
+    """Lookups already made in this transaction (a sweep resolves the same people many times)."""
+    tx = conn.get_transaction()
+    entry = conn.info.get("carepath.recipients")
+    if entry is None or entry[0] is not tx:
+        entry = (tx, {})
+        conn.info["carepath.recipients"] = entry
+    memo: dict[tuple[Any, ...], Any] = entry[1]
+    return memo
+
+
 def active_user(conn: Connection, user_id: int | None) -> Person | None:
     """The active user ``user_id``, or ``None`` if there is none or they are deactivated."""
     if user_id is None:
         return None
-    row = conn.execute(select(USER.c.id, USER.c.email, USER.c.active).where(USER.c.id == user_id)).first()
-    if row is None or not row.active or row.email == SYSTEM_EMAIL:
-        return None
-    return Person(row.id, row.email)
+    memo = _memo(conn)
+    if ("user", user_id) not in memo:
+        row = conn.execute(_USER_BY_ID, {"uid": user_id}).first()
+        ok = row is not None and row.active and row.email != SYSTEM_EMAIL
+        memo[("user", user_id)] = Person(row.id, row.email) if ok and row is not None else None
+    person: Person | None = memo[("user", user_id)]
+    return person
 
 
 def _role_holders(conn: Connection, role: str) -> list[Person]:
-    rows = conn.execute(select(USER.c.id, USER.c.email, USER.c.roles).where(USER.c.active.is_(True)))
-    return [Person(r.id, r.email) for r in rows if role in (r.roles or ()) and r.email != SYSTEM_EMAIL]
+    memo = _memo(conn)
+    if ("active",) not in memo:
+        memo[("active",)] = [
+            (Person(r.id, r.email), frozenset(r.roles or ()))
+            for r in conn.execute(_ACTIVE_USERS)
+            if r.email != SYSTEM_EMAIL
+        ]
+    return [p for p, roles in memo[("active",)] if role in roles]
 
 
 def _team_members(conn: Connection, team_id: int | None) -> set[int]:
     if team_id is None:
         return set()
-    return {r[0] for r in conn.execute(select(MEMBER.c.user_id).where(MEMBER.c.team_id == team_id))}
+    memo = _memo(conn)
+    if ("members", team_id) not in memo:
+        memo[("members", team_id)] = {r[0] for r in conn.execute(_MEMBERS, {"tid": team_id})}
+    members: set[int] = memo[("members", team_id)]
+    return members
+
+
+def _team_row(conn: Connection, team_id: int) -> tuple[int | None, int | None]:
+    memo = _memo(conn)
+    if ("team", team_id) not in memo:
+        row = conn.execute(_TEAM, {"tid": team_id}).first()
+        memo[("team", team_id)] = (row.manager_id, row.service_manager_id) if row is not None else (None, None)
+    found: tuple[int | None, int | None] = memo[("team", team_id)]
+    return found
 
 
 def team_manager(conn: Connection, team_id: int | None, role: str = TEAM_MANAGER) -> list[Person]:
@@ -60,8 +100,8 @@ def team_manager(conn: Connection, team_id: int | None, role: str = TEAM_MANAGER
     """
     if team_id is None:
         return []
-    column = TEAM.c.manager_id if role == TEAM_MANAGER else TEAM.c.service_manager_id
-    named = conn.execute(select(column).where(TEAM.c.id == team_id)).scalar()
+    manager_id, service_manager_id = _team_row(conn, team_id)
+    named = manager_id if role == TEAM_MANAGER else service_manager_id
     if named is not None:
         person = active_user(conn, named)
         return [person] if person else []

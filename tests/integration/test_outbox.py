@@ -343,3 +343,17 @@ def test_no_digest_for_a_manager_with_nothing_due(napp: App, clock: FixedClock) 
     staff(napp)
     clock.set(at("2026-11-17", 8))
     assert enqueue_digests(napp.engine, clock, napp.settings, napp.workflows) == 0
+
+
+def test_an_owner_deactivated_between_sweeps_is_not_remembered(napp: App, clock: FixedClock) -> None:
+    office = staff(napp)
+    open_case(napp, office)
+    clock.set(at("2026-11-12"))
+    napp.sweeper.sweep()
+    napp.people.deactivate("owner@example.org")
+    clock.set(at("2026-11-17"))
+    napp.sweeper.sweep()
+    assert [(r.kind, r.recipients) for r in outbox(napp)] == [
+        ("reminder", ["owner@example.org"]),
+        ("breach", ["tm@example.org"]),
+    ]
