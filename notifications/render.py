@@ -7,6 +7,7 @@ is strict, so a missing context field is an error rather than an empty string.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
@@ -87,7 +88,7 @@ def template_kind(kind: str) -> str:
     return kind if (TEMPLATES / f"{kind}.txt.j2").is_file() else GENERIC_NOTICE
 
 
-def render(kind: str, context: dict[str, Any]) -> Rendered:
+def render(kind: str, context: Mapping[str, Any]) -> Rendered:
     """Render one email of ``kind`` from its outbox context.
 
     Args:
