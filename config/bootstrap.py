@@ -93,8 +93,15 @@ class App:
         return People(self.engine, self.clock)
 
     @cached_property
+    def read_engine(self) -> Engine:
+        """SQLite: a second engine whose transactions begin deferred (reads wait for no writer)."""
+        if self.engine.dialect.name != "sqlite":
+            return self.engine
+        return make_engine(self.engine.url.render_as_string(hide_password=False), reads_only=True)
+
+    @cached_property
     def queries(self) -> Queries:
-        return Queries(self.engine)
+        return Queries(self.read_engine)
 
     @cached_property
     def sweeper(self) -> Sweeper:

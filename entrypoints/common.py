@@ -49,6 +49,8 @@ def reset_app() -> None:
     global _APP
     if _APP is not None:
         _APP.engine.dispose()
+        if "read_engine" in _APP.__dict__:
+            _APP.read_engine.dispose()
     _APP = None
 
 

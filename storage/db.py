@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, *, reads_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _: Any) -> None:
         # Let carepath choose the transaction mode (BEGIN IMMEDIATE below), not pysqlite.
@@ -28,14 +28,23 @@ def _sqlite_setup(engine: Engine) -> None:
         # events around every statement, about 20% of a transition (bench/transitions.py).
         dbapi_connection.execute("BEGIN IMMEDIATE")
 
-    engine.dialect.do_begin = MethodType(_begin_immediate, engine.dialect)  # type: ignore[method-assign]
+    def _begin_deferred(_dialect: Any, dbapi_connection: Any) -> None:
+        # Readers never take the write lock: with WAL they see a snapshot and wait for nobody.
+        dbapi_connection.execute("BEGIN")
+
+    begin = _begin_deferred if reads_only else _begin_immediate
+    engine.dialect.do_begin = MethodType(begin, engine.dialect)  # type: ignore[method-assign]
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` with carepath's connection settings."""
+def make_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> Engine:
+    """An engine for ``url`` with carepath's connection settings.
+
+    ``reads_only`` (SQLite): transactions begin deferred, for read paths that must not
+    queue behind writers; never write through such an engine.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, poolclass=NullPool if ":memory:" in url else None)
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, reads_only=reads_only)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
