@@ -83,6 +83,7 @@ def kinds() -> list[str]:
     return sorted(txt & html)
 
 
+@cache
 def template_kind(kind: str) -> str:
     """The template ``kind`` renders with: its own, or the generic notice."""
     return kind if (TEMPLATES / f"{kind}.txt.j2").is_file() else GENERIC_NOTICE
