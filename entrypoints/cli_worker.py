@@ -20,7 +20,7 @@ def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
         from notifications.dispatch import dispatch_due
 
         ticker.every(s.dispatch_interval_seconds, "dispatch", lambda: dispatch_due(app.engine, app.clock, s))
-        ticker.every(60, "digest", lambda: enqueue_digests(app.engine, app.clock, s))
+        ticker.every(60, "digest", lambda: enqueue_digests(app.engine, app.clock, s, app.workflows))
 
 
 def _sweep(app: App) -> str | None:
@@ -60,7 +60,7 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
         from notifications.catcher import MailCatcher
 
         c = app.settings.catcher
-        catcher = MailCatcher(app.engine, c.host, c.port)
+        catcher = MailCatcher(app.engine, c.host, c.port, clock=app.clock)
         catcher.start()
         app.settings.smtp.host, app.settings.smtp.port = c.host, c.port
         app.settings.smtp.security = "none"

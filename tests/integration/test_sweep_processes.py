@@ -144,11 +144,12 @@ def test_worker_restarted_after_seven_days_raises_everything_once(tmp_path: Path
         "CAREPATH_FAKE_NOW": (NOW + timedelta(days=7)).isoformat(),
         "CAREPATH_SWEEP_INTERVAL_SECONDS": "3600",
     }
+    log = (tmp_path / "worker.log").open("w")  # a file, not a pipe nobody reads until the end
     worker = subprocess.Popen(
         [sys.executable, "-m", "entrypoints", "worker", "--no-mail"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -158,5 +159,7 @@ def test_worker_restarted_after_seven_days_raises_everything_once(tmp_path: Path
             time.sleep(0.2)  # polling the database for the worker's first tick, not a deadline
     finally:
         worker.send_signal(signal.SIGTERM)
-        output = worker.communicate(timeout=60)[0]
+        worker.wait(timeout=60)
+        log.close()
+        output = (tmp_path / "worker.log").read_text()
     assert _counts(url) == (3_000, 3_000, 0), output[-2000:]
