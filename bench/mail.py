@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# As a script, bench/ comes first on sys.path and bench/transitions.py would shadow the
+# transitions package: put the repository root first instead.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 import aiosmtplib  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402

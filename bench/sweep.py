@@ -22,7 +22,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# As a script, bench/ comes first on sys.path and bench/transitions.py would shadow the
+# transitions package: put the repository root first instead.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from bench.timerload import load  # noqa: E402
 from config.bootstrap import load_registry  # noqa: E402

@@ -115,7 +115,10 @@ class Sweeper:
                 r.id
                 for r in conn.execute(
                     update(TIMER)
-                    .where(and_(T.id.in_(ids), T.claimed_by == self.token, T.fired_at.is_(None)))
+                    # The token alone proves the row is unfired and still ours: whoever fires a
+                    # timer claimed it first. Adding "fired_at IS NULL" makes SQLite's planner scan
+                    # every pending timer via ix_timer_pending instead of the primary key (O(open)).
+                    .where(and_(T.id.in_(ids), T.claimed_by == self.token))
                     .values(fired_at=now, outcome="raised")
                     .returning(T.id)
                 )
