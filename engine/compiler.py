@@ -46,6 +46,7 @@ class CompiledWorkflow:
     machine: Machine
     by_source: Mapping[str, Mapping[str, TransitionDef]]
     guards: Mapping[str, Guard]
+    terminal: frozenset[str] = frozenset()
 
     def transition(self, state: str, trigger: str) -> TransitionDef | None:
         """The declared transition for ``trigger`` from ``state``, if any."""
@@ -258,7 +259,8 @@ def compile_workflow(
         auto_transitions=False,
         model_override=True,
     )
-    return CompiledWorkflow(definition, machine, by_source, guards)
+    terminal = frozenset(n for n, s in definition.states.items() if s.terminal)
+    return CompiledWorkflow(definition, machine, by_source, guards, terminal)
 
 
 def iter_problems(definitions: Mapping[str, WorkflowDef]) -> Iterator[Problem]:

@@ -258,7 +258,7 @@ class CaseService:
                 reason,
                 {"target_seq": seq},
             )
-            snap = replay([*history, void], self._terminal(compiled))
+            snap = replay([*history, void], compiled.terminal)
             void = replace(void, to_state=snap.state)
             tx.add_event(void)
             expected = case.version if expected_version is None else expected_version
@@ -310,10 +310,6 @@ class CaseService:
         if expected_version is not None and expected_version != case.version:
             raise ConcurrencyConflict(case.ref, expected_version, case.version)
         return case
-
-    @staticmethod
-    def _terminal(compiled: CompiledWorkflow) -> frozenset[str]:
-        return frozenset(n for n, s in compiled.definition.states.items() if s.terminal)
 
     def _check_date(self, on: date | None, case: Case | None) -> date:
         today = local_today(self.clock)
@@ -411,7 +407,7 @@ class CaseService:
             self._save_book(tx, case.id, compiled, book, replace_all=False)
 
     def _apply(self, case: Case, compiled: CompiledWorkflow, event: Event) -> None:
-        terminal = self._terminal(compiled)
+        terminal = compiled.terminal
         case.state = event.to_state
         case.facts = {**case.facts, **event.facts}
         case.held_from = event.payload.get("held_from") if event.to_state == ON_HOLD else None

@@ -132,8 +132,9 @@ class Sweeper:
                     skipped.append(r.id)
                     continue
                 seqs[r.case_id] += 1
-                events.append(self._event(r, seqs[r.case_id], now))
-                fired = self._fired(r)
+                rule = self._rule(r)
+                events.append(self._event(r, rule, seqs[r.case_id], now))
+                fired = self._fired(r, rule)
                 for hook in self.hooks:
                     hook(conn, fired, now)
                 result.raised[r.kind] += 1
@@ -185,8 +186,7 @@ class Sweeper:
         definition = self.workflows.get(r.workflow_id, r.workflow_version).definition
         return next(x for x in definition.deadlines if x.name == r.rule)
 
-    def _fired(self, r: Any) -> TimerFired:
-        rule = self._rule(r)
+    def _fired(self, r: Any, rule: DeadlineRule) -> TimerFired:
         to = rule.escalations[r.tier - 1].to if r.kind == "escalation" else ()
         return TimerFired(
             case_id=r.case_id,
@@ -205,8 +205,7 @@ class Sweeper:
             escalate_to=tuple(to),
         )
 
-    def _event(self, r: Any, seq: int, now: datetime) -> dict[str, Any]:
-        rule = self._rule(r)
+    def _event(self, r: Any, rule: DeadlineRule, seq: int, now: datetime) -> dict[str, Any]:
         return {
             "case_id": r.case_id,
             "seq": seq,
