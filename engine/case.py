@@ -27,11 +27,13 @@ class Actor:
     id: int
     email: str
     roles: frozenset[str]
+    #: Teams the user belongs to; ``engine.policy`` widens "team" scope to their cases.
+    team_ids: frozenset[int] = frozenset()
 
     @property
     def is_system(self) -> bool:
-        """carepath itself, allowed every move."""
-        return "system" in self.roles or "admin" in self.roles
+        """carepath itself (the scheduler): only the ``system`` role, never ``admin``."""
+        return "system" in self.roles
 
 
 @dataclass(slots=True)

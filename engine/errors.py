@@ -9,8 +9,8 @@
     ├── NotFound(LookupError)     # users, teams, overrides, messages
     ├── InvalidInput(ValueError)  # a value typed by a person: a date, a limit, key=value
     ├── TransitionRejected        # .case_ref .trigger .state
-    │   ├── GuardFailed           # .reasons
-    │   └── NotPermitted          # actor lacks the role
+    │   └── GuardFailed           # .reasons
+    ├── NotPermitted              # .actor .command .detail: engine.policy or a move's roles refuse
     └── ConcurrencyConflict       # stale version; reload and retry
 
 Entrypoints map these to results: the CLI exits with code 2 and prints the message.
@@ -97,8 +97,14 @@ class GuardFailed(TransitionRejected):
         super().__init__(case_ref, trigger, state, "; ".join(self.reasons))
 
 
-class NotPermitted(TransitionRejected):
-    """The actor does not hold a role allowed to make this move."""
+class NotPermitted(CarepathError):
+    """The actor may not run this command (or make this move); ``detail`` says why."""
+
+    def __init__(self, actor: str, command: str, detail: str) -> None:
+        self.actor = actor
+        self.command = command
+        self.detail = detail
+        super().__init__(f"{actor} may not {command}: {detail}")
 
 
 class ConcurrencyConflict(CarepathError):
