@@ -1,4 +1,8 @@
-"""The only place adapters are chosen: settings in, a wired ``App`` out."""
+"""The only place adapters are chosen: settings in, a wired ``App`` out.
+
+The message bus is assembled here: which handler hears which domain event. Handlers get
+plain values (``Routing``), never ``Settings``.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,35 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Engine, inspect
 
 from config.settings import Settings
+from engine.bus import MessageBus
 from engine.calendar import WorkingCalendar
-from engine.case import Case, Event
+from engine.case import Actor
 from engine.clock import Clock, SystemClock
 from engine.compiler import compile_workflow
 from engine.errors import Problem, WorkflowDefinitionError
+from engine.events import Audited, StateAnnounced, TimerRaised
 from engine.registry import WorkflowRegistry
-from engine.services import CaseService
+from engine.services import (
+    CalendarService,
+    CaseService,
+    MailService,
+    PanelService,
+    PeopleService,
+    TimerService,
+    write_audit,
+)
+from notifications.digest import enqueue_digests
+from notifications.dispatch import SmtpTarget, dispatch_due
+from notifications.routing import Notifier, Routing
+from storage.admin import calendar_overrides
 from storage.db import make_engine
-from storage.people import People
+from storage.people import PeopleQueries, ensure_system_user
 from storage.queries import Queries
-from storage.sweep import Sweeper, TimerHook
-from storage.tables import CalendarOverride
-from storage.uow import EventHook, SqlUnitOfWork
+from storage.sweep import SqlTimerClaims
+from storage.uow import SqlUnitOfWork
 from workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
 
 
@@ -45,19 +62,32 @@ def load_calendar(engine: Engine, subdiv: str) -> WorkingCalendar:
     """The working-day calendar with the database's local overrides, if migrated."""
     if not inspect(engine).has_table("calendar_override"):
         return WorkingCalendar(subdiv)
-    table = CalendarOverride.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        rows = list(conn.execute(select(table.c.day, table.c.kind)))
+        rows = calendar_overrides(conn)
     return WorkingCalendar(
         subdiv,
-        closures=[r.day for r in rows if r.kind == "closure"],
-        openings=[r.day for r in rows if r.kind == "opening"],
+        closures=[day for day, kind in rows if kind == "closure"],
+        openings=[day for day, kind in rows if kind == "opening"],
     )
+
+
+def smtp_target(settings: Settings) -> SmtpTarget:
+    """The configured SMTP server, or the built-in catcher when no host is set."""
+    smtp = settings.smtp
+    if smtp.host is None:
+        return SmtpTarget(settings.catcher.host, settings.catcher.port, "none", smtp.sender, timeout=smtp.timeout)
+    password = smtp.password.get_secret_value() if smtp.password else None
+    return SmtpTarget(smtp.host, smtp.port, smtp.security, smtp.sender, smtp.username, password, smtp.timeout)
+
+
+def routing(settings: Settings) -> Routing:
+    """The plain values notifications need from the settings."""
+    return Routing(base_url=settings.base_url, single_breach_emails=settings.single_breach_emails)
 
 
 @dataclass
 class App:
-    """Everything an entrypoint needs, wired once."""
+    """Everything an entrypoint needs, wired once per process; parts are built on first use."""
 
     settings: Settings
     clock: Clock
@@ -66,31 +96,54 @@ class App:
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
+        """Working days with local overrides; shared by every service (a change updates it in place)."""
         return load_calendar(self.engine, self.settings.calendar_subdiv)
 
     @cached_property
+    def bus(self) -> MessageBus:
+        """Which handler hears which domain event."""
+        notifier = Notifier(routing(self.settings), self.calendar, self.clock)
+        return MessageBus(
+            {
+                TimerRaised: [notifier.on_timer_raised],
+                StateAnnounced: [notifier.on_state_announced],
+                Audited: [write_audit],
+            }
+        )
+
+    @cached_property
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, on_event=self.event_hooks())
-
-    def event_hooks(self) -> list[EventHook]:
-        """What happens in a write transaction after each case event (state notices to the outbox)."""
-        from notifications.routing import on_event
-
-        _ = self.calendar  # load it now: reading it inside a SQLite write transaction would wait on the lock
-
-        def hook(conn: Connection, case: Case, event: Event) -> None:
-            definition = self.workflows.get(case.workflow_id, case.workflow_version).definition
-            on_event(conn, case, event, definition, self.settings, self.clock.now(), self.calendar)
-
-        return [hook]
+        return SqlUnitOfWork(self.engine, self.clock, self.bus)
 
     @cached_property
     def cases(self) -> CaseService:
         return CaseService(self.uow, self.workflows, self.clock, self.calendar)
 
     @cached_property
-    def people(self) -> People:
-        return People(self.engine, self.clock)
+    def people(self) -> PeopleService:
+        return PeopleService(self.uow)
+
+    @cached_property
+    def panels(self) -> PanelService:
+        return PanelService(self.uow, self.clock, self.calendar)
+
+    @cached_property
+    def calendar_changes(self) -> CalendarService:
+        return CalendarService(self.uow, self.clock, self.calendar, self.cases)
+
+    @cached_property
+    def mail(self) -> MailService:
+        return MailService(self.uow, self.clock)
+
+    @cached_property
+    def timers(self) -> TimerService:
+        lease = timedelta(seconds=self.settings.timer_lease_seconds)
+        return TimerService(self.uow, SqlTimerClaims(self.engine, self.clock, lease), self.workflows, self.clock)
+
+    @cached_property
+    def system(self) -> Actor:
+        """carepath's own actor: the scheduler's work only."""
+        return ensure_system_user(self.engine, self.clock)
 
     @cached_property
     def read_engine(self) -> Engine:
@@ -104,22 +157,26 @@ class App:
         return Queries(self.read_engine)
 
     @cached_property
-    def sweeper(self) -> Sweeper:
-        return Sweeper(
-            self.engine,
-            self.clock,
-            self.workflows,
-            self.people.ensure_system_user().id,
-            on_timer=self.timer_hooks(),
-            lease=timedelta(seconds=self.settings.timer_lease_seconds),
+    def directory(self) -> PeopleQueries:
+        """Reads on users and teams."""
+        return PeopleQueries(self.read_engine)
+
+    def dispatch(self) -> int:
+        """Send every due outbox message now (one scheduler tick's worth)."""
+        return dispatch_due(
+            self.engine, self.clock, smtp_target(self.settings), max_attempts=self.settings.mail_max_attempts
         )
 
-    def timer_hooks(self) -> list[TimerHook]:
-        """What happens in the sweep's transaction when a timer is raised (outbox rows)."""
-        from notifications.routing import on_timer
+    def digests(self) -> int:
+        """Queue today's managers' digests if the digest time has passed."""
+        s = self.settings
+        return enqueue_digests(self.engine, self.clock, self.workflows, at=s.digest_time, base_url=s.base_url)
 
-        settings = self.settings
-        return [lambda conn, fired, now: on_timer(conn, fired, settings, now)]
+    def dispose(self) -> None:
+        """Close the database connections."""
+        self.engine.dispose()
+        if "read_engine" in self.__dict__ and self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 def bootstrap(

@@ -104,6 +104,12 @@ class WorkingCalendar:
         self._openings = frozenset(openings)
         self._closed: dict[int, frozenset[date]] = {}
 
+    def reset_overrides(self, closures: Iterable[date] = (), openings: Iterable[date] = ()) -> None:
+        """Replace the local closures and openings in place (every service sharing this calendar sees them)."""
+        self._closures = frozenset(closures)
+        self._openings = frozenset(openings)
+        self._closed = {}
+
     def __repr__(self) -> str:
         return (
             f"WorkingCalendar(subdiv={self._subdiv!r}, closures={sorted(self._closures)!r}, "

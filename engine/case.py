@@ -56,6 +56,20 @@ class Case:
     last_seq: int = 0
     version: int = 1
 
+    def apply(self, event: Event, terminal: frozenset[str]) -> None:
+        """Fold one effective event into the case: the one fold, used by replay and the service.
+
+        Sequence number and version are the service's business (a void changes them too).
+        """
+        self.state = event.to_state
+        self.facts = {**self.facts, **event.facts}
+        self.held_from = event.payload.get("held_from") if event.to_state == ON_HOLD else None
+        self.owner_id = event.payload.get("owner_id", self.owner_id)
+        self.team_id = event.payload.get("team_id", self.team_id)
+        self.exit_reason = event.payload.get("reason") if event.to_state in terminal else None
+        self.status = status_of(event.to_state, terminal)
+        self.last_event_on = event.effective_on
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -105,21 +119,26 @@ def effective_events(events: list[Event]) -> list[Event]:
     ]
 
 
+def status_of(state: str, terminal: frozenset[str]) -> CaseStatus:
+    """The status a case in ``state`` has: closed in a terminal state, on hold, or open."""
+    return "closed" if state in terminal else "on_hold" if state == ON_HOLD else "open"
+
+
 def replay(events: list[Event], terminal: frozenset[str]) -> Snapshot:
-    """Fold the effective events into the case they describe."""
-    state, held_from, exit_reason = "", None, None
-    facts: dict[str, Any] = {}
-    owner_id = team_id = None
-    last_on: date | None = None
-    for e in effective_events(events):
-        state = e.to_state
-        facts.update(e.facts)
-        held_from = e.payload.get("held_from") if state == ON_HOLD else None
-        owner_id = e.payload.get("owner_id", owner_id)
-        team_id = e.payload.get("team_id", team_id)
-        exit_reason = e.payload.get("reason") if state in terminal else None
-        last_on = e.effective_on
-    if last_on is None:
+    """Fold the effective events into the case they describe (``Case.apply`` over each)."""
+    effective = effective_events(events)
+    if not effective:
         raise ValueError("a case history starts with its open event, which cannot be voided")
-    status: CaseStatus = "closed" if state in terminal else "on_hold" if state == ON_HOLD else "open"
-    return Snapshot(state, status, held_from, facts, owner_id, team_id, exit_reason, last_on)
+    case = Case("", "", 0, "", effective[0].effective_on, effective[0].effective_on)
+    for e in effective:
+        case.apply(e, terminal)
+    return Snapshot(
+        case.state,
+        case.status,
+        case.held_from,
+        case.facts,
+        case.owner_id,
+        case.team_id,
+        case.exit_reason,
+        case.last_event_on,
+    )

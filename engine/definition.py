@@ -105,6 +105,37 @@ class DeadlineRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadinessItem:
+    """One thing a readiness list needs recorded before the case may move on.
+
+    ``when`` limits the item to cases whose facts hold one of the listed values, for every
+    ``(fact, values)`` pair (e.g. full reports only); a ``fresh`` item must be dated on or after
+    its list's ``since`` fact (this round's report, not last year's).
+    """
+
+    fact: str
+    label: str
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    fresh: bool = False
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What a case needs recorded before it goes to panel (or finishes a stage).
+
+    Guards ``ready_for_panel:<kind>`` and ``stage_complete:<kind>`` name a list by its kind;
+    ``title`` opens the sentence the guard gives when something is missing.
+    """
+
+    kind: str
+    title: str
+    items: tuple[ReadinessItem, ...]
+    since: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowDef:
     """A whole journey, one version of it."""
 
@@ -121,6 +152,7 @@ class WorkflowDef:
     description: str = ""
     file: str = "<memory>"
     line: int | None = None
+    readiness: Mapping[str, Readiness] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -132,3 +164,10 @@ class WorkflowDef:
         if name == ON_HOLD:
             return StateDef(name=ON_HOLD, label="On hold")
         return self.states[name]
+
+    def rule(self, name: str) -> DeadlineRule:
+        """The deadline rule called ``name``; ``KeyError`` naming it if the journey has none."""
+        for r in self.deadlines:
+            if r.name == name:
+                return r
+        raise KeyError(f"{self.id} v{self.version} has no deadline rule {name!r}")

@@ -7,10 +7,10 @@ crash re-sends at most the unflushed messages, each with the same ``Message-ID``
 - 250: sent.
 - 4xx reply, a dropped connection or a timeout: retried after an exponential backoff with
   jitter (``next_attempt_at`` from the injected clock).
-- 5xx reply, an unrenderable template, or ``settings.mail_max_attempts`` attempts: dead, shown
+- 5xx reply, an unrenderable template, or ``max_attempts`` attempts: dead, shown
   by ``carepath mail failed`` and requeued by ``carepath mail retry``.
 
-With no SMTP host configured, mail goes to the built-in catcher (``settings.catcher``).
+With no SMTP host configured, the bootstrap points the target at the built-in catcher.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from functools import lru_cache
 import aiosmtplib
 from sqlalchemy import Engine
 
-from config.settings import Settings
 from engine.clock import Clock
 from notifications.outbox import Claimed, Outcomes, claim, counts, flush, flush_and_claim
 from notifications.render import render
@@ -40,6 +39,7 @@ log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_BATCH = 100
 DEFAULT_FLUSH_EVERY = 100
+DEFAULT_MAX_ATTEMPTS = 8
 CRLF = "\r\n"
 _CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError, OSError)
 
@@ -56,15 +56,6 @@ class SmtpTarget:
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     ca_file: str | None = None  # a private CA's certificates, to verify the server's (default: the system's)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpTarget:
-        """The configured SMTP server, or the built-in catcher when no host is set."""
-        smtp = settings.smtp
-        if smtp.host is None:
-            return cls(settings.catcher.host, settings.catcher.port, "none", smtp.sender, timeout=smtp.timeout)
-        password = smtp.password.get_secret_value() if smtp.password else None
-        return cls(smtp.host, smtp.port, smtp.security, smtp.sender, smtp.username, password, smtp.timeout)
 
     def client(self) -> aiosmtplib.SMTP:
         """An unconnected aiosmtplib client for this target."""
@@ -244,13 +235,13 @@ async def _quit(smtp: aiosmtplib.SMTP) -> None:
 async def dispatch_due_async(
     engine: Engine,
     clock: Clock,
-    settings: Settings,
+    target: SmtpTarget,
     *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     batch_size: int = DEFAULT_BATCH,
     lease: timedelta = DEFAULT_LEASE,
     flush_every: int = DEFAULT_FLUSH_EVERY,
     max_batches: int = 1000,
-    target: SmtpTarget | None = None,
     rng: random.Random | None = None,
 ) -> int:
     """Send every due outbox row, batch by batch, until none is due or the server is unreachable.
@@ -261,12 +252,12 @@ async def dispatch_due_async(
     Args:
         engine: the database.
         clock: the injected clock: due times, leases and backoff all come from it.
-        settings: SMTP (or catcher) and ``mail_max_attempts``.
+        target: the SMTP server (or the built-in catcher) and how to reach it.
+        max_attempts: a message still refused after this many attempts is dead.
         batch_size: rows claimed, and sent over one connection, at a time.
         lease: how long a claimed batch is held before another dispatcher may take it.
         flush_every: write outcomes back after this many sent messages.
         max_batches: stop after this many batches even if more are due.
-        target: send here instead of what ``settings`` say.
         rng: jitter source (tests pass a seeded one).
 
     Returns:
@@ -275,8 +266,8 @@ async def dispatch_due_async(
     batch = _Batch(
         engine,
         clock,
-        target or SmtpTarget.from_settings(settings),
-        settings.mail_max_attempts,
+        target,
+        max_attempts,
         max(flush_every, 1),
         rng,
         Outcomes(),
@@ -295,21 +286,21 @@ async def dispatch_due_async(
     return total
 
 
-def dispatch_due(engine: Engine, clock: Clock, settings: Settings, **options: object) -> int:
+def dispatch_due(engine: Engine, clock: Clock, target: SmtpTarget, **options: object) -> int:
     """``dispatch_due_async`` for synchronous callers (a scheduler job); not inside a running loop.
 
     Returns:
         How many messages the server accepted.
     """
-    return asyncio.run(dispatch_due_async(engine, clock, settings, **options))  # type: ignore[arg-type]
+    return asyncio.run(dispatch_due_async(engine, clock, target, **options))  # type: ignore[arg-type]
 
 
 def run_dispatcher(
     engine: Engine,
     clock: Clock,
-    settings: Settings,
+    target: SmtpTarget,
     *,
-    interval: float | None = None,
+    interval: float = 10.0,
     until_idle: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
     **options: object,
@@ -319,7 +310,7 @@ def run_dispatcher(
     Args:
         engine: the database.
         clock: the injected clock.
-        settings: as for ``dispatch_due``; ``dispatch_interval_seconds`` is the default interval.
+        target: as for ``dispatch_due``.
         interval: seconds between rounds.
         until_idle: return once no row is pending any more (tests, one-off drains).
         should_stop: checked between rounds.
@@ -328,12 +319,12 @@ def run_dispatcher(
     Returns:
         How many messages the server accepted in all.
     """
-    pause = settings.dispatch_interval_seconds if interval is None else interval
+    pause = interval
 
     async def loop() -> int:
         total = 0
         while not should_stop():
-            total += await dispatch_due_async(engine, clock, settings, **options)  # type: ignore[arg-type]
+            total += await dispatch_due_async(engine, clock, target, **options)  # type: ignore[arg-type]
             if until_idle and counts(engine)["pending"] == 0:
                 break
             await asyncio.sleep(pause)

@@ -1,39 +1,36 @@
-"""Who hears what (domain.md §7.2): outbox rows for raised timers and for case events.
+"""Who hears what: the message bus's handlers that queue emails for raised timers and state notices.
 
-Both hooks run inside the caller's transaction, so an email exists exactly when the change
-that causes it commits. Contexts carry references, rule, class, source, dates and a link;
+Both run inside the transaction of the change that causes them, so an email exists exactly
+when that change commits. Contexts carry references, rule, class, source, dates and a link;
 never case facts, names or notes.
 
-- ``on_timer`` (called by the sweep): a reminder goes to the case owner; a breach to the owner
-  (and the team manager when ``single_breach_emails`` is on; otherwise managers read it in
-  their daily digest); an escalation tier to the roles in the rule's escalation ``to``. A case
-  without an active owner sends its reminders and breaches to the team manager instead.
-- ``on_event`` (called by the write path): entering a state whose ``meta`` declares
-  ``notice: <kind>`` sends ``<kind>`` to the roles in ``meta.notify`` (or the kind's default
-  roles below); ``meta.panel_type`` adds the next panel sitting that leaves 5 working days
-  for papers.
+- ``on_timer_raised``: a reminder goes to the case owner; a breach to the owner (and the team
+  manager when ``single_breach_emails`` is on; otherwise managers read it in their daily
+  digest); an escalation tier to the roles in the rule's escalation ``to``. A case without an
+  active owner sends its reminders and breaches to the team manager instead.
+- ``on_state_announced``: entering a state whose ``meta`` declares ``notice: <kind>`` sends
+  ``<kind>`` to the roles in ``meta.notify`` (or the kind's default roles below);
+  ``meta.panel_type`` adds the next panel sitting that leaves 5 working days for papers.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection
-
-from config.settings import Settings
 from engine.calendar import WorkingCalendar
-from engine.case import NOTICE_TRIGGERS, Case, Event
-from engine.clock import LONDON
+from engine.clock import LONDON, Clock
 from engine.definition import WorkflowDef
+from engine.events import StateAnnounced, TimerRaised
+from engine.panels import PANEL_TYPES, Sitting, next_sitting
+from engine.ports import OutboxMessage, Transaction
 from engine.roles import OWNER, ROLES, TEAM_MANAGER
 from engine.timers import TimerFired
-from notifications.outbox import enqueue
-from notifications.panels import PANEL_TYPES, Sitting, next_sitting
-from notifications.recipients import SERVICE_MANAGER, resolve
+
+SERVICE_MANAGER = "service_manager"
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +54,20 @@ DEFAULT_NOTIFY: dict[str, tuple[str, ...]] = {
     "adoption_order": (OWNER, TEAM_MANAGER),
     "notice": (OWNER,),
 }
-#: Moves that never send a state notice: they return to or stay in a state already announced.
-QUIET_TRIGGERS = frozenset({"resume", "hold", "assign", "entered_in_error", "update", *NOTICE_TRIGGERS})
 KNOWN_RECIPIENT_ROLES = frozenset({*ROLES, OWNER})
 
 
-def case_link(settings: Settings, ref: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """The plain settings routing needs (built from ``Settings`` by the bootstrap)."""
+
+    base_url: str
+    single_breach_emails: bool = False
+
+
+def case_link(base_url: str, ref: str) -> str:
     """The web address of case ``ref``."""
-    return f"{settings.base_url.rstrip('/')}/cases/{quote(ref)}"
+    return f"{base_url.rstrip('/')}/cases/{quote(ref)}"
 
 
 # -- timers ------------------------------------------------------------------------------------
@@ -75,7 +78,7 @@ def timer_key(fired: TimerFired) -> str:
     return f"deadline:{fired.deadline_id}:{fired.kind}:{fired.tier}:{fired.due_on.isoformat()}"
 
 
-def deadline_context(fired: TimerFired, settings: Settings) -> dict[str, Any]:
+def deadline_context(fired: TimerFired, base_url: str) -> dict[str, Any]:
     """The template fields for a raised timer: references, rule and dates only."""
     rule = fired.rule
     return {
@@ -91,47 +94,17 @@ def deadline_context(fired: TimerFired, settings: Settings) -> dict[str, Any]:
         "tier": fired.tier,
         "days_left": max((fired.due_on - fired.fire_on).days, 0),
         "days_overdue": max((fired.fire_on - fired.due_on).days, 0),
-        "link": case_link(settings, fired.case_ref),
+        "link": case_link(base_url, fired.case_ref),
     }
 
 
-def timer_roles(fired: TimerFired, settings: Settings) -> tuple[str, ...]:
+def timer_roles(fired: TimerFired, single_breach_emails: bool) -> tuple[str, ...]:
     """The roles a raised timer's email goes to."""
     if fired.kind == "reminder":
         return (OWNER,)
     if fired.kind == "breach":
-        return (OWNER, TEAM_MANAGER) if settings.single_breach_emails else (OWNER,)
+        return (OWNER, TEAM_MANAGER) if single_breach_emails else (OWNER,)
     return tuple(fired.escalate_to) or (SERVICE_MANAGER,)
-
-
-def on_timer(conn: Connection, fired: TimerFired, settings: Settings, now: datetime) -> None:
-    """Queue the email for a timer the sweep has just raised, in the sweep's transaction.
-
-    Args:
-        conn: the sweep's connection; the outbox row commits with the raised timer.
-        fired: what was raised (case reference, rule, dates, kind, tier, escalation roles).
-        settings: for ``base_url`` and ``single_breach_emails``.
-        now: the injected clock's time.
-    """
-    roles = timer_roles(fired, settings)
-    recipients = resolve(conn, roles, owner_id=fired.owner_id, team_id=fired.team_id)
-    if fired.kind != "escalation" and not resolve(conn, (OWNER,), owner_id=fired.owner_id, team_id=None):
-        recipients = sorted({*recipients, *resolve(conn, (TEAM_MANAGER,), owner_id=None, team_id=fired.team_id)})
-    if not recipients:
-        log.debug("%s %s on %s: nobody holds %s; no email", fired.kind, fired.rule.name, fired.case_ref, roles)
-        return
-    enqueue(
-        conn,
-        key=timer_key(fired),
-        kind=fired.kind,
-        recipients=recipients,
-        context=deadline_context(fired, settings),
-        now=now,
-        case_id=fired.case_id,
-    )
-
-
-# -- case events -------------------------------------------------------------------------------
 
 
 def _roles(meta: Mapping[str, Any], kind: str) -> tuple[str, ...]:
@@ -143,83 +116,60 @@ def _roles(meta: Mapping[str, Any], kind: str) -> tuple[str, ...]:
     return DEFAULT_NOTIFY.get(kind, (OWNER,))
 
 
-def notice_context(
-    case: Case, event: Event, definition: WorkflowDef, settings: Settings, sitting: Sitting | None = None
-) -> dict[str, Any]:
+def notice_context(event: StateAnnounced, base_url: str, sitting: Sitting | None = None) -> dict[str, Any]:
     """The template fields for a state notice: references, stage, dates, panel sitting and a link only."""
-    state = definition.state(event.to_state)
     return {
-        "case_ref": case.ref,
-        "workflow": definition.id,
-        "workflow_title": definition.title,
-        "state": state.name,
-        "state_label": state.label,
-        "trigger": event.trigger,
-        "effective_on": event.effective_on.isoformat(),
-        "link": case_link(settings, case.ref),
-        "panel_type": state.meta.get("panel_type"),
+        "case_ref": event.case.ref,
+        "workflow": event.case.workflow_id,
+        "workflow_title": event.workflow_title,
+        "state": event.state,
+        "state_label": event.state_label,
+        "trigger": event.event.trigger,
+        "effective_on": event.event.effective_on.isoformat(),
+        "link": case_link(base_url, event.case.ref),
+        "panel_type": event.panel_type,
         "panel_date": sitting.day.isoformat() if sitting else None,
         "papers_by": sitting.papers_by.isoformat() if sitting else None,
     }
 
 
-def _sitting(conn: Connection, meta: Mapping[str, Any], today: date, calendar: WorkingCalendar) -> Sitting | None:
-    panel_type = meta.get("panel_type")
-    if panel_type is None and meta.get("notice") != "ready_for_panel":
-        return None
-    return next_sitting(conn, calendar, panel_type, today)
+class Notifier:
+    """The bus handlers that queue email; one per process, built by the bootstrap."""
 
+    def __init__(self, routing: Routing, calendar: WorkingCalendar, clock: Clock) -> None:
+        self.routing = routing
+        self.calendar = calendar
+        self.clock = clock
 
-def notice_kind(event: Event, definition: WorkflowDef) -> str | None:
-    """The notice ``event`` announces: the ``meta.notice`` of the state it enters, if any."""
-    if event.trigger in QUIET_TRIGGERS or event.from_state == event.to_state:
-        return None
-    if event.to_state not in definition.states:
-        return None
-    kind = definition.states[event.to_state].meta.get("notice")
-    return str(kind) if kind else None
+    def on_timer_raised(self, event: TimerRaised, tx: Transaction) -> None:
+        """Queue the email for a timer the sweep has just raised."""
+        fired = event.fired
+        roles = timer_roles(fired, self.routing.single_breach_emails)
+        recipients = tx.recipients(roles, owner_id=fired.owner_id, team_id=fired.team_id)
+        if fired.kind != "escalation" and not tx.recipients((OWNER,), owner_id=fired.owner_id, team_id=None):
+            managers = tx.recipients((TEAM_MANAGER,), owner_id=None, team_id=fired.team_id)
+            recipients = sorted({*recipients, *managers})
+        if not recipients:
+            log.debug("%s %s on %s: nobody holds %s; no email", fired.kind, fired.rule.name, fired.case_ref, roles)
+            return
+        context = deadline_context(fired, self.routing.base_url)
+        tx.enqueue(OutboxMessage(timer_key(fired), fired.kind, tuple(recipients), context, fired.case_id))
 
-
-def on_event(
-    conn: Connection,
-    case: Case,
-    event: Event,
-    definition: WorkflowDef,
-    settings: Settings,
-    now: datetime,
-    calendar: WorkingCalendar | None = None,
-) -> None:
-    """Queue the state notice ``event`` announces, in the write path's transaction.
-
-    Args:
-        conn: the write transaction's connection.
-        case: the case as the event leaves it (owner and team resolve recipients).
-        event: the event just appended.
-        definition: the case's workflow version (state meta declares notices).
-        settings: for ``base_url`` and the calendar subdivision.
-        now: the injected clock's time.
-        calendar: working days with local overrides (default: bank holidays only).
-    """
-    kind = notice_kind(event, definition)
-    if kind is None:
-        return
-    meta = definition.states[event.to_state].meta
-    roles = _roles(meta, kind)
-    recipients = resolve(conn, roles, owner_id=case.owner_id, team_id=case.team_id)
-    if not recipients:
-        log.debug("%s on %s: nobody holds %s; no email", kind, case.ref, ", ".join(roles))
-        return
-    today = now.astimezone(LONDON).date()
-    sitting = _sitting(conn, meta, today, calendar or WorkingCalendar(settings.calendar_subdiv))
-    enqueue(
-        conn,
-        key=f"event:{case.id}:{event.seq}:{kind}",
-        kind=kind,
-        recipients=recipients,
-        context=notice_context(case, event, definition, settings, sitting),
-        now=now,
-        case_id=case.id,
-    )
+    def on_state_announced(self, event: StateAnnounced, tx: Transaction) -> None:
+        """Queue the state notice a case's move announces."""
+        roles = event.notify or DEFAULT_NOTIFY.get(event.kind, (OWNER,))
+        case = event.case
+        recipients = tx.recipients(roles, owner_id=case.owner_id, team_id=case.team_id)
+        if not recipients:
+            log.debug("%s on %s: nobody holds %s; no email", event.kind, case.ref, ", ".join(roles))
+            return
+        sitting = None
+        if event.panel_type is not None or event.kind == "ready_for_panel":
+            today = self.clock.now().astimezone(LONDON).date()
+            sitting = next_sitting(tx.sitting_days(event.panel_type, today), self.calendar, today)
+        key = f"event:{case.id}:{event.event.seq}:{event.kind}"
+        context = notice_context(event, self.routing.base_url, sitting)
+        tx.enqueue(OutboxMessage(key, event.kind, tuple(recipients), context, case.id))
 
 
 def check_notices(definition: WorkflowDef) -> list[str]:

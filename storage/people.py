@@ -1,11 +1,16 @@
-"""Users and teams as data; every change is written to the audit trail."""
+"""Users and teams: the unit of work's ``Directory`` (a mixin of ``SqlTransaction``) and the reads.
+
+Every change is audited by the people service, through the transaction's ``audit``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -13,13 +18,21 @@ from sqlalchemy.exc import IntegrityError
 from engine.case import Actor
 from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
-from engine.roles import ROLES, SYSTEM_EMAIL
-from storage.tables import AuditEntry, Team, TeamMember, User
+from engine.ports import NewTeam, NewUser
+from engine.roles import SYSTEM_EMAIL
+from storage.recipients import resolve
+from storage.tables import AUDIT, MEMBERS, TEAMS, USERS
 
-USER = User.__table__  # type: ignore[attr-defined]
-TEAM = Team.__table__  # type: ignore[attr-defined]
-MEMBER = TeamMember.__table__  # type: ignore[attr-defined]
-AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+_USER_BY_EMAIL = select(USERS.c.id, USERS.c.email, USERS.c.roles, USERS.c.active).where(
+    USERS.c.email == bindparam("email")
+)
+_TEAMS_OF = select(MEMBERS.c.team_id).where(MEMBERS.c.user_id == bindparam("uid"))
+_IS_MEMBER = (
+    select(MEMBERS.c.user_id)
+    .join(USERS, USERS.c.id == MEMBERS.c.user_id)
+    .where(MEMBERS.c.user_id == bindparam("uid"), MEMBERS.c.team_id == bindparam("tid"), USERS.c.active.is_(True))
+)
+_INSERT_AUDIT = insert(AUDIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,138 +54,148 @@ class TeamInfo:
     members: tuple[str, ...]
 
 
-def audit(conn: Any, clock: Clock, actor_id: int | None, action: str, subject: str, detail: dict[str, Any]) -> None:
-    """Append one audit entry in the caller's transaction."""
-    conn.execute(insert(AUDIT).values(at=clock.now(), actor_id=actor_id, action=action, subject=subject, detail=detail))
+def normalise_email(email: str) -> str:
+    """Emails compare without case or surrounding space."""
+    return email.strip().lower()
 
 
-class People:
-    """Commands and reads on users and teams."""
+def load_actor(conn: Connection, email: str) -> Actor:
+    """The active user ``email`` as an actor, with their roles and team ids."""
+    row = conn.execute(_USER_BY_EMAIL, {"email": normalise_email(email)}).first()
+    if row is None:
+        raise NotFound("user", email)
+    if not row.active:
+        raise InvalidInput(f"user {email!r} is deactivated")
+    teams = frozenset(r[0] for r in conn.execute(_TEAMS_OF, {"uid": row.id}))
+    return Actor(row.id, row.email, frozenset(row.roles), team_ids=teams)
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self.engine = engine
-        self.clock = clock
 
-    def add_user(self, email: str, name: str, roles: list[str], by: Actor | None = None) -> UserInfo:
-        """Create a user; roles must be known."""
-        email = email.strip().lower()
-        if "@" not in email:
-            raise InvalidInput(f"email {email!r} is not an email address")
-        unknown = [r for r in roles if r not in ROLES]
-        if unknown:
-            raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
-        with self.engine.begin() as conn:
-            try:
-                uid: int = conn.execute(
-                    insert(USER)
-                    .values(email=email, name=name, roles=sorted(set(roles)), active=True, created_at=self.clock.now())
-                    .returning(USER.c.id)
-                ).scalar_one()
-            except IntegrityError as exc:
-                raise InvalidInput(f"a user with email {email!r} already exists") from exc
-            audit(conn, self.clock, by.id if by else None, "user.add", email, {"roles": roles})
-        return UserInfo(uid, email, name, tuple(sorted(set(roles))), True)
+class DirectorySql:
+    """People as the unit of work sees them."""
 
-    def ensure_system_user(self) -> Actor:
-        """The ``system`` actor used by sweeps and by the CLI when no user is named."""
-        with self.engine.begin() as conn:
-            row = conn.execute(select(USER.c.id).where(USER.c.email == SYSTEM_EMAIL)).first()
-            if row is None:
-                # Several workers may start at once: insert-or-ignore, then read.
-                ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-                conn.execute(
-                    ins(USER)
+    conn: Connection
+
+    def now(self) -> datetime:  # provided by SqlTransaction
+        raise NotImplementedError
+
+    def actor(self, email: str) -> Actor:
+        return load_actor(self.conn, email)
+
+    def recipients(self, roles: Iterable[str], *, owner_id: int | None, team_id: int | None) -> list[str]:
+        return resolve(self.conn, roles, owner_id=owner_id, team_id=team_id)
+
+    def is_team_member(self, user_id: int, team_id: int) -> bool:
+        return self.conn.execute(_IS_MEMBER, {"uid": user_id, "tid": team_id}).first() is not None
+
+    def human_users(self) -> int:
+        n = self.conn.execute(select(func.count()).select_from(USERS).where(USERS.c.email != SYSTEM_EMAIL))
+        return int(n.scalar_one())
+
+    def add_user(self, user: NewUser) -> int:
+        try:
+            with self.conn.begin_nested():
+                uid: int = self.conn.execute(
+                    insert(USERS)
                     .values(
-                        email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=self.clock.now()
+                        email=user.email, name=user.name, roles=list(user.roles), active=True, created_at=self.now()
                     )
-                    .on_conflict_do_nothing()
-                )
-                row = conn.execute(select(USER.c.id).where(USER.c.email == SYSTEM_EMAIL)).one()
-        return Actor(row.id, SYSTEM_EMAIL, frozenset({"system"}))
+                    .returning(USERS.c.id)
+                ).scalar_one()
+        except IntegrityError as exc:
+            raise InvalidInput(f"a user with email {user.email!r} already exists") from exc
+        return uid
 
-    def actor(self, email: str | None) -> Actor:
-        """The active user with ``email`` as an actor; ``None`` means the system user."""
-        if email is None:
-            return self.ensure_system_user()
-        with self.engine.connect() as conn:
-            row = conn.execute(select(USER).where(USER.c.email == email.strip().lower())).first()
-        if row is None:
+    def deactivate_user(self, email: str) -> None:
+        n = self.conn.execute(update(USERS).where(USERS.c.email == normalise_email(email)).values(active=False))
+        if n.rowcount != 1:
             raise NotFound("user", email)
-        if not row.active:
-            raise InvalidInput(f"user {email!r} is deactivated")
-        return Actor(row.id, row.email, frozenset(row.roles))
 
     def user_id(self, email: str) -> int:
-        """The id of the active user with ``email``."""
-        return self.actor(email).id
+        uid = self.conn.execute(select(USERS.c.id).where(USERS.c.email == normalise_email(email))).scalar()
+        if uid is None:
+            raise NotFound("user", email)
+        return int(uid)
 
-    def deactivate(self, email: str, by: Actor | None = None) -> None:
-        """Deactivate a user; their history stays attributed to them."""
-        with self.engine.begin() as conn:
-            n = conn.execute(update(USER).where(USER.c.email == email.strip().lower()).values(active=False)).rowcount
-            if n != 1:
-                raise NotFound("user", email)
-            audit(conn, self.clock, by.id if by else None, "user.deactivate", email, {})
+    def add_team(self, team: NewTeam) -> int:
+        try:
+            with self.conn.begin_nested():
+                tid: int = self.conn.execute(
+                    insert(TEAMS)
+                    .values(name=team.name, manager_id=team.manager_id, service_manager_id=team.service_manager_id)
+                    .returning(TEAMS.c.id)
+                ).scalar_one()
+        except IntegrityError as exc:
+            raise InvalidInput(f"a team called {team.name!r} already exists") from exc
+        if team.member_ids:
+            self.conn.execute(insert(MEMBERS), [{"team_id": tid, "user_id": u} for u in sorted(set(team.member_ids))])
+        return tid
+
+    def audit(self, actor_id: int | None, action: str, subject: str, detail: Mapping[str, Any]) -> None:
+        self.conn.execute(
+            _INSERT_AUDIT,
+            {"at": self.now(), "actor_id": actor_id, "action": action, "subject": subject, "detail": dict(detail)},
+        )
+
+
+def ensure_system_user(engine: Engine, clock: Clock) -> Actor:
+    """carepath's own user, which only the scheduler acts as (several workers may start at once)."""
+    with engine.begin() as conn:
+        row = conn.execute(select(USERS.c.id).where(USERS.c.email == SYSTEM_EMAIL)).first()
+        if row is None:
+            ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(
+                ins(USERS)
+                .values(email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=clock.now())
+                .on_conflict_do_nothing()
+            )
+            row = conn.execute(select(USERS.c.id).where(USERS.c.email == SYSTEM_EMAIL)).one()
+    return Actor(row.id, SYSTEM_EMAIL, frozenset({"system"}))
+
+
+class PeopleQueries:
+    """Reads on users and teams."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def actor(self, email: str) -> Actor:
+        """The active user with ``email`` as an actor (roles, teams)."""
+        with self.engine.connect() as conn:
+            return load_actor(conn, email)
+
+    def user_id(self, email: str) -> int:
+        """The id of the user with ``email`` (active or not)."""
+        with self.engine.connect() as conn:
+            uid = conn.execute(select(USERS.c.id).where(USERS.c.email == normalise_email(email))).scalar()
+        if uid is None:
+            raise NotFound("user", email)
+        return int(uid)
+
+    def team_id(self, name: str) -> int:
+        """The id of team ``name``."""
+        with self.engine.connect() as conn:
+            tid = conn.execute(select(TEAMS.c.id).where(TEAMS.c.name == name)).scalar()
+        if tid is None:
+            raise NotFound("team", name)
+        return int(tid)
 
     def users(self) -> list[UserInfo]:
         """Every user but the system one, by email."""
         with self.engine.connect() as conn:
             teams: dict[int, list[str]] = {}
-            for m in conn.execute(select(MEMBER.c.user_id, TEAM.c.name).join(TEAM, TEAM.c.id == MEMBER.c.team_id)):
+            for m in conn.execute(select(MEMBERS.c.user_id, TEAMS.c.name).join(TEAMS, TEAMS.c.id == MEMBERS.c.team_id)):
                 teams.setdefault(m.user_id, []).append(m.name)
             return [
                 UserInfo(r.id, r.email, r.name, tuple(r.roles), r.active, tuple(teams.get(r.id, ())))
-                for r in conn.execute(select(USER).where(USER.c.email != SYSTEM_EMAIL).order_by(USER.c.email))
+                for r in conn.execute(select(USERS).where(USERS.c.email != SYSTEM_EMAIL).order_by(USERS.c.email))
             ]
-
-    def add_team(
-        self,
-        name: str,
-        manager: str | None = None,
-        service_manager: str | None = None,
-        members: list[str] | None = None,
-        by: Actor | None = None,
-    ) -> TeamInfo:
-        """Create a team with its manager, service manager and members (emails)."""
-        members = members or []
-        ids = {e: self.user_id(e) for e in {*(members), *(m for m in (manager, service_manager) if m)}}
-        with self.engine.begin() as conn:
-            try:
-                tid: int = conn.execute(
-                    insert(TEAM)
-                    .values(
-                        name=name, manager_id=ids.get(manager or ""), service_manager_id=ids.get(service_manager or "")
-                    )
-                    .returning(TEAM.c.id)
-                ).scalar_one()
-            except IntegrityError as exc:
-                raise InvalidInput(f"a team called {name!r} already exists") from exc
-            if members:
-                conn.execute(insert(MEMBER), [{"team_id": tid, "user_id": ids[e]} for e in members])
-            audit(
-                conn,
-                self.clock,
-                by.id if by else None,
-                "team.add",
-                name,
-                {"manager": manager, "service_manager": service_manager, "members": members},
-            )
-        return TeamInfo(tid, name, manager, service_manager, tuple(members))
-
-    def team_id(self, name: str) -> int:
-        """The id of team ``name``."""
-        with self.engine.connect() as conn:
-            tid = conn.execute(select(TEAM.c.id).where(TEAM.c.name == name)).scalar()
-        if tid is None:
-            raise NotFound("team", name)
-        return int(tid)
 
     def teams(self) -> list[TeamInfo]:
         """Every team with its people."""
         with self.engine.connect() as conn:
-            emails = {r.id: r.email for r in conn.execute(select(USER.c.id, USER.c.email))}
+            emails = {r.id: r.email for r in conn.execute(select(USERS.c.id, USERS.c.email))}
             members: dict[int, list[str]] = {}
-            for m in conn.execute(select(MEMBER)):
+            for m in conn.execute(select(MEMBERS)):
                 members.setdefault(m.team_id, []).append(emails[m.user_id])
             return [
                 TeamInfo(
@@ -182,5 +205,5 @@ class People:
                     emails.get(t.service_manager_id),
                     tuple(sorted(members.get(t.id, []))),
                 )
-                for t in conn.execute(select(TEAM).order_by(TEAM.c.name))
+                for t in conn.execute(select(TEAMS).order_by(TEAMS.c.name))
             ]

@@ -207,3 +207,18 @@ class PanelDate(SQLModel, table=True):
 
 
 METADATA = SQLModel.metadata
+
+# Named Core tables for statements (``CASES.c.ref``), one per model.
+CASES = CaseRow.__table__  # type: ignore[attr-defined]
+EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
+DEADLINES = DeadlineRow.__table__  # type: ignore[attr-defined]
+TIMERS = TimerRow.__table__  # type: ignore[attr-defined]
+COUNTERS = ReferenceCounter.__table__  # type: ignore[attr-defined]
+USERS = User.__table__  # type: ignore[attr-defined]
+TEAMS = Team.__table__  # type: ignore[attr-defined]
+MEMBERS = TeamMember.__table__  # type: ignore[attr-defined]
+AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+CAUGHT = CaughtMail.__table__  # type: ignore[attr-defined]
+PANELS = PanelDate.__table__  # type: ignore[attr-defined]
+OVERRIDES = CalendarOverride.__table__  # type: ignore[attr-defined]

@@ -5,8 +5,9 @@ Statements are built once at import (DESIGN.md §4: per-call construction costs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
@@ -14,22 +15,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from engine.bus import MessageBus
 from engine.case import Case, Event
 from engine.clock import Clock
 from engine.deadlines import Deadline
 from engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput
+from engine.events import DomainEvent
 from engine.timers import Timer
-from storage.tables import CaseEvent, CaseRow, DeadlineRow, ReferenceCounter, TimerRow
-
-C = CaseRow.__table__.c  # type: ignore[attr-defined]
-E = CaseEvent.__table__.c  # type: ignore[attr-defined]
-D = DeadlineRow.__table__.c  # type: ignore[attr-defined]
-T = TimerRow.__table__.c  # type: ignore[attr-defined]
-CASE = CaseRow.__table__  # type: ignore[attr-defined]
-EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
-DEADLINE = DeadlineRow.__table__  # type: ignore[attr-defined]
-TIMER = TimerRow.__table__  # type: ignore[attr-defined]
-COUNTER = ReferenceCounter.__table__  # type: ignore[attr-defined]
+from storage.admin import CalendarSql, OutboxSql, PanelSql
+from storage.people import DirectorySql
+from storage.sweep import TimerSql, event_row
+from storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
 
 _CASE_COLS = (
     "id",
@@ -48,17 +44,19 @@ _CASE_COLS = (
     "last_seq",
     "version",
 )
-_SELECT_CASE = select(*(C[n] for n in _CASE_COLS)).where(C.ref == bindparam("ref"))
+_SELECT_CASE = select(*(CASES.c[n] for n in _CASE_COLS)).where(CASES.c.ref == bindparam("ref"))
 _SELECT_CASE_PG = _SELECT_CASE.with_for_update()
 _UPDATE_CASE = (
-    update(CASE)
-    .where(and_(C.id == bindparam("b_id"), C.version == bindparam("b_expected")))
+    update(CASES)
+    .where(and_(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_expected")))
     .values({n: bindparam(n) for n in (*_CASE_COLS[4:], "updated_at") if n != "opened_on"})
 )
-_INSERT_EVENT = insert(EVENT)
-_SELECT_EVENTS = select(EVENT).where(E.case_id == bindparam("case_id")).order_by(E.seq)
+_INSERT_EVENT = insert(EVENTS)
+_SELECT_EVENTS = select(EVENTS).where(EVENTS.c.case_id == bindparam("case_id")).order_by(EVENTS.c.seq)
 #: The write path's deadlines: not the "void" ones whose starting event was entered in error.
-_SELECT_DEADLINES = select(DEADLINE).where(and_(D.case_id == bindparam("case_id"), D.status != "void"))
+_SELECT_DEADLINES = select(DEADLINES).where(
+    and_(DEADLINES.c.case_id == bindparam("case_id"), DEADLINES.c.status != "void")
+)
 _DEADLINE_FIELDS = (
     "start_on",
     "raw_due_on",
@@ -69,14 +67,20 @@ _DEADLINE_FIELDS = (
     "paused_days",
     "paused_working_days",
 )
-_SELECT_DEADLINE_KEYS = select(D.id, D.rule, D.cycle).where(D.case_id == bindparam("case_id"))
-_UPDATE_DEADLINE = update(DEADLINE).where(D.id == bindparam("b_id")).values({n: bindparam(n) for n in _DEADLINE_FIELDS})
-_INSERT_DEADLINE = insert(DEADLINE).returning(D.id)
-_DELETE_PENDING_TIMERS = delete(TIMER).where(
-    and_(T.deadline_id.in_(bindparam("ids", expanding=True)), T.fired_at.is_(None))
+_SELECT_DEADLINE_KEYS = select(DEADLINES.c.id, DEADLINES.c.rule, DEADLINES.c.cycle).where(
+    DEADLINES.c.case_id == bindparam("case_id")
 )
-_SELECT_TIMER_KEYS = select(T.deadline_id, T.key).where(T.deadline_id.in_(bindparam("ids", expanding=True)))
-_INSERT_TIMER = insert(TIMER)
+_UPDATE_DEADLINE = (
+    update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id")).values({n: bindparam(n) for n in _DEADLINE_FIELDS})
+)
+_INSERT_DEADLINE = insert(DEADLINES).returning(DEADLINES.c.id)
+_DELETE_PENDING_TIMERS = delete(TIMERS).where(
+    and_(TIMERS.c.deadline_id.in_(bindparam("ids", expanding=True)), TIMERS.c.fired_at.is_(None))
+)
+_SELECT_TIMER_KEYS = select(TIMERS.c.deadline_id, TIMERS.c.key).where(
+    TIMERS.c.deadline_id.in_(bindparam("ids", expanding=True))
+)
+_INSERT_TIMER = insert(TIMERS)
 
 
 def case_from_row(row: Any) -> Case:
@@ -108,19 +112,28 @@ def deadline_from_row(row: Any) -> Deadline:
     return Deadline(rule=m["rule"], cycle=m["cycle"], id=m["id"], **{n: m[n] for n in _DEADLINE_FIELDS})
 
 
-#: Runs in the write transaction for each new event, once its case is saved (outbox rows).
-EventHook = Callable[[Connection, Case, Event], None]
+class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
+    """One open write transaction on a connection: every port of ``engine.ports.Transaction``."""
 
-
-class SqlTransaction:
-    """One open write transaction on a connection."""
-
-    def __init__(self, conn: Connection, clock: Clock, on_event: Sequence[EventHook] = ()) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
         self.postgres = conn.dialect.name == "postgresql"
-        self.on_event = tuple(on_event)
-        self._unannounced: list[Event] = []
+        self._events: list[DomainEvent] = []
+        self._now: datetime | None = None
+
+    def now(self) -> datetime:
+        """The clock's time, read once per transaction (every row it stamps agrees)."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
+
+    def record(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    def take_events(self) -> list[DomainEvent]:
+        taken, self._events = self._events, []
+        return taken
 
     def case_for_update(self, ref: str) -> Case:
         stmt = _SELECT_CASE_PG if self.postgres else _SELECT_CASE
@@ -134,12 +147,12 @@ class SqlTransaction:
 
     def next_reference(self, prefix: str, year: int) -> str:
         ins = pg_insert if self.postgres else sqlite_insert
-        self.conn.execute(ins(COUNTER).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
+        self.conn.execute(ins(COUNTERS).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
         last: int = self.conn.execute(
-            update(COUNTER)
-            .where(and_(COUNTER.c.prefix == prefix, COUNTER.c.year == year))
-            .values(last=COUNTER.c.last + 1)
-            .returning(COUNTER.c.last)
+            update(COUNTERS)
+            .where(and_(COUNTERS.c.prefix == prefix, COUNTERS.c.year == year))
+            .values(last=COUNTERS.c.last + 1)
+            .returning(COUNTERS.c.last)
         ).scalar_one()
         return f"{prefix}-{year}-{last:04d}"
 
@@ -148,7 +161,7 @@ class SqlTransaction:
         try:
             return int(
                 self.conn.execute(
-                    insert(CASE).values(**values, updated_at=self.clock.now()).returning(C.id)
+                    insert(CASES).values(**values, updated_at=self.now()).returning(CASES.c.id)
                 ).scalar_one()
             )
         except IntegrityError as exc:
@@ -157,45 +170,27 @@ class SqlTransaction:
     def save_case(self, case: Case, expected_version: int) -> None:
         values = {n: getattr(case, n) for n in _CASE_COLS[4:] if n != "opened_on"}
         result = self.conn.execute(
-            _UPDATE_CASE,
-            {**values, "updated_at": self.clock.now(), "b_id": case.id, "b_expected": expected_version},
+            _UPDATE_CASE, {**values, "updated_at": self.now(), "b_id": case.id, "b_expected": expected_version}
         )
         if result.rowcount != 1:
-            actual = self.conn.execute(select(C.version).where(C.id == case.id)).scalar()
+            actual = self.conn.execute(select(CASES.c.version).where(CASES.c.id == case.id)).scalar()
             raise ConcurrencyConflict(case.ref, expected_version, actual)
-        self._announce(case)
-
-    def _announce(self, case: Case) -> None:
-        """Run the event hooks for this case's new events, now that the case is as they left it."""
-        if not self._unannounced:
-            return
-        mine = [e for e in self._unannounced if e.case_id == case.id]
-        self._unannounced = [e for e in self._unannounced if e.case_id != case.id]
-        for event in mine:
-            for hook in self.on_event:
-                hook(self.conn, case, event)
 
     def add_event(self, event: Event) -> None:
-        self.conn.execute(
-            _INSERT_EVENT,
-            {
-                "case_id": event.case_id,
-                "seq": event.seq,
-                "trigger": event.trigger,
-                "from_state": event.from_state,
-                "to_state": event.to_state,
-                "effective_on": event.effective_on,
-                "recorded_at": event.recorded_at,
-                "actor_id": event.actor_id,
-                "note": event.note,
-                "payload": dict(event.payload),
-            },
-        )
-        if self.on_event:
-            self._unannounced.append(event)
+        self.conn.execute(_INSERT_EVENT, event_row(event))
 
     def deadlines(self, case_id: int) -> list[Deadline]:
         return [deadline_from_row(r) for r in self.conn.execute(_SELECT_DEADLINES, {"case_id": case_id})]
+
+    def cases_with_deadlines_spanning(self, day: date) -> list[str]:
+        stmt = (
+            select(CASES.c.ref)
+            .distinct()
+            .join(DEADLINES, DEADLINES.c.case_id == CASES.c.id)
+            .where(DEADLINES.c.status.in_(["open", "paused"]), DEADLINES.c.due_on >= day, DEADLINES.c.start_on <= day)
+            .order_by(CASES.c.ref)
+        )
+        return [r.ref for r in self.conn.execute(stmt)]
 
     def save_deadlines(
         self, case_id: int, deadlines: Sequence[Deadline], timers: Sequence[Timer], *, replace_all: bool
@@ -203,9 +198,9 @@ class SqlTransaction:
         ids = self._upsert_deadlines(case_id, deadlines)
         if replace_all:
             keep = list(ids.values())
-            gone = select(D.id).where(and_(D.case_id == case_id, D.id.not_in(keep)))
-            self.conn.execute(delete(TIMER).where(and_(T.deadline_id.in_(gone), T.fired_at.is_(None))))
-            self.conn.execute(update(DEADLINE).where(D.id.in_(gone)).values(status="void"))
+            gone = select(DEADLINES.c.id).where(and_(DEADLINES.c.case_id == case_id, DEADLINES.c.id.not_in(keep)))
+            self.conn.execute(delete(TIMERS).where(and_(TIMERS.c.deadline_id.in_(gone), TIMERS.c.fired_at.is_(None))))
+            self.conn.execute(update(DEADLINES).where(DEADLINES.c.id.in_(gone)).values(status="void"))
         touched = list(ids.values())
         if touched:
             self.conn.execute(_DELETE_PENDING_TIMERS, {"ids": touched})
@@ -242,16 +237,20 @@ class SqlTransaction:
 
 
 class SqlUnitOfWork:
-    """Write transactions on one engine (``BEGIN IMMEDIATE`` on SQLite, see storage.db)."""
+    """Write transactions on one engine (``BEGIN IMMEDIATE`` on SQLite, see storage.db).
 
-    def __init__(self, engine: Engine, clock: Clock, on_event: EventHook | Sequence[EventHook] | None = None) -> None:
+    Before each commits, the message bus handles the domain events recorded on it, so what
+    the handlers write commits with the change or not at all.
+    """
+
+    def __init__(self, engine: Engine, clock: Clock, bus: MessageBus | None = None) -> None:
         self.engine = engine
         self.clock = clock
-        self.on_event: tuple[EventHook, ...] = (
-            () if on_event is None else (on_event,) if callable(on_event) else tuple(on_event)
-        )
+        self.bus = bus or MessageBus()
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self.engine.begin() as conn:
-            yield SqlTransaction(conn, self.clock, self.on_event)
+            tx = SqlTransaction(conn, self.clock)
+            yield tx
+            self.bus.publish(tx)

@@ -1,9 +1,11 @@
-"""The one write path: every change to a case goes through ``CaseService``.
+"""The one write path for case changes: every move, hold, assignment or correction goes through ``CaseService``.
 
-Each command runs in one transaction: read the case, check the move (trigger valid from
-the state, role, required facts, guards, effective date), append the event, update the
-case with its optimistic version, fold the event into the deadlines and re-plan their
-timers. Any refusal raises before anything is written.
+Each command runs in one unit of work: resolve and authorize the actor (``engine.policy``),
+read the case, check the move (trigger valid from the state, the journey's roles, required
+facts, guards, effective date), append the event, update the case with its optimistic
+version, fold the event into the deadlines and re-plan their timers, and record the domain
+events (``CaseMoved``, ``StateAnnounced``) the message bus hands to their handlers before
+the commit. Any refusal raises before anything is written.
 """
 
 from __future__ import annotations
@@ -11,19 +13,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from engine.calendar import WorkingCalendar
-from engine.case import Actor, Case, Event, effective_events, replay
+from engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
 from engine.clock import Clock, local_today
 from engine.compiler import CompiledWorkflow, Firing
 from engine.deadlines import DeadlineBook, replay_deadlines
 from engine.definition import ON_HOLD, TransitionDef
 from engine.errors import ConcurrencyConflict, GuardFailed, InvalidInput, NotPermitted, TransitionRejected
+from engine.events import CaseMoved, CaseRef, StateAnnounced
 from engine.guards import GuardContext
+from engine.policy import Subject, authorize
 from engine.ports import Transaction, UnitOfWork
 from engine.registry import WorkflowRegistry
 from engine.timers import Timer, plan_timers
+
+#: Who acts: a resolved ``Actor`` (trusted, from an entrypoint's session) or an email resolved in the transaction.
+Who = Actor | str
+#: Moves that never announce a state: they return to or stay in a state already announced.
+QUIET_TRIGGERS = frozenset({"resume", "hold", "assign", "entered_in_error", "update", *NOTICE_TRIGGERS})
+
+
+def resolve_actor(tx: Transaction, who: Who | None, command: str) -> Actor:
+    """The acting user; a human command with nobody named is refused, whatever the entrypoint."""
+    if isinstance(who, Actor):
+        return who
+    if who is None or not who.strip():
+        raise NotPermitted("(nobody)", command, "name the user who acts (carepath acts alone only for the scheduler)")
+    return tx.actor(who)
+
+
+def subject_of(case: Case) -> Subject:
+    """What the policy needs to know of a case: its owner and team."""
+    return Subject(owner_id=case.owner_id, team_id=case.team_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +76,7 @@ class CaseService:
     def open_case(
         self,
         workflow_id: str,
-        actor: Actor,
+        actor: Who | None,
         *,
         on: date | None = None,
         ref: str | None = None,
@@ -67,28 +90,22 @@ class CaseService:
         d = compiled.definition
         on = self._check_date(on, None)
         with self.uow.transaction() as tx:
+            who = resolve_actor(tx, actor, "case.open")
+            owner_id = owner_id or who.id
+            authorize(who, "case.open", Subject(owner_id=owner_id, team_id=team_id))
+            self._check_owner(tx, owner_id, team_id)
             ref = ref or tx.next_reference(d.reference_prefix, on.year)
-            case = Case(
-                ref=ref,
-                workflow_id=d.id,
-                workflow_version=d.version,
-                state=d.initial,
-                opened_on=on,
-                last_event_on=on,
-                owner_id=owner_id or actor.id,
-                team_id=team_id,
-                facts=dict(facts or {}),
-            )
+            case = Case(ref, d.id, d.version, d.initial, on, on, owner_id=owner_id, team_id=team_id)
             case.id = tx.add_case(case)
             payload = {"facts": dict(facts or {}), "owner_id": case.owner_id, "team_id": team_id}
-            self._record(tx, compiled, case, "open", None, d.initial, on, actor, note, payload, expected_version=None)
+            self._record(tx, compiled, case, "open", None, d.initial, on, who, note, payload, expected_version=None)
             return case
 
     def fire(
         self,
         ref: str,
         trigger: str,
-        actor: Actor,
+        actor: Who | None,
         *,
         on: date | None = None,
         facts: Mapping[str, Any] | None = None,
@@ -98,26 +115,15 @@ class CaseService:
         """Fire a declared trigger; raises ``TransitionRejected`` (or a subclass) if refused."""
         given = dict(facts or {})
         with self.uow.transaction() as tx:
-            case = self._load(tx, ref, expected_version)
+            who, case = self._begin(tx, actor, "case.fire", ref, expected_version)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
             transition = self._transition(compiled, case, trigger)
-            self._check_role(case, transition, actor)
+            self._check_role(case, transition, who)
             missing = [f for f in transition.requires if given.get(f) in (None, "")]
             if missing:
-                raise GuardFailed(
-                    case.ref,
-                    trigger,
-                    case.state,
-                    [
-                        "missing fact(s) "
-                        + ", ".join(missing)
-                        + " (record with --set "
-                        + " --set ".join(f"{m}=..." for m in missing)
-                        + ")"
-                    ],
-                )
-            firing = Firing(case.state, self._context(case, trigger, actor, on, given))
+                raise GuardFailed(case.ref, trigger, case.state, ["missing fact(s) " + ", ".join(missing)])
+            firing = Firing(case.state, self._context(case, trigger, who, on, given))
             if not compiled.machine.events[trigger].trigger(firing):
                 raise GuardFailed(case.ref, trigger, case.state, firing.failures or ["guard failed"])
             payload: dict[str, Any] = {"facts": given}
@@ -126,32 +132,32 @@ class CaseService:
                 # A decision that ends the case (not approved, resigned...) names its own exit reason.
                 payload.update(reason=str(dest.meta["exit_reason"]), stage=case.state)
             self._record(
-                tx, compiled, case, trigger, case.state, firing.state, on, actor, note, payload, expected_version
+                tx, compiled, case, trigger, case.state, firing.state, on, who, note, payload, expected_version
             )
             return case
 
     def hold(
-        self, ref: str, actor: Actor, reason: str, *, on: date | None = None, expected_version: int | None = None
+        self, ref: str, actor: Who | None, reason: str, *, on: date | None = None, expected_version: int | None = None
     ) -> Case:
         """Put a case on hold; clocks whose rules say so pause."""
         if not reason.strip():
             raise InvalidInput("a hold needs a reason")
         with self.uow.transaction() as tx:
-            case = self._load(tx, ref, expected_version)
+            who, case = self._begin(tx, actor, "case.hold", ref, expected_version)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
-            self._require_open(case, "hold", compiled)
+            self._require_open(case, "hold")
             if case.state == ON_HOLD:
                 raise TransitionRejected(ref, "hold", case.state, "the case is already on hold")
             self._check_hold_reason(compiled, case, reason)
             payload = {"held_from": case.state, "reason": reason}
-            self._record(tx, compiled, case, "hold", case.state, ON_HOLD, on, actor, reason, payload, expected_version)
+            self._record(tx, compiled, case, "hold", case.state, ON_HOLD, on, who, reason, payload, expected_version)
             return case
 
     def resume(
         self,
         ref: str,
-        actor: Actor,
+        actor: Who | None,
         *,
         on: date | None = None,
         note: str | None = None,
@@ -159,32 +165,32 @@ class CaseService:
     ) -> Case:
         """Take a case off hold, back to the state it left."""
         with self.uow.transaction() as tx:
-            case = self._load(tx, ref, expected_version)
+            who, case = self._begin(tx, actor, "case.resume", ref, expected_version)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
             if case.state != ON_HOLD or case.held_from is None:
                 raise TransitionRejected(ref, "resume", case.state, "the case is not on hold")
-            self._record(tx, compiled, case, "resume", ON_HOLD, case.held_from, on, actor, note, {}, expected_version)
+            self._record(tx, compiled, case, "resume", ON_HOLD, case.held_from, on, who, note, {}, expected_version)
             return case
 
     def withdraw(
         self,
         ref: str,
-        actor: Actor,
+        actor: Who | None,
         reason: str,
         *,
-        trigger: str = "withdraw",
+        trigger: Literal["withdraw", "close"] = "withdraw",
         on: date | None = None,
         note: str | None = None,
         expected_version: int | None = None,
     ) -> Case:
         """Withdraw or close a case with a reason code from its workflow, recording the stage."""
         with self.uow.transaction() as tx:
-            case = self._load(tx, ref, expected_version)
+            who, case = self._begin(tx, actor, f"case.{trigger}", ref, expected_version)
             compiled = self._compiled(case)
             d = compiled.definition
             on = self._check_date(on, case)
-            self._require_open(case, trigger, compiled)
+            self._require_open(case, trigger)
             if reason not in d.exit_reasons:
                 raise InvalidInput(
                     f"unknown exit reason {reason!r} for {d.id}; use one of: " + ", ".join(d.exit_reasons)
@@ -192,14 +198,14 @@ class CaseService:
             stage = case.held_from if case.state == ON_HOLD else case.state
             payload = {"reason": reason, "stage": stage}
             self._record(
-                tx, compiled, case, trigger, case.state, d.close_state, on, actor, note, payload, expected_version
+                tx, compiled, case, trigger, case.state, d.close_state, on, who, note, payload, expected_version
             )
             return case
 
     def assign(
         self,
         ref: str,
-        actor: Actor,
+        actor: Who | None,
         *,
         owner_id: int | None = None,
         team_id: int | None = None,
@@ -207,11 +213,14 @@ class CaseService:
         note: str | None = None,
         expected_version: int | None = None,
     ) -> Case:
-        """Give the case a new owner and/or team."""
+        """Give the case a new owner and/or team; the owner must be an active member of the case's team."""
         if owner_id is None and team_id is None:
-            raise InvalidInput("assign needs --owner or --team")
+            raise InvalidInput("an assignment needs a new owner or a new team")
         with self.uow.transaction() as tx:
-            case = self._load(tx, ref, expected_version)
+            who, case = self._begin(tx, actor, "case.assign", ref, expected_version)
+            if team_id is not None:
+                authorize(who, "case.assign", Subject(owner_id=case.owner_id, team_id=team_id))
+            self._check_owner(tx, owner_id or case.owner_id, team_id or case.team_id)
             compiled = self._compiled(case)
             on = self._check_date(on, case)
             payload: dict[str, Any] = {}
@@ -219,13 +228,11 @@ class CaseService:
                 payload["owner_id"] = owner_id
             if team_id is not None:
                 payload["team_id"] = team_id
-            self._record(
-                tx, compiled, case, "assign", case.state, case.state, on, actor, note, payload, expected_version
-            )
+            self._record(tx, compiled, case, "assign", case.state, case.state, on, who, note, payload, expected_version)
             return case
 
     def mark_in_error(
-        self, ref: str, seq: int, actor: Actor, reason: str, *, expected_version: int | None = None
+        self, ref: str, seq: int, actor: Who | None, reason: str, *, expected_version: int | None = None
     ) -> Case:
         """Void event ``seq`` (kept in history), then recompute the case and its deadlines.
 
@@ -234,7 +241,7 @@ class CaseService:
         if not reason.strip():
             raise InvalidInput("marking an event as entered in error needs a reason")
         with self.uow.transaction() as tx:
-            case = self._load(tx, ref, expected_version)
+            who, case = self._begin(tx, actor, "case.void", ref, expected_version)
             compiled = self._compiled(case)
             assert case.id is not None
             history = tx.events(case.id)
@@ -245,16 +252,15 @@ class CaseService:
                 raise TransitionRejected(
                     ref, "entered_in_error", case.state, "the opening event cannot be voided; close the case instead"
                 )
-            today = local_today(self.clock)
             void = Event(
                 case.id,
                 case.last_seq + 1,
                 "entered_in_error",
                 case.state,
                 case.state,
-                today,
+                local_today(self.clock),
                 self.clock.now(),
-                actor.id,
+                who.id,
                 reason,
                 {"target_seq": seq},
             )
@@ -267,25 +273,33 @@ class CaseService:
             case.exit_reason, case.last_event_on = snap.exit_reason, snap.last_event_on
             case.last_seq, case.version = void.seq, case.version + 1
             tx.save_case(case, expected)
+            tx.record(CaseMoved(CaseRef.of(case), void))
             book = replay_deadlines(compiled.definition, self.calendar, effective[:-1])
             self._save_book(tx, case.id, compiled, book, replace_all=True)
             return case
 
-    def recompute_deadlines(self, ref: str) -> Case:
-        """Recompute a case's deadlines from its history (after a calendar change)."""
+    def recompute_deadlines(self, ref: str, actor: Who | None, calendar: WorkingCalendar | None = None) -> Case:
+        """Recompute a case's deadlines from its history (the scheduler, after a calendar change)."""
         with self.uow.transaction() as tx:
-            case = tx.case_for_update(ref)
-            compiled = self._compiled(case)
-            assert case.id is not None
-            effective = effective_events(tx.events(case.id))
-            book = replay_deadlines(compiled.definition, self.calendar, effective)
-            self._save_book(tx, case.id, compiled, book, replace_all=True)
-            return case
+            who = resolve_actor(tx, actor, "cases.recompute")
+            authorize(who, "cases.recompute")
+            return self.recompute_in(tx, ref, calendar or self.calendar)
+
+    def recompute_in(self, tx: Transaction, ref: str, calendar: WorkingCalendar) -> Case:
+        """``recompute_deadlines`` inside the caller's unit of work (the calendar service batches them)."""
+        case = tx.case_for_update(ref)
+        compiled = self._compiled(case)
+        assert case.id is not None
+        effective = effective_events(tx.events(case.id))
+        book = replay_deadlines(compiled.definition, calendar, effective)
+        self._save_book(tx, case.id, compiled, book, replace_all=True, calendar=calendar)
+        return case
 
     # -- reads that need the rules -----------------------------------------------------
 
-    def actions(self, case: Case, actor: Actor | None = None) -> list[Action]:
-        """Every declared move from the case's state, each with what blocks it."""
+    def actions(self, case: Case, actor: Actor) -> list[Action]:
+        """Every declared move from the case's state, each with what blocks it (for ``actor``)."""
+        authorize(actor, "case.read", subject_of(case))
         compiled = self._compiled(case)
         today = local_today(self.clock)
         out: list[Action] = []
@@ -293,7 +307,7 @@ class CaseService:
             t = compiled.by_source[case.state][trigger]
             ctx = self._context(case, trigger, actor, today, {})
             reasons = compiled.unmet(t, ctx)
-            if actor is not None and t.roles and not actor.is_system and not (actor.roles & set(t.roles)):
+            if t.roles and not (actor.roles & set(t.roles)):
                 reasons.insert(0, "needs role " + " or ".join(t.roles))
             out.append(Action(trigger, t.label or trigger, t.dest, not reasons, tuple(reasons), t.requires, t.roles))
         return out
@@ -304,12 +318,25 @@ class CaseService:
         return self.workflows.get(case.workflow_id, case.workflow_version)
 
     @staticmethod
-    def _load(tx: Transaction, ref: str, expected_version: int | None) -> Case:
-        """The case, locked; a stale ``expected_version`` is a conflict before any other check."""
+    def _begin(
+        tx: Transaction, actor: Who | None, command: str, ref: str, expected_version: int | None
+    ) -> tuple[Actor, Case]:
+        """The actor, authorized for ``command`` on the case, and the case, locked.
+
+        A stale ``expected_version`` is a conflict before any other check but the actor's.
+        """
+        who = resolve_actor(tx, actor, command)
         case = tx.case_for_update(ref)
+        authorize(who, command, subject_of(case))
         if expected_version is not None and expected_version != case.version:
             raise ConcurrencyConflict(case.ref, expected_version, case.version)
-        return case
+        return who, case
+
+    @staticmethod
+    def _check_owner(tx: Transaction, owner_id: int | None, team_id: int | None) -> None:
+        """A case's owner must be an active member of its team."""
+        if owner_id is not None and team_id is not None and not tx.is_team_member(owner_id, team_id):
+            raise InvalidInput(f"user {owner_id} is not an active member of team {team_id}")
 
     def _check_date(self, on: date | None, case: Case | None) -> date:
         today = local_today(self.clock)
@@ -335,10 +362,12 @@ class CaseService:
 
     @staticmethod
     def _check_role(case: Case, t: TransitionDef, actor: Actor) -> None:
-        if t.roles and not actor.is_system and not (actor.roles & set(t.roles)):
-            raise NotPermitted(case.ref, t.trigger, case.state, f"{actor.email} needs role " + " or ".join(t.roles))
+        """The journey's own roles for this move, on top of the policy's ``case.fire``."""
+        if t.roles and not (actor.roles & set(t.roles)):
+            raise NotPermitted(actor.email, f"{t.trigger} on {case.ref}", "needs role " + " or ".join(t.roles))
 
-    def _require_open(self, case: Case, trigger: str, compiled: CompiledWorkflow) -> None:
+    @staticmethod
+    def _require_open(case: Case, trigger: str) -> None:
         if case.status == "closed":
             raise TransitionRejected(case.ref, trigger, case.state, "the case is already closed")
 
@@ -398,38 +427,62 @@ class CaseService:
             case.id, case.last_seq + 1, trigger, from_state, to_state, on, self.clock.now(), actor.id, note, payload
         )
         expected = case.version if expected_version is None else expected_version
-        self._apply(case, compiled, event)
+        case.apply(event, compiled.terminal)
+        case.last_seq = event.seq
+        if trigger != "open":
+            case.version += 1
         tx.add_event(event)
         tx.save_case(case, expected)
         if compiled.definition.deadlines:
-            book = DeadlineBook(compiled.definition, self.calendar, tx.deadlines(case.id))
+            book = DeadlineBook(compiled.definition, self.calendar, [] if trigger == "open" else tx.deadlines(case.id))
             book.apply(event)
             self._save_book(tx, case.id, compiled, book, replace_all=False)
+        self._announce(tx, compiled, case, event)
 
-    def _apply(self, case: Case, compiled: CompiledWorkflow, event: Event) -> None:
-        terminal = compiled.terminal
-        case.state = event.to_state
-        case.facts = {**case.facts, **event.facts}
-        case.held_from = event.payload.get("held_from") if event.to_state == ON_HOLD else None
-        case.owner_id = event.payload.get("owner_id", case.owner_id)
-        case.team_id = event.payload.get("team_id", case.team_id)
-        case.exit_reason = event.payload.get("reason") if event.to_state in terminal else None
-        case.status = "closed" if event.to_state in terminal else "on_hold" if event.to_state == ON_HOLD else "open"
-        case.last_event_on = event.effective_on
-        case.last_seq = event.seq
-        if event.trigger != "open":
-            case.version += 1
+    @staticmethod
+    def _announce(tx: Transaction, compiled: CompiledWorkflow, case: Case, event: Event) -> None:
+        """Record the domain events of a new case event: it moved, and any state notice its journey declares."""
+        ref = CaseRef.of(case)
+        tx.record(CaseMoved(ref, event))
+        d = compiled.definition
+        if event.trigger in QUIET_TRIGGERS or event.from_state == event.to_state or event.to_state not in d.states:
+            return
+        state = d.states[event.to_state]
+        kind = state.meta.get("notice")
+        if not kind:
+            return
+        notify = state.meta.get("notify") or ()
+        panel_type = state.meta.get("panel_type")
+        tx.record(
+            StateAnnounced(
+                case=ref,
+                event=event,
+                kind=str(kind),
+                state=state.name,
+                state_label=state.label,
+                workflow_title=d.title,
+                notify=(notify,) if isinstance(notify, str) else tuple(str(r) for r in notify),
+                panel_type=str(panel_type) if panel_type is not None else None,
+            )
+        )
 
     def _save_book(
-        self, tx: Transaction, case_id: int, compiled: CompiledWorkflow, book: DeadlineBook, *, replace_all: bool
+        self,
+        tx: Transaction,
+        case_id: int,
+        compiled: CompiledWorkflow,
+        book: DeadlineBook,
+        *,
+        replace_all: bool,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
         keys = book.items.keys() if replace_all else book.changed
         if not keys and not replace_all:
             return
-        rules = {r.name: r for r in compiled.definition.deadlines}
+        calendar = calendar or self.calendar
         changed = [book.items[k] for k in keys]
         timers: list[Timer] = []
         today = local_today(self.clock)
         for d in changed:
-            timers.extend(plan_timers(d, rules[d.rule], self.calendar, today))
+            timers.extend(plan_timers(d, compiled.definition.rule(d.rule), calendar, today))
         tx.save_deadlines(case_id, changed, timers, replace_all=replace_all)

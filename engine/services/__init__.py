@@ -1,0 +1,21 @@
+"""The application services: every command, read or write, enters carepath through one of these."""
+
+from __future__ import annotations
+
+from engine.services.admin import CalendarService, MailService, PanelService, PeopleService, write_audit
+from engine.services.cases import Action, CaseService, Who, resolve_actor
+from engine.services.timers import SweepResult, TimerService
+
+__all__ = [
+    "Action",
+    "CalendarService",
+    "CaseService",
+    "MailService",
+    "PanelService",
+    "PeopleService",
+    "SweepResult",
+    "TimerService",
+    "Who",
+    "resolve_actor",
+    "write_audit",
+]

@@ -1,0 +1,135 @@
+"""The unit of work's outbox, panel and calendar statements (mixins of ``SqlTransaction``)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from engine.errors import InvalidInput, NotFound
+from engine.ports import OutboxMessage, OverrideKind, Requeued
+from storage.tables import OUTBOX, OVERRIDES, PANELS
+
+
+def message_id_for(key: str) -> str:
+    """The stable ``Message-ID`` of the email with idempotency key ``key``."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@carepath>"
+
+
+_INSERT_COLUMNS = ("key", "kind", "case_id", "recipients", "context", "status", "attempts", "next_attempt_at",
+                   "message_id", "created_at")  # fmt: skip
+_INSERT_OUTBOX = {
+    name: ins(OUTBOX)
+    .values({c: bindparam(c) for c in _INSERT_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(OUTBOX.c.id)
+    for name, ins in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+
+
+def insert_outbox(conn: Connection, message: OutboxMessage, now: datetime) -> bool:
+    """Queue ``message`` in the caller's transaction unless its key is there; whether it was added."""
+    if not message.recipients:
+        raise InvalidInput(f"outbox {message.key}: no recipients")
+    row = conn.execute(
+        _INSERT_OUTBOX[conn.dialect.name],
+        {
+            "key": message.key,
+            "kind": message.kind,
+            "case_id": message.case_id,
+            "recipients": sorted(set(message.recipients)),
+            "context": dict(message.context),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "message_id": message_id_for(message.key),
+            "created_at": now,
+        },
+    ).first()
+    return row is not None  # rowcount is -1 here on psycopg; RETURNING tells
+
+
+class OutboxSql:
+    """Outbox rows written with the change that causes them."""
+
+    conn: Connection
+
+    def now(self) -> datetime:  # provided by SqlTransaction
+        raise NotImplementedError
+
+    def enqueue(self, message: OutboxMessage) -> bool:
+        return insert_outbox(self.conn, message, self.now())
+
+    def requeue(self, outbox_id: int) -> Requeued:
+        row = self.conn.execute(select(OUTBOX).where(OUTBOX.c.id == outbox_id)).first()
+        if row is None:
+            raise NotFound("outbox message", str(outbox_id))
+        if row.status != "dead":
+            raise InvalidInput(f"outbox message {outbox_id} is {row.status}, not dead; only dead messages are retried")
+        self.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == outbox_id)
+            .values(status="pending", attempts=0, next_attempt_at=self.now(), claimed_until=None)
+        )
+        return Requeued(row.id, row.key, row.kind, tuple(row.recipients), row.last_error)
+
+
+class PanelSql:
+    """Panel sittings."""
+
+    conn: Connection
+
+    def now(self) -> datetime:  # provided by SqlTransaction
+        raise NotImplementedError
+
+    def add_sitting(self, day: date, panel_type: str) -> None:
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(PANELS).values(day=day, panel_type=panel_type, created_at=self.now()))
+        except IntegrityError as exc:
+            raise InvalidInput(f"a {panel_type} panel is already booked on {day.isoformat()}") from exc
+
+    def sitting_days(self, panel_type: str | None, since: date | None) -> list[tuple[date, str]]:
+        return sitting_days(self.conn, panel_type, since)
+
+
+def sitting_days(conn: Connection, panel_type: str | None, since: date | None) -> list[tuple[date, str]]:
+    """Booked sittings (day, type) in date order, of one type and from ``since`` if given."""
+    stmt: Any = select(PANELS.c.day, PANELS.c.panel_type).order_by(PANELS.c.day, PANELS.c.panel_type)
+    if panel_type is not None:
+        stmt = stmt.where(PANELS.c.panel_type == panel_type)
+    if since is not None:
+        stmt = stmt.where(PANELS.c.day >= since)
+    return [(r.day, r.panel_type) for r in conn.execute(stmt)]
+
+
+class CalendarSql:
+    """Local calendar overrides."""
+
+    conn: Connection
+
+    def now(self) -> datetime:  # provided by SqlTransaction
+        raise NotImplementedError
+
+    def add_override(self, day: date, kind: OverrideKind, reason: str) -> None:
+        if self.conn.execute(select(OVERRIDES.c.day).where(OVERRIDES.c.day == day)).first():
+            raise InvalidInput(f"{day} already has an override; remove it first")
+        self.conn.execute(insert(OVERRIDES).values(day=day, kind=kind, reason=reason, created_at=self.now()))
+
+    def remove_override(self, day: date) -> None:
+        if self.conn.execute(delete(OVERRIDES).where(OVERRIDES.c.day == day)).rowcount != 1:
+            raise NotFound("calendar override on", day.isoformat())
+
+    def overrides(self) -> list[tuple[date, OverrideKind]]:
+        return calendar_overrides(self.conn)
+
+
+def calendar_overrides(conn: Connection) -> list[tuple[date, OverrideKind]]:
+    """Every local override (day, kind), by day."""
+    stmt = select(OVERRIDES.c.day, OVERRIDES.c.kind).order_by(OVERRIDES.c.day)
+    return [(r.day, r.kind) for r in conn.execute(stmt)]
