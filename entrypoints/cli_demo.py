@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from engine.clock import local_today
 from entrypoints.common import Typer, get_app
 from entrypoints.demo import Summary, case_count, check_sizes, sample_case, seed, summarise
+from entrypoints.demo.gateway import Gateway
 from entrypoints.output import table
-from notifications import outbox
 
 demo_app = Typer(help="A demo caseload with obviously fictional households and children.")
 
@@ -35,7 +34,7 @@ def demo_seed(
     opened = ", ".join(f"{j} {n}" for j, n in sorted(result.opened.items()))
     typer.echo(f"opened {sum(result.opened.values())} case(s): {opened}")
     typer.echo(f"booked {result.panels} panel sitting(s); sweep raised {result.swept} timer(s)")
-    pending = outbox.counts(a.engine).get("pending", 0)
+    pending = Gateway(a).pending_mail()
     typer.echo(f"{pending} email(s) queued (notices and alerts since the first enquiry); `carepath run` sends them")
     _print_summary(summarise(a))
     if result.problems:
@@ -55,13 +54,14 @@ def demo_show() -> None:
     if not case_count(a):
         typer.echo("no cases yet: run `carepath demo seed`")
         return
-    typer.echo(f"demo caseload as of {local_today(a.clock).isoformat()}\n")
+    gateway = Gateway(a)
+    typer.echo(f"demo caseload as of {gateway.today().isoformat()}\n")
     _print_summary(summarise(a))
     ref = sample_case(a)
     if ref is None:
         return
     typer.echo(f"\n-- a sample case: {ref} --")
-    _print_case(a.queries.case(ref))
+    _print_case(gateway.case(ref))
     typer.echo("\nHistory:")
     case_history(ref)
     typer.echo("\nDeadlines:")

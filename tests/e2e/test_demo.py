@@ -6,8 +6,10 @@ One small caseload is seeded per module on a SQLite file (the clock fixed by
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,10 @@ from typer.testing import CliRunner
 from config.bootstrap import App
 from engine.case import Case, replay
 from entrypoints import common
+from entrypoints import demo as demo_package
 from entrypoints.cli import app as cli
 from entrypoints.demo import CHILD, DOMAIN, FOSTER, summarise
+from entrypoints.demo.org import panel_days
 from notifications.outbox import OUTBOX
 from storage.queries import CaseFilter
 
@@ -169,3 +173,44 @@ def test_refuses_an_empty_request(seeded: Seeded, monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(cli, ["demo", "seed", "--households", "0", "--children", "0"])
     assert result.exit_code == 2
     assert "nothing to seed" in result.output
+
+
+#: The wired application's services and engine: only ``entrypoints/demo/gateway.py`` touches them
+#: (``cases`` only as ``.cases.<method>``: a summary has a ``cases`` count too).
+SERVICES = {"people", "queries", "sweeper", "workflows", "engine", "read_engine", "calendar", "uow"}
+SERVICE_MODULES = ("engine.services", "storage.people", "storage.queries", "storage.sweep", "notifications")
+
+
+def _application_calls(tree: ast.AST) -> Iterator[str]:
+    """Uses of the application's services, ``App(...)`` and imports of service modules."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in SERVICES:
+            yield f"{node.lineno}: .{node.attr}"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "cases":
+            yield f"{node.lineno}: .cases.{node.attr}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "App":
+            yield f"{node.lineno}: App(...)"
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(SERVICE_MODULES):
+            yield f"{node.lineno}: from {node.module} import"
+
+
+def test_only_the_gateway_calls_the_application() -> None:
+    """The demo's calls into the application stay in one module, so an API change touches one file."""
+    package = Path(demo_package.__file__).parent
+    found = {
+        path.name: calls
+        for path in [*sorted(package.glob("*.py")), package.parent / "cli_demo.py"]
+        if path.name != "gateway.py" and (calls := list(_application_calls(ast.parse(path.read_text()))))
+    }
+    assert found == {}
+    assert list(_application_calls(ast.parse((package / "gateway.py").read_text()))), "the gateway is where they are"
+
+
+def test_panels_sit_on_the_demo_pattern() -> None:
+    days = list(panel_days(date(2026, 11, 1), date(2026, 11, 30)))
+    assert days == [
+        (date(2026, 11, 5), "adoption"),
+        (date(2026, 11, 11), "fostering"),
+        (date(2026, 11, 19), "adoption"),
+        (date(2026, 11, 25), "fostering"),
+    ]

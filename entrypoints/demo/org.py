@@ -1,0 +1,120 @@
+"""The demo service's organisation: its people and teams as actors, and its panel sittings."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from engine.case import Actor
+from entrypoints.demo.gateway import Gateway
+from entrypoints.demo.scenario import ADOPTION_TEAM, FOSTERING_TEAM, PEOPLE
+
+TEAMS = (FOSTERING_TEAM, ADOPTION_TEAM)
+
+
+@dataclass
+class Org:
+    """The demo service's people as actors, by role and by team."""
+
+    actors: dict[str, Actor]
+    by_role: dict[str, list[Actor]]
+    team_ids: dict[str, int]
+    caseworkers: dict[int, list[Actor]]
+    managers: dict[int, Actor]
+
+    def owner_for(self, team_id: int, rng: random.Random) -> Actor:
+        """A caseworker of ``team_id`` to own a new case.
+
+        Args:
+            team_id: the case's team.
+            rng: the walk's random source.
+
+        Returns:
+            The caseworker.
+        """
+        return rng.choice(self.caseworkers[team_id])
+
+
+def build_org(gateway: Gateway, by: Actor) -> Org:
+    """Create (or reuse) the demo users and the two teams.
+
+    Args:
+        gateway: the application.
+        by: who creates them (the system user).
+
+    Returns:
+        The organisation.
+    """
+    _ensure_users(gateway, by)
+    _ensure_teams(gateway, by)
+    actors = {p.email: gateway.actor(p.email) for p in PEOPLE}
+    by_role: dict[str, list[Actor]] = {}
+    for p in PEOPLE:
+        by_role.setdefault(p.role, []).append(actors[p.email])
+    team_ids = {team: gateway.team_id(team) for team in TEAMS}
+    return Org(
+        actors=actors,
+        by_role=by_role,
+        team_ids=team_ids,
+        caseworkers={
+            team_ids[t]: [actors[p.email] for p in PEOPLE if p.team == t and p.role == "caseworker"] for t in team_ids
+        },
+        managers={
+            team_ids[t]: next(actors[p.email] for p in PEOPLE if p.team == t and p.role == "team_manager")
+            for t in team_ids
+        },
+    )
+
+
+def _ensure_users(gateway: Gateway, by: Actor) -> None:
+    known = gateway.user_emails()
+    for p in PEOPLE:
+        if p.email not in known:
+            gateway.add_user(p.email, p.name, p.role, by)
+
+
+def _ensure_teams(gateway: Gateway, by: Actor) -> None:
+    teams = gateway.team_names()
+    for team in TEAMS:
+        if team not in teams:
+            staff = [p for p in PEOPLE if p.team == team]
+            manager = next(p.email for p in staff if p.role == "team_manager")
+            service = next(p.email for p in staff if p.role == "service_manager")
+            gateway.add_team(team, manager, service, [p.email for p in staff], by)
+
+
+def book_panels(gateway: Gateway, start: date, end: date, by: Actor) -> int:
+    """Book fostering panels (2nd and 4th Wednesday) and adoption panels (1st and 3rd Thursday).
+
+    Args:
+        gateway: the application.
+        start: the first day to book.
+        end: the last day to book.
+        by: who books them (the system user).
+
+    Returns:
+        How many sittings were booked (already booked ones and non-working days are skipped).
+    """
+    return gateway.book_sittings(panel_days(start, end), by)
+
+
+def panel_days(start: date, end: date) -> Iterator[tuple[date, str]]:
+    """The demo service's panel pattern from ``start`` to ``end``.
+
+    Args:
+        start: the first day.
+        end: the last day.
+
+    Yields:
+        (day, panel type) for each sitting the pattern asks for.
+    """
+    day = start
+    while day <= end:
+        nth = (day.day - 1) // 7 + 1
+        if day.weekday() == 2 and nth in (2, 4):
+            yield day, "fostering"
+        elif day.weekday() == 3 and nth in (1, 3):
+            yield day, "adoption"
+        day += timedelta(days=1)

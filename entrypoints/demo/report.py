@@ -1,0 +1,133 @@
+"""``carepath demo show``: reading the caseload back as counts a person checks it by."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from config.bootstrap import App
+from engine.calendar import add_months
+from entrypoints.demo.gateway import Gateway
+from entrypoints.demo.scenario import FOSTER
+from storage.uow import CASE, DEADLINE, C, D
+
+#: Fostering National Minimum Standards 2011, standard 14: a fostering assessment reaches the
+#: panel's recommendation within 8 months of the application. The demo measures approvals by
+#: the approved case's latest event, which is no earlier than the recommendation.
+ASSESSMENT_MONTHS = 8
+
+
+@dataclass
+class Summary:
+    """Counts a person checks a demo caseload by.
+
+    Attributes:
+        by_state: rows of journey, state and number of cases.
+        cases: all cases.
+        on_hold: cases on hold.
+        conversion: share of enquiries that reached application, by journey.
+        approvals: approved cases with an application date.
+        approvals_within_8_months: the share of those approved within 8 months of application.
+        breached_open: open deadlines past due.
+        met_late: deadlines met after their due date.
+    """
+
+    by_state: list[dict[str, Any]]
+    cases: int
+    on_hold: int
+    conversion: dict[str, float]
+    approvals: int
+    approvals_within_8_months: float | None
+    breached_open: int
+    met_late: int
+
+
+def case_count(app: App) -> int:
+    """How many cases exist.
+
+    Args:
+        app: the wired application.
+
+    Returns:
+        The number of cases.
+    """
+    with Gateway(app).reading() as conn:
+        return int(conn.execute(select(func.count()).select_from(CASE)).scalar_one())
+
+
+def summarise(app: App) -> Summary:
+    """Counts by journey and state, conversion, timeliness, breaches and holds, as of today.
+
+    Args:
+        app: the wired application; its clock says what "today" is.
+
+    Returns:
+        The summary.
+    """
+    gateway = Gateway(app)
+    today = gateway.today()
+    with gateway.reading() as conn:
+        rows = list(conn.execute(select(C.workflow_id, C.state, C.status, C.facts, C.exit_reason, C.last_event_on)))
+        breached, late = _deadline_counts(conn, today)
+    counts = Counter((r.workflow_id, r.state) for r in rows)
+    approved = [r for r in rows if r.exit_reason == "APPROVED" and (r.facts or {}).get("application_received_on")]
+    within = [r for r in approved if r.last_event_on <= _assessment_due(r.facts["application_received_on"])]
+    return Summary(
+        by_state=[{"journey": j, "state": s, "cases": n} for (j, s), n in sorted(counts.items())],
+        cases=len(rows),
+        on_hold=sum(1 for r in rows if r.status == "on_hold"),
+        conversion=_conversion(rows),
+        approvals=len(approved),
+        approvals_within_8_months=len(within) / len(approved) if approved else None,
+        breached_open=breached,
+        met_late=late,
+    )
+
+
+def _deadline_counts(conn: Connection, today: date) -> tuple[int, int]:
+    """Open deadlines past due, and deadlines met late."""
+    breached = conn.execute(
+        select(func.count()).select_from(DEADLINE).where(D.status == "open", D.due_on < today)
+    ).scalar_one()
+    late = conn.execute(
+        select(func.count()).select_from(DEADLINE).where(D.status == "met", D.met_on > D.due_on)
+    ).scalar_one()
+    return int(breached), int(late)
+
+
+def _conversion(rows: Sequence[Any]) -> dict[str, float]:
+    """Share of each journey's cases that reached application (fostering always shown)."""
+    per_journey = Counter(r.workflow_id for r in rows)
+    applied = Counter(r.workflow_id for r in rows if (r.facts or {}).get("application_received_on"))
+    return {j: applied[j] / per_journey[j] for j in sorted(applied) if j == FOSTER or applied[j]}
+
+
+def _assessment_due(application_received_on: str) -> date:
+    return add_months(date.fromisoformat(application_received_on), ASSESSMENT_MONTHS)
+
+
+def sample_case(app: App) -> str | None:
+    """A case worth touring: an open one far along its journey with deadlines.
+
+    Args:
+        app: the wired application.
+
+    Returns:
+        Its reference (the most-moved fostering case first), or ``None`` with no cases.
+    """
+    with Gateway(app).reading() as conn:
+        stmt = (
+            select(C.ref)
+            .where(C.status == "open")
+            .order_by((C.workflow_id == FOSTER).desc(), C.last_seq.desc(), C.ref)
+            .limit(1)
+        )
+        ref = conn.execute(stmt).scalar()
+        if ref is None:
+            ref = conn.execute(select(C.ref).order_by(C.last_seq.desc()).limit(1)).scalar()
+    return str(ref) if ref is not None else None
