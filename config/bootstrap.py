@@ -32,13 +32,14 @@ from engine.services import (
     TimerService,
     write_audit,
 )
+from engine.services.reads import ReadService
 from notifications.digest import enqueue_digests
 from notifications.dispatch import SmtpTarget, dispatch_due
 from notifications.routing import Notifier, Routing
 from storage.admin import calendar_overrides
 from storage.db import make_engine
 from storage.people import PeopleQueries, ensure_system_user
-from storage.queries import Queries
+from storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
 from storage.sweep import SqlTimerClaims
 from storage.uow import SqlUnitOfWork
 from workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
@@ -153,8 +154,12 @@ class App:
         return make_engine(self.engine.url.render_as_string(hide_password=False), reads_only=True)
 
     @cached_property
-    def queries(self) -> Queries:
-        return Queries(self.read_engine)
+    def reads(self) -> ReadService:
+        """Authorized reads over the read models (on the read engine)."""
+        e = self.read_engine
+        return ReadService(
+            CaseloadQueries(e), HistoryQueries(e), DeadlineQueries(e), MailQueries(e), PanelQueries(e), PeopleQueries(e)
+        )
 
     @cached_property
     def directory(self) -> PeopleQueries:

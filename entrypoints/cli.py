@@ -8,16 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.case import Case, Event
+from engine.case import Case, Event, voided
 from engine.clock import local_today
 from engine.compiler import compile_workflow
 from engine.errors import WorkflowDefinitionError
+from engine.reads import CaseFilter, CaseListing
 from engine.services import Action
-from entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts
+from entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
 from entrypoints.diagram import mermaid
 from entrypoints.output import emit_json, table
 from storage.migrate import current, upgrade
-from storage.queries import CaseFilter
 from workflows.loader import load_workflow, workflow_files
 
 app = Typer(help="carepath: statutory case tracking for fostering and adoption services.")
@@ -48,7 +48,7 @@ def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
     a = get_app()
     upgrade(a.engine)
-    a.people.ensure_system_user()
+    _ = a.system  # carepath's own user, for the scheduler
     typer.echo(f"database at revision {current(a.engine)} ({a.engine.url.render_as_string()})")
 
 
@@ -152,20 +152,26 @@ def wf_diagram(workflow: str, version: Annotated[int | None, typer.Option()] = N
 # -- cases ---------------------------------------------------------------------------------
 
 
-def _case_dict(c: Case) -> dict[str, Any]:
-    names = get_app().queries.names()
+def _case_dict(listing: CaseListing) -> dict[str, Any]:
+    c = listing.case
     d = asdict(c)
-    d["owner"] = names["users"].get(c.owner_id) if c.owner_id else None
-    d["team"] = names["teams"].get(c.team_id) if c.team_id else None
+    d["owner"] = listing.owner
+    d["team"] = listing.team
     d["label"] = get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
     return d
 
 
-def _print_case(c: Case, verb: str | None = None) -> None:
-    d = _case_dict(c)
+def _listing(c: Case, by: str | None) -> CaseListing:
+    """The case as the acting user may read it, with names."""
+    return get_app().reads.case_listing(c.ref, actor(by))
+
+
+def _print_case(c: Case, verb: str | None = None, by: str | None = None) -> None:
     if verb:
-        typer.echo(f"{c.ref} {verb}: now {c.state} ({d['label']})")
+        label = get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
+        typer.echo(f"{c.ref} {verb}: now {c.state} ({label})")
         return
+    d = _case_dict(_listing(c, by))
     typer.echo(f"{c.ref}  {c.workflow_id} v{c.workflow_version}")
     typer.echo(f"  state    {c.state} ({d['label']}){' - held from ' + c.held_from if c.held_from else ''}")
     typer.echo(f"  status   {c.status}{' (' + c.exit_reason + ')' if c.exit_reason else ''}")
@@ -177,7 +183,7 @@ def _print_case(c: Case, verb: str | None = None) -> None:
 
 def _owner_team(owner: str | None, team: str | None) -> tuple[int | None, int | None]:
     a = get_app()
-    return (a.people.user_id(owner) if owner else None, a.people.team_id(team) if team else None)
+    return (a.directory.user_id(owner) if owner else None, a.directory.team_id(team) if team else None)
 
 
 @case_app.command("open")
@@ -196,7 +202,7 @@ def case_open(
     owner_id, team_id = _owner_team(owner, team)
     c = get_app().cases.open_case(
         workflow,
-        actor(by),
+        who(by),
         on=parse_date(on),
         ref=ref,
         owner_id=owner_id,
@@ -204,7 +210,7 @@ def case_open(
         facts=parse_facts(set_),
         note=note,
     )
-    emit_json(_case_dict(c)) if json_ else _print_case(c, "opened")
+    emit_json(_case_dict(_listing(c, by))) if json_ else _print_case(c, "opened")
 
 
 @case_app.command("fire")
@@ -220,26 +226,26 @@ def case_fire(
 ) -> None:
     """Fire TRIGGER on case REF."""
     c = get_app().cases.fire(
-        ref, trigger, actor(by), on=parse_date(on), facts=parse_facts(set_), note=note, expected_version=expect_version
+        ref, trigger, who(by), on=parse_date(on), facts=parse_facts(set_), note=note, expected_version=expect_version
     )
-    emit_json(_case_dict(c)) if json_ else _print_case(c, trigger)
+    emit_json(_case_dict(_listing(c, by))) if json_ else _print_case(c, trigger)
 
 
 @case_app.command("show")
-def case_show(ref: str, json_: Json = False) -> None:
+def case_show(ref: str, by: By = None, json_: Json = False) -> None:
     """Show one case."""
-    c = get_app().queries.case(ref)
-    emit_json(_case_dict(c)) if json_ else _print_case(c)
+    listing = get_app().reads.case_listing(ref, actor(by))
+    emit_json(_case_dict(listing)) if json_ else _print_case(listing.case, by=by)
 
 
-def _event_row(e: Event, gone: set[int], users: dict[int, str]) -> dict[str, Any]:
+def _event_row(e: Event, gone: set[int], by: str | None) -> dict[str, Any]:
     return {
         "seq": e.seq,
         "on": e.effective_on,
         "trigger": e.trigger,
         "from": e.from_state,
         "to": e.to_state,
-        "by": users.get(e.actor_id or 0),
+        "by": by,
         "recorded_at": e.recorded_at,
         "note": e.note,
         "payload": dict(e.payload),
@@ -248,16 +254,11 @@ def _event_row(e: Event, gone: set[int], users: dict[int, str]) -> dict[str, Any
 
 
 @case_app.command("history")
-def case_history(ref: str, json_: Json = False) -> None:
+def case_history(ref: str, by: By = None, json_: Json = False) -> None:
     """The case's events, oldest first; voided ones are marked, never removed."""
-    from engine.case import voided
-
-    a = get_app()
-    c = a.queries.case(ref)
-    assert c.id is not None
-    events = a.queries.history(c.id)
-    gone = voided(events)
-    rows = [_event_row(e, gone, a.queries.names()["users"]) for e in events]
+    _, entries = get_app().reads.history(ref, actor(by))
+    gone = voided([h.event for h in entries])
+    rows = [_event_row(h.event, gone, h.by) for h in entries]
     if json_:
         emit_json(rows)
         return
@@ -281,8 +282,9 @@ def _detail(payload: dict[str, Any], note: str | None) -> str:
 def case_actions(ref: str, by: By = None, json_: Json = False) -> None:
     """What can be done next, with every unmet condition explained."""
     a = get_app()
-    c = a.queries.case(ref)
-    acts: list[Action] = a.cases.actions(c, actor(by))
+    me = actor(by)
+    c = a.reads.case(ref, me)
+    acts: list[Action] = a.cases.actions(c, me)
     if json_:
         emit_json([asdict(x) for x in acts])
         return
@@ -294,7 +296,7 @@ def case_actions(ref: str, by: By = None, json_: Json = False) -> None:
         return
     for x in acts:
         mark = "ready  " if x.ready else "blocked"
-        needs = f"  needs --set {', '.join(x.requires)}" if x.requires else ""
+        needs = f"  needs --set {'=... --set '.join(x.requires)}=..." if x.requires else ""
         typer.echo(f"{mark} {x.trigger:<28} -> {x.dest}{needs}")
         for r in x.reasons:
             typer.echo(f"          - {r}")
@@ -309,12 +311,15 @@ def case_list(
     team: Annotated[str | None, typer.Option(help="Team name.")] = None,
     status: Annotated[str | None, typer.Option(help="open, on_hold or closed.")] = None,
     limit: Annotated[int, typer.Option()] = 200,
+    by: By = None,
     json_: Json = False,
 ) -> None:
-    """List cases, newest first."""
+    """List the cases you may see, newest first."""
+    if status not in (None, "open", "on_hold", "closed"):
+        raise typer.BadParameter("use open, on_hold or closed", param_hint="--status")
     owner_id, team_id = _owner_team(owner, team)
-    cases = get_app().queries.cases(CaseFilter(workflow, state, owner_id, team_id, status, limit))
-    rows = [_case_dict(c) for c in cases]
+    f = CaseFilter(workflow, state, owner_id, team_id, status, limit)  # type: ignore[arg-type]
+    rows = [_case_dict(c) for c in get_app().reads.cases(f, actor(by))]
     emit_json(rows) if json_ else table(
         rows, ["ref", "workflow_id", "state", "status", "owner", "team", "opened_on", "last_event_on"]
     )
@@ -330,7 +335,7 @@ def case_hold(
 ) -> None:
     """Put a case on hold; clocks that allow it pause."""
     _print_case(
-        get_app().cases.hold(ref, actor(by), reason, on=parse_date(on), expected_version=expect_version), "put on hold"
+        get_app().cases.hold(ref, who(by), reason, on=parse_date(on), expected_version=expect_version), "put on hold"
     )
 
 
@@ -338,7 +343,7 @@ def case_hold(
 def case_resume(ref: str, on: On = None, by: By = None, note: Note = None, expect_version: Expect = None) -> None:
     """Resume a held case to the state it left."""
     _print_case(
-        get_app().cases.resume(ref, actor(by), on=parse_date(on), note=note, expected_version=expect_version), "resumed"
+        get_app().cases.resume(ref, who(by), on=parse_date(on), note=note, expected_version=expect_version), "resumed"
     )
 
 
@@ -353,7 +358,7 @@ def case_withdraw(
 ) -> None:
     """Withdraw a case with an exit reason code (e.g. AW1); records the stage reached."""
     _print_case(
-        get_app().cases.withdraw(ref, actor(by), reason, on=parse_date(on), note=note, expected_version=expect_version),
+        get_app().cases.withdraw(ref, who(by), reason, on=parse_date(on), note=note, expected_version=expect_version),
         "withdrawn",
     )
 
@@ -388,7 +393,7 @@ def case_assign(
     """Reassign the case's owner and/or team."""
     owner_id, team_id = _owner_team(owner, team)
     _print_case(
-        get_app().cases.assign(ref, actor(by), owner_id=owner_id, team_id=team_id, on=parse_date(on), note=note),
+        get_app().cases.assign(ref, who(by), owner_id=owner_id, team_id=team_id, on=parse_date(on), note=note),
         "reassigned",
     )
 
@@ -401,7 +406,7 @@ def case_error(
     by: By = None,
 ) -> None:
     """Mark event SEQ as entered in error: kept in history, case recomputed."""
-    _print_case(get_app().cases.mark_in_error(ref, seq, actor(by), reason), f"event {seq} voided")
+    _print_case(get_app().cases.mark_in_error(ref, seq, who(by), reason), f"event {seq} voided")
 
 
 # -- people --------------------------------------------------------------------------------
@@ -415,21 +420,21 @@ def users_add(
     by: By = None,
 ) -> None:
     """Add a user with one or more roles."""
-    u = get_app().people.add_user(email, name, role, by=actor(by))
+    u = get_app().people.add_user(email, name, role, (by and who(by)) or get_app().settings.user)
     typer.echo(f"added {u.email} ({', '.join(u.roles)})")
 
 
 @users_app.command("list")
-def users_list(json_: Json = False) -> None:
+def users_list(by: By = None, json_: Json = False) -> None:
     """List users."""
-    rows = [asdict(u) for u in get_app().people.users()]
+    rows = [asdict(u) for u in get_app().reads.users(actor(by))]
     emit_json(rows) if json_ else table(rows, ["email", "name", "roles", "teams", "active"])
 
 
 @users_app.command("deactivate")
 def users_deactivate(email: str, by: By = None) -> None:
     """Deactivate a user (their history is kept)."""
-    get_app().people.deactivate(email, by=actor(by))
+    get_app().people.deactivate(email, who(by))
     typer.echo(f"deactivated {email}")
 
 
@@ -442,14 +447,14 @@ def teams_add(
     by: By = None,
 ) -> None:
     """Add a team."""
-    t = get_app().people.add_team(name, manager, service_manager, member or [], by=actor(by))
-    typer.echo(f"added team {t.name} ({len(t.members)} members)")
+    get_app().people.add_team(name, who(by), manager=manager, service_manager=service_manager, members=member or [])
+    typer.echo(f"added team {name} ({len(member or [])} members)")
 
 
 @teams_app.command("list")
-def teams_list(json_: Json = False) -> None:
+def teams_list(by: By = None, json_: Json = False) -> None:
     """List teams."""
-    rows = [asdict(t) for t in get_app().people.teams()]
+    rows = [asdict(t) for t in get_app().reads.teams(actor(by))]
     emit_json(rows) if json_ else table(rows, ["name", "manager", "service_manager", "members"])
 
 

@@ -7,20 +7,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import delete, insert, select
 
+from config.bootstrap import bootstrap
 from engine.calendar import WorkingCalendar, due_date, parse_limit
 from engine.clock import LONDON, FixedClock, end_of_local_day, local_today
 from engine.deadlines import Deadline, display_status
-from engine.errors import InvalidInput, NotFound
-from entrypoints.common import Typer, actor, get_app, parse_date
+from engine.definition import DeadlineRule
+from engine.errors import InvalidInput
+from entrypoints.common import Typer, actor, get_app, parse_date, who
 from entrypoints.output import emit_json, table
-from storage.people import audit
-from storage.tables import CalendarOverride
-from storage.uow import CASE, DEADLINE, C, D, deadline_from_row
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-OVERRIDE = CalendarOverride.__table__  # type: ignore[attr-defined]
+By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
 
 calendar_app = Typer(help="Working days: England and Wales bank holidays plus local overrides.")
 override_app = Typer(help="Local closures and one-off holidays (or extra working days).")
@@ -86,70 +84,32 @@ def override_add(
     day: str,
     reason: Annotated[str, typer.Option(help="Why (e.g. office closure).")],
     opening: Annotated[bool, typer.Option("--opening", help="Make a holiday a working day.")] = False,
-    by: Annotated[str | None, typer.Option("--by")] = None,
+    by: By = None,
 ) -> None:
     """Add a local closure (or, with --opening, an extra working day); recomputes open deadlines."""
-    a = get_app()
-    d = _day(day, "DATE")
-    who = actor(by)
-    with a.engine.begin() as conn:
-        if conn.execute(select(OVERRIDE.c.day).where(OVERRIDE.c.day == d)).first():
-            raise InvalidInput(f"{d} already has an override; remove it first")
-        kind = "opening" if opening else "closure"
-        conn.execute(insert(OVERRIDE).values(day=d, kind=kind, reason=reason, created_at=a.clock.now()))
-        audit(conn, a.clock, who.id, "calendar.override.add", d.isoformat(), {"kind": kind, "reason": reason})
-    _recompute_after_override(d)
-    typer.echo(f"{d} is now a {'working day' if opening else 'closure'}: {reason}")
+    change = get_app().calendar_changes.add_override(_day(day, "DATE"), reason, who(by), opening=opening)
+    if change.recomputed:
+        typer.echo(f"recomputed deadlines of {len(change.recomputed)} case(s)")
+    typer.echo(f"{change.day} is now a {'working day' if opening else 'closure'}: {reason}")
 
 
 @override_app.command("remove")
-def override_remove(day: str, by: Annotated[str | None, typer.Option("--by")] = None) -> None:
+def override_remove(day: str, by: By = None) -> None:
     """Remove a local override; recomputes open deadlines."""
-    a = get_app()
-    d = _day(day, "DATE")
-    who = actor(by)
-    with a.engine.begin() as conn:
-        if conn.execute(delete(OVERRIDE).where(OVERRIDE.c.day == d)).rowcount != 1:
-            raise NotFound("calendar override on", d.isoformat())
-        audit(conn, a.clock, who.id, "calendar.override.remove", d.isoformat(), {})
-    _recompute_after_override(d)
-    typer.echo(f"removed the override on {d}")
-
-
-def _recompute_after_override(d: date) -> None:
-    from config.bootstrap import load_calendar
-    from engine.services import CaseService
-
-    a = get_app()
-    a.__dict__.pop("calendar", None)
-    a.__dict__.pop("cases", None)
-    cal = load_calendar(a.engine, a.settings.calendar_subdiv)
-    service = CaseService(a.uow, a.workflows, a.clock, cal)
-    with a.engine.connect() as conn:
-        refs = [
-            r.ref
-            for r in conn.execute(
-                select(C.ref)
-                .distinct()
-                .join(DEADLINE, D.case_id == C.id)
-                .where(D.status.in_(["open", "paused"]), D.due_on >= d, D.start_on <= d)
-            )
-        ]
-    for ref in refs:
-        service.recompute_deadlines(ref)
-    if refs:
-        typer.echo(f"recomputed deadlines of {len(refs)} case(s)")
+    change = get_app().calendar_changes.remove_override(_day(day, "DATE"), who(by))
+    if change.recomputed:
+        typer.echo(f"recomputed deadlines of {len(change.recomputed)} case(s)")
+    typer.echo(f"removed the override on {change.day}")
 
 
 @override_app.command("list")
-def override_list(json_: Json = False) -> None:
+def override_list(by: By = None, json_: Json = False) -> None:
     """List local overrides."""
-    with get_app().engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(select(OVERRIDE).order_by(OVERRIDE.c.day))]
+    rows = [asdict(o) for o in get_app().reads.overrides(actor(by))]
     emit_json(rows) if json_ else table(rows, ["day", "kind", "reason"])
 
 
-def deadline_view(d: Deadline, rule: Any, cal: WorkingCalendar, today: date) -> dict[str, Any]:
+def deadline_view(d: Deadline, rule: DeadlineRule | None, cal: WorkingCalendar, today: date) -> dict[str, Any]:
     """One deadline as people read it: rule, basis, dates, status and days left."""
     status = display_status(d, today)
     live = d.status in ("open", "paused")
@@ -171,19 +131,19 @@ def deadline_view(d: Deadline, rule: Any, cal: WorkingCalendar, today: date) -> 
     }
 
 
-def _rules(workflow_id: str, version: int) -> dict[str, Any]:
-    definition = get_app().workflows.get(workflow_id, version).definition
-    return {r.name: r for r in definition.deadlines}
+def _rule(workflow_id: str, version: int, name: str) -> DeadlineRule | None:
+    try:
+        return get_app().workflows.get(workflow_id, version).definition.rule(name)
+    except KeyError:
+        return None
 
 
-def case_deadlines(ref: str, json_: Json = False) -> None:
+def case_deadlines(ref: str, by: By = None, json_: Json = False) -> None:
     """Each deadline of case REF: rule, class and source, start, due, status, days left."""
     a = get_app()
-    c = a.queries.case(ref)
-    assert c.id is not None
-    rules = _rules(c.workflow_id, c.workflow_version)
+    c, deadlines = a.reads.case_deadlines(ref, actor(by))
     today = local_today(a.clock)
-    rows = [deadline_view(d, rules.get(d.rule), a.calendar, today) for d in a.queries.deadlines(c.id)]
+    rows = [deadline_view(d, _rule(c.workflow_id, c.workflow_version, d.rule), a.calendar, today) for d in deadlines]
     if json_:
         emit_json(rows)
         return
@@ -207,38 +167,22 @@ def deadlines_due(
     within: Annotated[str, typer.Option(help="Horizon after --as-of.")] = "20 working days",
     team: Annotated[str | None, typer.Option()] = None,
     owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
+    by: By = None,
     json_: Json = False,
 ) -> None:
-    """What is due or overdue across open cases, soonest first."""
+    """What is due or overdue across the open cases you may see, soonest first."""
     a = get_app()
     today = parse_date(as_of, "--as-of") or local_today(a.clock)
     horizon = due_date(today, parse_limit(within), a.calendar)
-    stmt = (
-        select(DEADLINE, C.ref, C.workflow_id, C.workflow_version, C.owner_id, C.team_id)
-        .join(CASE, C.id == D.case_id)
-        .where(D.status == "open", D.due_on <= horizon)
-        .order_by(D.due_on, C.ref)
-    )
-    if team:
-        stmt = stmt.where(C.team_id == a.people.team_id(team))
-    if owner:
-        stmt = stmt.where(C.owner_id == a.people.user_id(owner))
-    names = a.queries.names()
+    team_id = a.directory.team_id(team) if team else None
+    owner_id = a.directory.user_id(owner) if owner else None
     rows = []
-    with a.engine.connect() as conn:
-        for r in conn.execute(stmt):
-            view = deadline_view(
-                deadline_from_row(r), _rules(r.workflow_id, r.workflow_version).get(r.rule), a.calendar, today
-            )
-            rows.append(
-                {
-                    "case": r.ref,
-                    "workflow": r.workflow_id,
-                    "owner": names["users"].get(r.owner_id),
-                    "team": names["teams"].get(r.team_id),
-                    **view,
-                }
-            )
+    for item in a.reads.deadlines_due(horizon, actor(by), team_id=team_id, owner_id=owner_id):
+        rule = _rule(item.workflow_id, item.workflow_version, item.deadline.rule)
+        view = deadline_view(item.deadline, rule, a.calendar, today)
+        rows.append(
+            {"case": item.case_ref, "workflow": item.workflow_id, "owner": item.owner, "team": item.team, **view}
+        )
     if json_:
         emit_json(rows)
         return
@@ -251,15 +195,14 @@ def sweep(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date-time (ISO) or date to sweep as of.")] = None,
     json_: Json = False,
 ) -> None:
-    """Raise every reminder, breach and escalation due now (or --as-of), once; for cron."""
+    """Raise every reminder, breach and escalation due now (or --as-of), once; for cron. Acts as carepath itself."""
     a = get_app()
     if as_of:
         at = _as_of(as_of)
         if at > a.clock.now():
             raise InvalidInput(f"--as-of {as_of} is in the future; a sweep never raises early")
-        a.clock = FixedClock(at)
-        a.__dict__.pop("sweeper", None)
-    result = a.sweeper.sweep()
+        a = bootstrap(a.settings, FixedClock(at), a.workflows)
+    result = a.timers.sweep(a.system)
     out = {"raised": result.total, **dict(result.raised), "skipped": result.skipped}
     if json_:
         emit_json(out)

@@ -45,7 +45,9 @@ def demo_seed(
 
 
 @demo_app.command("show")
-def demo_show() -> None:
+def demo_show(
+    by: Annotated[str | None, typer.Option("--by", help="Who reads it (default: the demo's service manager).")] = None,
+) -> None:
     """A short tour: counts by journey and state, one case's history and deadlines."""
     from entrypoints.cli import _print_case, case_history
     from entrypoints.cli_clock import case_deadlines
@@ -61,11 +63,12 @@ def demo_show() -> None:
     if ref is None:
         return
     typer.echo(f"\n-- a sample case: {ref} --")
-    _print_case(gateway.case(ref))
+    reader = by or a.settings.user or gateway.reader()
+    _print_case(a.reads.case(ref, a.directory.actor(reader)), by=reader)
     typer.echo("\nHistory:")
-    case_history(ref)
+    case_history(ref, by=reader)
     typer.echo("\nDeadlines:")
-    case_deadlines(ref)
+    case_deadlines(ref, by=reader)
     typer.echo(f"\nMore: carepath case actions {ref} --by <email>; carepath deadlines due; carepath users list")
 
 

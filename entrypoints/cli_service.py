@@ -8,18 +8,12 @@ from email.policy import default as default_policy
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from engine.clock import local_today
-from entrypoints.common import Typer, actor, get_app, parse_date
+from engine.panels import check_type, sittings
+from engine.reads import OutboxStatus
+from entrypoints.common import Typer, actor, get_app, parse_date, who
 from entrypoints.output import emit_json, table
-from notifications import outbox
-from notifications.catcher import caught, caught_raw
-from notifications.digest import enqueue_digests
-from notifications.dispatch import dispatch_due
-from notifications.panels import add_sitting, check_type, sittings
-from storage.people import audit
-from storage.uow import CASE, C
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
@@ -33,7 +27,7 @@ panels_app = Typer(help="Panel sittings: ready-for-panel emails name the next on
 
 
 @mail_app.command("list")
-def mail_list(limit: Limit = 50, json_: Json = False) -> None:
+def mail_list(limit: Limit = 50, by: By = None, json_: Json = False) -> None:
     """Messages the built-in mail catcher received."""
     rows = [
         {
@@ -43,7 +37,7 @@ def mail_list(limit: Limit = 50, json_: Json = False) -> None:
             "subject": m.subject,
             "time": m.received_at.isoformat(timespec="seconds"),
         }
-        for m in caught(get_app().engine, limit)
+        for m in get_app().reads.caught(actor(by), limit)
     ]
     emit_json(rows) if json_ else table(rows, ["id", "time", "recipients", "subject", "message_id"])
 
@@ -58,9 +52,10 @@ def mail_show(
     caught_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `carepath mail list`.")],
     raw: Annotated[bool, typer.Option("--raw", help="The whole message as received (MIME).")] = False,
     html: Annotated[bool, typer.Option("--html", help="The HTML part instead of the text part.")] = False,
+    by: By = None,
 ) -> None:
     """One caught message: its headers and text part."""
-    text = caught_raw(get_app().engine, caught_id)
+    text = get_app().reads.caught_raw(caught_id, actor(by))
     if raw:
         typer.echo(text)
         return
@@ -76,17 +71,12 @@ def mail_show(
         typer.echo(_text_part(msg).rstrip("\n"))
 
 
-def _outbox_rows(status: outbox.Status | None, limit: int) -> list[dict[str, Any]]:
-    a = get_app()
-    found = outbox.rows(a.engine, status, limit)
-    ids = {r.case_id for r in found if r.case_id is not None}
-    with a.engine.connect() as conn:
-        refs = {r.id: r.ref for r in conn.execute(select(C.id, C.ref).select_from(CASE).where(C.id.in_(ids)))}
+def _outbox_rows(status: OutboxStatus | None, limit: int, by: str | None) -> list[dict[str, Any]]:
     return [
         {
             "id": r.id,
             "kind": r.kind,
-            "case": refs.get(r.case_id) if r.case_id is not None else None,
+            "case": r.case_ref,
             "recipients": list(r.recipients),
             "status": r.status,
             "attempts": r.attempts,
@@ -95,14 +85,14 @@ def _outbox_rows(status: outbox.Status | None, limit: int) -> list[dict[str, Any
             "message_id": r.message_id,
             "key": r.key,
         }
-        for r in found
+        for r in get_app().reads.outbox(actor(by), status, limit)
     ]
 
 
 @mail_app.command("failed")
-def mail_failed(json_: Json = False) -> None:
+def mail_failed(by: By = None, json_: Json = False) -> None:
     """Dead messages: refused by the server (5xx) or out of attempts. Requeue with `mail retry ID`."""
-    rows = _outbox_rows("dead", 500)
+    rows = _outbox_rows("dead", 500, by)
     emit_json(rows) if json_ else table(rows, ["id", "kind", "case", "recipients", "attempts", "last_error"])
 
 
@@ -110,17 +100,19 @@ def mail_failed(json_: Json = False) -> None:
 def mail_outbox(
     status: Annotated[str | None, typer.Option(help="pending, sent or dead.")] = None,
     limit: Limit = 50,
+    by: By = None,
     json_: Json = False,
 ) -> None:
     """Messages in the outbox, newest first, with a count by status."""
     if status not in (None, "pending", "sent", "dead"):
         raise typer.BadParameter("use pending, sent or dead", param_hint="--status")
-    rows = _outbox_rows(status, limit)  # type: ignore[arg-type]
+    rows = _outbox_rows(status, limit, by)  # type: ignore[arg-type]
+    counts = get_app().reads.outbox_counts(actor(by))
     if json_:
-        emit_json({"counts": outbox.counts(get_app().engine), "messages": rows})
+        emit_json({"counts": counts, "messages": rows})
         return
     table(rows, ["id", "kind", "case", "recipients", "status", "attempts", "next_attempt_at"])
-    typer.echo(", ".join(f"{k}: {v}" for k, v in outbox.counts(get_app().engine).items()))
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 @mail_app.command("retry")
@@ -129,29 +121,23 @@ def mail_retry(
     by: By = None,
 ) -> None:
     """Requeue one dead message with a fresh attempt count (audited)."""
-    a = get_app()
-    who = actor(by)
-    with a.engine.begin() as conn:
-        info = outbox.requeue(conn, outbox_id, a.clock.now())
-        audit(conn, a.clock, who.id, "mail.retry", f"outbox:{outbox_id}", {"key": info.key, "error": info.last_error})
+    info = get_app().mail.retry(outbox_id, who(by))
     typer.echo(f"requeued message {outbox_id} ({info.kind} to {', '.join(info.recipients)})")
 
 
 @mail_app.command("send")
 def mail_send() -> None:
-    """Send every due message now (what the worker does on each tick)."""
+    """Send every due message now (what the worker does on each tick; carepath acts itself)."""
     a = get_app()
-    sent = dispatch_due(a.engine, a.clock, a.settings)
-    c = outbox.counts(a.engine)
+    sent = a.dispatch()
+    c = a.reads.outbox_counts(a.system)
     typer.echo(f"sent {sent}; pending {c['pending']}, dead {c['dead']}")
 
 
 @mail_app.command("digest")
 def mail_digest() -> None:
     """Queue today's managers' digests if the digest time has passed (once a day each)."""
-    a = get_app()
-    n = enqueue_digests(a.engine, a.clock, a.settings, a.workflows)
-    typer.echo(f"queued {n} digest(s)")
+    typer.echo(f"queued {get_app().digests()} digest(s)")
 
 
 # -- panels ------------------------------------------------------------------------------------
@@ -164,22 +150,19 @@ def panels_add(
     by: By = None,
 ) -> None:
     """Book a panel sitting (audited)."""
-    a = get_app()
     when = parse_date(day, "DATE")
     assert when is not None
-    check_type(panel_type)
-    who = actor(by)
-    with a.engine.begin() as conn:
-        add_sitting(conn, when, panel_type, a.clock.now())
-        audit(conn, a.clock, who.id, "panel.add", f"{panel_type}:{when.isoformat()}", {})
-    papers = a.calendar.add_working_days(when, -5)
-    typer.echo(f"booked {panel_type} panel on {when:%A} {when.isoformat()}; papers to members by {papers.isoformat()}")
+    s = get_app().panels.add_sitting(when, panel_type, who(by))
+    typer.echo(
+        f"booked {panel_type} panel on {when:%A} {when.isoformat()}; papers to members by {s.papers_by.isoformat()}"
+    )
 
 
 @panels_app.command("list")
 def panels_list(
     panel_type: Annotated[str | None, typer.Option("--type", help="fostering or adoption.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include past sittings.")] = False,
+    by: By = None,
     json_: Json = False,
 ) -> None:
     """Booked sittings from today, with the date papers must reach members."""
@@ -187,8 +170,7 @@ def panels_list(
     if panel_type is not None:
         check_type(panel_type)
     today = local_today(a.clock)
-    with a.engine.connect() as conn:
-        found = sittings(conn, a.calendar, panel_type, None if all_ else today)
+    found = sittings(a.reads.sitting_days(actor(by), panel_type, None if all_ else today), a.calendar)
     rows = [
         {
             "date": s.day.isoformat(),

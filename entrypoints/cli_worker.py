@@ -16,15 +16,12 @@ def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
     s = app.settings
     ticker.every(s.sweep_interval_seconds, "sweep", lambda: _sweep(app))
     if mail:
-        from notifications.digest import enqueue_digests
-        from notifications.dispatch import dispatch_due
-
-        ticker.every(s.dispatch_interval_seconds, "dispatch", lambda: dispatch_due(app.engine, app.clock, s))
-        ticker.every(60, "digest", lambda: enqueue_digests(app.engine, app.clock, s, app.workflows))
+        ticker.every(s.dispatch_interval_seconds, "dispatch", app.dispatch)
+        ticker.every(60, "digest", app.digests)
 
 
 def _sweep(app: App) -> str | None:
-    result = app.sweeper.sweep()
+    result = app.timers.sweep(app.system)
     return f"raised {result.total} {dict(result.raised)}" if result.total else None
 
 
@@ -59,11 +56,10 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     if not app.settings.smtp.host:
         from notifications.catcher import MailCatcher
 
+        # With no SMTP host the dispatcher's target is the catcher (config.bootstrap.smtp_target).
         c = app.settings.catcher
         catcher = MailCatcher(app.engine, c.host, c.port, clock=app.clock)
         catcher.start()
-        app.settings.smtp.host, app.settings.smtp.port = c.host, c.port
-        app.settings.smtp.security = "none"
         typer.echo(f"mail catcher on {c.host}:{c.port}: read mail with `carepath mail list`")
     ticker = Ticker()
     _jobs(app, ticker, mail=True)

@@ -16,7 +16,7 @@ from config.bootstrap import App, bootstrap
 from config.settings import Settings
 from engine.case import Actor
 from engine.clock import Clock, FixedClock, SystemClock
-from engine.errors import CarepathError, InvalidInput
+from engine.errors import CarepathError, InvalidInput, NotPermitted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,9 +48,7 @@ def reset_app() -> None:
     """Forget the wired application (tests switch databases between invocations)."""
     global _APP
     if _APP is not None:
-        _APP.engine.dispose()
-        if "read_engine" in _APP.__dict__:
-            _APP.read_engine.dispose()
+        _APP.dispose()
     _APP = None
 
 
@@ -120,10 +118,17 @@ def _value(text: str) -> Any:
     return text
 
 
+def who(by: str | None) -> str:
+    """The acting user's email: ``--by``, else ``CAREPATH_USER``; nobody is refused (by the services too)."""
+    email = (by or get_app().settings.user or "").strip()
+    if not email:
+        raise NotPermitted("(nobody)", "act", "name the acting user with --by EMAIL or CAREPATH_USER")
+    return email
+
+
 def actor(by: str | None) -> Actor:
-    """The acting user: ``--by``, else ``CAREPATH_USER``, else carepath's system user."""
-    app = get_app()
-    return app.people.actor(by or app.settings.user)
+    """The acting user, resolved with roles and teams (for reads; writes pass ``who(by)`` to the service)."""
+    return get_app().directory.actor(who(by))
 
 
 def main() -> None:

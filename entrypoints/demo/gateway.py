@@ -1,28 +1,35 @@
 """The demo's one door into the application.
 
-Every call the demo (and ``carepath demo``) makes on ``App``, ``CaseService``, ``People``,
-``Queries``, the panel calendar, the outbox and the sweeper is here, so that a change to those
-APIs touches this module alone. The rest of the package works on engine values (``Case``,
-``Actor``, ``Deadline``, ``CompiledWorkflow``) and, in ``report``, on the storage tables.
+Every call the demo makes on ``App`` and its services (cases, people, panels, timers, reads)
+is here, so that a change to those APIs touches this module alone. The rest of the package
+works on engine values (``Case``, ``Actor``, ``Deadline``, ``CompiledWorkflow``). The demo
+acts as real users would: its administrator (the first user of an empty installation) adds
+the others, a panel coordinator books sittings, caseworkers and managers move cases, and
+carepath's own user only sweeps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import Any, Literal
 
 from config.bootstrap import App
 from engine.case import Actor, Case
 from engine.clock import FixedClock, local_today
 from engine.compiler import CompiledWorkflow
 from engine.deadlines import Deadline
-from notifications import outbox
-from notifications.panels import add_sitting, sittings
-from storage.people import audit
+from engine.errors import NotFound
+from entrypoints.demo.scenario import DOMAIN, PEOPLE
+from storage.queries import DeadlineQueries
+from storage.queries.summary import SummaryQueries
+
+#: The demo's administrator: the first user of an empty installation, who adds the others.
+DEMO_ADMIN = (f"ada.admin@{DOMAIN}", "Demo Administrator Ada")
+
+
+def _email_of(role: str) -> str:
+    return next(p.email for p in PEOPLE if p.role == role)
 
 
 class Gateway:
@@ -34,6 +41,7 @@ class Gateway:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        self._coordinator: Actor | None = None
 
     @classmethod
     def simulation(cls, app: App, clock: FixedClock) -> Gateway:
@@ -68,78 +76,85 @@ class Gateway:
         """The highest loaded version of ``journey``."""
         return self.app.workflows.latest(journey)
 
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A connection for the report's queries."""
-        with self.app.engine.connect() as conn:
-            yield conn
-
-    def case(self, ref: str) -> Case:
-        """One case by reference."""
-        return self.app.queries.case(ref)
+    def summary(self) -> SummaryQueries:
+        """Whole-service counts for the report."""
+        return SummaryQueries(self.app.read_engine)
 
     def deadlines(self, case_id: int) -> list[Deadline]:
-        """A case's deadlines, by due date."""
-        return self.app.queries.deadlines(case_id)
+        """A case's deadlines, by due date (the simulation reads its own writes)."""
+        return DeadlineQueries(self.app.engine).of_case(case_id)
 
     def pending_mail(self) -> int:
         """Emails queued in the outbox and not yet sent."""
-        return outbox.counts(self.app.engine).get("pending", 0)
+        return self.app.reads.outbox_counts(self.administrator()).get("pending", 0)
+
+    @staticmethod
+    def reader() -> str:
+        """Who reads the demo back (``demo show``): its service manager, who may read every case."""
+        return _email_of("service_manager")
 
     # -- people --------------------------------------------------------------------------------------
 
-    def system_user(self) -> Actor:
-        """carepath's own user, created if missing."""
-        return self.app.people.ensure_system_user()
+    def administrator(self) -> Actor:
+        """The demo's administrator: created as the first user of an empty installation."""
+        email, name = DEMO_ADMIN
+        try:
+            return self.app.directory.actor(email)
+        except NotFound:
+            self.app.people.add_user(email, name, ["admin"], None)
+            return self.app.directory.actor(email)
 
-    def user_emails(self) -> set[str]:
+    def user_emails(self, by: Actor) -> set[str]:
         """Every user's email."""
-        return {u.email for u in self.app.people.users()}
+        return {u.email for u in self.app.reads.users(by)}
 
     def add_user(self, email: str, name: str, role: str, by: Actor) -> None:
         """Create a user with one role."""
-        self.app.people.add_user(email, name, [role], by=by)
+        self.app.people.add_user(email, name, [role], by)
 
-    def team_names(self) -> set[str]:
+    def team_names(self, by: Actor) -> set[str]:
         """Every team's name."""
-        return {t.name for t in self.app.people.teams()}
+        return {t.name for t in self.app.reads.teams(by)}
 
     def add_team(self, name: str, manager: str, service_manager: str, members: list[str], by: Actor) -> None:
         """Create a team (people by email)."""
-        self.app.people.add_team(name, manager, service_manager, members, by=by)
+        self.app.people.add_team(name, by, manager=manager, service_manager=service_manager, members=members)
 
     def actor(self, email: str) -> Actor:
-        """The user with ``email`` as an actor."""
-        return self.app.people.actor(email)
+        """The user with ``email`` as an actor (roles and teams)."""
+        return self.app.directory.actor(email)
 
     def team_id(self, name: str) -> int:
         """The id of the team called ``name``."""
-        return self.app.people.team_id(name)
+        return self.app.directory.team_id(name)
 
     # -- panels --------------------------------------------------------------------------------------
 
+    def coordinator(self) -> Actor:
+        """The demo's panel coordinator (looked up once)."""
+        if self._coordinator is None:
+            self._coordinator = self.actor(_email_of("panel_coordinator"))
+        return self._coordinator
+
     def book_sittings(self, wanted: Iterable[tuple[date, str]], by: Actor) -> int:
-        """Book the (day, panel type) sittings not yet booked on working days, in one transaction.
+        """Book the (day, panel type) sittings not yet booked on working days (``by``: a panel coordinator).
 
         Returns:
             How many were booked.
         """
+        have = set(self.app.reads.sitting_days(by, None, None))
         booked = 0
-        with self.app.engine.begin() as conn:
-            have = {(s.day, s.panel_type) for s in sittings(conn, self.app.calendar)}
-            for day, kind in wanted:
-                if (day, kind) in have or not self.app.calendar.is_working_day(day):
-                    continue
-                add_sitting(conn, day, kind, self.app.clock.now())
-                audit(conn, self.app.clock, by.id, "panel.add", f"{kind}:{day.isoformat()}", {"demo": True})
-                booked += 1
+        for day, kind in wanted:
+            if (day, kind) in have or not self.app.calendar.is_working_day(day):
+                continue
+            self.app.panels.add_sitting(day, kind, by)
+            booked += 1
         return booked
 
     def first_sitting(self, kind: str, since: date) -> date | None:
         """The day of the first booked ``kind`` panel on or after ``since``."""
-        with self.app.engine.connect() as conn:
-            ahead = sittings(conn, self.app.calendar, kind, since=since)
-        return ahead[0].day if ahead else None
+        ahead = self.app.reads.sitting_days(self.coordinator(), kind, since)
+        return ahead[0][0] if ahead else None
 
     # -- cases ---------------------------------------------------------------------------------------
 
@@ -153,7 +168,7 @@ class Gateway:
         """Fire a trigger (``CaseService.fire``)."""
         return self.app.cases.fire(ref, trigger, actor, on=on, facts=facts)
 
-    def withdraw(self, ref: str, actor: Actor, reason: str, *, trigger: str, on: date) -> Case:
+    def withdraw(self, ref: str, actor: Actor, reason: str, *, trigger: Literal["withdraw", "close"], on: date) -> Case:
         """Close a case with an exit reason (``CaseService.withdraw``)."""
         return self.app.cases.withdraw(ref, actor, reason, trigger=trigger, on=on)
 
@@ -165,13 +180,12 @@ class Gateway:
         """Take a case off hold (``CaseService.resume``)."""
         return self.app.cases.resume(ref, actor, on=on, note=note)
 
-    # -- sweeper -------------------------------------------------------------------------------------
+    # -- scheduler -----------------------------------------------------------------------------------
 
     def sweep(self) -> int:
-        """Raise every timer due by the clock's instant, with a sweeper built for it.
+        """Raise every timer due by the clock's instant, as carepath's own user.
 
         Returns:
             How many timers were raised.
         """
-        self.app.__dict__.pop("sweeper", None)
-        return self.app.sweeper.sweep().total
+        return self.app.timers.sweep(self.app.system).total

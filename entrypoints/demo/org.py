@@ -42,7 +42,7 @@ def build_org(gateway: Gateway, by: Actor) -> Org:
 
     Args:
         gateway: the application.
-        by: who creates them (the system user).
+        by: who creates them (the demo's administrator).
 
     Returns:
         The organisation.
@@ -69,14 +69,14 @@ def build_org(gateway: Gateway, by: Actor) -> Org:
 
 
 def _ensure_users(gateway: Gateway, by: Actor) -> None:
-    known = gateway.user_emails()
+    known = gateway.user_emails(by)
     for p in PEOPLE:
         if p.email not in known:
             gateway.add_user(p.email, p.name, p.role, by)
 
 
 def _ensure_teams(gateway: Gateway, by: Actor) -> None:
-    teams = gateway.team_names()
+    teams = gateway.team_names(by)
     for team in TEAMS:
         if team not in teams:
             staff = [p for p in PEOPLE if p.team == team]
@@ -92,7 +92,7 @@ def book_panels(gateway: Gateway, start: date, end: date, by: Actor) -> int:
         gateway: the application.
         start: the first day to book.
         end: the last day to book.
-        by: who books them (the system user).
+        by: who books them (a panel coordinator).
 
     Returns:
         How many sittings were booked (already booked ones and non-working days are skipped).

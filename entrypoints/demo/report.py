@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
 from config.bootstrap import App
 from engine.calendar import add_months
 from entrypoints.demo.gateway import Gateway
 from entrypoints.demo.scenario import FOSTER
-from storage.uow import CASE, DEADLINE, C, D
 
 #: Fostering National Minimum Standards 2011, standard 14: a fostering assessment reaches the
 #: panel's recommendation within 8 months of the application. The demo measures approvals by
@@ -56,8 +53,7 @@ def case_count(app: App) -> int:
     Returns:
         The number of cases.
     """
-    with Gateway(app).reading() as conn:
-        return int(conn.execute(select(func.count()).select_from(CASE)).scalar_one())
+    return Gateway(app).summary().case_count()
 
 
 def summarise(app: App) -> Summary:
@@ -71,9 +67,8 @@ def summarise(app: App) -> Summary:
     """
     gateway = Gateway(app)
     today = gateway.today()
-    with gateway.reading() as conn:
-        rows = list(conn.execute(select(C.workflow_id, C.state, C.status, C.facts, C.exit_reason, C.last_event_on)))
-        breached, late = _deadline_counts(conn, today)
+    rows = gateway.summary().case_rows()
+    breached, late = gateway.summary().deadline_counts(today)
     counts = Counter((r.workflow_id, r.state) for r in rows)
     approved = [r for r in rows if r.exit_reason == "APPROVED" and (r.facts or {}).get("application_received_on")]
     within = [r for r in approved if r.last_event_on <= _assessment_due(r.facts["application_received_on"])]
@@ -87,17 +82,6 @@ def summarise(app: App) -> Summary:
         breached_open=breached,
         met_late=late,
     )
-
-
-def _deadline_counts(conn: Connection, today: date) -> tuple[int, int]:
-    """Open deadlines past due, and deadlines met late."""
-    breached = conn.execute(
-        select(func.count()).select_from(DEADLINE).where(D.status == "open", D.due_on < today)
-    ).scalar_one()
-    late = conn.execute(
-        select(func.count()).select_from(DEADLINE).where(D.status == "met", D.met_on > D.due_on)
-    ).scalar_one()
-    return int(breached), int(late)
 
 
 def _conversion(rows: Sequence[Any]) -> dict[str, float]:
@@ -120,14 +104,4 @@ def sample_case(app: App) -> str | None:
     Returns:
         Its reference (the most-moved fostering case first), or ``None`` with no cases.
     """
-    with Gateway(app).reading() as conn:
-        stmt = (
-            select(C.ref)
-            .where(C.status == "open")
-            .order_by((C.workflow_id == FOSTER).desc(), C.last_seq.desc(), C.ref)
-            .limit(1)
-        )
-        ref = conn.execute(stmt).scalar()
-        if ref is None:
-            ref = conn.execute(select(C.ref).order_by(C.last_seq.desc()).limit(1)).scalar()
-    return str(ref) if ref is not None else None
+    return Gateway(app).summary().most_moved(FOSTER)

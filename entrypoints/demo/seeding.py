@@ -80,9 +80,9 @@ def seed(app: App, *, households: int, children: int, seed_value: int) -> SeedRe
     start = today - timedelta(days=WINDOW_DAYS + CHILD_HEAD_START)
     clock = FixedClock(datetime.combine(start - timedelta(days=30), dtime(9), LONDON))
     sim = Gateway.simulation(app, clock)
-    system = sim.system_user()
-    seeder = Seeder(sim, clock, build_org(sim, system), today, seed_value, now)
-    panels = book_panels(sim, start - timedelta(days=30), today + timedelta(days=120), system)
+    org = build_org(sim, sim.administrator())
+    seeder = Seeder(sim, clock, org, today, seed_value, now)
+    panels = book_panels(sim, start - timedelta(days=30), today + timedelta(days=120), sim.coordinator())
     loaded = set(real.journeys())
     for a in arrivals(seeder.rng, today, households, children, loaded & WANTED):
         seeder.add(a)

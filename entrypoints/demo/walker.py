@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from engine.definition import TransitionDef
 from engine.errors import CarepathError
@@ -213,7 +213,7 @@ class Walker(Planner):
         if self.case.status == "closed":
             return
         codes = [c for c in self.definition.exit_reasons if c.startswith("AW")]
-        trigger = "withdraw" if codes else "close"
+        trigger: Literal["withdraw", "close"] = "withdraw" if codes else "close"
         if not codes:
             codes = [c for c in self.definition.exit_reasons if c not in ("DUPLICATE", "DECEASED")] or list(
                 self.definition.exit_reasons

@@ -1,0 +1,165 @@
+"""The read service: every read is authorized (``engine.policy``) and lists are scoped to the actor.
+
+The read models themselves live in ``storage.queries``; this layer only knows them through
+the small Protocols below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any, Protocol
+
+from engine.case import Actor, Case
+from engine.deadlines import Deadline
+from engine.errors import NotPermitted
+from engine.policy import Subject, authorize, case_scope_filter
+from engine.reads import (
+    CaseFilter,
+    CaseListing,
+    CaughtListing,
+    DeadlineListing,
+    HistoryEntry,
+    OutboxListing,
+    OutboxStatus,
+    Override,
+    Scope,
+)
+
+
+class CaseReads(Protocol):
+    def case(self, ref: str) -> Case: ...
+    def cases(self, f: CaseFilter, scope: Scope) -> list[CaseListing]: ...
+    def owner_and_team(self, case: Case) -> tuple[str | None, str | None]: ...
+
+
+class HistoryReads(Protocol):
+    def history(self, case_id: int) -> list[HistoryEntry]: ...
+
+
+class DeadlineReads(Protocol):
+    def of_case(self, case_id: int) -> list[Deadline]: ...
+    def due(
+        self, until: date, scope: Scope, *, team_id: int | None = None, owner_id: int | None = None
+    ) -> list[DeadlineListing]: ...
+
+
+class MailReads(Protocol):
+    def outbox(self, status: OutboxStatus | None, limit: int) -> list[OutboxListing]: ...
+    def counts(self) -> dict[str, int]: ...
+    def caught(self, limit: int) -> list[CaughtListing]: ...
+    def caught_raw(self, caught_id: int) -> str: ...
+
+
+class PeopleReads(Protocol):
+    def users(self) -> list[Any]: ...
+    def teams(self) -> list[Any]: ...
+
+
+class PanelReads(Protocol):
+    def sitting_days(self, panel_type: str | None, since: date | None) -> list[tuple[date, str]]: ...
+    def overrides(self) -> list[Override]: ...
+
+
+def scope_for(actor: Actor, command: str) -> Scope:
+    """The cases ``actor`` may see in a list read by ``command``; refused if none."""
+    kind, team_ids = case_scope_filter(actor, command)
+    if kind == "none":
+        authorize(actor, command, Subject(owner_id=None, team_id=None))  # raises with the policy's reason
+        raise NotPermitted(actor.email, command, "no cases are in their scope")
+    return Scope(all_cases=kind == "all", actor_id=actor.id, team_ids=team_ids)
+
+
+class ReadService:
+    """Authorized reads for the CLI, the web app and reports."""
+
+    def __init__(
+        self,
+        cases: CaseReads,
+        history: HistoryReads,
+        deadlines: DeadlineReads,
+        mail: MailReads,
+        panels: PanelReads,
+        people: PeopleReads,
+    ) -> None:
+        self._cases = cases
+        self._history = history
+        self._deadlines = deadlines
+        self._mail = mail
+        self._panels = panels
+        self._people = people
+
+    def case(self, ref: str, actor: Actor) -> Case:
+        """One case, if ``actor`` may read it."""
+        case = self._cases.case(ref)
+        authorize(actor, "case.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
+        return case
+
+    def case_listing(self, ref: str, actor: Actor) -> CaseListing:
+        """One case with its owner's email and team's name."""
+        case = self.case(ref, actor)
+        owner, team = self._cases.owner_and_team(case)
+        return CaseListing(case, owner, team)
+
+    def cases(self, f: CaseFilter, actor: Actor) -> list[CaseListing]:
+        """Cases matching ``f`` that ``actor`` may see, newest first."""
+        return self._cases.cases(replace(f, limit=max(1, min(f.limit, 1000))), scope_for(actor, "case.list"))
+
+    def history(self, ref: str, actor: Actor) -> tuple[Case, list[HistoryEntry]]:
+        """A case and its events, oldest first."""
+        case = self.case(ref, actor)
+        assert case.id is not None
+        return case, self._history.history(case.id)
+
+    def case_deadlines(self, ref: str, actor: Actor) -> tuple[Case, list[Deadline]]:
+        """A case and its deadlines, by due date."""
+        case = self._cases.case(ref)
+        authorize(actor, "deadlines.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
+        assert case.id is not None
+        return case, self._deadlines.of_case(case.id)
+
+    def deadlines_due(
+        self, until: date, actor: Actor, *, team_id: int | None = None, owner_id: int | None = None
+    ) -> list[DeadlineListing]:
+        """Open deadlines due by ``until`` on cases ``actor`` may see."""
+        return self._deadlines.due(until, scope_for(actor, "deadlines.read"), team_id=team_id, owner_id=owner_id)
+
+    def outbox(self, actor: Actor, status: OutboxStatus | None = None, limit: int = 50) -> list[OutboxListing]:
+        """Outbox rows, newest first."""
+        authorize(actor, "mail.read")
+        return self._mail.outbox(status, limit)
+
+    def outbox_counts(self, actor: Actor) -> dict[str, int]:
+        """Pending, sent and dead counts."""
+        authorize(actor, "mail.read")
+        return self._mail.counts()
+
+    def caught(self, actor: Actor, limit: int = 50) -> list[CaughtListing]:
+        """What the built-in catcher received, newest first."""
+        authorize(actor, "mail.read")
+        return self._mail.caught(limit)
+
+    def caught_raw(self, caught_id: int, actor: Actor) -> str:
+        """One caught message as received."""
+        authorize(actor, "mail.read")
+        return self._mail.caught_raw(caught_id)
+
+    def sitting_days(self, actor: Actor, panel_type: str | None, since: date | None) -> list[tuple[date, str]]:
+        """Booked panel sittings."""
+        authorize(actor, "panel.read")
+        return self._panels.sitting_days(panel_type, since)
+
+    def overrides(self, actor: Actor) -> list[Override]:
+        """Local calendar overrides."""
+        authorize(actor, "calendar.read")
+        return self._panels.overrides()
+
+    def users(self, actor: Actor) -> list[Any]:
+        """Every user but the system one."""
+        authorize(actor, "user.read")
+        return self._people.users()
+
+    def teams(self, actor: Actor) -> list[Any]:
+        """Every team with its people."""
+        authorize(actor, "team.read")
+        return self._people.teams()

@@ -1,0 +1,16 @@
+"""Read models: one module per reader (caseload, history, deadlines, mail, panels, people).
+
+The CLI, the web app and reports share them; the application's read service
+(``engine.services.reads``) authorizes each read and scopes lists to what the actor may see.
+No SQL outside ``storage``.
+"""
+
+from __future__ import annotations
+
+from storage.queries.caseload import CaseloadQueries
+from storage.queries.deadlines import DeadlineQueries
+from storage.queries.history import HistoryQueries
+from storage.queries.mail import MailQueries
+from storage.queries.panels import PanelQueries
+
+__all__ = ["CaseloadQueries", "DeadlineQueries", "HistoryQueries", "MailQueries", "PanelQueries"]

@@ -1,0 +1,64 @@
+"""The caseload: one case, and lists of cases with their owner's email and team's name joined."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+
+from engine.case import Case
+from engine.errors import CaseNotFound
+from engine.reads import CaseFilter, CaseListing, Scope
+from storage.tables import CASES, TEAMS, USERS
+from storage.uow import _SELECT_CASE, case_from_row
+
+_LIST = (
+    select(CASES, USERS.c.email.label("owner_email"), TEAMS.c.name.label("team_name"))
+    .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
+    .outerjoin(TEAMS, TEAMS.c.id == CASES.c.team_id)
+)
+
+
+def scoped(stmt: Any, scope: Scope) -> Any:
+    """``stmt`` limited to the cases ``scope`` lets its actor see."""
+    if scope.all_cases:
+        return stmt
+    return stmt.where(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
+
+
+class CaseloadQueries:
+    """Cases as people read them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def case(self, ref: str) -> Case:
+        """One case by reference."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_SELECT_CASE, {"ref": ref}).first()
+        if row is None:
+            raise CaseNotFound(ref)
+        return case_from_row(row)
+
+    def cases(self, f: CaseFilter, scope: Scope) -> list[CaseListing]:
+        """Cases matching ``f`` within ``scope``, newest first, names joined in the same statement."""
+        stmt = scoped(_LIST, scope)
+        for column, value in (
+            (CASES.c.workflow_id, f.workflow),
+            (CASES.c.state, f.state),
+            (CASES.c.owner_id, f.owner_id),
+            (CASES.c.team_id, f.team_id),
+            (CASES.c.status, f.status),
+        ):
+            if value is not None and value != "":
+                stmt = stmt.where(column == value)
+        stmt = stmt.order_by(CASES.c.id.desc()).limit(f.limit)
+        with self.engine.connect() as conn:
+            return [CaseListing(case_from_row(r), r.owner_email, r.team_name) for r in conn.execute(stmt)]
+
+    def owner_and_team(self, case: Case) -> tuple[str | None, str | None]:
+        """The owner's email and the team's name of one case."""
+        with self.engine.connect() as conn:
+            owner = conn.execute(select(USERS.c.email).where(USERS.c.id == case.owner_id)).scalar()
+            team = conn.execute(select(TEAMS.c.name).where(TEAMS.c.id == case.team_id)).scalar()
+        return owner, team
