@@ -38,8 +38,10 @@ from notifications.dispatch import SmtpTarget, dispatch_due
 from notifications.routing import Notifier, Routing
 from storage.admin import calendar_overrides
 from storage.db import make_engine
+from storage.migrate import current, upgrade
 from storage.people import PeopleQueries, ensure_system_user
 from storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
+from storage.queries.summary import SummaryQueries
 from storage.sweep import SqlTimerClaims
 from storage.uow import SqlUnitOfWork
 from workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
@@ -176,6 +178,26 @@ class App:
         """Queue today's managers' digests if the digest time has passed."""
         s = self.settings
         return enqueue_digests(self.engine, self.clock, self.workflows, at=s.digest_time, base_url=s.base_url)
+
+    def migrate(self) -> str | None:
+        """Create or migrate the database to the latest schema, and carepath's own user; the revision."""
+        upgrade(self.engine)
+        _ = self.system
+        return current(self.engine)
+
+    def schema_revision(self) -> str | None:
+        """The database's schema revision (``None`` if never migrated)."""
+        return current(self.engine)
+
+    @cached_property
+    def summary(self) -> SummaryQueries:
+        """Whole-service counts (the demo's report)."""
+        return SummaryQueries(self.read_engine)
+
+    @cached_property
+    def own_writes(self) -> DeadlineQueries:
+        """Deadline reads on the write engine, for a process that reads back what it just wrote (the demo)."""
+        return DeadlineQueries(self.engine)
 
     def dispose(self) -> None:
         """Close the database connections."""

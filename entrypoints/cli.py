@@ -17,7 +17,6 @@ from engine.services import Action
 from entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
 from entrypoints.diagram import mermaid
 from entrypoints.output import emit_json, table
-from storage.migrate import current, upgrade
 from workflows.loader import load_workflow, workflow_files
 
 app = Typer(help="carepath: statutory case tracking for fostering and adoption services.")
@@ -47,15 +46,14 @@ Expect = Annotated[int | None, typer.Option("--expect-version", help="Refuse if 
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
     a = get_app()
-    upgrade(a.engine)
-    _ = a.system  # carepath's own user, for the scheduler
-    typer.echo(f"database at revision {current(a.engine)} ({a.engine.url.render_as_string()})")
+    revision = a.migrate()
+    typer.echo(f"database at revision {revision} ({a.engine.url.render_as_string()})")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision."""
-    typer.echo(current(get_app().engine) or "(not migrated; run carepath db upgrade)")
+    typer.echo(get_app().schema_revision() or "(not migrated; run carepath db upgrade)")
 
 
 # -- workflows -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from config.bootstrap import App
 from engine.case import Actor, Case
@@ -21,8 +21,16 @@ from engine.compiler import CompiledWorkflow
 from engine.deadlines import Deadline
 from engine.errors import NotFound
 from entrypoints.demo.scenario import DOMAIN, PEOPLE
-from storage.queries import DeadlineQueries
-from storage.queries.summary import SummaryQueries
+
+
+class Summaries(Protocol):
+    """The whole-service counts the report reads (``App.summary``)."""
+
+    def case_count(self) -> int: ...
+    def case_rows(self) -> list[Any]: ...
+    def deadline_counts(self, today: date) -> tuple[int, int]: ...
+    def most_moved(self, prefer_workflow: str) -> str | None: ...
+
 
 #: The demo's administrator: the first user of an empty installation, who adds the others.
 DEMO_ADMIN = (f"ada.admin@{DOMAIN}", "Demo Administrator Ada")
@@ -76,13 +84,13 @@ class Gateway:
         """The highest loaded version of ``journey``."""
         return self.app.workflows.latest(journey)
 
-    def summary(self) -> SummaryQueries:
+    def summary(self) -> Summaries:
         """Whole-service counts for the report."""
-        return SummaryQueries(self.app.read_engine)
+        return self.app.summary
 
     def deadlines(self, case_id: int) -> list[Deadline]:
         """A case's deadlines, by due date (the simulation reads its own writes)."""
-        return DeadlineQueries(self.app.engine).of_case(case_id)
+        return self.app.own_writes.of_case(case_id)
 
     def pending_mail(self) -> int:
         """Emails queued in the outbox and not yet sent."""

@@ -293,7 +293,8 @@ def test_case_scope_filter() -> None:
     assert case_scope_filter(person("caseworker", teams=frozenset()), "case.list") == ("teams", frozenset())
     assert case_scope_filter(person("caseworker", "iro"), "case.list") == ("all", frozenset())
     assert case_scope_filter(person("service_manager"), "deadlines.read") == ("all", frozenset())
-    assert case_scope_filter(person("agency_decision_maker"), "deadlines.read") == ("none", frozenset())
+    assert case_scope_filter(person("agency_decision_maker"), "deadlines.read") == ("all", frozenset())
+    assert case_scope_filter(person("admin"), "deadlines.read") == ("none", frozenset())
 
 
 # -- scopes and programming errors -------------------------------------------------------
