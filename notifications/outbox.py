@@ -11,22 +11,19 @@ Claiming takes due rows with a lease (``claimed_until``): on PostgreSQL in one
 
 from __future__ import annotations
 
-import hashlib
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine.errors import InvalidInput, NotFound
-from storage.tables import OutboxRow
+from engine.ports import OutboxMessage
+from storage.admin import insert_outbox, message_id_for
+from storage.tables import OUTBOX
 
-OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
-O = OUTBOX.c  # noqa: E741
+O = OUTBOX.c  # noqa: E741  (module-local shorthand for the statements below)
 
 #: First retry after about this long; each later one waits twice as long (with jitter).
 BACKOFF_BASE = timedelta(seconds=30)
@@ -34,11 +31,6 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=2)
 
 Status = Literal["pending", "sent", "dead"]
-
-
-def message_id_for(key: str) -> str:
-    """The stable ``Message-ID`` of the email with idempotency key ``key``."""
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@carepath>"
 
 
 def enqueue(
@@ -51,55 +43,12 @@ def enqueue(
     now: datetime,
     case_id: int | None = None,
 ) -> bool:
-    """Insert one outbox row in the caller's transaction unless ``key`` is already there.
+    """Queue one email in the caller's transaction unless ``key`` is queued (``storage.admin.insert_outbox``).
 
-    Args:
-        conn: the connection of the transaction that causes the email.
-        key: idempotency key; a second insert with the same key does nothing.
-        kind: template kind.
-        recipients: email addresses (at least one).
-        context: template fields: references, rule, dates, link; never case facts.
-        now: the injected clock's time; the row is due at once.
-        case_id: the case the email is about, if any.
-
-    Returns:
-        Whether a row was inserted.
+    Application code queues mail through the unit of work (``Transaction.enqueue``, from a bus
+    handler); this is for tools that fill an outbox directly (benches, tests).
     """
-    if not recipients:
-        raise InvalidInput(f"outbox {key}: no recipients")
-    stmt = _INSERT_PG if conn.dialect.name == "postgresql" else _INSERT_SQLITE
-    row = conn.execute(
-        stmt,
-        {
-            "key": key,
-            "kind": kind,
-            "case_id": case_id,
-            "recipients": sorted(set(recipients)),
-            "context": dict(context),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "message_id": message_id_for(key),
-            "created_at": now,
-        },
-    ).first()
-    return row is not None  # rowcount is -1 here on psycopg; RETURNING tells
-
-
-_INSERT_COLUMNS = ("key", "kind", "case_id", "recipients", "context", "status", "attempts", "next_attempt_at",
-                   "message_id", "created_at")  # fmt: skip
-_INSERT_SQLITE = (
-    sqlite_insert(OUTBOX)
-    .values({c: bindparam(c) for c in _INSERT_COLUMNS})
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(O.id)
-)
-_INSERT_PG = (
-    pg_insert(OUTBOX)
-    .values({c: bindparam(c) for c in _INSERT_COLUMNS})
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(O.id)
-)
+    return insert_outbox(conn, OutboxMessage(key, kind, tuple(recipients), context, case_id), now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,80 +207,11 @@ def write_outcomes(
     outcomes.released.clear()
 
 
-# -- reads and repairs for people (carepath mail failed / retry) ------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxInfo:
-    """One outbox row as people read it."""
-
-    id: int
-    key: str
-    kind: str
-    case_id: int | None
-    recipients: tuple[str, ...]
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    message_id: str
-    created_at: datetime
-    sent_at: datetime | None
-
-
-def _info(r: Any) -> OutboxInfo:
-    return OutboxInfo(
-        r.id,
-        r.key,
-        r.kind,
-        r.case_id,
-        tuple(r.recipients),
-        r.status,
-        r.attempts,
-        r.next_attempt_at,
-        r.last_error,
-        r.message_id,
-        r.created_at,
-        r.sent_at,
-    )
-
-
-def rows(engine: Engine, status: Status | None = None, limit: int = 500) -> list[OutboxInfo]:
-    """Outbox rows, newest first, optionally only those with ``status``."""
-    stmt = select(OUTBOX).order_by(O.id.desc()).limit(limit)
-    if status is not None:
-        stmt = stmt.where(O.status == status)
-    with engine.connect() as conn:
-        return [_info(r) for r in conn.execute(stmt)]
-
-
 def counts(engine: Engine) -> dict[str, int]:
     """How many rows are pending, sent and dead."""
     with engine.connect() as conn:
-        got = {r[0]: int(r[1]) for r in conn.execute(select(O.status, func.count()).group_by(O.status))}
+        got = {r[0]: int(r[1]) for r in conn.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))}
     return {s: got.get(s, 0) for s in ("pending", "sent", "dead")}
 
 
-def requeue(conn: Connection, outbox_id: int, now: datetime) -> OutboxInfo:
-    """Make a dead row pending again with a fresh attempt count (the caller audits it).
-
-    Raises:
-        NotFound: no outbox row ``outbox_id``.
-        InvalidInput: the row is not dead.
-    """
-    row = conn.execute(select(OUTBOX).where(O.id == outbox_id)).first()
-    if row is None:
-        raise NotFound("outbox message", str(outbox_id))
-    if row.status != "dead":
-        raise InvalidInput(f"outbox message {outbox_id} is {row.status}, not dead; only dead messages are retried")
-    conn.execute(
-        update(OUTBOX)
-        .where(O.id == outbox_id)
-        .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None)
-    )
-    return _info(row)
-
-
-def ids_of(items: Iterable[Claimed]) -> list[int]:
-    """The row ids of ``items``."""
-    return [c.id for c in items]
+__all__ = ["OUTBOX", "Claimed", "Outcomes", "claim", "counts", "enqueue", "flush", "flush_and_claim", "message_id_for"]
