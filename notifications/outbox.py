@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, u
 
 from engine.ports import OutboxMessage
 from storage.admin import insert_outbox, message_id_for
+from storage.db import is_postgres
 from storage.tables import OUTBOX
 
 O = OUTBOX.c  # noqa: E741  (module-local shorthand for the statements below)
@@ -97,7 +98,7 @@ def claim_in(conn: Connection, now: datetime, limit: int, lease: timedelta) -> l
     """``claim`` in the caller's transaction."""
     if limit <= 0:
         return []
-    stmt = _claim_statement(now, limit, now + lease, conn.dialect.name == "postgresql")
+    stmt = _claim_statement(now, limit, now + lease, is_postgres(conn))
     rows = conn.execute(stmt).all()
     claimed = [Claimed(r.id, r.key, r.kind, tuple(r.recipients), r.context, r.attempts, r.message_id) for r in rows]
     return sorted(claimed, key=lambda c: c.id)

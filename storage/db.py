@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MethodType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 
@@ -22,9 +22,9 @@ def _sqlite_setup(engine: Engine, *, reads_only: bool = False) -> None:
         cur.close()
 
     def _begin_immediate(_dialect: Any, dbapi_connection: Any) -> None:
-        # Deferred BEGIN fails read-then-write transactions under contention
-        # (DESIGN.md §3); IMMEDIATE takes the write lock up front. Done in the dialect, not
-        # in a "begin" connection event: any connection event makes SQLAlchemy dispatch
+        # Deferred BEGIN fails read-then-write transactions under contention (two writers
+        # that both read first deadlock with SQLITE_BUSY); IMMEDIATE takes the write lock up
+        # front. Done in the dialect, not in a "begin" connection event: any connection event makes SQLAlchemy dispatch
         # events around every statement, about 20% of a transition (bench/transitions.py).
         dbapi_connection.execute("BEGIN IMMEDIATE")
 
@@ -51,6 +51,6 @@ def make_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> En
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def is_postgres(engine: Engine) -> bool:
-    """Whether ``engine`` talks to PostgreSQL."""
-    return engine.dialect.name == "postgresql"
+def is_postgres(bind: Engine | Connection) -> bool:
+    """Whether ``bind`` talks to PostgreSQL (the one place the dialect is checked)."""
+    return bind.dialect.name == "postgresql"

@@ -20,6 +20,7 @@ from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
 from engine.ports import NewTeam, NewUser
 from engine.roles import SYSTEM_EMAIL
+from storage.db import is_postgres
 from storage.recipients import resolve
 from storage.tables import AUDIT, MEMBERS, TEAMS, USERS
 
@@ -142,7 +143,7 @@ def ensure_system_user(engine: Engine, clock: Clock) -> Actor:
     with engine.begin() as conn:
         row = conn.execute(select(USERS.c.id).where(USERS.c.email == SYSTEM_EMAIL)).first()
         if row is None:
-            ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            ins = pg_insert if is_postgres(conn) else sqlite_insert
             conn.execute(
                 ins(USERS)
                 .values(email=SYSTEM_EMAIL, name="carepath", roles=["system"], active=True, created_at=clock.now())

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 from engine.case import Event
 from engine.clock import Clock
 from engine.ports import DueTimer
+from storage.db import is_postgres
 from storage.tables import CASES, DEADLINES, EVENTS, TIMERS
 
 _CLAIMABLE = and_(
@@ -68,7 +69,7 @@ class SqlTimerClaims:
         self.clock = clock
         self.lease = lease
         self.batch = batch
-        self.postgres = engine.dialect.name == "postgresql"
+        self.postgres = is_postgres(engine)
 
     def claim(self, token: str, now: datetime) -> list[int]:
         """Claim up to ``batch`` timers due at ``now`` for ``token``; returns their ids."""

@@ -1,6 +1,7 @@
 """The SQL unit of work: ``engine.ports.Transaction`` on SQLAlchemy Core statements.
 
-Statements are built once at import (DESIGN.md §4: per-call construction costs 3x).
+Statements are built once at import: building them per call cost a third of a transition
+(bench/transitions.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput
 from engine.events import DomainEvent
 from engine.timers import Timer
 from storage.admin import CalendarSql, OutboxSql, PanelSql
+from storage.db import is_postgres
 from storage.people import DirectorySql
 from storage.sweep import TimerSql, event_row
 from storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
@@ -118,7 +120,7 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
     def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
-        self.postgres = conn.dialect.name == "postgresql"
+        self.postgres = is_postgres(conn)
         self._events: list[DomainEvent] = []
         self._now: datetime | None = None
 
