@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     catcher: CatcherSettings = CatcherSettings()
     conventions: dict[str, Literal["after", "beginning_with"]] = Field(
         default_factory=lambda: dict(DEFAULT_CONVENTIONS),
-        description="counting conventions domain.md leaves open; see docs/conventions.md",
+        description="counting conventions the regulations leave open; see docs/conventions.md",
     )
     sweep_interval_seconds: float = 30.0
     dispatch_interval_seconds: float = 10.0
