@@ -34,7 +34,7 @@ SERVICE_MANAGER = "service_manager"
 
 log = logging.getLogger(__name__)
 
-#: Who hears a state notice when the state's meta names no ``notify`` roles (a journey's ``meta.notify`` overrides them).
+#: Who hears a state notice when its state's meta names no ``notify`` roles (``meta.notify`` overrides).
 DEFAULT_NOTIFY: dict[str, tuple[str, ...]] = {
     "ready_for_panel": ("panel_coordinator", "panel_adviser"),
     "panel_recommendation": ("agency_decision_maker",),
