@@ -3,6 +3,17 @@
 YAML is parsed with a safe loader that remembers the line of every mapping and refuses
 duplicate keys; pydantic checks the shape; ``engine.compiler`` then checks the meaning.
 Every fault names the file and line.
+
+Besides states, transitions and deadlines a file may declare ``readiness:`` lists, by kind,
+for the guards ``ready_for_panel:<kind>`` and ``stage_complete:<kind>``::
+
+    readiness:
+      fostering:
+        title: not ready for panel        # opens the guard's sentence
+        since: report_completed_on        # optional; fresh items must not predate it
+        items:
+          - {fact: medical_on, label: Medical report, when: {report_type: full}}
+          - {fact: report_authorised_on, label: Report authorised, fresh: true}
 """
 
 from __future__ import annotations
@@ -10,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,6 +30,8 @@ from engine.definition import (
     Anchor,
     DeadlineRule,
     Escalation,
+    Readiness,
+    ReadinessItem,
     Reminder,
     StateDef,
     TransitionDef,
@@ -28,6 +41,7 @@ from engine.errors import Problem, WorkflowDefinitionError
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
 FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.ya?ml$")
+_NAME = r"^[a-z][a-z0-9_]*$"
 
 
 class _LineDict(dict[str, Any]):
@@ -169,6 +183,47 @@ class _DeadlineModel(_Model):
         return [v] if isinstance(v, dict) else v
 
 
+class _ReadinessItemModel(_Model):
+    fact: str = Field(pattern=_NAME)
+    label: str = Field(min_length=1)
+    when: dict[Annotated[str, Field(pattern=_NAME)], list[str]] = Field(default_factory=dict)
+    fresh: bool = False
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _values_are_text(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        values = {name: given if isinstance(given, list) else [given] for name, given in v.items()}
+        if any(isinstance(x, bool) for given in values.values() for x in given):
+            raise ValueError("readiness 'when' values are text: quote yes, no, true and false")
+        return values
+
+    def build(self) -> ReadinessItem:
+        when = tuple((name, tuple(values)) for name, values in self.when.items())
+        return ReadinessItem(fact=self.fact, label=self.label, when=when, fresh=self.fresh, line=self.line)
+
+
+class _ReadinessModel(_Model):
+    title: str = Field(min_length=1)
+    since: str | None = Field(default=None, pattern=_NAME)
+    items: list[_ReadinessItemModel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _ReadinessModel:
+        facts = [i.fact for i in self.items]
+        twice = sorted({f for f in facts if facts.count(f) > 1})
+        if twice:
+            raise ValueError(f"readiness items list {', '.join(twice)} more than once")
+        if self.since is None and any(i.fresh for i in self.items):
+            raise ValueError("a readiness list with fresh items needs 'since' (the fact they must not predate)")
+        return self
+
+    def build(self, kind: str) -> Readiness:
+        items = tuple(i.build() for i in self.items)
+        return Readiness(kind=kind, title=self.title, items=items, since=self.since, line=self.line)
+
+
 class _WorkflowModel(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     version: int = Field(ge=1)
@@ -181,6 +236,7 @@ class _WorkflowModel(_Model):
     transitions: list[_TransitionModel]
     exit_reasons: dict[str, str]
     deadlines: list[_DeadlineModel] = Field(default_factory=list)
+    readiness: dict[Annotated[str, Field(pattern=_NAME)], _ReadinessModel] = Field(default_factory=dict)
 
 
 def _line_at(raw: Any, loc: Sequence[int | str]) -> int | None:
@@ -196,44 +252,44 @@ def _line_at(raw: Any, loc: Sequence[int | str]) -> int | None:
     return line
 
 
+def _transition(t: _TransitionModel) -> TransitionDef:
+    return TransitionDef(
+        trigger=t.trigger,
+        sources=tuple(t.source),
+        dest=t.dest,
+        label=t.label,
+        guards=tuple(t.guards),
+        requires=tuple(t.requires),
+        roles=tuple(t.roles),
+        line=t.line,
+    )
+
+
+def _deadline(d: _DeadlineModel) -> DeadlineRule:
+    return DeadlineRule(
+        name=d.name,
+        label=d.label,
+        start=tuple(a.build() for a in d.start),
+        stop=tuple(a.build() for a in d.stop),
+        cancel=tuple(a.build() for a in d.cancel),
+        limit=d.limit,
+        counting=d.counting,
+        klass=d.klass,
+        source=d.source,
+        reminders=tuple(r.build() for r in d.reminders),
+        escalations=tuple(Escalation(after=e.after, to=tuple(e.to)) for e in d.escalation),
+        pauses_on_hold=d.pauses_on_hold,
+        recurs=d.recurs,
+        line=d.line,
+    )
+
+
 def _build(model: _WorkflowModel, file: str) -> WorkflowDef:
     states = {
         name: StateDef(name=name, label=s.label, terminal=s.terminal, meta=s.meta, line=s.line)
         for name, s in model.states.items()
         if name != "line"
     }
-    transitions = tuple(
-        TransitionDef(
-            trigger=t.trigger,
-            sources=tuple(t.source),
-            dest=t.dest,
-            label=t.label,
-            guards=tuple(t.guards),
-            requires=tuple(t.requires),
-            roles=tuple(t.roles),
-            line=t.line,
-        )
-        for t in model.transitions
-    )
-    deadlines = tuple(
-        DeadlineRule(
-            name=d.name,
-            label=d.label,
-            start=tuple(a.build() for a in d.start),
-            stop=tuple(a.build() for a in d.stop),
-            cancel=tuple(a.build() for a in d.cancel),
-            limit=d.limit,
-            counting=d.counting,
-            klass=d.klass,
-            source=d.source,
-            reminders=tuple(r.build() for r in d.reminders),
-            escalations=tuple(Escalation(after=e.after, to=tuple(e.to)) for e in d.escalation),
-            pauses_on_hold=d.pauses_on_hold,
-            recurs=d.recurs,
-            line=d.line,
-        )
-        for d in model.deadlines
-    )
     return WorkflowDef(
         id=model.id,
         version=model.version,
@@ -243,11 +299,12 @@ def _build(model: _WorkflowModel, file: str) -> WorkflowDef:
         initial=model.initial,
         close_state=model.close_state,
         states=states,
-        transitions=transitions,
+        transitions=tuple(_transition(t) for t in model.transitions),
         exit_reasons={k: v for k, v in model.exit_reasons.items() if k != "line"},
-        deadlines=deadlines,
+        deadlines=tuple(_deadline(d) for d in model.deadlines),
         file=file,
         line=model.line,
+        readiness={kind: spec.build(kind) for kind, spec in model.readiness.items()},
     )
 
 

@@ -151,3 +151,82 @@ def test_one_compiled_machine_per_workflow_version() -> None:
     assert first.machine is registry.latest("sample").machine
     # The machine is built with model=None: cases are never attached to it.
     assert first.machine.models == []
+
+
+# -- readiness lists ----------------------------------------------------------------------------
+
+READY_BASE = """\
+id: ready
+version: 1
+title: Readiness
+reference_prefix: BR
+initial: start
+close_state: closed
+states:
+  start: {label: Start}
+  closed: {label: Closed, terminal: true}
+transitions:
+  - {trigger: record_checks, source: start, dest: start, requires: [checks_on, written_on]}
+  - {trigger: finish, source: start, dest: closed, guards: ["ready_for_panel:demo"]}
+exit_reasons:
+  AW0: Withdrawn
+readiness:
+  demo:
+    title: not ready for panel
+"""
+
+
+def test_readiness_lists_load_onto_the_definition() -> None:
+    text = READY_BASE + (
+        "    since: written_on\n"
+        "    items:\n"
+        "      - {fact: checks_on, label: Checks, when: {report_type: [full, long], elsewhere: 'yes'}}\n"
+        "      - {fact: written_on, label: Report written, fresh: true}\n"
+    )
+    compiled = compile_workflow(parse_workflow(text, "ready.v1.yaml"))
+    spec = compiled.definition.readiness["demo"]
+    assert (spec.kind, spec.title, spec.since, spec.line) == ("demo", "not ready for panel", "written_on", 17)
+    assert [(i.fact, i.label, i.when, i.fresh, i.line) for i in spec.items] == [
+        ("checks_on", "Checks", (("report_type", ("full", "long")), ("elsewhere", ("yes",))), False, 20),
+        ("written_on", "Report written", (), True, 21),
+    ]
+    assert compiled.guards["ready_for_panel:demo"] is not None
+
+
+@pytest.mark.parametrize(
+    ("items", "line", "message"),
+    [
+        ("    items: []\n", 18, "items: List should have at least 1 item"),
+        ("    items:\n      - {fact: checks_on}\n", 19, "label: Field required"),
+        ("    items:\n      - {fact: checks_on, label: C, when: {elsewhere: yes}}\n", 19, "quote yes, no"),
+        ("    items:\n      - {fact: checks_on, label: C, fresh: true}\n", 17, "needs 'since'"),
+        ("    items:\n      - {fact: Checks On, label: C}\n", 19, "fact: String should match pattern"),
+        (
+            "    items:\n      - {fact: checks_on, label: C}\n      - {fact: checks_on, label: D}\n",
+            17,
+            "checks_on more than once",
+        ),
+    ],
+    ids=["empty", "no-label", "unquoted-yes", "fresh-without-since", "bad-fact", "duplicate"],
+)
+def test_a_malformed_readiness_list_is_refused_with_its_line(items: str, line: int, message: str) -> None:
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        parse_workflow(READY_BASE + items, "ready.v1.yaml")
+    located = [str(p) for p in caught.value.problems if p.line == line and message in p.message]
+    assert located, [str(p) for p in caught.value.problems]
+
+
+def test_a_readiness_item_no_transition_records_is_refused() -> None:
+    text = READY_BASE + "    items:\n      - {fact: chekcs_on, label: Checks}\n"
+    with pytest.raises(WorkflowDefinitionError, match=r"ready.v1.yaml:19: readiness 'demo' names fact 'chekcs_on'"):
+        compile_workflow(parse_workflow(text, "ready.v1.yaml"))
+
+
+def test_a_guard_naming_an_undeclared_readiness_list_is_refused() -> None:
+    text = READY_BASE.replace('"ready_for_panel:demo"', '"ready_for_panel:dmeo"') + (
+        "    items:\n      - {fact: checks_on, label: Checks}\n"
+    )
+    with pytest.raises(
+        WorkflowDefinitionError, match=r"ready.v1.yaml:12: .*'ready_for_panel:dmeo' \(no readiness list"
+    ):
+        compile_workflow(parse_workflow(text, "ready.v1.yaml"))
