@@ -17,15 +17,18 @@ from typing import Any, cast
 from transitions import EventData, Machine
 
 from engine.calendar import parse_limit
+from engine.conventions import resolve_counting
 from engine.definition import (
     BUILTIN_TRIGGERS,
     CONVENTION_PREFIX,
     ON_HOLD,
+    DeadlineRule,
     TransitionDef,
     WorkflowDef,
 )
 from engine.errors import InvalidInput, Problem, WorkflowDefinitionError
 from engine.guards import GUARDS, Guard, GuardContext, resolve_guard
+from engine.guards.readiness import READINESS_PREFIXES, remember_readiness
 from engine.roles import OWNER, ROLES
 
 
@@ -92,6 +95,7 @@ class _Checker:
         self._transitions()
         self._reachability()
         self._deadlines()
+        self._readiness()
         return self.problems
 
     def _states(self) -> None:
@@ -115,20 +119,29 @@ class _Checker:
             for s in (*t.sources, t.dest):
                 if s not in self.d.states:
                     self.add(t.line, f"transition {t.trigger!r} names unknown state {s!r}")
-            for s in t.sources:
-                if (s, t.trigger) in seen:
-                    self.add(
-                        t.line, f"duplicate transition {t.trigger!r} from {s!r} (first at line {seen[(s, t.trigger)]})"
-                    )
-                seen[(s, t.trigger)] = t.line
-                if s in self.d.states and self.d.states[s].terminal:
-                    self.add(t.line, f"transition {t.trigger!r} leaves terminal state {s!r}")
+            self._sources(t, seen)
             for g in t.guards:
-                if resolve_guard(g, self.registry) is None:
-                    self.add(t.line, f"transition {t.trigger!r} names unknown guard {g!r}")
+                self._guard(t, g)
             for r in t.roles:
                 if r not in ROLES:
                     self.add(t.line, f"transition {t.trigger!r} names unknown role {r!r}")
+
+    def _sources(self, t: TransitionDef, seen: dict[tuple[str, str], int | None]) -> None:
+        for s in t.sources:
+            if (s, t.trigger) in seen:
+                self.add(
+                    t.line, f"duplicate transition {t.trigger!r} from {s!r} (first at line {seen[(s, t.trigger)]})"
+                )
+            seen[(s, t.trigger)] = t.line
+            if s in self.d.states and self.d.states[s].terminal:
+                self.add(t.line, f"transition {t.trigger!r} leaves terminal state {s!r}")
+
+    def _guard(self, t: TransitionDef, name: str) -> None:
+        if resolve_guard(name, self.registry, self.d.readiness) is not None:
+            return
+        prefix, _, kind = name.partition(":")
+        hint = f" (no readiness list {kind!r} in this file)" if prefix in READINESS_PREFIXES and kind else ""
+        self.add(t.line, f"transition {t.trigger!r} names unknown guard {name!r}{hint}")
 
     def _reachability(self) -> None:
         d = self.d
@@ -183,6 +196,18 @@ class _Checker:
         except InvalidInput as exc:
             self.add(line, f"deadline {rule!r}: {exc}")
 
+    def _readiness(self) -> None:
+        """Each list names facts some transition records, so a typo cannot block a case for ever."""
+        for spec in self.d.readiness.values():
+            if spec.since is not None and spec.since not in self.facts:
+                self.add(spec.line, f"readiness {spec.kind!r} names fact {spec.since!r} that no transition requires")
+            for item in spec.items:
+                if item.fact not in self.facts:
+                    self.add(
+                        item.line or spec.line,
+                        f"readiness {spec.kind!r} names fact {item.fact!r} that no transition requires",
+                    )
+
 
 def check_workflow(definition: WorkflowDef, registry: Mapping[str, Guard] = GUARDS) -> list[Problem]:
     """Every problem in ``definition``; empty when it is sound."""
@@ -190,30 +215,46 @@ def check_workflow(definition: WorkflowDef, registry: Mapping[str, Guard] = GUAR
 
 
 def resolve_conventions(definition: WorkflowDef, conventions: Mapping[str, str]) -> tuple[WorkflowDef, list[Problem]]:
-    """Replace ``counting: convention:<name>`` with the configured counting."""
+    """Replace every ``convention:<name>`` with the configured counting (``resolve_counting``).
+
+    Deadline rules (``counting: convention:<name>``) and date guards (``(convention:<name>)``)
+    settle the same way; names ``conventions`` leaves out keep their defaults. An unknown name
+    is a problem (and a guard naming one is left as written).
+    """
     problems: list[Problem] = []
-    rules = []
-    for rule in definition.deadlines:
-        if rule.counting.startswith(CONVENTION_PREFIX):
-            name = rule.counting.removeprefix(CONVENTION_PREFIX)
-            value = conventions.get(name)
-            if value not in ("after", "beginning_with"):
-                problems.append(
-                    Problem(definition.file, rule.line, f"deadline {rule.name!r} names unknown convention {name!r}")
-                )
-                value = "after"
-            rule = replace(rule, counting=value)
-        rules.append(rule)
-    transitions = tuple(
-        replace(t, guards=tuple(_CONVENTION_IN_GUARD.sub(lambda m: conventions.get(m[1], m[0]), g) for g in t.guards))
-        for t in definition.transitions
-    )
-    return replace(definition, deadlines=tuple(rules), transitions=transitions), problems
+    rules = tuple(_settle_rule(definition, rule, conventions, problems) for rule in definition.deadlines)
+    transitions = tuple(_settle_guards(definition, t, conventions, problems) for t in definition.transitions)
+    return replace(definition, deadlines=rules, transitions=transitions), problems
 
 
 #: A guard parameter may defer its counting to a setting too, e.g. ``on_or_after:placed_on+10 weeks
-#: convention:placement_ten_weeks``; an unknown name is left for the guard to refuse.
-_CONVENTION_IN_GUARD = re.compile(CONVENTION_PREFIX + r"([a-z0-9_]+)")
+#: (convention:placement_ten_weeks)``.
+_CONVENTION_IN_GUARD = re.compile(re.escape(CONVENTION_PREFIX) + r"[a-z0-9_]+")
+
+
+def _settle_rule(
+    d: WorkflowDef, rule: DeadlineRule, conventions: Mapping[str, str], problems: list[Problem]
+) -> DeadlineRule:
+    if not rule.counting.startswith(CONVENTION_PREFIX):
+        return rule
+    counting = resolve_counting(rule.counting, conventions)
+    if counting is None:
+        name = rule.counting.removeprefix(CONVENTION_PREFIX)
+        problems.append(Problem(d.file, rule.line, f"deadline {rule.name!r} names unknown convention {name!r}"))
+    return replace(rule, counting=counting or "after")
+
+
+def _settle_guards(
+    d: WorkflowDef, t: TransitionDef, conventions: Mapping[str, str], problems: list[Problem]
+) -> TransitionDef:
+    def settle(match: re.Match[str]) -> str:
+        counting = resolve_counting(match[0], conventions)
+        if counting is None:
+            name = match[0].removeprefix(CONVENTION_PREFIX)
+            problems.append(Problem(d.file, t.line, f"transition {t.trigger!r} names unknown convention {name!r}"))
+        return counting or match[0]
+
+    return replace(t, guards=tuple(_CONVENTION_IN_GUARD.sub(settle, g) for g in t.guards))
 
 
 def compile_workflow(
@@ -223,34 +264,44 @@ def compile_workflow(
 ) -> CompiledWorkflow:
     """Validate ``definition`` and build its one shared machine.
 
-    ``conventions`` settles ``counting: convention:<name>`` (see docs/conventions.md).
+    ``conventions`` settles ``convention:<name>`` in deadline rules and date guards (see
+    docs/conventions.md); ``ready_for_panel:<kind>`` and ``stage_complete:<kind>`` are bound to
+    the definition's own readiness lists.
 
     Raises:
         WorkflowDefinitionError: listing every problem with file and line.
     """
-    from engine.conventions import DEFAULT_CONVENTIONS
-
-    definition, problems = resolve_conventions(definition, {**DEFAULT_CONVENTIONS, **(conventions or {})})
+    definition, problems = resolve_conventions(definition, conventions or {})
     problems += check_workflow(definition, registry)
     if problems:
         raise WorkflowDefinitionError(problems)
-    guards: dict[str, Guard] = {}
+    remember_readiness(definition.readiness)
+    guards = _bind_guards(definition, registry)
     by_source: dict[str, dict[str, TransitionDef]] = {}
-    specs: list[dict[str, Any]] = []
     for t in definition.transitions:
-        for g in t.guards:
-            guards[g] = resolve_guard(g, registry)  # type: ignore[assignment]
         for s in t.sources:
             by_source.setdefault(s, {})[t.trigger] = t
-        specs.append(
-            {
-                "trigger": t.trigger,
-                "source": list(t.sources),
-                "dest": t.dest,
-                "conditions": [_guard_condition(guards[g]) for g in t.guards],
-            }
-        )
-    machine = Machine(
+    terminal = frozenset(n for n, s in definition.states.items() if s.terminal)
+    return CompiledWorkflow(definition, _machine(definition, guards), by_source, guards, terminal)
+
+
+def _bind_guards(definition: WorkflowDef, registry: Mapping[str, Guard]) -> dict[str, Guard]:
+    """Every guard the definition names, as a callable bound to its readiness lists (all resolve: checked)."""
+    names = {g for t in definition.transitions for g in t.guards}
+    return {g: resolve_guard(g, registry, definition.readiness) for g in names}  # type: ignore[misc]
+
+
+def _machine(definition: WorkflowDef, guards: Mapping[str, Guard]) -> Machine:
+    specs = [
+        {
+            "trigger": t.trigger,
+            "source": list(t.sources),
+            "dest": t.dest,
+            "conditions": [_guard_condition(guards[g]) for g in t.guards],
+        }
+        for t in definition.transitions
+    ]
+    return Machine(
         model=None,
         states=[*definition.states, ON_HOLD],
         initial=definition.initial,
@@ -259,8 +310,6 @@ def compile_workflow(
         auto_transitions=False,
         model_override=True,
     )
-    terminal = frozenset(n for n, s in definition.states.items() if s.terminal)
-    return CompiledWorkflow(definition, machine, by_source, guards, terminal)
 
 
 def iter_problems(definitions: Mapping[str, WorkflowDef]) -> Iterator[Problem]:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from engine.compiler import resolve_conventions
-from engine.definition import TransitionDef, WorkflowDef
-from engine.guards import GUARDS, GuardContext, resolve_guard
+from engine.conventions import resolve_counting
+from engine.definition import Readiness, ReadinessItem, TransitionDef, WorkflowDef
+from engine.guards import GUARDS, GuardContext, panel_members, resolve_guard
 
 
 def ctx(
@@ -31,8 +32,8 @@ def ctx(
     )
 
 
-def check(name: str, context: GuardContext) -> str | None:
-    guard = resolve_guard(name)
+def check(name: str, context: GuardContext, readiness: Mapping[str, Readiness] | None = None) -> str | None:
+    guard = resolve_guard(name, readiness=readiness)
     assert guard is not None, name
     return guard(context)
 
@@ -98,12 +99,15 @@ def test_one_of() -> None:
 
 # -- panels ---------------------------------------------------------------------------------------------
 
+SAT = "the decision maker sat on this case's panel and may not decide it"
+
 
 def test_not_on_panel_by_email_any_case_or_id() -> None:
     members = {"panel_members": "Chair@X.test, ADM@carepath.test"}
-    assert check("not_on_panel", ctx(members)) == "the decision maker sat on this case's panel and may not decide it"
+    assert check("not_on_panel", ctx(members)) == SAT
     assert check("not_on_panel", ctx(members, email="other@carepath.test")) is None
     assert check("not_on_panel", ctx({"panel_members": [7, 8]}, email=None)) is not None
+    assert check("not_on_panel", ctx({})) is None
 
 
 def test_not_on_panel_with_named_facts() -> None:
@@ -113,50 +117,106 @@ def test_not_on_panel_with_named_facts() -> None:
     assert check("not_on_panel:match_panel_members", ctx(facts)) is None
 
 
-FULL = {
-    "report_type": "full",
-    "report_completed_on": "2026-05-01",
-    "dbs_checks_on": "2026-02-01",
-    "la_checks_on": "2026-02-01",
-    "medical_on": "2026-02-01",
-    "referees_interviewed_on": "2026-03-01",
-    "training_completed_on": "2026-03-20",
-    "report_shared_on": "2026-05-05",
-    "report_authorised_on": "2026-05-15",
+def test_members_given_with_the_decision_do_not_replace_the_recorded_panel() -> None:
+    # Before: `case fire Z1 approve --by adm@... --set panel_members=x@...` cleared the decision maker.
+    decision = ctx(recorded={"panel_members": "adm@carepath.test"}, given={"panel_members": "x@council.example"})
+    assert check("not_on_panel", decision) == SAT
+
+
+def test_members_given_with_the_decision_do_not_make_a_conflict_either() -> None:
+    decision = ctx(recorded={"panel_members": "x@council.example"}, given={"panel_members": "adm@carepath.test"})
+    assert check("not_on_panel", decision) is None
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        ["ADM@carepath.test", "chair@council.example"],
+        '["ADM@carepath.test", "chair@council.example"]',
+        "[ADM@carepath.test, chair@council.example]",
+    ],
+    ids=["list", "json-text", "loose-list-text"],
+)
+def test_members_recorded_as_a_list_match_whatever_the_case(members: Any) -> None:
+    # Before: list members were compared as written, so "ADM@..." did not match "adm@...".
+    assert check("not_on_panel", ctx({"panel_members": members})) == SAT
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        "chair@council.example;adm@carepath.test",
+        "chair@council.example; ADM@carepath.test",
+        "chair@council.example adm@carepath.test",
+        "chair@council.example\nadm@carepath.test\n",
+        "chair@council.example,\tadm@carepath.test",
+    ],
+    ids=["semicolon", "semicolon-space", "space", "newline", "comma-tab"],
+)
+def test_members_recorded_as_text_split_on_any_separator(members: str) -> None:
+    # Before: only commas separated members, so "a@x;adm@..." was one unknown member.
+    assert check("not_on_panel", ctx({"panel_members": members})) == SAT
+
+
+def test_panel_members_reads_every_recorded_shape() -> None:
+    expected = frozenset({"a@x.test", "b@x.test"})
+    assert panel_members("A@x.test; b@X.test") == expected
+    assert panel_members(["A@x.test", "b@x.test"]) == expected
+    assert panel_members('["A@x.test", "b@x.test"]') == expected
+    assert panel_members(["a@x.test, b@x.test"]) == expected
+    assert panel_members([7, "a@x.test"]) == frozenset({"7", "a@x.test"})
+    assert panel_members(None) == panel_members("") == frozenset()
+
+
+# -- readiness ------------------------------------------------------------------------------------------
+
+LISTS = {
+    "demo": Readiness(
+        "demo",
+        "not ready for panel",
+        (
+            ReadinessItem("checks_on", "Checks", when=(("report_type", ("full",)),)),
+            ReadinessItem("reference_on", "Reference", when=(("elsewhere", ("yes",)), ("report_type", ("full",)))),
+            ReadinessItem("shared_on", "Shared", fresh=True),
+            ReadinessItem("authorised_on", "Authorised", fresh=True),
+        ),
+        since="written_on",
+    ),
+    "stage": Readiness("stage", "Stage 1 is not complete", (ReadinessItem("plan_on", "Plan"),)),
 }
+WRITTEN = {"report_type": "full", "written_on": "2026-05-01", "shared_on": "2026-05-02", "authorised_on": "2026-05-03"}
 
 
-def test_fostering_readiness_full_report() -> None:
-    assert check("ready_for_panel:fostering", ctx(FULL)) is None
-    facts = {k: v for k, v in FULL.items() if k not in ("medical_on", "report_authorised_on")}
-    assert check("ready_for_panel:fostering", ctx(facts)) == (
-        "not ready for panel; missing: medical_on, report_authorised_on"
+def test_readiness_guards_come_from_the_lists_they_are_given() -> None:
+    assert resolve_guard("ready_for_panel:demo") is None  # no lists, no guard
+    assert resolve_guard("ready_for_panel:other", readiness=LISTS) is None
+    assert resolve_guard("stage_complete:stage", readiness=LISTS) is not None
+
+
+def test_readiness_names_every_missing_item_in_list_order() -> None:
+    assert check("ready_for_panel:demo", ctx(WRITTEN), LISTS) == "not ready for panel; missing: checks_on"
+    assert check("ready_for_panel:demo", ctx({**WRITTEN, "checks_on": "2026-04-01"}), LISTS) is None
+    assert check("stage_complete:stage", ctx(), LISTS) == "Stage 1 is not complete; missing: plan_on"
+
+
+def test_readiness_items_apply_only_when_every_condition_holds() -> None:
+    brief = {**WRITTEN, "report_type": "brief", "elsewhere": "yes"}
+    assert check("ready_for_panel:demo", ctx(brief), LISTS) is None
+    full = {**WRITTEN, "checks_on": "2026-04-01", "elsewhere": "yes"}
+    assert check("ready_for_panel:demo", ctx(full), LISTS) == "not ready for panel; missing: reference_on"
+
+
+def test_readiness_names_a_fresh_item_recorded_before_the_list_since_fact() -> None:
+    stale = {**WRITTEN, "checks_on": "2026-04-01", "shared_on": "2026-04-30"}
+    assert check("ready_for_panel:demo", ctx(stale), LISTS) == (
+        "not ready for panel; missing: shared_on (recorded 2026-04-30, before written_on 2026-05-01)"
     )
 
 
-def test_fostering_readiness_brief_report_needs_no_checks() -> None:
-    brief = {
-        "report_type": "brief",
-        "report_completed_on": "2026-05-01",
-        "report_shared_on": "2026-05-02",
-        "report_authorised_on": "2026-05-03",
-    }
-    assert check("ready_for_panel:fostering", ctx(brief)) is None
-
-
-def test_fostering_readiness_conditional_and_stale_items() -> None:
-    facts = {**FULL, "previously_approved_elsewhere": "yes", "report_shared_on": "2026-04-01"}
-    assert check("ready_for_panel:fostering", ctx(facts)) == (
-        "not ready for panel; missing: previous_fsp_reference_on, "
-        "report_shared_on (recorded 2026-04-01, before report_completed_on 2026-05-01)"
-    )
-
-
-def test_stage_complete_uses_the_same_lists() -> None:
-    assert check("stage_complete:adopter_stage1", ctx({"dbs_checks_on": "2026-01-01"})) == (
-        "Stage 1 is not complete; missing: stage1_plan_agreed_on, la_checks_on, medical_on, "
-        "referees_interviewed_on, training_completed_on"
-    )
+def test_plain_ready_for_panel_reads_the_case_own_requirements() -> None:
+    facts = {"report_authorised_on": "2026-10-01", "panel_requirements": ["medical_on"]}
+    assert check("ready_for_panel", ctx(facts)) == "not ready for panel; missing: medical_on"
+    assert check("ready_for_panel", ctx({})) == "not ready for panel; missing: report_authorised_on"
 
 
 # -- dates ----------------------------------------------------------------------------------------------
@@ -193,14 +253,34 @@ def test_an_unresolved_convention_falls_back_to_its_default() -> None:
     assert check(name, ctx(placed, on="2026-03-23")) is None
 
 
+def test_one_function_settles_a_counting() -> None:
+    assert resolve_counting("after") == "after"
+    assert resolve_counting("beginning_with", {"x": "after"}) == "beginning_with"
+    assert resolve_counting("sideways") is None
+    assert resolve_counting("convention:placement_ten_weeks") == "after"
+    assert resolve_counting("convention:placement_ten_weeks", {"placement_ten_weeks": "beginning_with"}) == (
+        "beginning_with"
+    )
+    assert resolve_counting("convention:placement_ten_weeks", {"placement_ten_weeks": "sideways"}) is None
+    assert resolve_counting("convention:unknown") is None
+
+
 def test_the_compiler_puts_the_configured_convention_into_guards() -> None:
     t = TransitionDef("go", ("a",), "b", guards=("on_or_after:placed_on+10 weeks (convention:placement_ten_weeks)",))
     d = WorkflowDef("w", 1, "W", "WW", "a", {}, (t,), {"X": "x"}, "a")
     resolved, problems = resolve_conventions(d, {"placement_ten_weeks": "beginning_with"})
     assert problems == []
     assert resolved.transitions[0].guards == ("on_or_after:placed_on+10 weeks (beginning_with)",)
-    unchanged, _ = resolve_conventions(replace(d), {})
-    assert unchanged.transitions[0].guards == t.guards
+    defaulted, _ = resolve_conventions(replace(d), {})
+    assert defaulted.transitions[0].guards == ("on_or_after:placed_on+10 weeks (after)",)
+
+
+def test_the_compiler_refuses_a_guard_naming_an_unknown_convention() -> None:
+    t = TransitionDef("go", ("a",), "b", guards=("after:sent_on+5 days (convention:nope)",), line=12)
+    d = WorkflowDef("w", 1, "W", "WW", "a", {}, (t,), {"X": "x"}, "a", file="w.v1.yaml")
+    resolved, problems = resolve_conventions(d, {})
+    assert [str(p) for p in problems] == ["w.v1.yaml:12: transition 'go' names unknown convention 'nope'"]
+    assert resolved.transitions[0].guards == t.guards
 
 
 # -- journey-specific -------------------------------------------------------------------------------------

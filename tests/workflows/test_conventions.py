@@ -1,4 +1,8 @@
-"""The counting conventions domain.md leaves open, each tested with both values.
+"""The counting conventions the law leaves open, each tested with both values.
+
+Care Planning, Placement and Case Review (England) Regulations 2010, reg 24 (16 weeks of
+temporary approval); Adoption and Children Act 2002, s.42(2) (ten weeks' residence); Fostering
+Services (England) Regulations 2011, reg 27 (28 days from the qualifying determination letter).
 
 A convention changes a deadline's due date and, where a guard counts the same period, the
 first day the guarded move is allowed; both always agree (docs/conventions.md).
