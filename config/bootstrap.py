@@ -35,6 +35,7 @@ from engine.services import (
 from engine.services.reads import ReadService
 from notifications.digest import enqueue_digests
 from notifications.dispatch import SmtpTarget, dispatch_due
+from notifications.outbox import counts
 from notifications.routing import Notifier, Routing
 from storage.admin import calendar_overrides
 from storage.db import make_engine
@@ -136,7 +137,16 @@ class App:
 
     @cached_property
     def mail(self) -> MailService:
-        return MailService(self.uow, self.clock)
+        s = self.settings
+        return MailService(
+            self.uow,
+            self.clock,
+            send_due=lambda: dispatch_due(self.engine, self.clock, smtp_target(s), max_attempts=s.mail_max_attempts),
+            queue_digests=lambda: enqueue_digests(
+                self.engine, self.clock, self.workflows, at=s.digest_time, base_url=s.base_url
+            ),
+            counts=lambda: counts(self.engine),
+        )
 
     @cached_property
     def timers(self) -> TimerService:
@@ -167,17 +177,6 @@ class App:
     def directory(self) -> PeopleQueries:
         """Reads on users and teams."""
         return PeopleQueries(self.read_engine)
-
-    def dispatch(self) -> int:
-        """Send every due outbox message now (one scheduler tick's worth)."""
-        return dispatch_due(
-            self.engine, self.clock, smtp_target(self.settings), max_attempts=self.settings.mail_max_attempts
-        )
-
-    def digests(self) -> int:
-        """Queue today's managers' digests if the digest time has passed."""
-        s = self.settings
-        return enqueue_digests(self.engine, self.clock, self.workflows, at=s.digest_time, base_url=s.base_url)
 
     def migrate(self) -> str | None:
         """Create or migrate the database to the latest schema, and carepath's own user; the revision."""

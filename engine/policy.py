@@ -140,8 +140,10 @@ class Subject:
     team_id: int | None
 
 
-def authorize(actor: Actor, command: str, subject: Subject | None = None) -> None:
-    """Raise NotPermitted(actor.email, command, reason) unless the actor may."""
+def authorize(actor: Actor | None, command: str, subject: Subject | None = None) -> None:
+    """Raise NotPermitted(actor.email, command, reason) unless the actor may; nobody never may."""
+    if actor is None:
+        raise NotPermitted("(nobody)", command, "name the user who acts")
     reason = _refusal(actor, command, subject)
     if reason is not None:
         raise NotPermitted(actor.email, command, reason)

@@ -129,15 +129,15 @@ def mail_retry(
 def mail_send() -> None:
     """Send every due message now (what the worker does on each tick; carepath acts itself)."""
     a = get_app()
-    sent = a.dispatch()
-    c = a.reads.outbox_counts(a.system)
-    typer.echo(f"sent {sent}; pending {c['pending']}, dead {c['dead']}")
+    run = a.mail.send(a.system)
+    typer.echo(f"sent {run.sent}; pending {run.pending}, dead {run.dead}")
 
 
 @mail_app.command("digest")
 def mail_digest() -> None:
     """Queue today's managers' digests if the digest time has passed (once a day each)."""
-    typer.echo(f"queued {get_app().digests()} digest(s)")
+    a = get_app()
+    typer.echo(f"queued {a.mail.digests(a.system)} digest(s)")
 
 
 # -- panels ------------------------------------------------------------------------------------

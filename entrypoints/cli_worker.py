@@ -16,8 +16,8 @@ def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
     s = app.settings
     ticker.every(s.sweep_interval_seconds, "sweep", lambda: _sweep(app))
     if mail:
-        ticker.every(s.dispatch_interval_seconds, "dispatch", app.dispatch)
-        ticker.every(60, "digest", app.digests)
+        ticker.every(s.dispatch_interval_seconds, "dispatch", lambda: app.mail.send(app.system).sent)
+        ticker.every(60, "digest", lambda: app.mail.digests(app.system))
 
 
 def _sweep(app: App) -> str | None:

@@ -7,7 +7,7 @@ in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -173,12 +173,47 @@ class CalendarService:
         return tuple(refs)
 
 
-class MailService:
-    """Repairs to the outbox (administrators)."""
+@dataclass(frozen=True, slots=True)
+class MailRun:
+    """What one send did, and the outbox after it."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    sent: int
+    pending: int
+    dead: int
+
+
+class MailService:
+    """The outbox: sending and digests (the scheduler, or an administrator by hand) and repairs.
+
+    Sending and queueing digests are adapters' work (``notifications``), given to the service as
+    plain callables by the bootstrap; the service decides who may start them.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        send_due: Callable[[], int] = lambda: 0,
+        queue_digests: Callable[[], int] = lambda: 0,
+        counts: Callable[[], Mapping[str, int]] = dict,
+    ) -> None:
         self.uow = uow
         self.clock = clock
+        self._send_due = send_due
+        self._queue_digests = queue_digests
+        self._counts = counts
+
+    def send(self, actor: Actor) -> MailRun:
+        """Send every due message now (a scheduler tick, or an administrator)."""
+        authorize(actor, "mail.send")
+        sent = self._send_due()
+        counts = self._counts()
+        return MailRun(sent, counts.get("pending", 0), counts.get("dead", 0))
+
+    def digests(self, actor: Actor) -> int:
+        """Queue today's managers' digests if their time has passed; how many were queued."""
+        authorize(actor, "mail.digest")
+        return self._queue_digests()
 
     def retry(self, outbox_id: int, actor: Who | None) -> Requeued:
         """Requeue one dead message with a fresh attempt count."""
