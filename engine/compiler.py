@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -310,9 +310,3 @@ def _machine(definition: WorkflowDef, guards: Mapping[str, Guard]) -> Machine:
         auto_transitions=False,
         model_override=True,
     )
-
-
-def iter_problems(definitions: Mapping[str, WorkflowDef]) -> Iterator[Problem]:
-    """Problems across several definitions (for ``workflows validate``)."""
-    for d in definitions.values():
-        yield from check_workflow(d)
