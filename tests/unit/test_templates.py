@@ -20,10 +20,11 @@ from jinja2 import UndefinedError
 from config.settings import Settings
 from engine.case import Case, Event
 from engine.definition import Anchor, DeadlineRule, Escalation, Reminder, StateDef, WorkflowDef
+from engine.events import CaseRef, StateAnnounced
+from engine.panels import Sitting
 from engine.timers import TimerFired
 from notifications.dispatch import build_message
 from notifications.outbox import Claimed, message_id_for
-from notifications.panels import Sitting
 from notifications.render import TEMPLATES, kinds, longdate, render, template_kind
 from notifications.routing import DEFAULT_NOTIFY, deadline_context, notice_context
 
@@ -53,7 +54,7 @@ def deadline_sample(kind: str) -> dict[str, Any]:
         deadline_id=11, start_on=date(2026, 7, 16), due_on=date(2026, 11, 16), kind=kind,  # type: ignore[arg-type]
         tier=1 if kind == "escalation" else 0, fire_on=FIRE_ON[kind], timer_key="k", escalate_to=("service_manager",),
     )  # fmt: skip
-    return deadline_context(fired, SETTINGS)
+    return deadline_context(fired, SETTINGS.base_url)
 
 
 DEFINITION = WorkflowDef(
@@ -78,7 +79,23 @@ def notice_sample(kind: str) -> dict[str, Any]:
     case = Case("FC-2026-0042", "fostering", 1, state, date(2026, 3, 2), date(2026, 11, 2), id=7)
     event = Event(7, 9, "authorise", "enquiry", state, date(2026, 11, 2), datetime(2026, 11, 2, 9, tzinfo=UTC), 3)
     sitting = Sitting(date(2026, 11, 12), "fostering", date(2026, 11, 5)) if kind == "ready_for_panel" else None
-    return notice_context(case, event, DEFINITION, SETTINGS, sitting)
+    return notice_context(announced(case, event), SETTINGS.base_url, sitting)
+
+
+def announced(case: Case, event: Event) -> StateAnnounced:
+    """The notice the case service records when ``case`` enters ``event.to_state`` of ``DEFINITION``."""
+    state = DEFINITION.state(event.to_state)
+    panel_type = state.meta.get("panel_type")
+    return StateAnnounced(
+        case=CaseRef.of(case),
+        event=event,
+        kind=str(state.meta["notice"]),
+        state=state.name,
+        state_label=state.label,
+        workflow_title=DEFINITION.title,
+        notify=(),
+        panel_type=str(panel_type) if panel_type is not None else None,
+    )
 
 
 def digest_sample() -> dict[str, Any]:

@@ -43,7 +43,7 @@ def journeys() -> WorkflowRegistry:
 
 @pytest.fixture
 def walker(sqlite_url: str, clock: FixedClock, journeys: WorkflowRegistry) -> Iterator[Walker]:
-    """A walker over a fresh SQLite file with the shipped journeys and one user per role."""
+    """A walker over a fresh SQLite file with the shipped journeys, its administrator, staff and team."""
     app = make_app(sqlite_url, clock, journeys)
     yield Walker(app, clock)
-    app.engine.dispose()
+    app.dispose()

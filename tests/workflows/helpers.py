@@ -1,7 +1,11 @@
 """Walking the shipped journeys through the real case service on a SQLite file.
 
-``Walker`` owns one app and its staff (one user per role, plus a second decision maker who
-sits on panels). Dates are ISO strings; an event dated after the fixed clock's today moves
+``Walker`` owns one app and its staff, set up as an installation would be: the first user is
+an administrator (created by nobody), who adds one user per role, a second decision maker who
+sits on panels, and the team ``TEAM`` holding the team roles (caseworker, team manager, service
+manager), so the cases the caseworker opens are the team's. Decision makers, the panel
+coordinator, the nominated officer and the IRM liaison officer are service-wide (no team).
+Dates are ISO strings; an event dated after the fixed clock's today moves
 the clock forward first, so a test reads as a timeline. Paths shared by several tests live
 here as lists of ``Step``.
 """
@@ -14,12 +18,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from config.bootstrap import App
-from engine.case import Actor, Case
+from engine.case import Actor, Case, Event
 from engine.clock import FixedClock, local_today
 from engine.deadlines import Deadline
 from engine.services import Action
 
-#: Who plays each role in journey tests.
+#: The installation's first user: an administrator, who adds everyone else.
+ADMIN = "admin@carepath.test"
+#: The team every case opened by the walker belongs to.
+TEAM = "Journeys"
+#: Who plays each role in journey tests (added by ``ADMIN``).
 STAFF: dict[str, tuple[str, ...]] = {
     "cw@carepath.test": ("caseworker",),
     "tm@carepath.test": ("team_manager",),
@@ -30,6 +38,8 @@ STAFF: dict[str, tuple[str, ...]] = {
     "irm@carepath.test": ("irm_liaison_officer",),
     "sm@carepath.test": ("service_manager",),
 }
+#: Members of ``TEAM``: the roles whose case scope is the team (the rest are service-wide).
+TEAM_MEMBERS = ("cw@carepath.test", "tm@carepath.test", "sm@carepath.test")
 #: The default person for each role.
 BY_ROLE = {
     "caseworker": "cw@carepath.test",
@@ -77,15 +87,27 @@ class Walker:
     def __init__(self, app: App, clock: FixedClock) -> None:
         self.app = app
         self.clock = clock
+        app.people.add_user(ADMIN, "admin", ["admin"], None)
         for email, roles in STAFF.items():
-            app.people.add_user(email, email.split("@")[0], list(roles))
+            app.people.add_user(email, email.split("@")[0], list(roles), ADMIN)
+        self.team_id = app.people.add_team(
+            TEAM,
+            ADMIN,
+            manager=BY_ROLE["team_manager"],
+            service_manager=BY_ROLE["service_manager"],
+            members=TEAM_MEMBERS,
+        )
+        self._actors: dict[str, Actor] = {}
         self.ref = ""
 
     # -- people and time --------------------------------------------------------------------
 
     def actor(self, who: str) -> Actor:
-        """The actor for a role name or an email."""
-        return self.app.people.actor(BY_ROLE.get(who, who))
+        """The actor (roles and teams) for a role name or an email."""
+        email = BY_ROLE.get(who, who)
+        if email not in self._actors:
+            self._actors[email] = self.app.directory.actor(email)
+        return self._actors[email]
 
     def at(self, on: str) -> date:
         """The date ``on``, moving the clock forward to it if it is after today."""
@@ -97,8 +119,10 @@ class Walker:
     # -- commands ---------------------------------------------------------------------------
 
     def open(self, workflow: str, on: str, **facts: Any) -> Case:
-        """Open a case owned by the caseworker; it becomes the walker's current case."""
-        case = self.app.cases.open_case(workflow, self.actor("caseworker"), on=self.at(on), facts=facts)
+        """Open a case owned by the caseworker, in the team; it becomes the walker's current case."""
+        case = self.app.cases.open_case(
+            workflow, self.actor("caseworker"), on=self.at(on), team_id=self.team_id, facts=facts
+        )
         self.ref = case.ref
         return case
 
@@ -126,22 +150,30 @@ class Walker:
         return self.app.cases.withdraw(self.ref, self.actor("caseworker"), reason, on=self.at(on))
 
     # -- reads ------------------------------------------------------------------------------
+    # Through the read service, as the service manager (who reads every case of the service).
+
+    @property
+    def reader(self) -> Actor:
+        """Who reads in these tests."""
+        return self.actor("service_manager")
 
     @property
     def case(self) -> Case:
         """The current case as stored."""
-        return self.app.queries.case(self.ref)
+        return self.app.reads.case(self.ref, self.reader)
 
     @property
     def state(self) -> str:
         """The current case's state."""
         return self.case.state
 
+    def all_deadlines(self) -> list[Deadline]:
+        """Every deadline of the current case, by due date."""
+        return self.app.reads.case_deadlines(self.ref, self.reader)[1]
+
     def deadlines(self, rule: str) -> list[Deadline]:
         """Every occurrence of ``rule`` on the current case, by cycle."""
-        case_id = self.case.id
-        assert case_id is not None
-        return sorted((d for d in self.app.queries.deadlines(case_id) if d.rule == rule), key=lambda d: d.cycle)
+        return sorted((d for d in self.all_deadlines() if d.rule == rule), key=lambda d: d.cycle)
 
     def deadline(self, rule: str) -> Deadline:
         """The latest occurrence of ``rule``."""
@@ -157,11 +189,13 @@ class Walker:
         """What the current case offers ``by``, by trigger."""
         return {a.trigger: a for a in self.app.cases.actions(self.case, self.actor(by))}
 
+    def history(self) -> list[Event]:
+        """The current case's events, oldest first."""
+        return [entry.event for entry in self.app.reads.history(self.ref, self.reader)[1]]
+
     def history_triggers(self) -> list[str]:
         """Triggers of the current case's events, oldest first."""
-        case_id = self.case.id
-        assert case_id is not None
-        return [e.trigger for e in self.app.queries.history(case_id)]
+        return [e.trigger for e in self.history()]
 
 
 # -- shared paths ------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def test_withdrawal_records_the_stage(walker: Walker) -> None:
     w.walk(ASSESSMENT)
     case = w.withdraw("AW3", "2026-03-25")
     assert case.exit_reason == "AW3"
-    assert w.app.queries.history(case.id)[-1].payload["stage"] == "ready_for_panel"  # type: ignore[arg-type]
+    assert w.history()[-1].payload["stage"] == "ready_for_panel"
     assert w.deadline("REG24").status == "cancelled"
 
 

@@ -31,7 +31,7 @@ def walker_with(name: str, value: str, sqlite_url: str, clock: FixedClock) -> It
         _REGISTRIES[key] = load_registry(conventions={name: value})
     app = make_app(sqlite_url, clock, _REGISTRIES[key])  # type: ignore[arg-type]
     yield Walker(app, clock)
-    app.engine.dispose()
+    app.dispose()
 
 
 @pytest.fixture
