@@ -174,7 +174,11 @@ class Directory(Protocol):
         ...
 
     def is_team_member(self, user_id: int, team_id: int) -> bool:
-        """Whether active user ``user_id`` is a member of team ``team_id``."""
+        """Whether ``user_id`` is an active case-holding member (or named manager) of team ``team_id``."""
+        ...
+
+    def may_own_cases(self, user_id: int) -> bool:
+        """Whether ``user_id`` is an active user with a role that holds cases (not admin, not system)."""
         ...
 
     def human_users(self) -> int:

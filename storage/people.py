@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,7 @@ from engine.case import Actor
 from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
 from engine.ports import NewTeam, NewUser
-from engine.roles import SYSTEM_EMAIL
+from engine.roles import ROLES, SYSTEM_EMAIL
 from storage.db import is_postgres
 from storage.recipients import resolve
 from storage.tables import AUDIT, MEMBERS, TEAMS, USERS
@@ -27,12 +27,16 @@ from storage.tables import AUDIT, MEMBERS, TEAMS, USERS
 _USER_BY_EMAIL = select(USERS.c.id, USERS.c.email, USERS.c.roles, USERS.c.active).where(
     USERS.c.email == bindparam("email")
 )
-_TEAMS_OF = select(MEMBERS.c.team_id).where(MEMBERS.c.user_id == bindparam("uid"))
-_IS_MEMBER = (
-    select(MEMBERS.c.user_id)
-    .join(USERS, USERS.c.id == MEMBERS.c.user_id)
-    .where(MEMBERS.c.user_id == bindparam("uid"), MEMBERS.c.team_id == bindparam("tid"), USERS.c.active.is_(True))
+#: A user's teams: those they are a member of, and those they manage (a named manager belongs to the team).
+_TEAMS_OF = union(
+    select(MEMBERS.c.team_id).where(MEMBERS.c.user_id == bindparam("uid")),
+    select(TEAMS.c.id).where(
+        or_(TEAMS.c.manager_id == bindparam("uid"), TEAMS.c.service_manager_id == bindparam("uid"))
+    ),
 )
+_ACTIVE_ROLES = select(USERS.c.roles).where(USERS.c.id == bindparam("uid"), USERS.c.active.is_(True))
+#: Roles whose holders may own cases (not administrators, not carepath itself).
+CASE_ROLES = frozenset(ROLES) - {"admin", "system"}
 _INSERT_AUDIT = insert(AUDIT)
 
 
@@ -86,7 +90,12 @@ class DirectorySql:
         return resolve(self.conn, roles, owner_id=owner_id, team_id=team_id)
 
     def is_team_member(self, user_id: int, team_id: int) -> bool:
-        return self.conn.execute(_IS_MEMBER, {"uid": user_id, "tid": team_id}).first() is not None
+        teams = {r[0] for r in self.conn.execute(_TEAMS_OF, {"uid": user_id})}
+        return team_id in teams and self.may_own_cases(user_id)
+
+    def may_own_cases(self, user_id: int) -> bool:
+        roles = self.conn.execute(_ACTIVE_ROLES, {"uid": user_id}).scalar()
+        return roles is not None and bool(CASE_ROLES & set(roles))
 
     def human_users(self) -> int:
         n = self.conn.execute(select(func.count()).select_from(USERS).where(USERS.c.email != SYSTEM_EMAIL))

@@ -334,9 +334,13 @@ class CaseService:
 
     @staticmethod
     def _check_owner(tx: Transaction, owner_id: int | None, team_id: int | None) -> None:
-        """A case's owner must be an active member of its team."""
-        if owner_id is not None and team_id is not None and not tx.is_team_member(owner_id, team_id):
+        """A case's owner must be an active member of its team (or, with no team, hold a case role)."""
+        if owner_id is None:
+            return
+        if team_id is not None and not tx.is_team_member(owner_id, team_id):
             raise InvalidInput(f"user {owner_id} is not an active member of team {team_id}")
+        if team_id is None and not tx.may_own_cases(owner_id):
+            raise InvalidInput(f"user {owner_id} is not an active user who can hold cases")
 
     def _check_date(self, on: date | None, case: Case | None) -> date:
         today = local_today(self.clock)
