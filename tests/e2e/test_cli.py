@@ -1,7 +1,9 @@
 """The ``carepath`` command line as a person uses it, on a real SQLite file.
 
 Each invocation builds a fresh app (``reset_app``) from ``CAREPATH_*`` variables, with the
-clock fixed by ``CAREPATH_FAKE_NOW``; the sample journey comes from tests/fixtures.
+clock fixed by ``CAREPATH_FAKE_NOW``; the sample journey comes from tests/fixtures. Every
+human command names its acting user with ``--by`` (or ``CAREPATH_USER``): the first user of
+an empty database is the administrator, who adds everyone else.
 """
 
 from __future__ import annotations
@@ -78,11 +80,19 @@ def table_counts(db_file: Path) -> dict[str, int]:
     return counts
 
 
+ADMIN = "admin@council.test"
+CW = "cw@council.test"
+TM = "tm@council.test"
+ADM = "adm@council.test"
+
+
 def staff(run: Run) -> None:
-    run("users", "add", "cw@council.test", "--name", "Cee Worker", "--role", "caseworker")
-    run("users", "add", "tm@council.test", "--name", "Tee Manager", "--role", "team_manager", "--role", "caseworker")
-    run("users", "add", "adm@council.test", "--name", "Adam Decider", "--role", "agency_decision_maker")
-    run("teams", "add", "Fostering East", "--manager", "tm@council.test", "--member", "cw@council.test")
+    """The administrator (first user, no --by), who adds a caseworker, a manager, a decider and their team."""
+    run("users", "add", ADMIN, "--name", "Ada Admin", "--role", "admin")
+    run("users", "add", CW, "--name", "Cee Worker", "--role", "caseworker", "--by", ADMIN)
+    run("users", "add", TM, "--name", "Tee Manager", "--role", "team_manager", "--role", "caseworker", "--by", ADMIN)
+    run("users", "add", ADM, "--name", "Adam Decider", "--role", "agency_decision_maker", "--by", ADMIN)
+    run("teams", "add", "Fostering East", "--manager", TM, "--member", CW, "--by", ADMIN)
 
 
 # -- help and discovery ---------------------------------------------------------------------
@@ -116,49 +126,56 @@ def test_today_follows_the_injected_clock(run: Run) -> None:
 
 def test_every_read_prints_json_with_json(run: Run) -> None:
     staff(run)
-    opened = as_json(run("case", "open", "sample", "--by", "cw@council.test", "--team", "Fostering East", "--json"))
+    opened = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))
     ref = opened["ref"]
     assert (ref, opened["state"], opened["owner"], opened["team"]) == (
         "SM-2026-0001",
         "enquiry",
-        "cw@council.test",
+        CW,
         "Fostering East",
     )
-    run("case", "fire", ref, "book_visit", "--by", "cw@council.test")
-    run("case", "fire", ref, "apply", "--set", "application_on=2026-11-02", "--by", "cw@council.test")
+    run("case", "fire", ref, "book_visit", "--by", CW)
+    run("case", "fire", ref, "apply", "--set", "application_on=2026-11-02", "--by", CW)
 
-    show = as_json(run("case", "show", ref, "--json"))
+    show = as_json(run("case", "show", ref, "--by", CW, "--json"))
     assert (show["state"], show["version"], show["facts"]) == ("assessment", 3, {"application_on": "2026-11-02"})
-    history = as_json(run("case", "history", ref, "--json"))
+    history = as_json(run("case", "history", ref, "--by", CW, "--json"))
     assert [(e["seq"], e["trigger"], e["to"]) for e in history] == [
         (1, "open", "enquiry"),
         (2, "book_visit", "visit"),
         (3, "apply", "assessment"),
     ]
     assert history[0]["recorded_at"] == "2026-11-02T09:00:00+00:00"
-    actions = as_json(run("case", "actions", ref, "--by", "cw@council.test", "--json"))
+    actions = as_json(run("case", "actions", ref, "--by", CW, "--json"))
     assert [(a["trigger"], a["ready"], a["reasons"]) for a in actions] == [
         ("book_panel", False, ["not ready for panel; missing: report_authorised_on"])
     ]
-    listed = as_json(run("case", "list", "--state", "assessment", "--json"))
+    listed = as_json(run("case", "list", "--state", "assessment", "--by", CW, "--json"))
     assert [c["ref"] for c in listed] == [ref]
-    assert as_json(run("case", "list", "--state", "panel", "--json")) == []
+    assert as_json(run("case", "list", "--state", "panel", "--by", CW, "--json")) == []
 
-    users = as_json(run("users", "list", "--json"))
+    users = as_json(run("users", "list", "--by", ADMIN, "--json"))
     assert [(u["email"], u["active"]) for u in users] == [
-        ("adm@council.test", True),
-        ("cw@council.test", True),
-        ("tm@council.test", True),
+        (ADM, True),
+        (ADMIN, True),
+        (CW, True),
+        (TM, True),
     ]
-    teams = as_json(run("teams", "list", "--json"))
-    assert [(t["name"], t["manager"], t["members"]) for t in teams] == [
-        ("Fostering East", "tm@council.test", ["cw@council.test"])
-    ]
+    teams = as_json(run("teams", "list", "--by", CW, "--json"))
+    assert [(t["name"], t["manager"], t["members"]) for t in teams] == [("Fostering East", TM, [CW])]
     workflows = as_json(run("workflows", "list", "--json"))
     assert [(w["id"], w["version"], w["prefix"]) for w in workflows] == [("sample", 1, "SM")]
     shown = as_json(run("workflows", "show", "sample", "--json"))
     assert (shown["id"], shown["initial"]) == ("sample", "enquiry")
     assert [t["trigger"] for t in shown["transitions"]][:2] == ["book_visit", "apply"]
+
+
+def test_case_actions_names_the_facts_to_set(run: Run) -> None:
+    staff(run)
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--json"))["ref"]
+    run("case", "fire", ref, "book_visit", "--by", CW)
+    out = run("case", "actions", ref, "--by", CW).stdout
+    assert "needs --set application_on=..." in out
 
 
 def test_workflow_diagram_is_mermaid(run: Run) -> None:
@@ -176,50 +193,62 @@ def test_workflow_diagram_is_mermaid(run: Run) -> None:
 
 def test_a_case_moves_through_the_journey(run: Run) -> None:
     staff(run)
-    ref = as_json(run("case", "open", "sample", "--by", "cw@council.test", "--json"))["ref"]
-    run("case", "fire", ref, "book_visit", "--by", "cw@council.test", "--note", "visit went well")
-    run("case", "fire", ref, "apply", "--by", "cw@council.test", "--set", "application_on=2026-11-02")
-    run("case", "hold", ref, "--reason", "carer unwell", "--by", "cw@council.test")
-    assert as_json(run("case", "show", ref, "--json"))["held_from"] == "assessment"
-    assert "resumed: now assessment" in run("case", "resume", ref, "--by", "cw@council.test").stdout
-    out = run("case", "fire", ref, "book_panel", "--by", "cw@council.test", "--set", "report_authorised_on=2026-11-02")
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    run("case", "fire", ref, "book_visit", "--by", CW, "--note", "visit went well")
+    run("case", "fire", ref, "apply", "--by", CW, "--set", "application_on=2026-11-02")
+    run("case", "hold", ref, "--reason", "carer unwell", "--by", CW)
+    assert as_json(run("case", "show", ref, "--by", CW, "--json"))["held_from"] == "assessment"
+    assert "resumed: now assessment" in run("case", "resume", ref, "--by", CW).stdout
+    out = run("case", "fire", ref, "book_panel", "--by", CW, "--set", "report_authorised_on=2026-11-02")
     assert out.stdout.strip() == f"{ref} book_panel: now panel (Panel booked)"
-    run("case", "assign", ref, "--owner", "tm@council.test", "--team", "Fostering East")
-    shown = as_json(run("case", "show", ref, "--json"))
-    assert (shown["owner"], shown["team"], shown["version"]) == ("tm@council.test", "Fostering East", 7)
-    run("case", "error", ref, "7", "--reason", "wrong owner", "--by", "tm@council.test")
-    assert as_json(run("case", "show", ref, "--json"))["owner"] == "cw@council.test"
-    run("case", "close", ref, "--reason", "AW0", "--by", "tm@council.test")
-    closed = as_json(run("case", "show", ref, "--json"))
+    run("case", "assign", ref, "--owner", TM, "--team", "Fostering East", "--by", TM)
+    shown = as_json(run("case", "show", ref, "--by", TM, "--json"))
+    assert (shown["owner"], shown["team"], shown["version"]) == (TM, "Fostering East", 7)
+    run("case", "error", ref, "7", "--reason", "wrong owner", "--by", TM)
+    assert as_json(run("case", "show", ref, "--by", CW, "--json"))["owner"] == CW
+    run("case", "close", ref, "--reason", "AW0", "--by", TM)
+    closed = as_json(run("case", "show", ref, "--by", CW, "--json"))
     assert (closed["state"], closed["status"], closed["exit_reason"]) == ("closed", "closed", "AW0")
-    last = as_json(run("case", "history", ref, "--json"))[-1]
-    assert (last["trigger"], last["payload"]) == ("close", {"reason": "AW0", "stage": "panel"})
-    assert [e["in_error"] for e in as_json(run("case", "history", ref, "--json"))].count(True) == 1
+    history = as_json(run("case", "history", ref, "--by", CW, "--json"))
+    assert (history[-1]["trigger"], history[-1]["payload"]) == ("close", {"reason": "AW0", "stage": "panel"})
+    assert [e["in_error"] for e in history].count(True) == 1
+    assert [e["by"] for e in history][-3:] == [TM, TM, TM]
+
+
+def test_the_acting_user_may_come_from_carepath_user(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    staff(run)
+    monkeypatch.setenv("CAREPATH_USER", CW)
+    ref = as_json(run("case", "open", "sample", "--team", "Fostering East", "--json"))["ref"]
+    run("case", "fire", ref, "book_visit")
+    assert [e["by"] for e in as_json(run("case", "history", ref, "--json"))] == [CW, CW]
+    # --by wins over CAREPATH_USER
+    run("case", "fire", ref, "apply", "--set", "application_on=2026-11-02", "--by", TM)
+    assert as_json(run("case", "history", ref, "--json"))[-1]["by"] == TM
 
 
 def test_users_and_teams(run: Run) -> None:
     staff(run)
-    assert "added team Adoption (0 members)" in run("teams", "add", "Adoption").stdout
-    assert "deactivated cw@council.test" in run("users", "deactivate", "cw@council.test").stdout
-    users = {u["email"]: u for u in as_json(run("users", "list", "--json"))}
-    assert (users["cw@council.test"]["active"], users["cw@council.test"]["teams"]) == (False, ["Fostering East"])
-    assert users["tm@council.test"]["roles"] == ["caseworker", "team_manager"]
-    assert [t["name"] for t in as_json(run("teams", "list", "--json"))] == ["Adoption", "Fostering East"]
-    table = run("users", "list").stdout
-    [row] = [line for line in table.splitlines() if line.startswith("cw@council.test")]
+    assert "added team Adoption (0 members)" in run("teams", "add", "Adoption", "--by", ADMIN).stdout
+    assert "deactivated cw@council.test" in run("users", "deactivate", CW, "--by", ADMIN).stdout
+    users = {u["email"]: u for u in as_json(run("users", "list", "--by", ADMIN, "--json"))}
+    assert (users[CW]["active"], users[CW]["teams"]) == (False, ["Fostering East"])
+    assert users[TM]["roles"] == ["caseworker", "team_manager"]
+    assert users[ADMIN]["roles"] == ["admin"]
+    assert [t["name"] for t in as_json(run("teams", "list", "--by", TM, "--json"))] == ["Adoption", "Fostering East"]
+    table = run("users", "list", "--by", TM).stdout
+    [row] = [line for line in table.splitlines() if line.startswith(CW)]
     assert row.split()[-1] == "False"
 
 
 def test_deactivated_users_cannot_act(run: Run) -> None:
     staff(run)
-    ref = as_json(run("case", "open", "sample", "--by", "cw@council.test", "--json"))["ref"]
-    run("users", "deactivate", "cw@council.test")
-    assert refused(run, "case", "fire", ref, "book_visit", "--by", "cw@council.test") == (
-        "error: user 'cw@council.test' is deactivated"
-    )
-    assert "deactivated" in refused(run, "case", "open", "sample", "--by", "cw@council.test")
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    run("users", "deactivate", CW, "--by", ADMIN)
+    assert refused(run, "case", "fire", ref, "book_visit", "--by", CW) == f"error: user '{CW}' is deactivated"
+    assert "deactivated" in refused(run, "case", "open", "sample", "--by", CW)
+    assert "deactivated" in refused(run, "case", "show", ref, "--by", CW)
     # their history stays attributed to them
-    assert as_json(run("case", "history", ref, "--json"))[0]["by"] == "cw@council.test"
+    assert as_json(run("case", "history", ref, "--by", TM, "--json"))[0]["by"] == CW
 
 
 # -- refusals ---------------------------------------------------------------------------------
@@ -227,40 +256,43 @@ def test_deactivated_users_cannot_act(run: Run) -> None:
 
 def test_any_refusal_exits_2_with_one_line_and_writes_nothing(run: Run, db_file: Path) -> None:
     staff(run)
-    ref = as_json(run("case", "open", "sample", "--json"))["ref"]
-    run("users", "add", "gone@council.test", "--name", "Gone", "--role", "caseworker")
-    run("users", "deactivate", "gone@council.test")
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    run("users", "add", "gone@council.test", "--name", "Gone", "--role", "caseworker", "--by", ADMIN)
+    run("users", "deactivate", "gone@council.test", "--by", ADMIN)
     before = table_counts(db_file)
+    by_cw, by_tm, by_admin = ("--by", CW), ("--by", TM), ("--by", ADMIN)
     expected = {
-        ("case", "fire", ref, "approve"): "valid triggers: book_visit",
-        ("case", "fire", ref, "teleport"): "cannot 'teleport' from state 'enquiry'",
-        ("case", "fire", ref, "book_visit", "--on", "2026-11-03"): "2026-11-03 is in the future",
-        ("case", "fire", ref, "book_visit", "--on", "2026-11-01"): "before SM-2026-0001's latest event",
-        ("case", "fire", ref, "book_visit", "--on", "yesterday"): "--on 'yesterday' is not a date YYYY-MM-DD",
+        ("case", "fire", ref, "approve", *by_cw): "valid triggers: book_visit",
+        ("case", "fire", ref, "teleport", *by_cw): "cannot 'teleport' from state 'enquiry'",
+        ("case", "fire", ref, "book_visit", "--on", "2026-11-03", *by_cw): "2026-11-03 is in the future",
+        ("case", "fire", ref, "book_visit", "--on", "2026-11-01", *by_cw): "before SM-2026-0001's latest event",
+        ("case", "fire", ref, "book_visit", "--on", "yesterday", *by_cw): "--on 'yesterday' is not a date YYYY-MM-DD",
         ("case", "fire", ref, "book_visit", "--by", "who@council.test"): "no user 'who@council.test'",
         ("case", "fire", ref, "book_visit", "--by", "gone@council.test"): "'gone@council.test' is deactivated",
-        ("case", "fire", ref, "book_visit", "--set", "novalue"): "--set 'novalue' is not key=value",
-        ("case", "fire", ref, "book_visit", "--expect-version", "7"): "expected version 7, it is now at version 1",
-        ("case", "fire", "SM-2026-9999", "book_visit"): "no case with reference 'SM-2026-9999'",
-        ("case", "hold", ref, "--reason", " "): "a hold needs a reason",
-        ("case", "resume", ref): "the case is not on hold",
-        ("case", "withdraw", ref, "--reason", "BORED"): "use one of: AW0, AW1, NOT_APPROVED",
-        ("case", "close", ref, "--reason", "BORED"): "unknown exit reason 'BORED'",
-        ("case", "error", ref, "1", "--reason", "oops"): "the opening event cannot be voided",
-        ("case", "error", ref, "5", "--reason", "oops"): "there is no event 5",
-        ("case", "assign", ref): "assign needs --owner or --team",
-        ("case", "assign", ref, "--owner", "who@council.test"): "no user 'who@council.test'",
-        ("case", "assign", ref, "--team", "Nowhere"): "no team 'Nowhere'",
-        ("case", "open", "nosuch"): "unknown workflow 'nosuch'",
-        ("case", "open", "sample", "--ref", ref): f"case reference '{ref}' is already taken",
-        ("case", "show", "SM-2026-9999"): "no case with reference 'SM-2026-9999'",
+        ("case", "fire", ref, "book_visit", "--set", "novalue", *by_cw): "--set 'novalue' is not key=value",
+        ("case", "fire", ref, "book_visit", "--expect-version", "7", *by_cw): (
+            "expected version 7, it is now at version 1"
+        ),
+        ("case", "fire", "SM-2026-9999", "book_visit", *by_cw): "no case with reference 'SM-2026-9999'",
+        ("case", "hold", ref, "--reason", " ", *by_cw): "a hold needs a reason",
+        ("case", "resume", ref, *by_cw): "the case is not on hold",
+        ("case", "withdraw", ref, "--reason", "BORED", *by_cw): "use one of: AW0, AW1, NOT_APPROVED",
+        ("case", "close", ref, "--reason", "BORED", *by_cw): "unknown exit reason 'BORED'",
+        ("case", "error", ref, "1", "--reason", "oops", *by_tm): "the opening event cannot be voided",
+        ("case", "error", ref, "5", "--reason", "oops", *by_tm): "there is no event 5",
+        ("case", "assign", ref, *by_tm): "needs a new owner or a new team",
+        ("case", "assign", ref, "--owner", "who@council.test", *by_tm): "no user 'who@council.test'",
+        ("case", "assign", ref, "--team", "Nowhere", *by_tm): "no team 'Nowhere'",
+        ("case", "open", "nosuch", *by_cw): "unknown workflow 'nosuch'",
+        ("case", "open", "sample", "--ref", ref, *by_cw): f"case reference '{ref}' is already taken",
+        ("case", "show", "SM-2026-9999", *by_cw): "no case with reference 'SM-2026-9999'",
         ("workflows", "show", "nosuch"): "unknown workflow 'nosuch'",
-        ("users", "add", "not-an-email", "--name", "X", "--role", "caseworker"): "is not an email address",
-        ("users", "add", "x@council.test", "--name", "X", "--role", "wizard"): "unknown role(s) wizard",
-        ("users", "add", "cw@council.test", "--name", "X", "--role", "caseworker"): "already exists",
-        ("users", "deactivate", "who@council.test"): "no user 'who@council.test'",
-        ("teams", "add", "Fostering East"): "a team called 'Fostering East' already exists",
-        ("teams", "add", "West", "--member", "who@council.test"): "no user 'who@council.test'",
+        ("users", "add", "not-an-email", "--name", "X", "--role", "caseworker", *by_admin): "is not an email address",
+        ("users", "add", "x@council.test", "--name", "X", "--role", "wizard", *by_admin): "unknown role(s) wizard",
+        ("users", "add", CW, "--name", "X", "--role", "caseworker", *by_admin): "already exists",
+        ("users", "deactivate", "who@council.test", *by_admin): "no user 'who@council.test'",
+        ("teams", "add", "Fostering East", *by_admin): "a team called 'Fostering East' already exists",
+        ("teams", "add", "West", "--member", "who@council.test", *by_admin): "no user 'who@council.test'",
     }
     for args, words in expected.items():
         line = refused(run, *args)
@@ -270,22 +302,170 @@ def test_any_refusal_exits_2_with_one_line_and_writes_nothing(run: Run, db_file:
 
 def test_a_guard_and_a_role_refusal_name_what_is_missing(run: Run, db_file: Path) -> None:
     staff(run)
-    ref = as_json(run("case", "open", "sample", "--json"))["ref"]
-    run("case", "fire", ref, "book_visit")
-    assert refused(run, "case", "fire", ref, "apply") == (
-        f"error: {ref}: cannot 'apply' from state 'visit': "
-        "missing fact(s) application_on (record with --set application_on=...)"
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    run("case", "fire", ref, "book_visit", "--by", CW)
+    assert refused(run, "case", "fire", ref, "apply", "--by", CW) == (
+        f"error: {ref}: cannot 'apply' from state 'visit': missing fact(s) application_on"
     )
-    run("case", "fire", ref, "apply", "--set", "application_on=2026-11-02")
+    run("case", "fire", ref, "apply", "--set", "application_on=2026-11-02", "--by", CW)
     before = table_counts(db_file)
-    assert refused(run, "case", "fire", ref, "book_panel", "--by", "adm@council.test") == (
-        f"error: {ref}: cannot 'book_panel' from state 'assessment': "
-        "adm@council.test needs role caseworker or team_manager or panel_coordinator"
+    assert refused(run, "case", "fire", ref, "book_panel", "--by", ADM) == (
+        f"error: {ADM} may not book_panel on {ref}: needs role caseworker or team_manager or panel_coordinator"
     )
-    assert refused(run, "case", "fire", ref, "book_panel", "--by", "cw@council.test").endswith(
+    assert refused(run, "case", "fire", ref, "book_panel", "--by", CW).endswith(
         "not ready for panel; missing: report_authorised_on"
     )
     assert table_counts(db_file) == before
+
+
+# -- the front door: who may act, and on what --------------------------------------------------
+
+
+def test_nobody_named_is_refused_and_nothing_is_written(run: Run, db_file: Path) -> None:
+    staff(run)
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    before = table_counts(db_file)
+    commands = [
+        ("case", "open", "sample"),
+        ("case", "fire", ref, "book_visit"),
+        ("case", "hold", ref, "--reason", "carer unwell"),
+        ("case", "close", ref, "--reason", "AW0"),
+        ("case", "assign", ref, "--owner", TM),
+        ("case", "show", ref),
+        ("case", "history", ref),
+        ("case", "actions", ref),
+        ("case", "list"),
+        ("case", "deadlines", ref),
+        ("deadlines", "due"),
+        ("users", "add", "new@council.test", "--name", "New", "--role", "caseworker"),
+        ("users", "add", "boss@council.test", "--name", "Boss", "--role", "admin"),
+        ("users", "deactivate", CW),
+        ("users", "list"),
+        ("teams", "add", "West"),
+        ("teams", "list"),
+        ("calendar", "override", "add", "2026-11-04", "--reason", "Office move"),
+        ("calendar", "override", "list"),
+        ("panels", "add", "2026-11-10", "--type", "fostering"),
+        ("panels", "list"),
+        ("mail", "list"),
+        ("mail", "outbox"),
+        ("mail", "retry", "1"),
+    ]
+    for args in commands:
+        line = refused(run, *args)
+        assert "(nobody) may not" in line, (args, line)
+        assert table_counts(db_file) == before, f"{args} wrote something"
+
+
+def test_the_first_user_needs_no_actor_but_must_be_an_administrator(run: Run, db_file: Path) -> None:
+    before = table_counts(db_file)
+    line = refused(run, "users", "add", CW, "--name", "Cee Worker", "--role", "caseworker")
+    assert line == "error: (nobody) may not user.add: the first user must be an administrator (--role admin)"
+    assert table_counts(db_file) == before
+    assert run("users", "add", ADMIN, "--name", "Ada Admin", "--role", "admin").stdout.strip() == (
+        f"added {ADMIN} (admin)"
+    )
+    # after that, nobody adds nobody: not even another administrator
+    again = refused(run, "users", "add", "boss@council.test", "--name", "Boss", "--role", "admin")
+    assert again.startswith("error: (nobody) may not user.add: name the user who acts"), again
+    assert run("users", "add", CW, "--name", "Cee Worker", "--role", "caseworker", "--by", ADMIN).stdout.strip() == (
+        f"added {CW} (caseworker)"
+    )
+
+
+def test_only_administrators_manage_people_and_the_calendar(run: Run, db_file: Path) -> None:
+    staff(run)
+    before = table_counts(db_file)
+    refusals = {
+        ("users", "add", "boss@council.test", "--name", "Boss", "--role", "admin", "--by", CW): (
+            f"error: {CW} may not user.add: needs role admin"
+        ),
+        ("users", "add", "new@council.test", "--name", "New", "--role", "caseworker", "--by", TM): (
+            f"error: {TM} may not user.add: needs role admin"
+        ),
+        ("users", "deactivate", TM, "--by", CW): f"error: {CW} may not user.deactivate: needs role admin",
+        ("teams", "add", "West", "--by", TM): f"error: {TM} may not team.add: needs role admin",
+        ("calendar", "override", "add", "2026-11-04", "--reason", "Office move", "--by", CW): (
+            f"error: {CW} may not calendar.change: needs role admin"
+        ),
+        ("panels", "add", "2026-11-10", "--type", "fostering", "--by", CW): (
+            f"error: {CW} may not panel.add: needs role panel_coordinator"
+        ),
+        ("users", "list", "--by", CW): (
+            f"error: {CW} may not user.read: needs role team_manager or service_manager or admin"
+        ),
+    }
+    for args, message in refusals.items():
+        assert refused(run, *args) == message, args
+        assert table_counts(db_file) == before, f"{args} wrote something"
+    # the administrator may
+    closed = run("calendar", "override", "add", "2026-11-04", "--reason", "Office move", "--by", ADMIN)
+    assert closed.stdout.strip() == "2026-11-04 is now a closure: Office move"
+    assert "deactivated" in run("users", "deactivate", ADM, "--by", ADMIN).stdout
+
+
+def test_an_administrator_sees_no_case_data(run: Run, db_file: Path) -> None:
+    staff(run)
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    before = table_counts(db_file)
+    reason = "administrators manage the system, not case records"
+    assert refused(run, "case", "show", ref, "--by", ADMIN) == f"error: {ADMIN} may not case.read: {reason}"
+    for args in [
+        ("case", "history", ref),
+        ("case", "actions", ref),
+        ("case", "deadlines", ref),
+        ("case", "list"),
+        ("deadlines", "due"),
+        ("case", "open", "sample"),
+        ("case", "fire", ref, "book_visit"),
+    ]:
+        assert reason in refused(run, *args, "--by", ADMIN), args
+    assert table_counts(db_file) == before
+
+
+def test_a_caseworker_may_not_void_an_event(run: Run, db_file: Path) -> None:
+    staff(run)
+    ref = as_json(run("case", "open", "sample", "--by", TM, "--team", "Fostering East", "--json"))["ref"]
+    run("case", "fire", ref, "book_visit", "--by", TM)
+    before = table_counts(db_file)
+    assert refused(run, "case", "error", ref, "2", "--reason", "not my visit", "--by", CW) == (
+        f"error: {CW} may not case.void: needs role team_manager or service_manager"
+    )
+    assert table_counts(db_file) == before
+    assert "event 2 voided" in run("case", "error", ref, "2", "--reason", "wrong case", "--by", TM).stdout
+
+
+def test_a_caseworker_sees_only_their_own_and_their_teams_cases(run: Run, db_file: Path) -> None:
+    staff(run)
+    other = "ow@council.test"
+    run("users", "add", other, "--name", "Oh Worker", "--role", "caseworker", "--by", ADMIN)
+    run("teams", "add", "Adoption West", "--member", other, "--by", ADMIN)
+    mine = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    colleague = as_json(run("case", "open", "sample", "--by", TM, "--team", "Fostering East", "--json"))["ref"]
+    theirs = as_json(run("case", "open", "sample", "--by", other, "--team", "Adoption West", "--json"))["ref"]
+
+    assert sorted(c["ref"] for c in as_json(run("case", "list", "--by", CW, "--json"))) == [mine, colleague]
+    assert [c["ref"] for c in as_json(run("case", "list", "--by", other, "--json"))] == [theirs]
+    assert [r["case"] for r in as_json(run("deadlines", "due", "--by", other, "--json"))] == [theirs]
+    assert theirs not in {r["case"] for r in as_json(run("deadlines", "due", "--by", CW, "--json"))}
+    # the decider's scope is the whole service
+    assert len(as_json(run("case", "list", "--by", ADM, "--json"))) == 3
+
+    before = table_counts(db_file)
+    outside = "the case is neither theirs nor in one of their teams"
+    assert refused(run, "case", "show", theirs, "--by", CW) == f"error: {CW} may not case.read: {outside}"
+    assert outside in refused(run, "case", "fire", theirs, "book_visit", "--by", CW)
+    assert outside in refused(run, "case", "history", theirs, "--by", CW)
+    assert table_counts(db_file) == before
+
+
+def test_the_system_user_acts_only_for_the_scheduler(run: Run, db_file: Path) -> None:
+    staff(run)
+    before = table_counts(db_file)
+    line = refused(run, "case", "open", "sample", "--by", "system@carepath.invalid")
+    assert line.endswith("the system user acts only for the scheduler"), line
+    assert table_counts(db_file) == before
+    assert run("sweep", "--json").exit_code == 0  # the scheduler's work needs nobody named
 
 
 # -- workflows validate ------------------------------------------------------------------------

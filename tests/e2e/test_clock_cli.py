@@ -1,4 +1,8 @@
-"""The statutory clock from the command line, as a caseworker or manager uses it."""
+"""The statutory clock from the command line, as a caseworker or manager uses it.
+
+People act with ``--by``: an administrator (the first user) adds a caseworker and a team
+manager to the team ``Fostering`` and changes the calendar; the sweep acts as carepath itself.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,19 @@ def run(*args: str, code: int = 0) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == code, (args, result.output, result.stderr if result.stderr_bytes else "")
     return result.output if code == 0 else result.stderr
+
+
+ADMIN = "admin@example.test"
+CW = "cw@example.test"
+TM = "tm@example.test"
+
+
+def staff() -> None:
+    """The administrator, then a caseworker and the team manager of the team Fostering."""
+    run("users", "add", ADMIN, "--name", "Administrator", "--role", "admin")
+    run("users", "add", CW, "--name", "Caseworker", "--role", "caseworker", "--by", ADMIN)
+    run("users", "add", TM, "--name", "Manager", "--role", "team_manager", "--by", ADMIN)
+    run("teams", "add", "Fostering", "--manager", TM, "--member", CW, "--by", ADMIN)
 
 
 def due(*args: str) -> str:
@@ -70,30 +87,36 @@ def test_working_day_names_the_holiday() -> None:
 
 @pytest.mark.usefixtures("cli")
 def test_a_local_closure_moves_due_dates_and_open_deadlines() -> None:
+    staff()
     assert due("2026-12-23", "2 working days") == "2026-12-29"
-    run("case", "open", "sample", "--on", "2026-11-02")
-    before = json.loads(run("case", "deadlines", "SM-2026-0001", "--json"))
+    run("case", "open", "sample", "--on", "2026-11-02", "--team", "Fostering", "--by", CW)
+    before = json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))
     assert before[0]["due"] == "2026-11-09"
-    run("calendar", "override", "add", "2026-11-04", "--reason", "Office move")
+    out = run("calendar", "override", "add", "2026-11-04", "--reason", "Office move", "--by", ADMIN)
+    assert "recomputed deadlines of 1 case(s)" in out
     assert due("2026-12-23", "2 working days") == "2026-12-29"
-    after = json.loads(run("case", "deadlines", "SM-2026-0001", "--json"))
+    after = json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))
     assert after[0]["due"] == "2026-11-10"
-    listed = json.loads(run("calendar", "override", "list", "--json"))
+    listed = json.loads(run("calendar", "override", "list", "--by", CW, "--json"))
     assert [(o["day"], o["kind"]) for o in listed] == [("2026-11-04", "closure")]
-    assert "already has an override" in run("calendar", "override", "add", "2026-11-04", "--reason", "x", code=2)
-    run("calendar", "override", "remove", "2026-11-04")
-    assert json.loads(run("case", "deadlines", "SM-2026-0001", "--json"))[0]["due"] == "2026-11-09"
-    assert "no calendar override" in run("calendar", "override", "remove", "2026-11-04", code=2)
+    assert "already has an override" in run(
+        "calendar", "override", "add", "2026-11-04", "--reason", "x", "--by", ADMIN, code=2
+    )
+    # only an administrator changes the calendar
+    assert "may not calendar.change" in run("calendar", "override", "remove", "2026-11-04", "--by", CW, code=2)
+    assert "(nobody) may not" in run("calendar", "override", "remove", "2026-11-04", code=2)
+    assert json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))[0]["due"] == "2026-11-10"
+    run("calendar", "override", "remove", "2026-11-04", "--by", ADMIN)
+    assert json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))[0]["due"] == "2026-11-09"
+    assert "no calendar override" in run("calendar", "override", "remove", "2026-11-04", "--by", ADMIN, code=2)
 
 
 @pytest.mark.usefixtures("cli")
 def test_deadlines_show_basis_status_and_days_left() -> None:
-    run("users", "add", "cw@example.test", "--name", "Caseworker", "--role", "caseworker")
-    run("users", "add", "tm@example.test", "--name", "Manager", "--role", "team_manager")
-    run("teams", "add", "Fostering", "--manager", "tm@example.test", "--member", "cw@example.test")
-    run("case", "open", "sample", "--on", "2026-10-20", "--owner", "cw@example.test", "--team", "Fostering")
-    run("case", "open", "sample", "--on", "2026-10-29")
-    rows = json.loads(run("case", "deadlines", "SM-2026-0001", "--json"))
+    staff()
+    run("case", "open", "sample", "--on", "2026-10-20", "--owner", CW, "--team", "Fostering", "--by", TM)
+    run("case", "open", "sample", "--on", "2026-10-29", "--by", TM)  # the manager's own, in no team
+    rows = json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))
     assert rows == [
         {
             "rule": "S1",
@@ -112,24 +135,32 @@ def test_deadlines_show_basis_status_and_days_left() -> None:
             "calendar_days_left": -6,
         }
     ]
-    listing = json.loads(run("deadlines", "due", "--json"))
+    listing = json.loads(run("deadlines", "due", "--by", TM, "--json"))
     assert [(r["case"], r["status"]) for r in listing] == [("SM-2026-0001", "breached"), ("SM-2026-0002", "open")]
-    mine = json.loads(run("deadlines", "due", "--owner", "cw@example.test", "--json"))
+    mine = json.loads(run("deadlines", "due", "--owner", CW, "--by", TM, "--json"))
     assert [r["case"] for r in mine] == ["SM-2026-0001"]
-    team = json.loads(run("deadlines", "due", "--team", "Fostering", "--json"))
+    team = json.loads(run("deadlines", "due", "--team", "Fostering", "--by", TM, "--json"))
     assert [r["case"] for r in team] == ["SM-2026-0001"]
-    assert json.loads(run("deadlines", "due", "--as-of", "2026-10-01", "--within", "5 working days", "--json")) == []
-    assert "overdue 4 wd" in run("case", "deadlines", "SM-2026-0001")
+    # the caseworker sees their team's cases, not the manager's own case outside the team
+    assert [r["case"] for r in json.loads(run("deadlines", "due", "--by", CW, "--json"))] == ["SM-2026-0001"]
+    assert run("case", "deadlines", "SM-2026-0002", "--by", CW, code=2) == (
+        f"error: {CW} may not deadlines.read: the case is neither theirs nor in one of their teams\n"
+    )
+    empty = run("deadlines", "due", "--as-of", "2026-10-01", "--within", "5 working days", "--by", TM, "--json")
+    assert json.loads(empty) == []
+    assert "overdue 4 wd" in run("case", "deadlines", "SM-2026-0001", "--by", CW)
 
 
 @pytest.mark.usefixtures("cli")
 def test_sweep_command_raises_once_and_refuses_the_future() -> None:
-    run("case", "open", "sample", "--on", "2026-10-20")
+    staff()
+    run("case", "open", "sample", "--on", "2026-10-20", "--team", "Fostering", "--by", CW)
     first = json.loads(run("sweep", "--json"))
     assert first["raised"] == 1
     assert first["breach"] == 1
     assert json.loads(run("sweep", "--json"))["raised"] == 0
     assert "in the future" in run("sweep", "--as-of", "2027-01-01", code=2)
-    history = json.loads(run("case", "history", "SM-2026-0001", "--json"))
+    history = json.loads(run("case", "history", "SM-2026-0001", "--by", CW, "--json"))
     assert [h["trigger"] for h in history] == ["open", "deadline_breached"]
+    assert history[-1]["by"] == "system@carepath.invalid"  # the sweep acts as carepath itself
     assert history[-1]["on"] == "2026-10-28"

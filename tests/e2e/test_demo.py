@@ -1,7 +1,10 @@
 """The demo caseload as a person gets it: ``carepath demo seed`` and ``carepath demo show``.
 
 One small caseload is seeded per module on a SQLite file (the clock fixed by
-``CAREPATH_FAKE_NOW``); every assertion reads it back through the queries the CLI uses.
+``CAREPATH_FAKE_NOW``); every assertion reads it back through the read service the CLI uses,
+as the demo's service manager (who may read every case). The demo acts as real users: its
+administrator adds the people, caseworkers and managers move cases, and carepath's own user
+only raises timers.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from config.bootstrap import App
-from engine.case import Case, replay
+from engine.case import NOTICE_TRIGGERS, Actor, Case, replay
+from engine.reads import CaseFilter
+from engine.roles import SYSTEM_EMAIL
 from entrypoints import common
 from entrypoints import demo as demo_package
 from entrypoints.cli import app as cli
 from entrypoints.demo import CHILD, DOMAIN, FOSTER, summarise
+from entrypoints.demo.gateway import DEMO_ADMIN, Gateway
 from entrypoints.demo.org import panel_days
 from notifications.outbox import OUTBOX
-from storage.queries import CaseFilter
 
 NOW = "2026-11-02T09:00:00+00:00"
 SIZE = ("--households", "150", "--children", "12", "--seed", "3")
@@ -75,8 +80,16 @@ def app(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     common.reset_app()
 
 
+def reader(app: App) -> Actor:
+    """The demo's service manager: ``demo show`` reads as them, and they may read every case."""
+    return app.directory.actor(Gateway.reader())
+
+
 def all_cases(app: App) -> list[Case]:
-    return app.queries.cases(CaseFilter(limit=100_000))
+    """Every case, as the service manager lists them (the whole caseload: nothing cut off)."""
+    cases = [listing.case for listing in app.reads.cases(CaseFilter(limit=1000), reader(app))]
+    assert len(cases) == app.summary.case_count()
+    return cases
 
 
 def test_every_journey_has_cases_in_declared_states(app: App) -> None:
@@ -89,9 +102,11 @@ def test_every_journey_has_cases_in_declared_states(app: App) -> None:
 
 def test_every_case_was_written_through_the_service(app: App) -> None:
     """The case row is exactly the replay of its history: no direct inserts anywhere."""
+    me = reader(app)
     for c in all_cases(app):
         assert c.id is not None
-        history = app.queries.history(c.id)
+        _, entries = app.reads.history(c.ref, me)
+        history = [h.event for h in entries]
         assert history[0].trigger == "open"
         definition = app.workflows.get(c.workflow_id, c.workflow_version).definition
         snap = replay(history, frozenset(n for n, s in definition.states.items() if s.terminal))
@@ -110,6 +125,26 @@ def test_every_case_was_written_through_the_service(app: App) -> None:
         assert c.last_seq == history[-1].seq
 
 
+def test_people_act_and_carepath_only_raises_timers(app: App) -> None:
+    """Every case event is a person's, except the reminders and breaches the scheduler raises."""
+    me = reader(app)
+    by_system: set[str] = set()
+    people: set[str | None] = set()
+    for c in all_cases(app):
+        for h in app.reads.history(c.ref, me)[1]:
+            if h.by == SYSTEM_EMAIL:
+                by_system.add(h.event.trigger)
+            else:
+                people.add(h.by)
+    assert by_system, "the final sweep raised timers"
+    assert by_system <= NOTICE_TRIGGERS
+    assert None not in people
+    assert all(email.endswith("@" + DOMAIN) for email in people if email)
+    assert DEMO_ADMIN[0] not in people  # the administrator adds people, never touches a case
+    admin_roles = next(u.roles for u in app.directory.users() if u.email == DEMO_ADMIN[0])
+    assert list(admin_roles) == ["admin"]
+
+
 def test_realistic_proportions(app: App, seeded: Seeded) -> None:
     s = summarise(app)
     assert 0.05 <= s.conversion[FOSTER] <= 0.25
@@ -126,7 +161,7 @@ def test_names_are_fictional_and_never_in_mail(app: App) -> None:
     assert all(n.startswith(("The ", "Child ")) for n in names)
     assert all("demo" in n for n in names if n.startswith("The "))
     assert any(c.workflow_id == CHILD and str(c.facts.get("child_name", "")).startswith("Child ") for c in cases)
-    assert all(u.email.endswith("@" + DOMAIN) for u in app.people.users())
+    assert all(u.email.endswith("@" + DOMAIN) for u in app.directory.users())
     with app.engine.connect() as conn:
         rows: list[Any] = list(conn.execute(select(OUTBOX.c.context, OUTBOX.c.recipients)))
     assert rows, "seeding and the final sweep queue mail for carepath run"
@@ -152,6 +187,14 @@ def test_show_tours_counts_and_one_case(app: App) -> None:
     assert "Deadlines:" in out
 
 
+def test_show_reads_as_the_user_named(app: App) -> None:
+    """``demo show --by`` reads as that user: the demo's administrator sees no case data."""
+    common.reset_app()
+    result = CliRunner().invoke(cli, ["demo", "show", "--by", DEMO_ADMIN[0]])
+    assert result.exit_code == 2, result.output
+    assert "administrators manage the system, not case records" in result.stderr
+
+
 def test_same_seed_same_caseload(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAREPATH_FAKE_NOW", NOW)
     monkeypatch.delenv("CAREPATH_WORKFLOWS_DIR", raising=False)
@@ -175,10 +218,28 @@ def test_refuses_an_empty_request(seeded: Seeded, monkeypatch: pytest.MonkeyPatc
     assert "nothing to seed" in result.output
 
 
-#: The wired application's services and engine: only ``entrypoints/demo/gateway.py`` touches them
-#: (``cases`` only as ``.cases.<method>``: a summary has a ``cases`` count too).
-SERVICES = {"people", "queries", "sweeper", "workflows", "engine", "read_engine", "calendar", "uow"}
-SERVICE_MODULES = ("engine.services", "storage.people", "storage.queries", "storage.sweep", "notifications")
+#: The wired application's services and engine (``config.bootstrap.App``): only
+#: ``entrypoints/demo/gateway.py`` touches them.
+SERVICES = {
+    "people",
+    "calendar_changes",
+    "timers",
+    "reads",
+    "directory",
+    "system",
+    "own_writes",
+    "workflows",
+    "engine",
+    "read_engine",
+    "calendar",
+    "uow",
+    "dispatch",
+    "migrate",
+}
+#: Services whose names the demo also uses for its own values (a summary's ``cases`` and
+#: ``panels`` counts, the gateway's ``summary()``): counted only as ``.<service>.<method>``.
+CHAINED = {"cases", "panels", "mail", "summary"}
+SERVICE_MODULES = ("engine.services", "storage", "notifications")
 
 
 def _application_calls(tree: ast.AST) -> Iterator[str]:
@@ -186,8 +247,8 @@ def _application_calls(tree: ast.AST) -> Iterator[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in SERVICES:
             yield f"{node.lineno}: .{node.attr}"
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "cases":
-            yield f"{node.lineno}: .cases.{node.attr}"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr in CHAINED:
+            yield f"{node.lineno}: .{node.value.attr}.{node.attr}"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "App":
             yield f"{node.lineno}: App(...)"
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(SERVICE_MODULES):

@@ -1,7 +1,9 @@
 """Mail as people use it: the CLI, the built-in catcher, and what an email may carry.
 
 Everything runs on a SQLite file with the real aiosmtpd catcher; the clock is injected
-through ``CAREPATH_FAKE_NOW`` (CLI) or a ``FixedClock`` (service).
+through ``CAREPATH_FAKE_NOW`` (CLI) or a ``FixedClock`` (service). People act with ``--by``:
+the administrator (the first user) adds the staff and reads and repairs the mail; sending
+(``mail send``) is the scheduler's work and acts as carepath itself.
 """
 
 from __future__ import annotations
@@ -28,18 +30,51 @@ from engine.clock import FixedClock
 from entrypoints import common
 from entrypoints.cli import app as cli
 from notifications.catcher import MailCatcher, caught, caught_raw, free_port
-from notifications.digest import enqueue_digests
 from notifications.dispatch import SmtpTarget, dispatch_due
 from notifications.outbox import OUTBOX
-from notifications.panels import add_sitting
 from notifications.render import kinds
 from notifications.routing import DEFAULT_NOTIFY
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.tables import AuditEntry
-from tests.integration.test_outbox import JOURNEY
 
 NOW = "2026-11-02T09:00:00+00:00"
+
+#: A journey with a notice on each of its states (as in tests/integration/test_outbox.py).
+JOURNEY = textwrap.dedent("""\
+    id: notices
+    version: 1
+    title: Notices test journey
+    reference_prefix: NT
+    initial: enquiry
+    close_state: closed
+    states:
+      enquiry: {label: Enquiry}
+      assessment: {label: Assessment}
+      ready: {label: Ready for panel, meta: {notice: ready_for_panel, panel_type: fostering}}
+      recommended: {label: Panel recommended, meta: {notice: panel_recommendation}}
+      qd: {label: Qualifying determination issued, meta: {notice: qd_issued, notify: [irm_liaison_officer]}}
+      approved: {label: Approved, meta: {notice: approved}}
+      closed: {label: Closed, terminal: true}
+    transitions:
+      - {trigger: start, source: enquiry, dest: assessment}
+      - {trigger: authorise, source: assessment, dest: ready}
+      - {trigger: recommend, source: ready, dest: recommended}
+      - {trigger: propose_refusal, source: recommended, dest: qd}
+      - {trigger: approve, source: recommended, dest: approved}
+      - {trigger: finish, source: [qd, approved], dest: closed}
+    exit_reasons: {W: Withdrawn}
+    deadlines:
+      - name: N1
+        label: Enquiry to assessment
+        start: {enter: enquiry}
+        stop: {leave: enquiry}
+        limit: 10 working days
+        class: LOCAL
+        source: test procedure 4.2
+        reminders: [{before: 2 working days}]
+        escalation: [{after: 5 working days, to: [service_manager]}]
+""")
 
 
 @pytest.fixture
@@ -61,12 +96,15 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, s
     common.reset_app()
 
 
-def run(*args: str) -> str:
-    """``carepath ARGS`` in-process with a fresh app (settings re-read); fails on a non-zero exit."""
+def run(*args: str, code: int = 0) -> str:
+    """``carepath ARGS`` in-process with a fresh app (settings re-read); fails on another exit code."""
     common.reset_app()
     result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == 0, f"carepath {' '.join(args)}: {result.output}"
+    assert result.exit_code == code, f"carepath {' '.join(args)}: {result.output}"
     return result.output
+
+
+ADMIN = "admin@example.org"
 
 
 class Refuser:
@@ -78,23 +116,27 @@ class Refuser:
 
 def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     run("db", "upgrade")
-    run("users", "add", "owner@example.org", "--name", "Owner", "--role", "caseworker")
-    run("users", "add", "pc@example.org", "--name", "Coordinator", "--role", "panel_coordinator")
-    run("users", "add", "pa@example.org", "--name", "Adviser", "--role", "panel_adviser")
-    run("users", "add", "adm@example.org", "--name", "Decider", "--role", "agency_decision_maker")
-    run("teams", "add", "North", "--member", "owner@example.org")
-    assert "papers to members by 2026-11-03" in run("panels", "add", "2026-11-10", "--type", "fostering")
-    listed = json.loads(run("panels", "list", "--json"))
+    run("users", "add", ADMIN, "--name", "Administrator", "--role", "admin")
+    run("users", "add", "owner@example.org", "--name", "Owner", "--role", "caseworker", "--by", ADMIN)
+    run("users", "add", "pc@example.org", "--name", "Coordinator", "--role", "panel_coordinator", "--by", ADMIN)
+    run("users", "add", "pa@example.org", "--name", "Adviser", "--role", "panel_adviser", "--by", ADMIN)
+    run("users", "add", "adm@example.org", "--name", "Decider", "--role", "agency_decision_maker", "--by", ADMIN)
+    run("teams", "add", "North", "--member", "owner@example.org", "--by", ADMIN)
+    # only a panel coordinator books panels
+    assert "may not panel.add" in run("panels", "add", "2026-11-10", "--type", "fostering", "--by", ADMIN, code=2)
+    booked = run("panels", "add", "2026-11-10", "--type", "fostering", "--by", "pc@example.org")
+    assert "papers to members by 2026-11-03" in booked
+    listed = json.loads(run("panels", "list", "--by", "owner@example.org", "--json"))
     assert listed == [
         {"date": "2026-11-10", "weekday": "Tuesday", "type": "fostering", "papers_by": "2026-11-03", "open": True}
     ]
     opened = json.loads(
         run("case", "open", "notices", "--owner", "owner@example.org", "--team", "North",
-            "--set", "applicant_name=Zebulon Quartermaine", "--json")
+            "--set", "applicant_name=Zebulon Quartermaine", "--by", "owner@example.org", "--json")
     )  # fmt: skip
     ref = opened["ref"]
-    run("case", "fire", ref, "start")
-    run("case", "fire", ref, "authorise")
+    run("case", "fire", ref, "start", "--by", "owner@example.org")
+    run("case", "fire", ref, "authorise", "--by", "owner@example.org")
 
     engine = make_engine(env["CAREPATH_DATABASE_URL"])
     catcher = MailCatcher(engine, port=int(env["CAREPATH_CATCHER__PORT"])).start()
@@ -102,21 +144,23 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
         assert run("mail", "send").startswith("sent 1;")
     finally:
         catcher.stop()
-    (message,) = json.loads(run("mail", "list", "--json"))
+    (message,) = json.loads(run("mail", "list", "--by", ADMIN, "--json"))
     assert set(message) == {"id", "message_id", "recipients", "subject", "time"}
     assert message["recipients"] == ["pa@example.org", "pc@example.org"]
     assert message["subject"] == f"Ready for panel: {ref} for Tuesday 10 November 2026"
     assert re.fullmatch(r"<[0-9a-f]{32}@carepath>", message["message_id"])
-    shown = run("mail", "show", str(message["id"]))
+    shown = run("mail", "show", str(message["id"]), "--by", ADMIN)
     assert f"Message-ID: {message['message_id']}" in shown
     assert f"http://localhost:8000/cases/{ref}" in shown
     assert "papers to members by Tuesday 3 November 2026" in shown
     assert "Zebulon" not in shown
-    assert "Zebulon" not in run("mail", "show", str(message["id"]), "--raw")
-    assert "<a href=" in run("mail", "show", str(message["id"]), "--html")
+    assert "Zebulon" not in run("mail", "show", str(message["id"]), "--raw", "--by", ADMIN)
+    assert "<a href=" in run("mail", "show", str(message["id"]), "--html", "--by", ADMIN)
+    # mail is the administrator's: a caseworker reads none of it
+    assert "may not mail.read" in run("mail", "list", "--by", "owner@example.org", code=2)
 
     # A permanent refusal: dead, listed, requeued (audited), then delivered.
-    run("case", "fire", ref, "recommend")
+    run("case", "fire", ref, "recommend", "--by", "owner@example.org")
     refuser = Controller(Refuser(), hostname="127.0.0.1", port=free_port())
     refuser.start()
     monkeypatch.setenv("CAREPATH_SMTP__HOST", "127.0.0.1")
@@ -126,21 +170,24 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
         assert run("mail", "send").startswith("sent 0;")
     finally:
         refuser.stop()
-    (dead,) = json.loads(run("mail", "failed", "--json"))
+    (dead,) = json.loads(run("mail", "failed", "--by", ADMIN, "--json"))
     assert (dead["kind"], dead["case"], dead["last_error"]) == (
         "panel_recommendation",
         ref,
         "550 5.7.1 relaying denied",
     )
-    assert "requeued message" in run("mail", "retry", str(dead["id"]), "--by", "pc@example.org")
-    assert json.loads(run("mail", "failed", "--json")) == []
+    assert "may not mail.retry" in run("mail", "retry", str(dead["id"]), "--by", "pc@example.org", code=2)
+    assert "requeued message" in run("mail", "retry", str(dead["id"]), "--by", ADMIN)
+    assert json.loads(run("mail", "failed", "--by", ADMIN, "--json")) == []
+    outbox = json.loads(run("mail", "outbox", "--by", ADMIN, "--json"))
+    assert outbox["counts"]["dead"] == 0
     monkeypatch.delenv("CAREPATH_SMTP__HOST")
     catcher = MailCatcher(engine, port=int(env["CAREPATH_CATCHER__PORT"])).start()
     try:
         assert run("mail", "send").startswith("sent 1;")
     finally:
         catcher.stop()
-    assert len(json.loads(run("mail", "list", "--json"))) == 2
+    assert len(json.loads(run("mail", "list", "--by", ADMIN, "--json"))) == 2
     audit = AuditEntry.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
         actions = [r.action for r in conn.execute(select(audit.c.action))]
@@ -151,10 +198,12 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
 
 def test_mail_retry_refuses_what_is_not_dead(env: dict[str, str]) -> None:
     run("db", "upgrade")
+    run("users", "add", ADMIN, "--name", "Administrator", "--role", "admin")
     common.reset_app()
-    result = CliRunner().invoke(cli, ["mail", "retry", "99"])
+    result = CliRunner().invoke(cli, ["mail", "retry", "99", "--by", ADMIN])
     assert result.exit_code == 2
     assert "no outbox message" in result.output
+    assert "(nobody) may not" in run("mail", "retry", "99", code=2)
 
 
 # -- no personal data in any email -------------------------------------------------------------
@@ -207,15 +256,16 @@ def test_no_email_carries_a_name_from_the_case(tmp_path: Path) -> None:
     clock = FixedClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
     app = App(Settings(database_url=url, single_breach_emails=True), clock, engine, load_registry(journeys))
     p = app.people
+    p.add_user(ADMIN, "Administrator", ["admin"], None)
     for email_, roles in [("sw@example.org", ["caseworker"]), ("tm@example.org", ["team_manager"]),
                           ("sm@example.org", ["service_manager"])] + [
                           (f"{r}@example.org", [r]) for r in ("panel_coordinator", "panel_adviser",
                           "agency_decision_maker", "irm_liaison_officer", "iro")]:  # fmt: skip
-        p.add_user(email_, "Staff Member", roles)
-    team = p.add_team("North", "tm@example.org", "sm@example.org", ["sw@example.org"]).id
-    sw = p.actor("sw@example.org")
-    with engine.begin() as conn:
-        add_sitting(conn, date(2026, 11, 20), "adoption", clock.now())
+        p.add_user(email_, "Staff Member", roles, ADMIN)
+    team = p.add_team("North", ADMIN, manager="tm@example.org", service_manager="sm@example.org",
+                      members=["sw@example.org"])  # fmt: skip
+    sw = app.directory.actor("sw@example.org")
+    app.panels.add_sitting(date(2026, 11, 20), "adoption", "panel_coordinator@example.org")
     refs = []
     for i, name in enumerate(FICTIONAL):
         facts = {"applicant_name": name, "child_name": FICTIONAL[-1 - i], "address": "1 Acacia Avenue"}
@@ -227,15 +277,15 @@ def test_no_email_carries_a_name_from_the_case(tmp_path: Path) -> None:
     app.cases.fire(refs[0], "start", sw, facts={"referee": FICTIONAL[3]})
     for _ in range(4):  # four weeks of sweeps and morning digests
         clock.advance(days=7)
-        app.sweeper.sweep()
-        enqueue_digests(engine, clock, app.settings, app.workflows)
+        app.timers.sweep(app.system)
+        app.mail.digests(app.system)
 
     with engine.connect() as conn:
         queued = {r.kind for r in conn.execute(select(OUTBOX.c.kind))}
     assert queued == set(kinds()), set(kinds()) ^ queued  # every template is exercised
     with MailCatcher(engine) as catcher:
         target = SmtpTarget(catcher.host, catcher.port, "none", "carepath@example.org")
-        sent = dispatch_due(engine, clock, app.settings, target=target)
+        sent = dispatch_due(engine, clock, target)
     messages = caught(engine)
     assert sent == len(messages) > len(kinds())
     for m in messages:
