@@ -49,7 +49,7 @@ def demo_show(
     by: Annotated[str | None, typer.Option("--by", help="Who reads it (default: the demo's service manager).")] = None,
 ) -> None:
     """A short tour: counts by journey and state, one case's history and deadlines."""
-    from entrypoints.cli import _print_case, case_history
+    from entrypoints.cli import case_history, case_show
     from entrypoints.cli_clock import case_deadlines
 
     a = get_app()
@@ -64,7 +64,7 @@ def demo_show(
         return
     typer.echo(f"\n-- a sample case: {ref} --")
     reader = by or a.settings.user or gateway.reader()
-    _print_case(a.reads.case(ref, a.directory.actor(reader)), by=reader)
+    case_show(ref, by=reader)
     typer.echo("\nHistory:")
     case_history(ref, by=reader)
     typer.echo("\nDeadlines:")
