@@ -108,10 +108,11 @@ class TimerSql:
             for r in self.conn.execute(
                 update(TIMERS)
                 # The token alone proves the row is unfired and still ours: whoever fires a
-                # timer claimed it first. Adding "fired_at IS NULL" makes SQLite's planner scan
-                # every pending timer via ix_timer_pending instead of the primary key (O(open)).
+                # timer claimed it first, and firing clears the token, so raising the same batch
+                # again finds nothing. Adding "fired_at IS NULL" instead makes SQLite's planner
+                # scan every pending timer via ix_timer_pending, not the primary key (O(open)).
                 .where(and_(TIMERS.c.id.in_(list(ids)), TIMERS.c.claimed_by == token))
-                .values(fired_at=now, outcome="raised")
+                .values(fired_at=now, outcome="raised", claimed_by=None)
                 .returning(TIMERS.c.id)
             )
         }
