@@ -41,7 +41,8 @@ TEAMS = {
         members=("cw@council.test", "tm2@council.test", "pc-east@council.test", "gone@council.test"),
     ),
     "West": TeamSpec(members=("cw2@council.test", "tm2@council.test", "admin@council.test")),
-    "North": TeamSpec(manager="gone@council.test", members=("gone@council.test",)),
+    # Its named manager left: nobody stands in, not even a team manager among its members.
+    "North": TeamSpec(manager="gone@council.test", members=("gone@council.test", "tm2@council.test")),
 }
 
 
@@ -364,8 +365,12 @@ def test_claimed_timers_are_raised_by_their_token_only(
 def test_actors_carry_their_roles_and_teams(uow: UnitOfWork, people: People) -> None:
     with uow.transaction() as tx:
         tm2 = tx.actor(" TM2@Council.Test ")
-        assert tm2 == Actor(people.id("tm2@council.test"), "tm2@council.test", frozenset({"team_manager"}),
-                            frozenset({people.teams["East"], people.teams["West"]}))  # fmt: skip
+        assert tm2 == Actor(
+            people.id("tm2@council.test"),
+            "tm2@council.test",
+            frozenset({"team_manager"}),
+            frozenset({people.teams["East"], people.teams["West"], people.teams["North"]}),
+        )
         assert tx.actor("pc@council.test").team_ids == frozenset()
         assert tx.actor("tm@council.test").team_ids == {people.teams["East"]}  # named manager, not a member
         assert tx.actor("sm@council.test").team_ids == {people.teams["East"]}
