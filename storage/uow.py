@@ -167,7 +167,9 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
                 ).scalar_one()
             )
         except IntegrityError as exc:
-            raise InvalidInput(f"case reference {case.ref!r} is already taken") from exc
+            if "unique" in str(exc.orig).lower():
+                raise InvalidInput(f"case reference {case.ref!r} is already taken") from exc
+            raise InvalidInput(f"the case's owner {case.owner_id} or team {case.team_id} does not exist") from exc
 
     def save_case(self, case: Case, expected_version: int) -> None:
         values = {n: getattr(case, n) for n in _CASE_COLS[4:] if n != "opened_on"}
