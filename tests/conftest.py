@@ -21,6 +21,7 @@ from engine.clock import FixedClock
 from engine.registry import WorkflowRegistry
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.support import Staff, seed_staff
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get("CAREPATH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -111,8 +112,7 @@ def sample_registry() -> WorkflowRegistry:
 def make_app(url: str, clock: FixedClock, workflows: WorkflowRegistry | None = None) -> App:
     """A wired app on ``url`` with ``clock`` (and the sample journey unless told otherwise)."""
     settings = Settings(database_url=url)
-    return App(settings=settings, clock=clock, engine=make_engine(url),
-               workflows=workflows or load_registry(FIXTURES))
+    return App(settings=settings, clock=clock, engine=make_engine(url), workflows=workflows or load_registry(FIXTURES))
 
 
 @pytest.fixture
@@ -120,4 +120,11 @@ def app(db_url: str, clock: FixedClock, sample_registry: WorkflowRegistry) -> It
     """The sample-journey app over each database."""
     a = make_app(db_url, clock, sample_registry)
     yield a
-    a.engine.dispose()
+    a.dispose()
+
+
+@pytest.fixture
+def staff(app: App) -> Staff:
+    """The people of the sample service under the policy: an administrator, one user per role,
+    the team of the team roles (``tests.support.seed_staff``); ``staff.system`` is for sweeps only."""
+    return seed_staff(app)

@@ -38,8 +38,8 @@ def attempt(app: App, actor: Actor, ref: str, trigger: str, version: int) -> str
     return WON
 
 
-def race(url: str, refs: list[str], trigger: str, lockstep: int, barrier: Any, results: Any) -> None:
-    """Read each case's version, then fire ``trigger`` with it as ``expected_version``.
+def race(url: str, refs: list[str], trigger: str, email: str, lockstep: int, barrier: Any, results: Any) -> None:
+    """As the user ``email``, read each case's version, then fire ``trigger`` with it as ``expected_version``.
 
     For the first ``lockstep`` cases both processes meet at ``barrier`` between the read
     and the write, so both hold the same version when they fire; after that they run
@@ -52,15 +52,15 @@ def race(url: str, refs: list[str], trigger: str, lockstep: int, barrier: Any, r
         engine=make_engine(url),
         workflows=load_registry(FIXTURES),
     )
-    actor = app.people.actor(None)
     outcomes: dict[str, str] = {}
     try:
+        actor = app.directory.actor(email)  # as an entrypoint resolves its signed-in user
         barrier.wait(BARRIER_TIMEOUT)
         for i, ref in enumerate(refs):
-            version = app.queries.case(ref).version
+            version = app.reads.case(ref, actor).version
             if i < lockstep:
                 barrier.wait(BARRIER_TIMEOUT)
             outcomes[ref] = attempt(app, actor, ref, trigger, version)
     finally:
         results.put((trigger, outcomes))
-        app.engine.dispose()
+        app.dispose()

@@ -1,116 +1,135 @@
 """Deadlines are rows written with the transition; the sweep raises each timer once.
 
-Runs over a SQLite file and the PostgreSQL server (the ``app`` fixture).
+Runs over a SQLite file and the PostgreSQL server (the ``app`` fixture). People move the
+cases (``staff``); carepath's system user only sweeps (``app.timers.sweep(app.system)``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from config.bootstrap import App
-from engine.deadlines import display_status
-from engine.errors import GuardFailed
-from storage.uow import EVENT, TIMER, E, T
+from engine.bus import MessageBus
+from engine.case import Case, Event
+from engine.deadlines import Deadline, display_status
+from engine.errors import GuardFailed, NotPermitted
+from engine.events import TimerRaised
+from engine.services import SweepResult, TimerService
+from storage.sweep import SqlTimerClaims
+from storage.tables import CASES, EVENTS, OUTBOX, TIMERS
+from storage.uow import SqlUnitOfWork
+from tests.support import Staff
+
+NOTICES = ("reminder_due", "deadline_breached", "deadline_escalated")
 
 
-def _deadlines(app: App, ref: str) -> dict[str, object]:
-    case = app.queries.case(ref)
-    assert case.id is not None
-    return {f"{d.rule}#{d.cycle}": d for d in app.queries.deadlines(case.id)}
+def _deadlines(app: App, staff: Staff, ref: str) -> dict[str, Deadline]:
+    _, rows = app.reads.case_deadlines(ref, staff["service_manager"])
+    return {f"{d.rule}#{d.cycle}": d for d in rows}
 
 
-def _notices(app: App, ref: str) -> list[tuple[str, str, date]]:
-    case = app.queries.case(ref)
-    assert case.id is not None
+def _events(app: App, staff: Staff, ref: str) -> list[Event]:
+    return [entry.event for entry in app.reads.history(ref, staff["service_manager"])[1]]
+
+
+def _notices(app: App, staff: Staff, ref: str) -> list[tuple[str, str, date]]:
     return [
-        (e.trigger, e.payload.get("rule", ""), e.effective_on)
-        for e in app.queries.history(case.id)
-        if e.trigger in ("reminder_due", "deadline_breached", "deadline_escalated")
+        (e.trigger, e.payload.get("rule", ""), e.effective_on) for e in _events(app, staff, ref) if e.trigger in NOTICES
     ]
+
+
+def _open(app: App, staff: Staff, on: date) -> Case:
+    """A case of the team, opened by its caseworker on ``on``."""
+    return app.cases.open_case("sample", staff["caseworker"], on=on, team_id=staff.team_id)
 
 
 def _at(day: str, hour: int = 9) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
-def test_deadline_rows_follow_the_transitions(app: App) -> None:
-    system = app.people.ensure_system_user()
-    case = app.cases.open_case("sample", system, on=date(2026, 10, 1))
-    s1 = _deadlines(app, case.ref)["S1#1"]
+def _sweep(app: App, as_of: datetime | None = None) -> SweepResult:
+    return app.timers.sweep(app.system, as_of=as_of)
+
+
+def test_deadline_rows_follow_the_transitions(app: App, staff: Staff) -> None:
+    cw = staff["caseworker"]
+    case = _open(app, staff, on=date(2026, 10, 1))
+    s1 = _deadlines(app, staff, case.ref)["S1#1"]
     assert (s1.start_on, s1.due_on, s1.status) == (date(2026, 10, 1), date(2026, 10, 8), "open")
 
-    app.cases.fire(case.ref, "book_visit", system, on=date(2026, 10, 6))
-    app.cases.fire(case.ref, "apply", system, on=date(2026, 10, 7), facts={"application_on": "2026-10-05"})
-    rows = _deadlines(app, case.ref)
+    app.cases.fire(case.ref, "book_visit", cw, on=date(2026, 10, 6))
+    app.cases.fire(case.ref, "apply", cw, on=date(2026, 10, 7), facts={"application_on": "2026-10-05"})
+    rows = _deadlines(app, staff, case.ref)
     assert rows["S1#1"].status == "met"
     assert display_status(rows["S1#1"], date(2026, 11, 2)) == "met on time"
     # The fact's date, not the event's, starts the 8-month clock; month arithmetic, no rolling.
     assert (rows["S2#1"].start_on, rows["S2#1"].due_on) == (date(2026, 10, 5), date(2027, 6, 5))
 
 
-def test_a_refused_move_writes_no_deadline(app: App) -> None:
-    system = app.people.ensure_system_user()
-    case = app.cases.open_case("sample", system, on=date(2026, 10, 1))
-    app.cases.fire(case.ref, "book_visit", system, on=date(2026, 10, 6))
+def test_a_refused_move_writes_no_deadline(app: App, staff: Staff) -> None:
+    cw = staff["caseworker"]
+    case = _open(app, staff, on=date(2026, 10, 1))
+    app.cases.fire(case.ref, "book_visit", cw, on=date(2026, 10, 6))
     with pytest.raises(GuardFailed, match="application_on"):
-        app.cases.fire(case.ref, "apply", system, on=date(2026, 10, 7))
-    assert "S2#1" not in _deadlines(app, case.ref)
+        app.cases.fire(case.ref, "apply", cw, on=date(2026, 10, 7))
+    with pytest.raises(NotPermitted):
+        app.cases.fire(case.ref, "apply", staff.system, on=date(2026, 10, 7), facts={"application_on": "2026-10-05"})
+    assert "S2#1" not in _deadlines(app, staff, case.ref)
 
 
-def test_hold_pauses_and_keeps_raw_and_adjusted_due_dates(app: App) -> None:
-    system = app.people.ensure_system_user()
-    case = app.cases.open_case("sample", system, on=date(2026, 9, 1))
-    app.cases.fire(case.ref, "book_visit", system, on=date(2026, 9, 2))
-    app.cases.fire(case.ref, "apply", system, on=date(2026, 9, 2), facts={"application_on": "2026-09-02"})
-    app.cases.hold(case.ref, system, "bereavement", on=date(2026, 9, 10))
-    assert _deadlines(app, case.ref)["S2#1"].status == "paused"
-    app.cases.resume(case.ref, system, on=date(2026, 10, 10))
-    d = _deadlines(app, case.ref)["S2#1"]
+def test_hold_pauses_and_keeps_raw_and_adjusted_due_dates(app: App, staff: Staff) -> None:
+    cw = staff["caseworker"]
+    case = _open(app, staff, on=date(2026, 9, 1))
+    app.cases.fire(case.ref, "book_visit", cw, on=date(2026, 9, 2))
+    app.cases.fire(case.ref, "apply", cw, on=date(2026, 9, 2), facts={"application_on": "2026-09-02"})
+    app.cases.hold(case.ref, cw, "bereavement", on=date(2026, 9, 10))
+    assert _deadlines(app, staff, case.ref)["S2#1"].status == "paused"
+    app.cases.resume(case.ref, cw, on=date(2026, 10, 10))
+    d = _deadlines(app, staff, case.ref)["S2#1"]
     assert d.raw_due_on == date(2027, 5, 2)
     assert d.paused_days == 30
     assert d.due_on == date(2027, 6, 1)
     assert d.status == "open"
 
 
-def test_withdrawal_cancels_live_deadlines(app: App) -> None:
-    system = app.people.ensure_system_user()
-    case = app.cases.open_case("sample", system, on=date(2026, 10, 1))
-    app.cases.withdraw(case.ref, system, "AW1", on=date(2026, 10, 2))
-    assert _deadlines(app, case.ref)["S1#1"].status == "cancelled"
-    assert app.sweeper.sweep(as_of=_at("2027-01-01")).total == 0
+def test_withdrawal_cancels_live_deadlines(app: App, staff: Staff) -> None:
+    cw = staff["caseworker"]
+    case = _open(app, staff, on=date(2026, 10, 1))
+    app.cases.withdraw(case.ref, cw, "AW1", on=date(2026, 10, 2))
+    assert _deadlines(app, staff, case.ref)["S1#1"].status == "cancelled"
+    assert _sweep(app, as_of=_at("2027-01-01")).total == 0
 
 
-def test_correction_recomputes_deadlines(app: App) -> None:
-    system = app.people.ensure_system_user()
-    case = app.cases.open_case("sample", system, on=date(2026, 10, 1))
-    app.cases.fire(case.ref, "book_visit", system, on=date(2026, 10, 2))
-    assert _deadlines(app, case.ref)["S1#1"].status == "met"
-    app.cases.mark_in_error(case.ref, 2, system, "visit was cancelled")
-    assert _deadlines(app, case.ref)["S1#1"].status == "open"
-    assert app.queries.case(case.ref).state == "enquiry"
+def test_correction_recomputes_deadlines(app: App, staff: Staff) -> None:
+    cw = staff["caseworker"]
+    case = _open(app, staff, on=date(2026, 10, 1))
+    app.cases.fire(case.ref, "book_visit", cw, on=date(2026, 10, 2))
+    assert _deadlines(app, staff, case.ref)["S1#1"].status == "met"
+    app.cases.mark_in_error(case.ref, 2, staff["team_manager"], "visit was cancelled")
+    assert _deadlines(app, staff, case.ref)["S1#1"].status == "open"
+    assert app.reads.case(case.ref, cw).state == "enquiry"
 
 
-def test_recurring_review_restarts_from_the_actual_date(app: App) -> None:
-    adm = app.people.add_user("adm@example.test", "ADM", ["agency_decision_maker"])
-    coord = app.people.add_user("coord@example.test", "Coordinator", ["panel_coordinator"])
-    system = app.people.ensure_system_user()
-    case = app.cases.open_case("sample", system, on=date(2025, 1, 6))
-    app.cases.fire(case.ref, "book_visit", system, on=date(2025, 1, 7))
-    app.cases.fire(case.ref, "apply", system, on=date(2025, 1, 8), facts={"application_on": "2025-01-08"})
-    app.cases.fire(case.ref, "book_panel", system, on=date(2025, 5, 1), facts={"report_authorised_on": "2025-04-30"})
+def test_recurring_review_restarts_from_the_actual_date(app: App, staff: Staff) -> None:
+    cw = staff["caseworker"]
+    case = _open(app, staff, on=date(2025, 1, 6))
+    app.cases.fire(case.ref, "book_visit", cw, on=date(2025, 1, 7))
+    app.cases.fire(case.ref, "apply", cw, on=date(2025, 1, 8), facts={"application_on": "2025-01-08"})
+    app.cases.fire(case.ref, "book_panel", cw, on=date(2025, 5, 1), facts={"report_authorised_on": "2025-04-30"})
     app.cases.fire(
         case.ref,
         "recommend",
-        app.people.actor(coord.email),
+        staff["panel_coordinator"],
         on=date(2025, 5, 9),
         facts={"minutes_received_on": "2025-05-09"},
     )
-    app.cases.fire(case.ref, "approve", app.people.actor(adm.email), on=date(2025, 5, 15))
-    app.cases.fire(case.ref, "review", system, on=date(2026, 4, 15))
-    rows = _deadlines(app, case.ref)
+    app.cases.fire(case.ref, "approve", staff["agency_decision_maker"], on=date(2025, 5, 15))
+    app.cases.fire(case.ref, "review", cw, on=date(2026, 4, 15))
+    rows = _deadlines(app, staff, case.ref)
     assert rows["S4#1"].due_on == date(2026, 5, 15)
     assert rows["S4#1"].met_on == date(2026, 4, 15)
     assert rows["S4#2"].start_on == date(2026, 4, 15)
@@ -119,63 +138,156 @@ def test_recurring_review_restarts_from_the_actual_date(app: App) -> None:
     assert rows["S3#1"].due_on == date(2025, 5, 20)
 
 
-def test_sweep_raises_each_timer_once(app: App) -> None:
-    system = app.people.ensure_system_user()
+def test_sweep_raises_each_timer_once(app: App, staff: Staff) -> None:
     app.clock.set(_at("2026-10-26"))  # type: ignore[attr-defined]
-    case = app.cases.open_case("sample", system, on=date(2026, 10, 26))
+    case = _open(app, staff, on=date(2026, 10, 26))
     # S1: due Mon 2 Nov (5 WD after Mon 26 Oct); reminder 2 WD before = Thu 29 Oct.
-    first = app.sweeper.sweep(as_of=_at("2026-11-02", 23))
+    first = _sweep(app, as_of=_at("2026-11-02", 23))
     assert first.total == 1
     assert first.raised["reminder"] == 1
-    assert app.sweeper.sweep(as_of=_at("2026-11-02", 23)).total == 0
+    assert _sweep(app, as_of=_at("2026-11-02", 23)).total == 0
     # The breach timer fires at the end of the due day, London time.
-    assert app.sweeper.sweep(as_of=datetime(2026, 11, 2, 23, 59, 59, tzinfo=UTC)).total == 0
-    assert app.sweeper.sweep(as_of=datetime(2026, 11, 3, 0, 0, tzinfo=UTC)).total == 1
-    assert _notices(app, case.ref) == [
+    assert _sweep(app, as_of=datetime(2026, 11, 2, 23, 59, 59, tzinfo=UTC)).total == 0
+    assert _sweep(app, as_of=datetime(2026, 11, 3, 0, 0, tzinfo=UTC)).total == 1
+    assert _notices(app, staff, case.ref) == [
         ("reminder_due", "S1", date(2026, 10, 29)),
         ("deadline_breached", "S1", date(2026, 11, 3)),
     ]
     # Overlapping sweepers find nothing left to raise.
-    assert app.sweeper.sweep(as_of=_at("2026-11-20")).total == 0
+    assert _sweep(app, as_of=_at("2026-11-20")).total == 0
 
 
-def test_seven_days_of_downtime_raise_everything_once(app: App) -> None:
-    system = app.people.ensure_system_user()
+def test_only_the_system_user_sweeps(app: App, staff: Staff) -> None:
     app.clock.set(_at("2026-10-19"))  # type: ignore[attr-defined]
-    refs = [app.cases.open_case("sample", system, on=date(2026, 10, 19)).ref for _ in range(5)]
+    _open(app, staff, on=date(2026, 10, 19))
+    for person in (staff.admin, staff["service_manager"], staff["caseworker"]):
+        with pytest.raises(NotPermitted, match=rf"^{person.email} may not timers\.raise: only the system user runs it"):
+            app.timers.sweep(person, as_of=_at("2026-11-02"))
+    assert _sweep(app, as_of=_at("2026-11-02")).total == 2  # nothing was claimed by the refused sweeps
+
+
+def test_seven_days_of_downtime_raise_everything_once(app: App, staff: Staff) -> None:
+    app.clock.set(_at("2026-10-19"))  # type: ignore[attr-defined]
+    refs = [_open(app, staff, on=date(2026, 10, 19)).ref for _ in range(5)]
     # Nothing swept from 19 Oct; the service comes back 7 days after the breaches were due.
-    result = app.sweeper.sweep(as_of=_at("2026-11-02"))
+    result = _sweep(app, as_of=_at("2026-11-02"))
     assert result.raised == {"reminder": 5, "breach": 5}
-    assert app.sweeper.sweep(as_of=_at("2026-11-02")).total == 0
+    assert _sweep(app, as_of=_at("2026-11-02")).total == 0
     for ref in refs:
-        assert [n[0] for n in _notices(app, ref)] == ["reminder_due", "deadline_breached"]
+        assert [n[0] for n in _notices(app, staff, ref)] == ["reminder_due", "deadline_breached"]
 
 
-def test_a_claim_that_dies_returns_after_the_lease(app: App) -> None:
-    from storage.sweep import Sweeper
+def _sweeper(app: App, lease: timedelta = timedelta(minutes=5), uow: Any = None) -> TimerService:
+    """Another sweeper process's service: its own token, on the same database."""
+    return TimerService(uow or app.uow, SqlTimerClaims(app.engine, app.clock, lease), app.workflows, app.clock)
 
-    system = app.people.ensure_system_user()
+
+def test_a_claim_that_dies_returns_after_the_lease(app: App, staff: Staff) -> None:
     app.clock.set(_at("2026-10-19"))  # type: ignore[attr-defined]
-    app.cases.open_case("sample", system, on=date(2026, 10, 19))
+    _open(app, staff, on=date(2026, 10, 19))
     now = _at("2026-11-02")
     app.clock.set(now)  # type: ignore[attr-defined]
-    crashed = Sweeper(app.engine, app.clock, app.workflows, system.id, lease=timedelta(minutes=5))
-    assert len(crashed.claim(now)) == 2  # claimed, then the process "dies" before raising
-    other = Sweeper(app.engine, app.clock, app.workflows, system.id)
-    assert other.sweep(as_of=now).total == 0
+    crashed = _sweeper(app)
+    claimed = crashed.claims.claim(crashed.token, now)
+    assert len(claimed) == 2  # claimed, then the process "dies" before raising
+    other = _sweeper(app)
+    assert other.sweep(app.system, as_of=now).total == 0
     app.clock.advance(minutes=6)  # type: ignore[attr-defined]
-    assert other.sweep(as_of=now + timedelta(minutes=6)).total == 2
-    # The crashed sweeper waking up late raises nothing twice.
-    result_late = crashed.sweep(as_of=now + timedelta(minutes=6))
-    assert result_late.total == 0
+    assert other.sweep(app.system, as_of=now + timedelta(minutes=6)).total == 2
+    # The crashed sweeper waking up late raises nothing twice: neither what it had claimed...
+    late = SweepResult()
+    crashed.raise_claimed(app.system, claimed, late)
+    assert (late.total, late.skipped) == (0, 0)
+    # ...nor anything it could claim now.
+    assert crashed.sweep(app.system, as_of=now + timedelta(minutes=6)).total == 0
     with app.engine.connect() as conn:
-        assert (
-            conn.execute(
-                select(func.count()).select_from(EVENT).where(E.trigger.in_(["reminder_due", "deadline_breached"]))
-            ).scalar_one()
-            == 2
-        )
-        assert conn.execute(select(func.count()).select_from(TIMER).where(T.fired_at.is_(None))).scalar_one() == 0
+        raised = select(func.count()).select_from(EVENTS).where(EVENTS.c.trigger.in_(NOTICES))
+        assert conn.execute(raised).scalar_one() == 2
+        pending = select(func.count()).select_from(TIMERS).where(TIMERS.c.fired_at.is_(None))
+        assert conn.execute(pending).scalar_one() == 0
+
+
+def test_the_sweep_numbers_its_notices_in_the_case_history(app: App, staff: Staff) -> None:
+    """Notices are case events written by the timer service's unit of work: they take the next
+    numbers, move the case's ``last_seq`` on, and the people's next move follows them."""
+    cw = staff["caseworker"]
+    app.clock.set(_at("2026-10-19"))  # type: ignore[attr-defined]
+    case = _open(app, staff, on=date(2026, 10, 19))
+    quiet = _open(app, staff, on=date(2026, 10, 19))
+    app.clock.set(_at("2026-11-02"))  # type: ignore[attr-defined]
+    app.cases.fire(quiet.ref, "book_visit", cw, on=date(2026, 10, 20))  # S1 met: nothing to raise
+    version = app.reads.case(case.ref, cw).version
+
+    assert _sweep(app).raised == {"reminder": 1, "breach": 1}
+
+    def numbered(ref: str) -> tuple[list[int], int]:
+        return [e.seq for e in _events(app, staff, ref)], app.reads.case(ref, cw).last_seq
+
+    assert numbered(case.ref) == ([1, 2, 3], 3)
+    assert numbered(quiet.ref) == ([1, 2], 2)
+    notices = _events(app, staff, case.ref)[1:]
+    assert [(e.trigger, e.actor_id, e.from_state, e.to_state) for e in notices] == [
+        ("reminder_due", staff.system.id, "enquiry", "enquiry"),
+        ("deadline_breached", staff.system.id, "enquiry", "enquiry"),
+    ]
+    assert [e.payload["rule"] for e in notices] == ["S1", "S1"]
+    assert [e.recorded_at for e in notices] == [app.clock.now()] * 2
+    # a notice is not a change of the case: its version (what people's edits race on) is unchanged
+    after = app.reads.case(case.ref, cw)
+    assert (after.version, after.state) == (version, "enquiry")
+
+    # the caseworker's next move follows the notices, and so does the next sweep's
+    app.cases.fire(case.ref, "book_visit", cw, expected_version=version)
+    assert numbered(case.ref) == ([1, 2, 3, 4], 4)
+    assert _sweep(app, as_of=_at("2026-11-20")).total == 0
+    app.cases.mark_in_error(case.ref, 4, staff["team_manager"], "no visit yet")
+    assert numbered(case.ref) == ([1, 2, 3, 4, 5], 5)
+    with app.engine.connect() as conn:
+        rows = conn.execute(select(CASES.c.id, CASES.c.last_seq)).all()
+        top = {
+            r[0]: r[1]
+            for r in conn.execute(select(EVENTS.c.case_id, func.max(EVENTS.c.seq)).group_by(EVENTS.c.case_id))
+        }
+    assert {r.id: r.last_seq for r in rows} == top
+
+
+def test_a_sweep_whose_handler_fails_writes_no_notice_and_raises_later(app: App, staff: Staff) -> None:
+    """The notices, the fired marks and the emails of a batch commit together or not at all."""
+    app.clock.set(_at("2026-10-19"))  # type: ignore[attr-defined]
+    case = _open(app, staff, on=date(2026, 10, 19))
+    now = _at("2026-11-02")
+    app.clock.set(now)  # type: ignore[attr-defined]
+    heard: list[TimerRaised] = []
+
+    def boom(event: TimerRaised, tx: Any) -> None:
+        heard.append(event)
+        raise RuntimeError("the mail queue is full")
+
+    handlers = {**app.bus.handlers, TimerRaised: (*app.bus.handlers[TimerRaised], boom)}
+    failing = _sweeper(app, uow=SqlUnitOfWork(app.engine, app.clock, MessageBus(handlers)))
+    with pytest.raises(RuntimeError, match="the mail queue is full"):
+        failing.sweep(app.system)
+    assert len(heard) == 1  # the first raised timer's handler failed the whole batch
+    assert _notices(app, staff, case.ref) == []
+    assert app.reads.case(case.ref, staff["caseworker"]).last_seq == 1
+    with app.engine.connect() as conn:
+        fired = select(func.count()).select_from(TIMERS).where(TIMERS.c.fired_at.is_not(None))
+        assert conn.execute(fired).scalar_one() == 0
+        # the owner's email, queued by the real handler before boom, went with the rest
+        assert conn.execute(select(func.count()).select_from(OUTBOX)).scalar_one() == 0
+
+    # its claims are leased: another sweeper takes them once the lease is over, each once
+    assert _sweep(app).total == 0
+    app.clock.advance(minutes=6)  # type: ignore[attr-defined]
+    assert _sweep(app).raised == {"reminder": 1, "breach": 1}
+    assert [n[0] for n in _notices(app, staff, case.ref)] == ["reminder_due", "deadline_breached"]
+    assert [e.seq for e in _events(app, staff, case.ref)] == [1, 2, 3]
+    with app.engine.connect() as conn:
+        queued = conn.execute(select(OUTBOX.c.kind, OUTBOX.c.recipients).order_by(OUTBOX.c.id)).all()
+    assert [(r.kind, list(r.recipients)) for r in queued] == [
+        ("reminder", [staff["caseworker"].email]),
+        ("breach", [staff["caseworker"].email]),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -188,19 +300,19 @@ def test_a_claim_that_dies_returns_after_the_lease(app: App) -> None:
     ],
 )
 def test_breaches_land_on_the_right_local_date_across_clock_changes(
-    app: App, application_on: str, due: date, breach_at_utc: datetime
+    app: App, staff: Staff, application_on: str, due: date, breach_at_utc: datetime
 ) -> None:
-    system = app.people.ensure_system_user()
+    cw = staff["caseworker"]
     app.clock.set(_at(application_on))  # type: ignore[attr-defined]
-    case = app.cases.open_case("sample", system, on=date.fromisoformat(application_on))
-    app.cases.fire(case.ref, "book_visit", system)
-    app.cases.fire(case.ref, "apply", system, facts={"application_on": application_on})
-    assert _deadlines(app, case.ref)["S2#1"].due_on == due
+    case = _open(app, staff, on=date.fromisoformat(application_on))
+    app.cases.fire(case.ref, "book_visit", cw)
+    app.cases.fire(case.ref, "apply", cw, facts={"application_on": application_on})
+    assert _deadlines(app, staff, case.ref)["S2#1"].due_on == due
     app.clock.set(breach_at_utc + timedelta(days=1))  # type: ignore[attr-defined]
-    app.sweeper.sweep(as_of=breach_at_utc - timedelta(seconds=1))
-    assert ("deadline_breached", "S2", due + timedelta(days=1)) not in _notices(app, case.ref)
-    app.sweeper.sweep(as_of=breach_at_utc)
-    assert ("deadline_breached", "S2", due + timedelta(days=1)) in _notices(app, case.ref)
+    _sweep(app, as_of=breach_at_utc - timedelta(seconds=1))
+    assert ("deadline_breached", "S2", due + timedelta(days=1)) not in _notices(app, staff, case.ref)
+    _sweep(app, as_of=breach_at_utc)
+    assert ("deadline_breached", "S2", due + timedelta(days=1)) in _notices(app, staff, case.ref)
     # Its 50% reminder fired at local midnight of its own day, whatever the offset.
-    reminders = [n for n in _notices(app, case.ref) if n[:2] == ("reminder_due", "S2")]
+    reminders = [n for n in _notices(app, staff, case.ref) if n[:2] == ("reminder_due", "S2")]
     assert len(reminders) == 2

@@ -1,7 +1,9 @@
 """Who hears what: outbox rows written with the sweep or the case event that causes them.
 
 Runs over a SQLite file and the PostgreSQL server. A small journey of our own declares state
-notices in its meta and a deadline with a reminder and an escalation tier.
+notices in its meta and a deadline with a reminder and an escalation tier. Emails are queued
+by the message bus's handlers inside the transaction of the change, so a row exists exactly
+when that change commits. People act as themselves; carepath's system user only sweeps.
 """
 
 from __future__ import annotations
@@ -14,20 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from config.bootstrap import App, load_registry
+from config.bootstrap import App, load_registry, routing
 from config.settings import Settings
+from engine.bus import MessageBus
 from engine.case import Actor
 from engine.clock import FixedClock
-from engine.errors import ConcurrencyConflict
+from engine.errors import ConcurrencyConflict, NotPermitted
+from engine.events import TimerRaised
 from engine.registry import WorkflowRegistry
-from engine.services import CaseService
-from notifications.digest import enqueue_digests
-from notifications.outbox import OUTBOX, O, message_id_for
-from notifications.panels import add_sitting
-from notifications.routing import check_notices, on_timer
+from engine.services import CaseService, PanelService, PeopleService
+from notifications.routing import Notifier, check_notices
+from storage.admin import message_id_for
 from storage.db import make_engine
+from storage.tables import AUDIT, EVENTS, METADATA, OUTBOX
 from storage.uow import SqlUnitOfWork
 
 JOURNEY = textwrap.dedent("""\
@@ -72,6 +75,7 @@ CONTEXT_FIELDS = {
     "tier", "days_left", "days_overdue", "link", "workflow_title", "state", "state_label", "trigger",
     "effective_on", "panel_type", "panel_date", "papers_by",
 }  # fmt: skip
+ADMIN = "admin@example.org"
 
 
 def notices_registry(tmp: Path) -> WorkflowRegistry:
@@ -91,16 +95,17 @@ def at(day: str, hh: int = 9, mm: int = 0) -> datetime:
 class Office:
     """The people of a small fostering service."""
 
-    system: Actor
     owner: Actor
+    other: Actor
     ids: dict[str, int]
     north: int
     south: int
 
 
 def staff(app: App) -> Office:
-    """Users with roles, one deactivated, and two teams with managers."""
+    """An administrator first, then users with roles (one deactivated) and two teams with managers."""
     p = app.people
+    p.add_user(ADMIN, "admin", ["admin"], None)
     for email, roles in [
         ("owner@example.org", ["caseworker"]),
         ("other@example.org", ["caseworker"]),
@@ -113,12 +118,15 @@ def staff(app: App) -> Office:
         ("irm@example.org", ["irm_liaison_officer"]),
         ("adm@example.org", ["agency_decision_maker"]),
     ]:
-        p.add_user(email, email.split("@")[0], roles)
-    p.deactivate("old-pc@example.org")
-    north = p.add_team("North", "tm@example.org", "sm@example.org", ["owner@example.org"]).id
-    south = p.add_team("South", "tm2@example.org", "sm@example.org", ["other@example.org"]).id
-    ids = {u.email.split("@")[0]: u.id for u in p.users()}
-    return Office(p.ensure_system_user(), p.actor("owner@example.org"), ids, north, south)
+        p.add_user(email, email.split("@")[0], roles, ADMIN)
+    p.deactivate("old-pc@example.org", ADMIN)
+    north = p.add_team("North", ADMIN, manager="tm@example.org", service_manager="sm@example.org",
+                       members=["owner@example.org"])  # fmt: skip
+    south = p.add_team("South", ADMIN, manager="tm2@example.org", service_manager="sm@example.org",
+                       members=["other@example.org"])  # fmt: skip
+    ids = {u.email.split("@")[0]: u.id for u in app.reads.users(app.directory.actor(ADMIN))}
+    d = app.directory
+    return Office(d.actor("owner@example.org"), d.actor("other@example.org"), ids, north, south)
 
 
 def build_app(url: str, clock: FixedClock, registry: WorkflowRegistry, **settings: Any) -> App:
@@ -129,12 +137,18 @@ def build_app(url: str, clock: FixedClock, registry: WorkflowRegistry, **setting
 def outbox(app: App) -> list[Any]:
     """Every outbox row, oldest first."""
     with app.engine.connect() as conn:
-        return list(conn.execute(select(OUTBOX).order_by(O.id)))
+        return list(conn.execute(select(OUTBOX).order_by(OUTBOX.c.id)))
 
 
 def by_kind(app: App, kind: str) -> list[Any]:
     """Outbox rows of ``kind``."""
     return [r for r in outbox(app) if r.kind == kind]
+
+
+def table_counts(app: App) -> dict[str, int]:
+    """Rows in every table."""
+    with app.engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in METADATA.sorted_tables}
 
 
 @pytest.fixture
@@ -146,15 +160,24 @@ def registry(tmp_path: Path) -> WorkflowRegistry:
 def napp(db_url: str, clock: FixedClock, registry: WorkflowRegistry) -> Iterator[App]:
     a = build_app(db_url, clock, registry)
     yield a
-    a.engine.dispose()
+    a.dispose()
 
 
 def open_case(app: App, office: Office, on: date = date(2026, 11, 2), team: int | None = None) -> str:
-    """A case owned by owner@ in North with fictional names in its facts."""
-    case = app.cases.open_case(
-        "notices", office.owner, on=on, owner_id=office.owner.id, team_id=team or office.north, facts=NAMES
-    )
+    """A case with fictional names in its facts: owner@'s in North, or other@'s in South."""
+    who = office.other if team == office.south else office.owner
+    case = app.cases.open_case("notices", who, on=on, team_id=team or office.north, facts=NAMES)
     return case.ref
+
+
+def digests(app: App) -> int:
+    """Queue today's digests as carepath's scheduler; how many were queued."""
+    return app.mail.digests(app.system)
+
+
+def sweep(app: App) -> int:
+    """One sweep as carepath's scheduler, as of the clock."""
+    return app.timers.sweep(app.system).total
 
 
 # -- timers ---------------------------------------------------------------------------------------
@@ -165,7 +188,7 @@ def test_reminder_to_owner_breach_to_owner_escalation_to_service_manager(napp: A
     ref = open_case(napp, office)  # N1 due Monday 16 November (10 working days)
 
     clock.set(at("2026-11-12"))  # reminder: 2 working days before
-    napp.sweeper.sweep()
+    sweep(napp)
     (reminder,) = by_kind(napp, "reminder")
     assert reminder.recipients == ["owner@example.org"]
     assert reminder.context["case_ref"] == ref
@@ -175,40 +198,44 @@ def test_reminder_to_owner_breach_to_owner_escalation_to_service_manager(napp: A
     assert reminder.message_id == message_id_for(reminder.key)
 
     clock.set(at("2026-11-17"))  # the day after the due date: breached
-    napp.sweeper.sweep()
+    sweep(napp)
     (breach,) = by_kind(napp, "breach")
     assert breach.recipients == ["owner@example.org"]  # the manager reads it in the digest
 
     clock.set(at("2026-11-24"))  # 5 working days past due: escalation tier 1
-    napp.sweeper.sweep()
+    sweep(napp)
     (escalation,) = by_kind(napp, "escalation")
     assert escalation.recipients == ["sm@example.org"]
     assert (escalation.context["tier"], escalation.context["days_overdue"]) == (1, 7)
 
-    napp.sweeper.sweep()  # a second sweep raises nothing new
+    assert sweep(napp) == 0  # a second sweep raises nothing new
     assert len(outbox(napp)) == 3
     assert all(set(r.context) <= CONTEXT_FIELDS for r in outbox(napp))
+    flat = repr([r.context for r in outbox(napp)])
+    assert not any(v in flat for v in NAMES.values())
 
 
 def test_single_breach_emails_setting_tells_the_team_manager_at_once(
     db_url: str, clock: FixedClock, registry: WorkflowRegistry
 ) -> None:
     app = build_app(db_url, clock, registry, single_breach_emails=True)
-    office = staff(app)
-    open_case(app, office)
-    clock.set(at("2026-11-17"))
-    app.sweeper.sweep()
-    (breach,) = by_kind(app, "breach")
-    assert breach.recipients == ["owner@example.org", "tm@example.org"]
-    app.engine.dispose()
+    try:
+        office = staff(app)
+        open_case(app, office)
+        clock.set(at("2026-11-17"))
+        sweep(app)
+        (breach,) = by_kind(app, "breach")
+        assert breach.recipients == ["owner@example.org", "tm@example.org"]
+    finally:
+        app.dispose()
 
 
 def test_a_deactivated_owner_gets_nothing_and_the_team_manager_is_told(napp: App, clock: FixedClock) -> None:
     office = staff(napp)
     open_case(napp, office)
-    napp.people.deactivate("owner@example.org")
+    napp.people.deactivate("owner@example.org", ADMIN)
     clock.set(at("2026-11-17"))
-    napp.sweeper.sweep()
+    sweep(napp)
     (reminder,) = by_kind(napp, "reminder")
     (breach,) = by_kind(napp, "breach")
     assert reminder.recipients == breach.recipients == ["tm@example.org"]
@@ -218,15 +245,17 @@ def test_the_same_timer_raised_twice_is_one_email(napp: App, clock: FixedClock) 
     office = staff(napp)
     open_case(napp, office)
     clock.set(at("2026-11-17"))
-    fired: list[Any] = []
-    sweeper = napp.sweeper
-    sweeper.hooks.append(lambda conn, f, now: fired.append(f))
-    sweeper.sweep()
-    assert fired
-    with napp.engine.begin() as conn:  # the sweep's hook again, as after a crash and re-raise
-        for f in fired:
-            on_timer(conn, f, napp.settings, clock.now())
+    fired: list[TimerRaised] = []
+    napp.bus.handlers[TimerRaised] = (*napp.bus.handlers[TimerRaised], lambda event, tx: fired.append(event))
+    sweep(napp)
+    assert len(fired) == 2
+    # the handler again, as a second process would after a crash and re-raise
+    again = Notifier(routing(napp.settings), napp.calendar, clock)
+    with napp.uow.transaction() as tx:
+        for event in fired:
+            again.on_timer_raised(event, tx)
     assert len(outbox(napp)) == len(fired) == 2  # reminder and breach, once each
+    assert {r.kind for r in outbox(napp)} == {"reminder", "breach"}
 
 
 # -- state notices -------------------------------------------------------------------------------
@@ -234,10 +263,10 @@ def test_the_same_timer_raised_twice_is_one_email(napp: App, clock: FixedClock) 
 
 def test_ready_for_panel_names_the_next_panel_that_leaves_five_working_days(napp: App, clock: FixedClock) -> None:
     office = staff(napp)
-    with napp.engine.begin() as conn:
-        add_sitting(conn, date(2026, 11, 6), "fostering", clock.now())  # papers by 30 Oct: too late
-        add_sitting(conn, date(2026, 11, 9), "adoption", clock.now())  # another panel
-        add_sitting(conn, date(2026, 11, 10), "fostering", clock.now())  # papers by Tue 3 Nov
+    pc = "pc@example.org"
+    napp.panels.add_sitting(date(2026, 11, 6), "fostering", pc)  # papers by 30 Oct: too late
+    napp.panels.add_sitting(date(2026, 11, 9), "adoption", pc)  # another panel
+    napp.panels.add_sitting(date(2026, 11, 10), "fostering", pc)  # papers by Tue 3 Nov
     ref = open_case(napp, office)
     napp.cases.fire(ref, "start", office.owner)
     napp.cases.fire(ref, "authorise", office.owner)
@@ -250,8 +279,7 @@ def test_ready_for_panel_names_the_next_panel_that_leaves_five_working_days(napp
 
 def test_ready_for_panel_with_no_sitting_in_time_says_so(napp: App, clock: FixedClock) -> None:
     office = staff(napp)
-    with napp.engine.begin() as conn:
-        add_sitting(conn, date(2026, 11, 6), "fostering", clock.now())
+    napp.panels.add_sitting(date(2026, 11, 6), "fostering", "pc@example.org")
     ref = open_case(napp, office)
     napp.cases.fire(ref, "start", office.owner)
     napp.cases.fire(ref, "authorise", office.owner)
@@ -267,8 +295,8 @@ def test_decision_notices_reach_their_roles_and_resume_is_quiet(napp: App, clock
     napp.cases.hold(ref, office.owner, "awaiting references")
     napp.cases.resume(ref, office.owner)  # back into "ready": not a new notice
     assert len(by_kind(napp, "ready_for_panel")) == 1
-    napp.cases.fire(ref, "recommend", office.owner)
-    napp.cases.fire(ref, "propose_refusal", office.owner)
+    napp.cases.fire(ref, "recommend", "pc@example.org")
+    napp.cases.fire(ref, "propose_refusal", "adm@example.org")
     (rec,) = by_kind(napp, "panel_recommendation")
     assert rec.recipients == ["adm@example.org"]  # the kind's default roles
     (qd,) = by_kind(napp, "qd_issued")
@@ -276,24 +304,52 @@ def test_decision_notices_reach_their_roles_and_resume_is_quiet(napp: App, clock
     assert qd.context["effective_on"] == "2026-11-02"
 
 
-def test_outbox_rows_commit_with_the_event_or_not_at_all(napp: App, clock: FixedClock) -> None:
+def test_an_outbox_row_exists_exactly_when_its_change_commits(napp: App, clock: FixedClock) -> None:
+    """A bus handler that fails rolls back the whole unit of work: the case change, its event,
+    the outbox rows other handlers wrote, and audit entries; the same change then commits them."""
     office = staff(napp)
     ref = open_case(napp, office)
     napp.cases.fire(ref, "start", office.owner)
+    seen = napp.reads.case(ref, office.owner)
 
-    def boom(conn: Any, case: Any, event: Any) -> None:
+    def boom(event: Any, tx: Any) -> None:
         raise RuntimeError("the disk is full")
 
-    failing = CaseService(
-        SqlUnitOfWork(napp.engine, clock, on_event=[*napp.event_hooks(), boom]), napp.workflows, clock, napp.calendar
-    )
-    with pytest.raises(RuntimeError):
-        failing.fire(ref, "authorise", office.owner)
-    assert by_kind(napp, "ready_for_panel") == []
-    assert napp.queries.case(ref).state == "assessment"
+    # boom runs after the real handlers: what they wrote in the transaction must go too
+    handlers = {kind: (*hs, boom) for kind, hs in napp.bus.handlers.items()}
+    failing = SqlUnitOfWork(napp.engine, clock, MessageBus(handlers))
+    before = table_counts(napp)
+
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        CaseService(failing, napp.workflows, clock, napp.calendar).fire(ref, "authorise", office.owner)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        PeopleService(failing).add_user("new@example.org", "new", ["caseworker"], ADMIN)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        PanelService(failing, clock, napp.calendar).add_sitting(date(2026, 11, 20), "fostering", "pc@example.org")
+    assert table_counts(napp) == before  # no case change, event, deadline, outbox, user, sitting or audit row
+    assert napp.reads.case(ref, office.owner) == seen
+
+    # a refused change writes no email either
     with pytest.raises(ConcurrencyConflict):
         napp.cases.fire(ref, "authorise", office.owner, expected_version=1)
-    assert by_kind(napp, "ready_for_panel") == []
+    assert table_counts(napp) == before
+
+    # the same changes through the app's bus commit with their rows
+    moved = napp.cases.fire(ref, "authorise", office.owner)
+    assert moved.state == "ready"
+    (notice,) = by_kind(napp, "ready_for_panel")
+    with napp.engine.connect() as conn:
+        last: int = conn.execute(select(func.max(EVENTS.c.seq)).where(EVENTS.c.case_id == moved.id)).scalar_one()
+    assert notice.key == f"event:{moved.id}:{last}:ready_for_panel"
+    napp.people.add_user("new@example.org", "new", ["caseworker"], ADMIN)
+    napp.panels.add_sitting(date(2026, 11, 20), "fostering", "pc@example.org")
+    with napp.engine.connect() as conn:
+        audited = [(r.action, r.subject) for r in conn.execute(select(AUDIT).order_by(AUDIT.c.id))][-2:]
+    assert audited == [("user.add", "new@example.org"), ("panel.add", "fostering:2026-11-20")]
+    after = table_counts(napp)
+    assert after["outbox"] == before["outbox"] + 1
+    assert after["case_event"] == before["case_event"] + 1
+    assert after["audit_entry"] == before["audit_entry"] + 2
 
 
 def test_check_notices_flags_unknown_roles_and_panel_types(registry: WorkflowRegistry) -> None:
@@ -318,41 +374,46 @@ def test_each_manager_gets_one_digest_a_day_after_the_digest_time(napp: App, clo
     soon = open_case(napp, office, on=date(2026, 11, 9))  # due Mon 23 Nov
     open_case(napp, office, on=date(2026, 11, 17))  # due 1 Dec: not this week
     south = open_case(napp, office, on=date(2026, 11, 3), team=office.south)  # due Tue 17 Nov
-    assert enqueue_digests(napp.engine, clock, napp.settings, napp.workflows) == 0
+    assert digests(napp) == 0
 
     clock.set(at("2026-11-17", 7, 31))
-    assert enqueue_digests(napp.engine, clock, napp.settings, napp.workflows) == 3  # tm, tm2, sm
-    assert enqueue_digests(napp.engine, clock, napp.settings, napp.workflows) == 0  # once a day
-    digests = {r.recipients[0]: r for r in by_kind(napp, "digest")}
-    assert set(digests) == {"tm@example.org", "tm2@example.org", "sm@example.org"}
-    tm = digests["tm@example.org"].context
+    assert digests(napp) == 3  # tm, tm2, sm
+    assert digests(napp) == 0  # once a day
+    queued = {r.recipients[0]: r for r in by_kind(napp, "digest")}
+    assert set(queued) == {"tm@example.org", "tm2@example.org", "sm@example.org"}
+    tm = queued["tm@example.org"].context
     assert [i["case_ref"] for i in tm["overdue"]] == [overdue]
     assert tm["overdue"][0]["days_overdue"] == 1
     assert [i["case_ref"] for i in tm["due_soon"]] == [soon]
     assert (tm["overdue"][0]["rule_class"], tm["overdue"][0]["rule_source"]) == ("LOCAL", "test procedure 4.2")
-    sm = digests["sm@example.org"].context
+    assert tm["overdue"][0]["link"] == f"http://localhost:8000/cases/{overdue}"
+    sm = queued["sm@example.org"].context
     assert sm["teams"] == ["North", "South"]
     assert {i["case_ref"] for i in sm["overdue"] + sm["due_soon"]} == {overdue, soon, south}
-    assert digests["sm@example.org"].key == f"digest:{office.ids['sm']}:2026-11-17"
+    assert queued["sm@example.org"].key == f"digest:{office.ids['sm']}:2026-11-17"
+    assert not any(v in repr(r.context) for r in queued.values() for v in NAMES.values())
 
     clock.set(at("2026-11-18", 8, 0))
-    assert enqueue_digests(napp.engine, clock, napp.settings, napp.workflows) == 3  # the next day
+    with pytest.raises(NotPermitted, match=r"^tm@example\.org may not mail\.digest: needs role admin$"):
+        napp.mail.digests(napp.directory.actor("tm@example.org"))
+    assert napp.mail.digests(napp.directory.actor(ADMIN)) == 3  # the next day (an administrator by hand)
+    assert digests(napp) == 0
 
 
 def test_no_digest_for_a_manager_with_nothing_due(napp: App, clock: FixedClock) -> None:
     staff(napp)
     clock.set(at("2026-11-17", 8))
-    assert enqueue_digests(napp.engine, clock, napp.settings, napp.workflows) == 0
+    assert digests(napp) == 0
 
 
 def test_an_owner_deactivated_between_sweeps_is_not_remembered(napp: App, clock: FixedClock) -> None:
     office = staff(napp)
     open_case(napp, office)
     clock.set(at("2026-11-12"))
-    napp.sweeper.sweep()
-    napp.people.deactivate("owner@example.org")
+    sweep(napp)
+    napp.people.deactivate("owner@example.org", ADMIN)
     clock.set(at("2026-11-17"))
-    napp.sweeper.sweep()
+    sweep(napp)
     assert [(r.kind, r.recipients) for r in outbox(napp)] == [
         ("reminder", ["owner@example.org"]),
         ("breach", ["tm@example.org"]),

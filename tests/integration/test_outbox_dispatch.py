@@ -1,7 +1,9 @@
 """The dispatcher against a real aiosmtpd server: delivery, retries, dead letters, crashes, two workers.
 
 Backoff runs on the injected clock (the test advances it) instead of sleeping. The crash and
-two-worker tests run real processes on the real clock with a short lease.
+two-worker tests run real processes on the real clock with a short lease. Rows are queued as
+the unit of work queues them (``storage.admin.insert_outbox``); a dead message is requeued by
+an administrator (``MailService.retry``) and the scheduler sends as carepath (``MailService.send``).
 """
 
 from __future__ import annotations
@@ -28,14 +30,23 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, select
 
+from config.bootstrap import App, smtp_target
 from config.settings import Settings
 from engine.clock import FixedClock
+from engine.errors import NotPermitted
+from engine.ports import OutboxMessage
+from engine.registry import WorkflowRegistry
+from engine.services.admin import MailRun
 from notifications.catcher import free_port
 from notifications.dispatch import SmtpTarget, dispatch_due
-from notifications.outbox import OUTBOX, O, counts, enqueue, message_id_for, requeue
+from storage.admin import insert_outbox, message_id_for
 from storage.db import make_engine
+from storage.queries.mail import MailQueries
+from storage.tables import AUDIT, OUTBOX
+from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
+ADMIN, CASEWORKER = "admin@example.org", "cw@example.org"
 
 
 class Server:
@@ -106,18 +117,18 @@ def fill(engine: Engine, n: int, now: datetime, kind: str = "breach") -> list[st
     keys = [f"deadline:{i}:{kind}:0:2026-10-08" for i in range(1, n + 1)]
     with engine.begin() as conn:
         for i, key in enumerate(keys, start=1):
-            ctx = context(f"SM-2026-{i:04d}")
-            enqueue(conn, key=key, kind=kind, recipients=[f"sw{i % 7}@example.org"], context=ctx, now=now)
+            message = OutboxMessage(key, kind, (f"sw{i % 7}@example.org",), context(f"SM-2026-{i:04d}"))
+            assert insert_outbox(conn, message, now)
     return keys
 
 
 def rows(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
-        return list(conn.execute(select(OUTBOX).order_by(O.id)))
+        return list(conn.execute(select(OUTBOX).order_by(OUTBOX.c.id)))
 
 
-def settings(url: str, **kw: Any) -> Settings:
-    return Settings(database_url=url, **kw)
+def counts(engine: Engine) -> dict[str, int]:
+    return MailQueries(engine).counts()
 
 
 def target(s: Server) -> SmtpTarget:
@@ -128,7 +139,7 @@ def test_due_mail_is_delivered_over_one_connection_with_stable_message_ids(
     engine: Engine, sqlite_url: str, server: Server, clock: FixedClock
 ) -> None:
     keys = fill(engine, 30, clock.now())
-    assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 30
+    assert dispatch_due(engine, clock, target(server)) == 30
     assert server.connections == 1
     assert sorted(server.ids()) == sorted(message_id_for(k) for k in keys)
     first = server.received[0]
@@ -137,40 +148,51 @@ def test_due_mail_is_delivered_over_one_connection_with_stable_message_ids(
     assert first.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in first.iter_parts()] == ["text/plain", "text/html"]
     assert all(r.status == "sent" and r.sent_at == clock.now() and r.attempts == 1 for r in rows(engine))
-    assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0  # nothing left
+    assert dispatch_due(engine, clock, target(server)) == 0  # nothing left
 
 
 def test_451_then_250_is_one_delivery_after_the_backoff(engine: Engine, sqlite_url: str, clock: FixedClock) -> None:
     server = Server(script=["451 4.3.0 mailbox busy, try later"]).start()
     try:
         (key,) = fill(engine, 1, clock.now())
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0
+        assert dispatch_due(engine, clock, target(server)) == 0
         (row,) = rows(engine)
         assert (row.status, row.attempts) == ("pending", 1)
         assert "451" in row.last_error
         assert timedelta(seconds=15) <= row.next_attempt_at - clock.now() <= timedelta(seconds=30)
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0  # not due yet
+        assert dispatch_due(engine, clock, target(server)) == 0  # not due yet
         clock.advance(seconds=31)
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        assert dispatch_due(engine, clock, target(server)) == 1
         assert server.ids() == [message_id_for(key)]
         assert rows(engine)[0].status == "sent"
     finally:
         server.stop()
 
 
-def test_550_is_dead_at_once_and_a_requeue_sends_it(engine: Engine, sqlite_url: str, clock: FixedClock) -> None:
+def test_550_is_dead_at_once_and_a_requeue_sends_it(
+    engine: Engine, sqlite_url: str, clock: FixedClock, sample_registry: WorkflowRegistry
+) -> None:
     server = Server(script=["550 5.1.1 no such mailbox"]).start()
+    app = make_app(sqlite_url, clock, sample_registry)
     try:
         fill(engine, 2, clock.now())
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        assert dispatch_due(engine, clock, target(server)) == 1
         dead = [r for r in rows(engine) if r.status == "dead"]
         assert len(dead) == 1
         assert dead[0].last_error.startswith("550")
-        with engine.begin() as conn:
-            requeue(conn, dead[0].id, clock.now())
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        app.people.add_user(ADMIN, "Admin", ["admin"], None)
+        app.people.add_user(CASEWORKER, "Caseworker", ["caseworker"], ADMIN)
+        with pytest.raises(NotPermitted, match=r"^cw@example\.org may not mail\.retry: needs role admin$"):
+            app.mail.retry(dead[0].id, CASEWORKER)
+        requeued = app.mail.retry(dead[0].id, ADMIN)
+        assert (requeued.key, requeued.last_error) == (dead[0].key, dead[0].last_error)
+        with engine.connect() as conn:
+            audit = conn.execute(select(AUDIT.c.action, AUDIT.c.subject).where(AUDIT.c.action == "mail.retry")).all()
+        assert [tuple(a) for a in audit] == [("mail.retry", f"outbox:{dead[0].id}")]
+        assert dispatch_due(engine, clock, target(server)) == 1
         assert counts(engine) == {"pending": 0, "sent": 2, "dead": 0}
     finally:
+        app.dispose()
         server.stop()
 
 
@@ -179,7 +201,7 @@ def test_too_many_attempts_is_dead(engine: Engine, sqlite_url: str, clock: Fixed
     try:
         fill(engine, 1, clock.now())
         for _ in range(3):
-            dispatch_due(engine, clock, settings(sqlite_url, mail_max_attempts=3), target=target(server))
+            dispatch_due(engine, clock, target(server), max_attempts=3)
             clock.advance(hours=3)
         (row,) = rows(engine)
         assert (row.status, row.attempts) == ("dead", 3)
@@ -193,12 +215,12 @@ def test_server_down_for_a_while_then_back_loses_nothing(engine: Engine, sqlite_
     keys = fill(engine, 20, clock.now())
     down = SmtpTarget("127.0.0.1", port, "none", "carepath@example.org", timeout=2)
     for attempt in (1, 2, 3):
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=down) == 0
+        assert dispatch_due(engine, clock, down) == 0
         assert {(r.status, r.attempts) for r in rows(engine)} == {("pending", attempt)}
         clock.advance(hours=1)
     server = Server(port=port).start()
     try:
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=down) == 20
+        assert dispatch_due(engine, clock, down) == 20
         assert sorted(server.ids()) == sorted(message_id_for(k) for k in keys)
     finally:
         server.stop()
@@ -208,12 +230,12 @@ def test_a_dropped_connection_mid_batch_releases_the_rest(engine: Engine, sqlite
     server = Server(script=["250 OK"] * 4 + ["421 4.3.2 shutting down"]).start()
     try:
         keys = fill(engine, 10, clock.now())
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 4
+        assert dispatch_due(engine, clock, target(server)) == 4
         states = Counter((r.status, r.attempts) for r in rows(engine))
         assert states == {("sent", 1): 4, ("pending", 1): 1, ("pending", 0): 5}
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 5  # not leased any more
+        assert dispatch_due(engine, clock, target(server)) == 5  # not leased any more
         clock.advance(minutes=1)
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 1
+        assert dispatch_due(engine, clock, target(server)) == 1
         assert sorted(server.ids()) == sorted(message_id_for(k) for k in keys)
     finally:
         server.stop()
@@ -223,13 +245,32 @@ def test_an_unrenderable_row_is_dead_not_retried(
     engine: Engine, sqlite_url: str, server: Server, clock: FixedClock
 ) -> None:
     with engine.begin() as conn:
-        enqueue(
-            conn, key="bad", kind="breach", recipients=["a@example.org"], context={"case_ref": "X"}, now=clock.now()
-        )
-    assert dispatch_due(engine, clock, settings(sqlite_url), target=target(server)) == 0
+        insert_outbox(conn, OutboxMessage("bad", "breach", ("a@example.org",), {"case_ref": "X"}), clock.now())
+    assert dispatch_due(engine, clock, target(server)) == 0
     (row,) = rows(engine)
     assert row.status == "dead"
     assert "cannot render breach" in row.last_error
+
+
+def test_the_scheduler_sends_through_the_configured_server_as_carepath(
+    sqlite_url: str, server: Server, clock: FixedClock, sample_registry: WorkflowRegistry
+) -> None:
+    """``MailService.send``: the scheduler's tick (the system user) or an administrator, nobody else."""
+    relay = {"host": "127.0.0.1", "port": server.port, "security": "none", "sender": "carepath@example.org"}
+    settings = Settings(database_url=sqlite_url, smtp=relay)  # type: ignore[arg-type]
+    app = App(settings, clock, make_engine(sqlite_url), sample_registry)
+    try:
+        keys = fill(app.engine, 3, clock.now())
+        app.people.add_user(ADMIN, "Admin", ["admin"], None)
+        app.people.add_user(CASEWORKER, "Caseworker", ["caseworker"], ADMIN)
+        with pytest.raises(NotPermitted, match=r"^cw@example\.org may not mail\.send: needs role admin$"):
+            app.mail.send(app.directory.actor(CASEWORKER))
+        assert server.ids() == []
+        assert app.mail.send(app.system) == MailRun(sent=3, pending=0, dead=0)
+        assert sorted(server.ids()) == sorted(message_id_for(k) for k in keys)
+        assert app.mail.send(app.directory.actor(ADMIN)) == MailRun(sent=0, pending=0, dead=0)
+    finally:
+        app.dispose()
 
 
 # -- real processes ----------------------------------------------------------------------------
@@ -237,21 +278,18 @@ def test_an_unrenderable_row_is_dead_not_retried(
 CHILD = textwrap.dedent("""
     import sys, time
     from datetime import timedelta
-    from config.settings import Settings
     from engine.clock import SystemClock
     from notifications.dispatch import SmtpTarget, dispatch_due
-    from notifications.outbox import counts
     from storage.db import make_engine
+    from storage.queries.mail import MailQueries
     url, port, lease = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     engine = make_engine(url)
     target = SmtpTarget("127.0.0.1", port, "none", "carepath@example.org", timeout=5)
-    settings = Settings(database_url=url)
     print("ready", flush=True)
     while True:
-        n = dispatch_due(engine, SystemClock(), settings, target=target, batch_size=20, flush_every=5,
-                         lease=timedelta(seconds=lease))
+        n = dispatch_due(engine, SystemClock(), target, batch_size=20, flush_every=5, lease=timedelta(seconds=lease))
         print("sent", n, flush=True)
-        if counts(engine)["pending"] == 0:
+        if MailQueries(engine).counts()["pending"] == 0:
             break
         if n == 0:
             time.sleep(0.05)
@@ -355,23 +393,23 @@ def test_tls_and_authentication_from_the_settings(
         (key,) = fill(engine, 1, clock.now())
         wrong = SmtpTarget("127.0.0.1", received.port, security, "carepath@example.org", "carepath", "guess",
                            ca_file=certificate[0])  # fmt: skip
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=wrong) == 0
+        assert dispatch_due(engine, clock, wrong) == 0
         (row,) = rows(engine)
         assert row.status == "pending"
         assert "535" in row.last_error
         clock.advance(minutes=1)
         right = SmtpTarget("127.0.0.1", received.port, security, "carepath@example.org", "carepath", "s3cret",
                            ca_file=certificate[0])  # fmt: skip
-        assert dispatch_due(engine, clock, settings(sqlite_url), target=right) == 1
+        assert dispatch_due(engine, clock, right) == 1
         assert received.ids() == [message_id_for(key)]
     finally:
         controller.stop()
 
 
 def test_the_smtp_target_comes_from_the_settings() -> None:
-    catcher = SmtpTarget.from_settings(Settings(catcher={"host": "127.0.0.1", "port": 2525}))  # type: ignore[arg-type]
+    catcher = smtp_target(Settings(catcher={"host": "127.0.0.1", "port": 2525}))  # type: ignore[arg-type]
     assert (catcher.host, catcher.port, catcher.security, catcher.username) == ("127.0.0.1", 2525, "none", None)
-    relay = SmtpTarget.from_settings(
+    relay = smtp_target(
         Settings(smtp={"host": "smtp.example.gov.uk", "port": 465, "security": "tls", "username": "u",  # type: ignore[arg-type]
                        "password": "p", "sender": "carepath@example.gov.uk"})
     )  # fmt: skip

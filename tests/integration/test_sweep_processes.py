@@ -2,7 +2,9 @@
 
 Two worker processes on PostgreSQL over 20,000 due timers raise each once; a sweeper
 killed with SIGKILL mid-sweep leaves nothing lost or doubled (its claimed rows come back
-after the lease); a worker restarted after 7 days of downtime raises everything once.
+after the lease); a worker restarted after 7 days of downtime raises everything once. Each
+sweeper is a process of its own, as carepath's scheduler: ``TimerService.sweep`` as the system
+user, claiming with ``SqlTimerClaims`` and writing notices through the unit of work.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import func, select
 from bench.timerload import load
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.uow import EVENT, TIMER, E, T
+from storage.tables import CASES, EVENTS, TIMERS
 from tests.conftest import FIXTURES, drop_pg, fresh_pg_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,20 +35,20 @@ SWEEP_SCRIPT = textwrap.dedent("""
     import sys
     from datetime import datetime, timedelta
     from pathlib import Path
-    from config.bootstrap import load_registry
+    from config.bootstrap import App, load_registry
+    from config.settings import Settings
     from engine.clock import FixedClock
+    from engine.services import TimerService
     from storage.db import make_engine
-    from storage.people import People
-    from storage.sweep import Sweeper
+    from storage.sweep import SqlTimerClaims
     url, now, batch, lease = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    engine = make_engine(url)
     clock = FixedClock(now)
-    actor = People(engine, clock).ensure_system_user()
-    sweeper = Sweeper(engine, clock, load_registry(Path(sys.argv[5])), actor.id, batch=batch,
-                      lease=timedelta(seconds=lease))
+    app = App(Settings(database_url=url), clock, make_engine(url), load_registry(Path(sys.argv[5])))
+    claims = SqlTimerClaims(app.engine, clock, timedelta(seconds=lease), batch=batch)
+    timers = TimerService(app.uow, claims, app.workflows, clock)  # app.timers with this batch size
     total = 0
     while True:  # one batch at a time, reporting progress so a test can kill it mid-sweep
-        n = sweeper.sweep(max_batches=1).total
+        n = timers.sweep(app.system, max_batches=1).total
         if not n:
             break
         total += n
@@ -66,10 +68,12 @@ def _sweep_process(url: str, now: datetime, batch: int = 500, lease: float = 300
 
 
 def _counts(url: str) -> tuple[int, int, int]:
+    """Breach notices written, distinct (case, cycle) among them, and due timers not yet fired."""
+    E, T = EVENTS.c, TIMERS.c
     engine = make_engine(url)
     with engine.connect() as conn:
         raised = conn.execute(
-            select(func.count()).select_from(EVENT).where(E.trigger == "deadline_breached")
+            select(func.count()).select_from(EVENTS).where(E.trigger == "deadline_breached")
         ).scalar_one()
         distinct = conn.execute(
             select(func.count(func.distinct(E.case_id * 1_000 + E.payload["cycle"].as_integer()))).where(
@@ -77,10 +81,28 @@ def _counts(url: str) -> tuple[int, int, int]:
             )
         ).scalar_one()
         pending = conn.execute(
-            select(func.count()).select_from(TIMER).where(T.fired_at.is_(None), T.fire_at <= NOW)
+            select(func.count()).select_from(TIMERS).where(T.fired_at.is_(None), T.fire_at <= NOW)
         ).scalar_one()
     engine.dispose()
     return raised, distinct, pending
+
+
+def _histories_numbered(url: str) -> None:
+    """Every case's notices are numbered without gap or repeat, and its ``last_seq`` is the last of them."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        seqs = conn.execute(
+            select(EVENTS.c.case_id, func.count(), func.min(EVENTS.c.seq), func.max(EVENTS.c.seq)).group_by(
+                EVENTS.c.case_id
+            )
+        ).all()
+        last: dict[int, int] = {r.id: r.last_seq for r in conn.execute(select(CASES.c.id, CASES.c.last_seq))}
+    engine.dispose()
+    # bench.timerload's cases start at last_seq 1 with no event rows: notices number from 2.
+    assert seqs, "no notice was written"
+    numbered = [(r[0], int(r[1]), r[2], r[3]) for r in seqs]
+    bad = [(case, n, lo, hi, last[case]) for case, n, lo, hi in numbered if (lo, hi, last[case]) != (2, n + 1, n + 1)]
+    assert bad == [], bad[:5]
 
 
 def _prepared(url: str, due: int, deadlines: int, cases: int) -> None:
@@ -102,6 +124,7 @@ def test_two_workers_on_postgres_raise_20000_timers_once() -> None:
         assert sum(per_worker) == 20_000
         assert all(n > 0 for n in per_worker), f"one worker did all the work: {per_worker}"
         assert _counts(url) == (20_000, 20_000, 0)
+        _histories_numbered(url)
     finally:
         drop_pg(url)
 
@@ -128,6 +151,7 @@ def test_sigkill_mid_sweep_loses_and_doubles_nothing(backend: str, tmp_path: Pat
         assert survivor.returncode == 0, err[-2000:]
         assert _counts(url) == (6_000, 6_000, 0)
         assert raised_before + int(out.strip().splitlines()[-1]) == 6_000
+        _histories_numbered(url)
     finally:
         if backend == "postgres":
             drop_pg(url)
@@ -163,3 +187,4 @@ def test_worker_restarted_after_seven_days_raises_everything_once(tmp_path: Path
         log.close()
         output = (tmp_path / "worker.log").read_text()
     assert _counts(url) == (3_000, 3_000, 0), output[-2000:]
+    _histories_numbered(url)
