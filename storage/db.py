@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from types import MethodType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 def _sqlite_setup(engine: Engine, *, reads_only: bool = False) -> None:
@@ -54,3 +60,113 @@ def make_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> En
 def is_postgres(bind: Engine | Connection) -> bool:
     """Whether ``bind`` talks to PostgreSQL (the one place the dialect is checked)."""
     return bind.dialect.name == "postgresql"
+
+
+# -- prepared statements on the DBAPI connection (the SQLite write path) ------------------------
+
+Processor = Callable[[Any], Any]
+
+
+class Prepared:
+    """One prebuilt Core statement compiled once for a SQLite dialect, run on the DBAPI connection.
+
+    SQLAlchemy's own execution costs about 25 µs a statement (cache key, parameter processing,
+    a result object): on SQLite that was most of a transition's Python time
+    (bench/transitions.py). This runs the SQL text SQLAlchemy compiled from the same statement,
+    converting parameters and results with each column type's own bind and result processors,
+    so the rows are exactly those ``Connection.execute`` would write and read. Parameters are
+    the same mappings; result rows are tuples in the statement's column order. DBAPI errors
+    are raised as SQLAlchemy's (``IntegrityError``...), as ``Connection.execute`` raises them.
+    """
+
+    __slots__ = ("_consts", "_dialect", "_get", "_in", "_out", "sql")
+
+    def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        names = compiled.positiontup
+        if dialect.paramstyle != "qmark" or names is None or "POSTCOMPILE" in compiled.string:
+            raise ValueError(f"not a positional statement without expanding parameters: {compiled.string}")
+        binds = compiled.binds
+        self.sql = compiled.string
+        self._dialect = dialect
+        #: Literal values in the statement (``status != 'void'``), bound as SQLAlchemy binds them.
+        self._consts = {n: binds[n].effective_value for n in names if not binds[n].required}
+        self._get: Callable[[Mapping[str, Any]], Any] | None = None
+        if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
+            only = names[0]
+            self._get = lambda given: (given[only],)
+        elif names:
+            self._get = itemgetter(*names)
+        processors = (binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+        self._in = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+        columns = getattr(stmt, "exported_columns", ())
+        results = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        self._out = tuple((i, p) for i, p in enumerate(results) if p is not None)
+
+    def params(self, given: Mapping[str, Any]) -> Sequence[Any]:
+        """The positional parameters for ``given`` (by name), each converted as its column converts it."""
+        if self._get is None:
+            return ()
+        values = self._get({**self._consts, **given} if self._consts else given)
+        if not self._in:
+            return values  # type: ignore[no-any-return]
+        out = list(values)
+        for i, process in self._in:
+            out[i] = process(out[i])
+        return out
+
+    def row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A result row with each column converted as SQLAlchemy converts it."""
+        if not self._out:
+            return tuple(row)
+        out = list(row)
+        for i, process in self._out:
+            out[i] = process(out[i])
+        return tuple(out)
+
+    def execute(self, dbapi_conn: Any, given: Mapping[str, Any]) -> Any:
+        """Run once; the DBAPI cursor."""
+        try:
+            return dbapi_conn.execute(self.sql, self.params(given))
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise self._wrap(exc, given) from exc
+
+    def executemany(self, dbapi_conn: Any, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """Run once per row, as one ``executemany``; the DBAPI cursor."""
+        try:
+            return dbapi_conn.executemany(self.sql, [self.params(r) for r in rows])
+        except self._dialect.loaded_dbapi.Error as exc:
+            raise self._wrap(exc, rows) from exc
+
+    def _wrap(self, exc: Exception, given: Any) -> StatementError:
+        error = self._dialect.loaded_dbapi.Error
+        return DBAPIError.instance(self.sql, given, exc, error, dialect=self._dialect)
+
+
+class PreparedStatements:
+    """The ``Prepared`` form of an engine's prebuilt statements, compiled on first use (once connected)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._by_id: dict[int, tuple[ClauseElement, Prepared]] = {}
+
+    def __getitem__(self, stmt: ClauseElement) -> Prepared:
+        found = self._by_id.get(id(stmt))
+        if found is None or found[0] is not stmt:
+            found = (stmt, Prepared(stmt, self.engine.dialect))
+            self._by_id[id(stmt)] = found
+        return found[1]
+
+    def usable(self, engine: Engine) -> bool:
+        """Whether a new connection of ``engine`` may skip SQLAlchemy's execution: SQLite, nothing watching.
+
+        With statement listeners on the engine (``before_cursor_execute``...) or echo on, every
+        statement goes through ``Connection.execute`` so that they see each one
+        (bench/transitions.py counts statements that way). Checked per transaction: listeners
+        may come and go.
+        """
+        if engine.dialect.name != "sqlite" or engine.echo:
+            return False
+        d = engine.dispatch
+        return not (d.before_cursor_execute or d.after_cursor_execute or d.before_execute or d.after_execute)

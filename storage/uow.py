@@ -1,12 +1,15 @@
 """The SQL unit of work: ``engine.ports.Transaction`` on SQLAlchemy Core statements.
 
 Statements are built once at import: building them per call cost a third of a transition
-(bench/transitions.py).
+(bench/transitions.py). On SQLite, the statements of a case change (case, event, deadlines,
+timers) run as ``storage.db.Prepared``: the same compiled SQL and type conversions on the
+DBAPI connection, without SQLAlchemy's per-statement cost, unless something listens to
+statements (then everything goes through ``Connection.execute``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +18,8 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, sele
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ClauseElement, operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from engine.bus import MessageBus
 from engine.case import Case, Event
@@ -24,7 +29,7 @@ from engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput
 from engine.events import DomainEvent
 from engine.timers import Timer
 from storage.admin import CalendarSql, OutboxSql, PanelSql
-from storage.db import is_postgres
+from storage.db import PreparedStatements, is_postgres
 from storage.people import DirectorySql
 from storage.sweep import TimerSql, event_row
 from storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
@@ -48,17 +53,38 @@ _CASE_COLS = (
 )
 _SELECT_CASE = select(*(CASES.c[n] for n in _CASE_COLS)).where(CASES.c.ref == bindparam("ref"))
 _SELECT_CASE_PG = _SELECT_CASE.with_for_update()
+#: What a case change writes to its row (not the reference, journey or opening date).
+_CASE_CHANGES = (
+    "state",
+    "status",
+    "held_from",
+    "facts",
+    "owner_id",
+    "team_id",
+    "exit_reason",
+    "last_event_on",
+    "last_seq",
+    "version",
+)
 _UPDATE_CASE = (
     update(CASES)
     .where(and_(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_expected")))
-    .values({n: bindparam(n) for n in (*_CASE_COLS[4:], "updated_at") if n != "opened_on"})
+    .values({n: bindparam(n) for n in (*_CASE_CHANGES, "updated_at")})
 )
-_INSERT_EVENT = insert(EVENTS)
+_EVENT_COLS = (
+    "case_id",
+    "seq",
+    "trigger",
+    "from_state",
+    "to_state",
+    "effective_on",
+    "recorded_at",
+    "actor_id",
+    "note",
+    "payload",
+)
+_INSERT_EVENT = insert(EVENTS).values({n: bindparam(n) for n in _EVENT_COLS})
 _SELECT_EVENTS = select(EVENTS).where(EVENTS.c.case_id == bindparam("case_id")).order_by(EVENTS.c.seq)
-#: The write path's deadlines: not the "void" ones whose starting event was entered in error.
-_SELECT_DEADLINES = select(DEADLINES).where(
-    and_(DEADLINES.c.case_id == bindparam("case_id"), DEADLINES.c.status != "void")
-)
 _DEADLINE_FIELDS = (
     "start_on",
     "raw_due_on",
@@ -69,20 +95,43 @@ _DEADLINE_FIELDS = (
     "paused_days",
     "paused_working_days",
 )
-_SELECT_DEADLINE_KEYS = select(DEADLINES.c.id, DEADLINES.c.rule, DEADLINES.c.cycle).where(
-    DEADLINES.c.case_id == bindparam("case_id")
-)
+#: The write path's deadlines: not the "void" ones whose starting event was entered in error.
+_SELECT_DEADLINES = select(
+    DEADLINES.c.id, DEADLINES.c.rule, DEADLINES.c.cycle, *(DEADLINES.c[n] for n in _DEADLINE_FIELDS)
+).where(and_(DEADLINES.c.case_id == bindparam("case_id"), DEADLINES.c.status != "void"))
+#: A deadline the caller read (it has an id): updated in place, all of a change's in one executemany.
 _UPDATE_DEADLINE = (
     update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id")).values({n: bindparam(n) for n in _DEADLINE_FIELDS})
 )
-_INSERT_DEADLINE = insert(DEADLINES).returning(DEADLINES.c.id)
-_DELETE_PENDING_TIMERS = delete(TIMERS).where(
-    and_(TIMERS.c.deadline_id.in_(bindparam("ids", expanding=True)), TIMERS.c.fired_at.is_(None))
-)
-_SELECT_TIMER_KEYS = select(TIMERS.c.deadline_id, TIMERS.c.key).where(
-    TIMERS.c.deadline_id.in_(bindparam("ids", expanding=True))
-)
-_INSERT_TIMER = insert(TIMERS)
+_TIMER_COLS = ("deadline_id", "case_id", "key", "kind", "tier", "fire_on", "fire_at")
+
+
+def _upsert_deadline(ins: Any) -> Any:
+    """A deadline without an id: inserted, or (same case, rule and cycle, e.g. a void one) updated; its id."""
+    stmt = ins(DEADLINES).values({n: bindparam(n) for n in ("case_id", "rule", "cycle", *_DEADLINE_FIELDS)})
+    return stmt.on_conflict_do_update(
+        index_elements=["case_id", "rule", "cycle"], set_={n: stmt.excluded[n] for n in _DEADLINE_FIELDS}
+    ).returning(DEADLINES.c.id)
+
+
+def _insert_timers(ins: Any) -> Any:
+    """Planned timers; one whose key already fired for its deadline stays as it is (uq_timer_deadline_key)."""
+    stmt = ins(TIMERS).values({n: bindparam(n) for n in _TIMER_COLS})
+    return stmt.on_conflict_do_nothing(index_elements=["deadline_id", "key"])
+
+
+#: Unfired timers. On SQLite "+fired_at" keeps the planner off ix_timer_pending (fired_at, fire_at):
+#: with it, deleting a case's pending timers scanned every pending timer (O(open deadlines)).
+_PENDING = {
+    "sqlite": UnaryExpression(TIMERS.c.fired_at, operator=operators.custom_op("+")).is_(None),
+    "postgresql": TIMERS.c.fired_at.is_(None),
+}
+_UPSERT_DEADLINE = {"sqlite": _upsert_deadline(sqlite_insert), "postgresql": _upsert_deadline(pg_insert)}
+#: A changed deadline's pending timers, by the deadline's index (uq_timer_deadline_key), one executemany.
+_DELETE_PENDING_TIMERS = {
+    d: delete(TIMERS).where(and_(TIMERS.c.deadline_id == bindparam("d_id"), pending)) for d, pending in _PENDING.items()
+}
+_INSERT_TIMERS = {"sqlite": _insert_timers(sqlite_insert), "postgresql": _insert_timers(pg_insert)}
 
 
 def case_from_row(row: Any) -> Case:
@@ -114,15 +163,90 @@ def deadline_from_row(row: Any) -> Deadline:
     return Deadline(rule=m["rule"], cycle=m["cycle"], id=m["id"], **{n: m[n] for n in _DEADLINE_FIELDS})
 
 
+def _case(r: Sequence[Any]) -> Case:
+    """A ``_SELECT_CASE`` row (tuple or Row), by position."""
+    return Case(
+        id=r[0],
+        ref=r[1],
+        workflow_id=r[2],
+        workflow_version=r[3],
+        state=r[4],
+        status=r[5],
+        held_from=r[6],
+        facts=r[7],
+        owner_id=r[8],
+        team_id=r[9],
+        exit_reason=r[10],
+        opened_on=r[11],
+        last_event_on=r[12],
+        last_seq=r[13],
+        version=r[14],
+    )
+
+
+def _deadline(r: Sequence[Any]) -> Deadline:
+    """A ``_SELECT_DEADLINES`` row (tuple or Row), by position."""
+    return Deadline(
+        id=r[0],
+        rule=r[1],
+        cycle=r[2],
+        start_on=r[3],
+        raw_due_on=r[4],
+        due_on=r[5],
+        status=r[6],
+        met_on=r[7],
+        paused_since=r[8],
+        paused_days=r[9],
+        paused_working_days=r[10],
+    )
+
+
 class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
     """One open write transaction on a connection: every port of ``engine.ports.Transaction``."""
 
-    def __init__(self, conn: Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock, prepared: PreparedStatements | None = None) -> None:
         self.conn = conn
         self.clock = clock
         self.postgres = is_postgres(conn)
+        self.dialect = conn.dialect.name
         self._events: list[DomainEvent] = []
         self._now: datetime | None = None
+        #: The DBAPI connection, when ``prepared`` statements may run on it (SQLite, nobody listening).
+        self._prepared = prepared
+        self._dbapi: Any = None
+        if prepared is not None and prepared.usable(conn.engine):
+            self._dbapi = conn.connection.dbapi_connection
+
+    # -- running the case-change statements (prepared on SQLite, Core otherwise) ---------------
+
+    def _first(self, stmt: ClauseElement, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        if self._dbapi is None:
+            return self.conn.execute(stmt, params).first()  # type: ignore[call-overload,no-any-return]
+        assert self._prepared is not None
+        prepared = self._prepared[stmt]
+        row = prepared.execute(self._dbapi, params).fetchone()
+        return None if row is None else prepared.row(row)
+
+    def _all(self, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        if self._dbapi is None:
+            return list(self.conn.execute(stmt, params))  # type: ignore[call-overload]
+        assert self._prepared is not None
+        prepared = self._prepared[stmt]
+        return [prepared.row(r) for r in prepared.execute(self._dbapi, params).fetchall()]
+
+    def _write(self, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
+        """Run a write; the number of rows it matched."""
+        if self._dbapi is None:
+            return int(self.conn.execute(stmt, params).rowcount)  # type: ignore[call-overload]
+        assert self._prepared is not None
+        return int(self._prepared[stmt].execute(self._dbapi, params).rowcount)
+
+    def _write_many(self, stmt: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+        if self._dbapi is None:
+            self.conn.execute(stmt, rows)  # type: ignore[call-overload]
+            return
+        assert self._prepared is not None
+        self._prepared[stmt].executemany(self._dbapi, rows)
 
     def now(self) -> datetime:
         """The clock's time, read once per transaction (every row it stamps agrees)."""
@@ -138,11 +262,10 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         return taken
 
     def case_for_update(self, ref: str) -> Case:
-        stmt = _SELECT_CASE_PG if self.postgres else _SELECT_CASE
-        row = self.conn.execute(stmt, {"ref": ref}).first()
+        row = self._first(_SELECT_CASE_PG if self.postgres else _SELECT_CASE, {"ref": ref})
         if row is None:
             raise CaseNotFound(ref)
-        return case_from_row(row)
+        return _case(row)
 
     def events(self, case_id: int) -> list[Event]:
         return [event_from_row(r) for r in self.conn.execute(_SELECT_EVENTS, {"case_id": case_id})]
@@ -172,19 +295,30 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
             raise InvalidInput(f"the case's owner {case.owner_id} or team {case.team_id} does not exist") from exc
 
     def save_case(self, case: Case, expected_version: int) -> None:
-        values = {n: getattr(case, n) for n in _CASE_COLS[4:] if n != "opened_on"}
-        result = self.conn.execute(
-            _UPDATE_CASE, {**values, "updated_at": self.now(), "b_id": case.id, "b_expected": expected_version}
-        )
-        if result.rowcount != 1:
+        params = {
+            "state": case.state,
+            "status": case.status,
+            "held_from": case.held_from,
+            "facts": case.facts,
+            "owner_id": case.owner_id,
+            "team_id": case.team_id,
+            "exit_reason": case.exit_reason,
+            "last_event_on": case.last_event_on,
+            "last_seq": case.last_seq,
+            "version": case.version,
+            "updated_at": self.now(),
+            "b_id": case.id,
+            "b_expected": expected_version,
+        }
+        if self._write(_UPDATE_CASE, params) != 1:
             actual = self.conn.execute(select(CASES.c.version).where(CASES.c.id == case.id)).scalar()
             raise ConcurrencyConflict(case.ref, expected_version, actual)
 
     def add_event(self, event: Event) -> None:
-        self.conn.execute(_INSERT_EVENT, event_row(event))
+        self._write(_INSERT_EVENT, event_row(event))
 
     def deadlines(self, case_id: int) -> list[Deadline]:
-        return [deadline_from_row(r) for r in self.conn.execute(_SELECT_DEADLINES, {"case_id": case_id})]
+        return [_deadline(r) for r in self._all(_SELECT_DEADLINES, {"case_id": case_id})]
 
     def cases_with_deadlines_spanning(self, day: date) -> list[str]:
         stmt = (
@@ -200,16 +334,15 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         self, case_id: int, deadlines: Sequence[Deadline], timers: Sequence[Timer], *, replace_all: bool
     ) -> None:
         ids = self._upsert_deadlines(case_id, deadlines)
+        pending = _PENDING[self.dialect]
         if replace_all:
             keep = list(ids.values())
             gone = select(DEADLINES.c.id).where(and_(DEADLINES.c.case_id == case_id, DEADLINES.c.id.not_in(keep)))
-            self.conn.execute(delete(TIMERS).where(and_(TIMERS.c.deadline_id.in_(gone), TIMERS.c.fired_at.is_(None))))
+            self.conn.execute(delete(TIMERS).where(and_(TIMERS.c.deadline_id.in_(gone), pending)))
             self.conn.execute(update(DEADLINES).where(DEADLINES.c.id.in_(gone)).values(status="void"))
-        touched = list(ids.values())
-        if touched:
-            self.conn.execute(_DELETE_PENDING_TIMERS, {"ids": touched})
+        if ids:
+            self._write_many(_DELETE_PENDING_TIMERS[self.dialect], [{"d_id": i} for i in ids.values()])
         if timers:
-            fired = {(r.deadline_id, r.key) for r in self.conn.execute(_SELECT_TIMER_KEYS, {"ids": touched})}
             rows = [
                 {
                     "deadline_id": ids[(t.rule, t.cycle)],
@@ -221,22 +354,40 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
                     "fire_at": t.fire_at,
                 }
                 for t in timers
-                if (ids[(t.rule, t.cycle)], t.key) not in fired
             ]
-            if rows:
-                self.conn.execute(_INSERT_TIMER, rows)
+            # A key that already fired for its deadline is not planned again: the insert skips it.
+            self._write_many(_INSERT_TIMERS[self.dialect], rows)
 
     def _upsert_deadlines(self, case_id: int, deadlines: Sequence[Deadline]) -> dict[tuple[str, int], int]:
-        existing = {(r.rule, r.cycle): r.id for r in self.conn.execute(_SELECT_DEADLINE_KEYS, {"case_id": case_id})}
+        """Write ``deadlines``; the id of each by (rule, cycle).
+
+        One the caller read back (``deadlines()``: it has its id) is updated by id, all in one
+        executemany; a new one (no id) is inserted, or updates the row of its case, rule and
+        cycle if there is one (a void deadline comes back to life).
+        """
         ids: dict[tuple[str, int], int] = {}
+        updates: list[dict[str, Any]] = []
+        upsert = _UPSERT_DEADLINE[self.dialect]
         for d in deadlines:
-            values = {n: getattr(d, n) for n in _DEADLINE_FIELDS}
-            if d.key in existing:
-                self.conn.execute(_UPDATE_DEADLINE, {**values, "b_id": existing[d.key]})
-                ids[d.key] = existing[d.key]
+            values = {
+                "start_on": d.start_on,
+                "raw_due_on": d.raw_due_on,
+                "due_on": d.due_on,
+                "status": d.status,
+                "met_on": d.met_on,
+                "paused_since": d.paused_since,
+                "paused_days": d.paused_days,
+                "paused_working_days": d.paused_working_days,
+            }
+            if d.id is not None:
+                values["b_id"] = ids[d.key] = d.id
+                updates.append(values)
             else:
-                row = {"case_id": case_id, "rule": d.rule, "cycle": d.cycle, **values}
-                ids[d.key] = int(self.conn.execute(_INSERT_DEADLINE, row).scalar_one())
+                row = self._first(upsert, {"case_id": case_id, "rule": d.rule, "cycle": d.cycle, **values})
+                assert row is not None
+                ids[d.key] = int(row[0])
+        if updates:
+            self._write_many(_UPDATE_DEADLINE, updates)
         return ids
 
 
@@ -251,10 +402,11 @@ class SqlUnitOfWork:
         self.engine = engine
         self.clock = clock
         self.bus = bus or MessageBus()
+        self.prepared = PreparedStatements(engine)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self.engine.begin() as conn:
-            tx = SqlTransaction(conn, self.clock)
+            tx = SqlTransaction(conn, self.clock, self.prepared)
             yield tx
             self.bus.publish(tx)
