@@ -12,7 +12,8 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from config.settings import Settings
 from engine.bus import MessageBus
@@ -64,10 +65,11 @@ def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str
 
 def load_calendar(engine: Engine, subdiv: str) -> WorkingCalendar:
     """The working-day calendar with the database's local overrides, if migrated."""
-    if not inspect(engine).has_table("calendar_override"):
+    try:
+        with engine.connect() as conn:
+            rows = calendar_overrides(conn)
+    except (OperationalError, ProgrammingError):  # not migrated yet (``carepath db upgrade`` has not run)
         return WorkingCalendar(subdiv)
-    with engine.connect() as conn:
-        rows = calendar_overrides(conn)
     return WorkingCalendar(
         subdiv,
         closures=[day for day, kind in rows if kind == "closure"],
