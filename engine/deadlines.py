@@ -95,14 +95,74 @@ def _counting(value: str) -> Counting:
     return "after"
 
 
+@dataclass(frozen=True, slots=True)
+class _RuleIndex:
+    """What a workflow's rules listen to, worked out once per workflow (the write path asks on every move)."""
+
+    rules: Mapping[str, DeadlineRule]
+    limits: Mapping[str, Limit]
+    triggers: frozenset[str]
+    entered: frozenset[str]
+    left: frozenset[str]
+    facts: frozenset[str]
+
+
+#: By ``id(workflow)``, holding the workflow itself so the id cannot be reused while cached.
+_INDEX: dict[int, tuple[WorkflowDef, _RuleIndex]] = {}
+
+
+def _index(workflow: WorkflowDef) -> _RuleIndex:
+    found = _INDEX.get(id(workflow))
+    if found is not None and found[0] is workflow:
+        return found[1]
+    anchors = [a for r in workflow.deadlines for a in (*r.start, *r.stop, *r.cancel)]
+
+    def names(kind: str) -> frozenset[str]:
+        return frozenset(a.name for a in anchors if a.kind == kind)
+
+    index = _RuleIndex(
+        rules={r.name: r for r in workflow.deadlines},
+        limits={r.name: parse_limit(r.limit) for r in workflow.deadlines},
+        triggers=names("event"),
+        entered=names("enter"),
+        left=names("leave"),
+        facts=names("fact"),
+    )
+    if len(_INDEX) >= 256:  # definitions reloaded many times (tests): start again rather than grow
+        _INDEX.clear()
+    _INDEX[id(workflow)] = (workflow, index)
+    return index
+
+
+def may_change(workflow: WorkflowDef, event: Event) -> bool:
+    """Whether ``event`` can change any deadline of ``workflow``, whatever deadlines the case has.
+
+    ``DeadlineBook.apply`` changes a deadline only for an event that closes the case, holds or
+    resumes it (pauses), or matches one of a rule's start, stop or cancel anchors; any other
+    event leaves every deadline as it was, so the write path need not read them.
+    """
+    if not workflow.deadlines:
+        return False
+    to = workflow.states.get(event.to_state)
+    if (to is not None and to.terminal) or ON_HOLD in (event.from_state, event.to_state):
+        return True
+    index = _index(workflow)
+    if event.trigger in index.triggers:
+        return True
+    if event.from_state != event.to_state and (event.to_state in index.entered or event.from_state in index.left):
+        return True
+    return bool(index.facts) and any(f in index.facts for f in event.facts)
+
+
 class DeadlineBook:
     """The deadlines of one case under one workflow, advanced event by event."""
 
     def __init__(self, workflow: WorkflowDef, calendar: WorkingCalendar, deadlines: Iterable[Deadline] = ()) -> None:
         self.workflow = workflow
         self.calendar = calendar
-        self.rules: Mapping[str, DeadlineRule] = {r.name: r for r in workflow.deadlines}
-        self.limits: Mapping[str, Limit] = {r.name: parse_limit(r.limit) for r in workflow.deadlines}
+        index = _index(workflow)
+        self.rules: Mapping[str, DeadlineRule] = index.rules
+        self.limits: Mapping[str, Limit] = index.limits
         self.items: dict[tuple[str, int], Deadline] = {d.key: d for d in deadlines}
         self.changed: set[tuple[str, int]] = set()
 

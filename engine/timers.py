@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 
 from engine.calendar import WorkingCalendar, due_date, fraction_point, parse_limit
@@ -16,6 +17,9 @@ from engine.deadlines import Deadline
 from engine.definition import DeadlineRule
 
 TimerKind = Literal["reminder", "breach", "escalation"]
+
+#: Limits as written in definitions ("2 working days"): a handful of texts, parsed once each.
+_limit = lru_cache(maxsize=1024)(parse_limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,7 @@ class Timer:
 def _reminder_day(rule: DeadlineRule, index: int, d: Deadline, calendar: WorkingCalendar) -> date:
     reminder = rule.reminders[index]
     if reminder.before is not None:
-        limit = parse_limit(reminder.before)
+        limit = _limit(reminder.before)
         back = type(limit)(-abs(limit.amount), limit.unit)
         return due_date(d.due_on, back, calendar)
     return fraction_point(d.start_on, d.due_on, reminder.fraction or 0.0)
@@ -61,7 +65,7 @@ def plan_timers(d: Deadline, rule: DeadlineRule, calendar: WorkingCalendar, toda
             timers.append(Timer(d.rule, d.cycle, "reminder", i, day, start_of_local_day(day), d.due_on))
     timers.append(Timer(d.rule, d.cycle, "breach", 0, d.due_on, end_of_local_day(d.due_on), d.due_on))
     for i, tier in enumerate(rule.escalations, start=1):
-        day = due_date(d.due_on, parse_limit(tier.after), calendar)
+        day = due_date(d.due_on, _limit(tier.after), calendar)
         timers.append(Timer(d.rule, d.cycle, "escalation", i, day, end_of_local_day(day), d.due_on))
     return timers
 

@@ -19,7 +19,7 @@ from engine.calendar import WorkingCalendar
 from engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
 from engine.clock import Clock, local_today
 from engine.compiler import CompiledWorkflow, Firing
-from engine.deadlines import DeadlineBook, replay_deadlines
+from engine.deadlines import DeadlineBook, may_change, replay_deadlines
 from engine.definition import ON_HOLD, TransitionDef
 from engine.errors import ConcurrencyConflict, GuardFailed, InvalidInput, NotPermitted, TransitionRejected
 from engine.events import CaseMoved, CaseRef, StateAnnounced
@@ -437,7 +437,9 @@ class CaseService:
             case.version += 1
         tx.add_event(event)
         tx.save_case(case, expected)
-        if compiled.definition.deadlines:
+        # An event no rule listens to (and that neither closes, holds nor resumes the case)
+        # changes no deadline: they are not even read.
+        if may_change(compiled.definition, event):
             book = DeadlineBook(compiled.definition, self.calendar, [] if trigger == "open" else tx.deadlines(case.id))
             book.apply(event)
             self._save_book(tx, case.id, compiled, book, replace_all=False)
