@@ -34,7 +34,6 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 import aiosmtplib  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 
-from config.settings import Settings  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
 from notifications.catcher import free_port  # noqa: E402
 from notifications.dispatch import SmtpTarget, build_message, dispatch_due  # noqa: E402
@@ -117,7 +116,7 @@ def outbox_round(url: str, port: int, n: int, batch: int) -> tuple[float, float]
     target = SmtpTarget("127.0.0.1", port, "none", SENDER)
     clock = FixedClock(NOW)
     c0, t0 = cpu_seconds(), time.perf_counter()
-    sent = dispatch_due(engine, clock, Settings(database_url=url), target=target, batch_size=batch)
+    sent = dispatch_due(engine, clock, target, batch_size=batch)
     elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     assert sent == n, sent
     assert counts(engine)["sent"] == n, counts(engine)

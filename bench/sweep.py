@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from bench.timerload import load  # noqa: E402
-from config.bootstrap import load_registry  # noqa: E402
+from config.bootstrap import App, load_registry  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.people import People  # noqa: E402
-from storage.sweep import Sweeper  # noqa: E402
+from storage.people import ensure_system_user  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -41,15 +41,15 @@ WORKER = """
 import sys, time
 from datetime import datetime
 from pathlib import Path
-from config.bootstrap import load_registry
+from config.bootstrap import App, load_registry
+from config.settings import Settings
 from engine.clock import FixedClock
 from storage.db import make_engine
-from storage.people import People
-from storage.sweep import Sweeper
-engine = make_engine(sys.argv[1]); clock = FixedClock(datetime.fromisoformat(sys.argv[2]))
-s = Sweeper(engine, clock, load_registry(Path(sys.argv[3])), People(engine, clock).ensure_system_user().id)
+app = App(Settings(database_url=sys.argv[1]), FixedClock(datetime.fromisoformat(sys.argv[2])),
+          make_engine(sys.argv[1]), load_registry(Path(sys.argv[3])))
+timers, system = app.timers, app.system
 sys.stdout.write("ready\\n"); sys.stdout.flush(); sys.stdin.readline()
-t = time.perf_counter(); n = s.sweep().total
+t = time.perf_counter(); n = timers.sweep(system).total
 print(n, time.perf_counter() - t, flush=True)
 """
 
@@ -57,20 +57,19 @@ print(n, time.perf_counter() - t, flush=True)
 def _prepare(url: str, open_: int, due: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    People(engine, FixedClock(NOW)).ensure_system_user()
+    ensure_system_user(engine, FixedClock(NOW))
     load(engine, deadlines=open_, due=due, cases=min(open_, 10_000), now=NOW)
     engine.dispose()
 
 
 def sweep_in_process(url: str) -> tuple[int, float]:
     """Time one full sweep in this process."""
-    engine = make_engine(url)
-    clock = FixedClock(NOW)
-    sweeper = Sweeper(engine, clock, load_registry(FIXTURES), People(engine, clock).ensure_system_user().id)
+    app = App(Settings(database_url=url), FixedClock(NOW), make_engine(url), load_registry(FIXTURES))
+    timers, system = app.timers, app.system  # wired before the clock starts
     t = time.perf_counter()
-    n = sweeper.sweep().total
+    n = timers.sweep(system).total
     elapsed = time.perf_counter() - t
-    engine.dispose()
+    app.dispose()
     return n, elapsed
 
 
