@@ -107,6 +107,14 @@ def _pg_db() -> str:
     return PG.rsplit("/", 1)[0] + "/" + name
 
 
+def _drop_pg(url: str) -> None:
+    """Drop the bench's database (it holds 100,000 deadlines)."""
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
@@ -123,8 +131,11 @@ def main() -> None:
     if not args.no_postgres:
         for workers in (1, 2):
             url = _pg_db()
-            _prepare(url, small, due)
-            n, secs = sweep_in_workers(url, workers)
+            try:
+                _prepare(url, small, due)
+                n, secs = sweep_in_workers(url, workers)
+            finally:
+                _drop_pg(url)
             rows.append(("postgresql", small, workers, n, secs))
     print(f"{'database':<11} {'open':>9} {'workers':>7} {'raised':>7} {'seconds':>8} {'per s':>8}")
     for db, open_, w, n, secs in rows:
