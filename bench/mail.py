@@ -34,12 +34,12 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 import aiosmtplib  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 
-from engine.clock import FixedClock  # noqa: E402
-from notifications.catcher import free_port  # noqa: E402
-from notifications.dispatch import SmtpTarget, build_message, dispatch_due  # noqa: E402
-from notifications.outbox import Claimed, counts, enqueue, message_id_for  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from carepath.engine.clock import FixedClock  # noqa: E402
+from carepath.notifications.catcher import free_port  # noqa: E402
+from carepath.notifications.dispatch import SmtpTarget, build_message, dispatch_due  # noqa: E402
+from carepath.notifications.outbox import Claimed, counts, enqueue, message_id_for  # noqa: E402
+from carepath.storage.db import make_engine  # noqa: E402
+from carepath.storage.migrate import upgrade  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PG = os.environ.get("CAREPATH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from bench.timerload import load  # noqa: E402
-from config.bootstrap import App, load_registry  # noqa: E402
-from config.settings import Settings  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.people import ensure_system_user  # noqa: E402
+from carepath.config.bootstrap import App, load_registry  # noqa: E402
+from carepath.config.settings import Settings  # noqa: E402
+from carepath.engine.clock import FixedClock  # noqa: E402
+from carepath.storage.db import make_engine  # noqa: E402
+from carepath.storage.migrate import upgrade  # noqa: E402
+from carepath.storage.people import ensure_system_user  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -41,10 +41,10 @@ WORKER = """
 import sys, time
 from datetime import datetime
 from pathlib import Path
-from config.bootstrap import App, load_registry
-from config.settings import Settings
-from engine.clock import FixedClock
-from storage.db import make_engine
+from carepath.config.bootstrap import App, load_registry
+from carepath.config.settings import Settings
+from carepath.engine.clock import FixedClock
+from carepath.storage.db import make_engine
 app = App(Settings(database_url=sys.argv[1]), FixedClock(datetime.fromisoformat(sys.argv[2])),
           make_engine(sys.argv[1]), load_registry(Path(sys.argv[3])))
 timers, system = app.timers, app.system

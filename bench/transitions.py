@@ -64,17 +64,17 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-from config.bootstrap import App  # noqa: E402
-from config.settings import Settings  # noqa: E402
-from engine.case import Actor, Case, Event  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from engine.compiler import CompiledWorkflow, compile_workflow  # noqa: E402
-from engine.deadlines import DeadlineBook  # noqa: E402
-from engine.registry import WorkflowRegistry  # noqa: E402
-from engine.timers import plan_timers  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from workflows.loader import load_workflow  # noqa: E402
+from carepath.config.bootstrap import App  # noqa: E402
+from carepath.config.settings import Settings  # noqa: E402
+from carepath.engine.case import Actor, Case, Event  # noqa: E402
+from carepath.engine.clock import FixedClock  # noqa: E402
+from carepath.engine.compiler import CompiledWorkflow, compile_workflow  # noqa: E402
+from carepath.engine.deadlines import DeadlineBook  # noqa: E402
+from carepath.engine.registry import WorkflowRegistry  # noqa: E402
+from carepath.engine.timers import plan_timers  # noqa: E402
+from carepath.storage.db import make_engine  # noqa: E402
+from carepath.storage.migrate import upgrade  # noqa: E402
+from carepath.workflows.loader import load_workflow  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()

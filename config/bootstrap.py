@@ -15,16 +15,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from config.settings import Settings
-from engine.bus import MessageBus
-from engine.calendar import WorkingCalendar
-from engine.case import Actor
-from engine.clock import Clock, SystemClock
-from engine.compiler import compile_workflow
-from engine.errors import Problem, WorkflowDefinitionError
-from engine.events import Audited, StateAnnounced, TimerRaised
-from engine.registry import WorkflowRegistry
-from engine.services import (
+from carepath.config.settings import Settings
+from carepath.engine.bus import MessageBus
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.case import Actor
+from carepath.engine.clock import Clock, SystemClock
+from carepath.engine.compiler import compile_workflow
+from carepath.engine.errors import Problem, WorkflowDefinitionError
+from carepath.engine.events import Audited, StateAnnounced, TimerRaised
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.services import (
     CalendarService,
     CaseService,
     MailService,
@@ -33,20 +33,20 @@ from engine.services import (
     TimerService,
     write_audit,
 )
-from engine.services.reads import ReadService
-from notifications.digest import enqueue_digests
-from notifications.dispatch import SmtpTarget, dispatch_due
-from notifications.outbox import counts
-from notifications.routing import Notifier, Routing
-from storage.admin import calendar_overrides
-from storage.db import make_engine
-from storage.migrate import current, upgrade
-from storage.people import PeopleQueries, ensure_system_user
-from storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
-from storage.queries.summary import SummaryQueries
-from storage.sweep import SqlTimerClaims
-from storage.uow import SqlUnitOfWork
-from workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
+from carepath.engine.services.reads import ReadService
+from carepath.notifications.digest import enqueue_digests
+from carepath.notifications.dispatch import SmtpTarget, dispatch_due
+from carepath.notifications.outbox import counts
+from carepath.notifications.routing import Notifier, Routing
+from carepath.storage.admin import calendar_overrides
+from carepath.storage.db import make_engine
+from carepath.storage.migrate import current, upgrade
+from carepath.storage.people import PeopleQueries, ensure_system_user
+from carepath.storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
+from carepath.storage.queries.summary import SummaryQueries
+from carepath.storage.sweep import SqlTimerClaims
+from carepath.storage.uow import SqlUnitOfWork
+from carepath.workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
 
 
 def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str] | None = None) -> WorkflowRegistry:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.conventions import DEFAULT_CONVENTIONS
+from carepath.engine.conventions import DEFAULT_CONVENTIONS
 
 
 class SmtpSettings(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from engine.events import DomainEvent
+from carepath.engine.events import DomainEvent
 
 
 class Collects(Protocol):

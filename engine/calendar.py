@@ -29,7 +29,7 @@ from typing import Final, Literal, get_args
 
 import holidays
 
-from engine.errors import InvalidInput
+from carepath.engine.errors import InvalidInput
 
 __all__ = [
     "LOCAL_CLOSURE",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from engine.definition import ON_HOLD
+from carepath.engine.definition import ON_HOLD
 
 CaseStatus = Literal["open", "on_hold", "closed"]
 

@@ -16,9 +16,9 @@ from typing import Any, cast
 
 from transitions import EventData, Machine
 
-from engine.calendar import parse_limit
-from engine.conventions import resolve_counting
-from engine.definition import (
+from carepath.engine.calendar import parse_limit
+from carepath.engine.conventions import resolve_counting
+from carepath.engine.definition import (
     BUILTIN_TRIGGERS,
     CONVENTION_PREFIX,
     ON_HOLD,
@@ -26,10 +26,10 @@ from engine.definition import (
     TransitionDef,
     WorkflowDef,
 )
-from engine.errors import InvalidInput, Problem, WorkflowDefinitionError
-from engine.guards import GUARDS, Guard, GuardContext, resolve_guard
-from engine.guards.readiness import READINESS_PREFIXES, remember_readiness
-from engine.roles import OWNER, ROLES
+from carepath.engine.errors import InvalidInput, Problem, WorkflowDefinitionError
+from carepath.engine.guards import GUARDS, Guard, GuardContext, resolve_guard
+from carepath.engine.guards.readiness import READINESS_PREFIXES, remember_readiness
+from carepath.engine.roles import OWNER, ROLES
 
 
 @dataclass(slots=True)

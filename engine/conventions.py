@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.definition import CONVENTION_PREFIX, Counting
+from carepath.engine.definition import CONVENTION_PREFIX, Counting
 
 DEFAULT_CONVENTIONS: dict[str, Counting] = {
     # Care Planning, Placement and Case Review (England) Regulations 2010, reg 24: 16 weeks

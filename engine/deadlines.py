@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
-from engine.calendar import Counting, Limit, WorkingCalendar, due_date, parse_limit
-from engine.case import Event
-from engine.definition import ON_HOLD, Anchor, DeadlineRule, WorkflowDef
-from engine.errors import InvalidInput
+from carepath.engine.calendar import Counting, Limit, WorkingCalendar, due_date, parse_limit
+from carepath.engine.case import Event
+from carepath.engine.definition import ON_HOLD, Anchor, DeadlineRule, WorkflowDef
+from carepath.engine.errors import InvalidInput
 
 #: ``void``: the event that started it was entered in error; kept for the record, ignored after.
 DeadlineStatus = Literal["open", "paused", "met", "cancelled", "void"]

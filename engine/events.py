@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from engine.case import Case, Event
-from engine.timers import TimerFired
+from carepath.engine.case import Case, Event
+from carepath.engine.timers import TimerFired
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from engine.calendar import WorkingCalendar
-from engine.errors import InvalidInput
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.errors import InvalidInput
 
 PanelType = Literal["fostering", "adoption"]
 PANEL_TYPES: tuple[PanelType, ...] = ("fostering", "adoption")

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from engine.case import Actor
-from engine.errors import NotPermitted
-from engine.roles import ROLES
+from carepath.engine.case import Actor
+from carepath.engine.errors import NotPermitted
+from carepath.engine.roles import ROLES
 
 Scope = Literal["own", "team", "service", "system"]
 CaseFilter = Literal["all", "teams", "none"]

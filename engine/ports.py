@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from engine.case import Actor, Case, CaseStatus, Event
-from engine.deadlines import Deadline, DeadlineStatus
-from engine.events import DomainEvent
-from engine.timers import Timer, TimerKind
+from carepath.engine.case import Actor, Case, CaseStatus, Event
+from carepath.engine.deadlines import Deadline, DeadlineStatus
+from carepath.engine.events import DomainEvent
+from carepath.engine.timers import Timer, TimerKind
 
 OverrideKind = Literal["closure", "opening"]
 

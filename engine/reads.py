@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from engine.case import Case, CaseStatus, Event
-from engine.deadlines import Deadline
+from carepath.engine.case import Case, CaseStatus, Event
+from carepath.engine.deadlines import Deadline
 
 OutboxStatus = Literal["pending", "sent", "dead"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from engine.compiler import CompiledWorkflow
-from engine.errors import UnknownWorkflow
+from carepath.engine.compiler import CompiledWorkflow
+from carepath.engine.errors import UnknownWorkflow
 
 
 class WorkflowRegistry:

@@ -11,10 +11,10 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
 
-from engine.calendar import WorkingCalendar, due_date, fraction_point, parse_limit
-from engine.clock import end_of_local_day, start_of_local_day
-from engine.deadlines import Deadline
-from engine.definition import DeadlineRule
+from carepath.engine.calendar import WorkingCalendar, due_date, fraction_point, parse_limit
+from carepath.engine.clock import end_of_local_day, start_of_local_day
+from carepath.engine.deadlines import Deadline
+from carepath.engine.definition import DeadlineRule
 
 TimerKind = Literal["reminder", "breach", "escalation"]
 

@@ -1,5 +1,5 @@
-"""``python -m entrypoints``: the same as the ``carepath`` command."""
+"""``python -m carepath.entrypoints``: the same as the ``carepath`` command."""
 
-from entrypoints.common import main
+from carepath.entrypoints.common import main
 
 main()

@@ -8,16 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.case import Case, Event, voided
-from engine.clock import local_today
-from engine.compiler import compile_workflow
-from engine.errors import WorkflowDefinitionError
-from engine.reads import CaseFilter, CaseListing
-from engine.services import Action
-from entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
-from entrypoints.diagram import mermaid
-from entrypoints.output import emit_json, table
-from workflows.loader import load_workflow, workflow_files
+from carepath.engine.case import Case, Event, voided
+from carepath.engine.clock import local_today
+from carepath.engine.compiler import compile_workflow
+from carepath.engine.errors import WorkflowDefinitionError
+from carepath.engine.reads import CaseFilter, CaseListing
+from carepath.engine.services import Action
+from carepath.entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
+from carepath.entrypoints.diagram import mermaid
+from carepath.entrypoints.output import emit_json, table
+from carepath.workflows.loader import load_workflow, workflow_files
 
 app = Typer(help="carepath: statutory case tracking for fostering and adoption services.")
 db_app = Typer(help="Database schema.")
@@ -467,10 +467,10 @@ def _register_extensions() -> None:
     import importlib
 
     for name in (
-        "entrypoints.cli_clock",
-        "entrypoints.cli_worker",
-        "entrypoints.cli_service",
-        "entrypoints.cli_demo",
+        "carepath.entrypoints.cli_clock",
+        "carepath.entrypoints.cli_worker",
+        "carepath.entrypoints.cli_service",
+        "carepath.entrypoints.cli_demo",
     ):
         try:
             module = importlib.import_module(name)

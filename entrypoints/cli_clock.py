@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from config.bootstrap import bootstrap
-from engine.calendar import WorkingCalendar, due_date, parse_limit
-from engine.clock import LONDON, FixedClock, end_of_local_day, local_today
-from engine.deadlines import Deadline, display_status
-from engine.definition import DeadlineRule
-from engine.errors import InvalidInput
-from entrypoints.common import Typer, actor, get_app, parse_date, who
-from entrypoints.output import emit_json, table
+from carepath.config.bootstrap import bootstrap
+from carepath.engine.calendar import WorkingCalendar, due_date, parse_limit
+from carepath.engine.clock import LONDON, FixedClock, end_of_local_day, local_today
+from carepath.engine.deadlines import Deadline, display_status
+from carepath.engine.definition import DeadlineRule
+from carepath.engine.errors import InvalidInput
+from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
+from carepath.entrypoints.output import emit_json, table
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
@@ -224,7 +224,7 @@ def _as_of(value: str) -> datetime:
 
 def register(app: typer.Typer) -> None:
     """Add the clock's commands to ``app``."""
-    from entrypoints.cli import case_app
+    from carepath.entrypoints.cli import case_app
 
     app.add_typer(calendar_app, name="calendar")
     app.add_typer(deadlines_app, name="deadlines")

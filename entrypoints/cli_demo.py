@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.common import Typer, get_app
-from entrypoints.demo import Summary, case_count, check_sizes, sample_case, seed, summarise
-from entrypoints.demo.gateway import Gateway
-from entrypoints.output import table
+from carepath.entrypoints.common import Typer, get_app
+from carepath.entrypoints.demo import Summary, case_count, check_sizes, sample_case, seed, summarise
+from carepath.entrypoints.demo.gateway import Gateway
+from carepath.entrypoints.output import table
 
 demo_app = Typer(help="A demo caseload with obviously fictional households and children.")
 
@@ -49,8 +49,8 @@ def demo_show(
     by: Annotated[str | None, typer.Option("--by", help="Who reads it (default: the demo's service manager).")] = None,
 ) -> None:
     """A short tour: counts by journey and state, one case's history and deadlines."""
-    from entrypoints.cli import case_history, case_show
-    from entrypoints.cli_clock import case_deadlines
+    from carepath.entrypoints.cli import case_history, case_show
+    from carepath.entrypoints.cli_clock import case_deadlines
 
     a = get_app()
     if not case_count(a):

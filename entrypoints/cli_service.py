@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.clock import local_today
-from engine.panels import check_type, sittings
-from engine.reads import OutboxStatus
-from entrypoints.common import Typer, actor, get_app, parse_date, who
-from entrypoints.output import emit_json, table
+from carepath.engine.clock import local_today
+from carepath.engine.panels import check_type, sittings
+from carepath.engine.reads import OutboxStatus
+from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
+from carepath.entrypoints.output import emit_json, table
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from config.bootstrap import App
-from entrypoints.common import get_app
-from entrypoints.scheduler import Ticker
+from carepath.config.bootstrap import App
+from carepath.entrypoints.common import get_app
+from carepath.entrypoints.scheduler import Ticker
 
 
 def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
@@ -54,7 +54,7 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     app = get_app()
     catcher: Any = None
     if not app.settings.smtp.host:
-        from notifications.catcher import MailCatcher
+        from carepath.notifications.catcher import MailCatcher
 
         # With no SMTP host the dispatcher's target is the catcher (config.bootstrap.smtp_target).
         c = app.settings.catcher

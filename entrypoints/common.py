@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 
 import typer
 
-from config.bootstrap import App, bootstrap
-from config.settings import Settings
-from engine.case import Actor
-from engine.clock import Clock, FixedClock, SystemClock
-from engine.errors import CarepathError, InvalidInput, NotPermitted
+from carepath.config.bootstrap import App, bootstrap
+from carepath.config.settings import Settings
+from carepath.engine.case import Actor
+from carepath.engine.clock import Clock, FixedClock, SystemClock
+from carepath.engine.errors import CarepathError, InvalidInput, NotPermitted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,6 +133,6 @@ def actor(by: str | None) -> Actor:
 
 def main() -> None:
     """Console-script entry point."""
-    from entrypoints.cli import app
+    from carepath.entrypoints.cli import app
 
     sys.exit(app())

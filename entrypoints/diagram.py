@@ -7,7 +7,7 @@ from typing import Any
 
 from transitions.extensions import GraphMachine
 
-from engine.definition import WorkflowDef
+from carepath.engine.definition import WorkflowDef
 
 
 class _Model:

@@ -7,3 +7,6 @@
 - ``dispatch``: claims due outbox rows and sends them with aiosmtplib, retrying with backoff.
 - ``catcher``: the built-in aiosmtpd mail catcher that stores what it receives.
 """
+
+if __name__ != "carepath.notifications":  # installed under carepath (docs/adr/0005); never by the bare folder name
+    raise ImportError(f"import carepath.notifications, not {__name__}: the repository root is not a package root")

@@ -17,9 +17,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, insert, select
 
-from engine.clock import Clock, SystemClock
-from engine.errors import NotFound
-from storage.tables import CaughtMail
+from carepath.engine.clock import Clock, SystemClock
+from carepath.engine.errors import NotFound
+from carepath.storage.tables import CaughtMail
 
 CAUGHT = CaughtMail.__table__  # type: ignore[attr-defined]
 

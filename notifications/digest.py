@@ -16,15 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
 
-from engine.clock import LONDON, Clock
-from engine.definition import DeadlineRule
-from engine.errors import UnknownWorkflow
-from engine.ports import OutboxMessage
-from engine.registry import WorkflowRegistry
-from notifications.routing import case_link
-from storage.admin import insert_outbox
-from storage.recipients import active_user
-from storage.tables import CASES, DEADLINES, TEAMS
+from carepath.engine.clock import LONDON, Clock
+from carepath.engine.definition import DeadlineRule
+from carepath.engine.errors import UnknownWorkflow
+from carepath.engine.ports import OutboxMessage
+from carepath.engine.registry import WorkflowRegistry
+from carepath.notifications.routing import case_link
+from carepath.storage.admin import insert_outbox
+from carepath.storage.recipients import active_user
+from carepath.storage.tables import CASES, DEADLINES, TEAMS
 
 #: "Due this week": due today or in the next 6 days.
 WEEK = timedelta(days=6)

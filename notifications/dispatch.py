@@ -29,9 +29,9 @@ from functools import lru_cache
 import aiosmtplib
 from sqlalchemy import Engine
 
-from engine.clock import Clock
-from notifications.outbox import Claimed, Outcomes, claim, counts, flush, flush_and_claim
-from notifications.render import render
+from carepath.engine.clock import Clock
+from carepath.notifications.outbox import Claimed, Outcomes, claim, counts, flush, flush_and_claim
+from carepath.notifications.render import render
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 
-from engine.ports import OutboxMessage
-from storage.admin import insert_outbox, message_id_for
-from storage.db import is_postgres
-from storage.tables import OUTBOX
+from carepath.engine.ports import OutboxMessage
+from carepath.storage.admin import insert_outbox, message_id_for
+from carepath.storage.db import is_postgres
+from carepath.storage.tables import OUTBOX
 
 O = OUTBOX.c  # noqa: E741  (module-local shorthand for the statements below)
 

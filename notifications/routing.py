@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from engine.calendar import WorkingCalendar
-from engine.clock import LONDON, Clock
-from engine.definition import WorkflowDef
-from engine.events import StateAnnounced, TimerRaised
-from engine.panels import PANEL_TYPES, Sitting, next_sitting
-from engine.ports import OutboxMessage, Transaction
-from engine.roles import OWNER, ROLES, TEAM_MANAGER
-from engine.timers import TimerFired
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.clock import LONDON, Clock
+from carepath.engine.definition import WorkflowDef
+from carepath.engine.events import StateAnnounced, TimerRaised
+from carepath.engine.panels import PANEL_TYPES, Sitting, next_sitting
+from carepath.engine.ports import OutboxMessage, Transaction
+from carepath.engine.roles import OWNER, ROLES, TEAM_MANAGER
+from carepath.engine.timers import TimerFired
 
 SERVICE_MANAGER = "service_manager"
 

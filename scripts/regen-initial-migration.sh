@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 .venv/bin/python - "$tmp" <<'PY'
 import sys
 from alembic import command
-from storage.migrate import alembic_config
+from carepath.storage.migrate import alembic_config
 command.revision(alembic_config(f"sqlite:///{sys.argv[1]}/gen.db"), message="initial schema",
                  autogenerate=True, rev_id="0001")
 PY

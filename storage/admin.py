@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from engine.errors import InvalidInput, NotFound
-from engine.ports import OutboxMessage, OverrideKind, Requeued
-from storage.tables import OUTBOX, OVERRIDES, PANELS
+from carepath.engine.errors import InvalidInput, NotFound
+from carepath.engine.ports import OutboxMessage, OverrideKind, Requeued
+from carepath.storage.tables import OUTBOX, OVERRIDES, PANELS
 
 
 def message_id_for(key: str) -> str:

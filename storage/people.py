@@ -15,14 +15,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from engine.case import Actor
-from engine.clock import Clock
-from engine.errors import InvalidInput, NotFound
-from engine.ports import NewTeam, NewUser
-from engine.roles import ROLES, SYSTEM_EMAIL
-from storage.db import is_postgres
-from storage.recipients import resolve
-from storage.tables import AUDIT, MEMBERS, TEAMS, USERS
+from carepath.engine.case import Actor
+from carepath.engine.clock import Clock
+from carepath.engine.errors import InvalidInput, NotFound
+from carepath.engine.ports import NewTeam, NewUser
+from carepath.engine.roles import ROLES, SYSTEM_EMAIL
+from carepath.storage.db import is_postgres
+from carepath.storage.recipients import resolve
+from carepath.storage.tables import AUDIT, MEMBERS, TEAMS, USERS
 
 _USER_BY_EMAIL = select(USERS.c.id, USERS.c.email, USERS.c.roles, USERS.c.active).where(
     USERS.c.email == bindparam("email")

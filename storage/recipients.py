@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from engine.roles import OWNER, SYSTEM_EMAIL, TEAM_MANAGER
-from storage.tables import Team, TeamMember, User
+from carepath.engine.roles import OWNER, SYSTEM_EMAIL, TEAM_MANAGER
+from carepath.storage.tables import Team, TeamMember, User
 
 USER = User.__table__  # type: ignore[attr-defined]
 TEAM = Team.__table__  # type: ignore[attr-defined]

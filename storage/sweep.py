@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
-from engine.case import Event
-from engine.clock import Clock
-from engine.ports import DueTimer
-from storage.db import is_postgres
-from storage.tables import CASES, DEADLINES, EVENTS, TIMERS
+from carepath.engine.case import Event
+from carepath.engine.clock import Clock
+from carepath.engine.ports import DueTimer
+from carepath.storage.db import is_postgres
+from carepath.storage.tables import CASES, DEADLINES, EVENTS, TIMERS
 
 _CLAIMABLE = and_(
     TIMERS.c.fired_at.is_(None),

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import JSONType, UTCDateTime
+from carepath.storage.types import JSONType, UTCDateTime
 
 
 class User(SQLModel, table=True):

@@ -21,18 +21,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ClauseElement, operators
 from sqlalchemy.sql.expression import UnaryExpression
 
-from engine.bus import MessageBus
-from engine.case import Case, Event
-from engine.clock import Clock
-from engine.deadlines import Deadline
-from engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput
-from engine.events import DomainEvent
-from engine.timers import Timer
-from storage.admin import CalendarSql, OutboxSql, PanelSql
-from storage.db import PreparedStatements, is_postgres
-from storage.people import DirectorySql
-from storage.sweep import TimerSql, event_row
-from storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
+from carepath.engine.bus import MessageBus
+from carepath.engine.case import Case, Event
+from carepath.engine.clock import Clock
+from carepath.engine.deadlines import Deadline
+from carepath.engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput
+from carepath.engine.events import DomainEvent
+from carepath.engine.timers import Timer
+from carepath.storage.admin import CalendarSql, OutboxSql, PanelSql
+from carepath.storage.db import PreparedStatements, is_postgres
+from carepath.storage.people import DirectorySql
+from carepath.storage.sweep import TimerSql, event_row
+from carepath.storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
 
 _CASE_COLS = (
     "id",

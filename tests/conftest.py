@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from config.bootstrap import App, load_registry
-from config.settings import Settings
-from engine.clock import FixedClock
-from engine.registry import WorkflowRegistry
-from storage.db import make_engine
-from storage.migrate import upgrade
+from carepath.config.bootstrap import App, load_registry
+from carepath.config.settings import Settings
+from carepath.engine.clock import FixedClock
+from carepath.engine.registry import WorkflowRegistry
+from carepath.storage.db import make_engine
+from carepath.storage.migrate import upgrade
 from tests.support import Staff, seed_staff
 
 FIXTURES = Path(__file__).parent / "fixtures"

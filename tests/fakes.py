@@ -29,15 +29,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.bus import MessageBus
-from engine.case import Actor, Case, Event
-from engine.clock import Clock
-from engine.deadlines import Deadline
-from engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput, NotFound
-from engine.events import DomainEvent
-from engine.ports import DueTimer, NewTeam, NewUser, OutboxMessage, OverrideKind, Requeued, UnitOfWork
-from engine.roles import OWNER, ROLES, SYSTEM_EMAIL, TEAM_MANAGER
-from engine.timers import Timer, TimerKind
+from carepath.engine.bus import MessageBus
+from carepath.engine.case import Actor, Case, Event
+from carepath.engine.clock import Clock
+from carepath.engine.deadlines import Deadline
+from carepath.engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput, NotFound
+from carepath.engine.events import DomainEvent
+from carepath.engine.ports import DueTimer, NewTeam, NewUser, OutboxMessage, OverrideKind, Requeued, UnitOfWork
+from carepath.engine.roles import OWNER, ROLES, SYSTEM_EMAIL, TEAM_MANAGER
+from carepath.engine.timers import Timer, TimerKind
 
 SERVICE_MANAGER = "service_manager"
 #: Roles whose holders may own cases (storage.people.CASE_ROLES): not administrators, not carepath.

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from config.bootstrap import App
-from engine.case import Actor
+from carepath.config.bootstrap import App
+from carepath.engine.case import Actor
 
 ADMIN = "admin@council.test"
 TEAM = "Team"

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from engine.definition import (
+from carepath.engine.definition import (
     Anchor,
     DeadlineRule,
     Escalation,
@@ -37,7 +37,7 @@ from engine.definition import (
     TransitionDef,
     WorkflowDef,
 )
-from engine.errors import Problem, WorkflowDefinitionError
+from carepath.engine.errors import Problem, WorkflowDefinitionError
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
 FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.ya?ml$")

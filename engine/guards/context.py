@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from engine.calendar import WorkingCalendar
+from carepath.engine.calendar import WorkingCalendar
 
 
 @dataclass(frozen=True, slots=True)

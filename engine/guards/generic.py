@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from engine.calendar import Limit, due_date, parse_limit
-from engine.conventions import resolve_counting
-from engine.definition import Counting
-from engine.errors import InvalidInput
-from engine.guards.context import CALENDAR, Guard, GuardContext, GuardFactory, as_date, blank, recorded_facts
+from carepath.engine.calendar import Limit, due_date, parse_limit
+from carepath.engine.conventions import resolve_counting
+from carepath.engine.definition import Counting
+from carepath.engine.errors import InvalidInput
+from carepath.engine.guards.context import CALENDAR, Guard, GuardContext, GuardFactory, as_date, blank, recorded_facts
 
 #: How a date guard compares the move's date with the date its period gives.
 DateMode = Literal["on_or_after", "after", "within"]

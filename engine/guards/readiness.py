@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.definition import Readiness, ReadinessItem
-from engine.guards.context import Guard, GuardContext, blank
+from carepath.engine.definition import Readiness, ReadinessItem
+from carepath.engine.guards.context import Guard, GuardContext, blank
 
 #: Guard prefixes whose argument names a readiness list of the journey.
 READINESS_PREFIXES = frozenset({"ready_for_panel", "stage_complete"})

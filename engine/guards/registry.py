@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.definition import Readiness
-from engine.guards.context import Guard, GuardFactory
-from engine.guards.generic import date_guard, fact_guard, lacks_guard, one_of_guard
-from engine.guards.readiness import READINESS_PREFIXES, readiness_guard, ready_for_panel
-from engine.guards.regulations import (
+from carepath.engine.definition import Readiness
+from carepath.engine.guards.context import Guard, GuardFactory
+from carepath.engine.guards.generic import date_guard, fact_guard, lacks_guard, one_of_guard
+from carepath.engine.guards.readiness import READINESS_PREFIXES, readiness_guard, ready_for_panel
+from carepath.engine.guards.regulations import (
     irm_available,
     not_on_panel,
     panel_guard,

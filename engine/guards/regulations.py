@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from engine.calendar import due_date, parse_limit
-from engine.errors import InvalidInput
-from engine.guards.context import CALENDAR, Guard, GuardContext, as_date, blank, recorded_facts
+from carepath.engine.calendar import due_date, parse_limit
+from carepath.engine.errors import InvalidInput
+from carepath.engine.guards.context import CALENDAR, Guard, GuardContext, as_date, blank, recorded_facts
 
 # -- the decision maker is not a member of the panel ---------------------------------------------
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.services.admin import CalendarService, MailService, PanelService, PeopleService, write_audit
-from engine.services.cases import Action, CaseService, Who, resolve_actor
-from engine.services.timers import SweepResult, TimerService
+from carepath.engine.services.admin import CalendarService, MailService, PanelService, PeopleService, write_audit
+from carepath.engine.services.cases import Action, CaseService, Who, resolve_actor
+from carepath.engine.services.timers import SweepResult, TimerService
 
 __all__ = [
     "Action",

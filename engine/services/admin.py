@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from engine.calendar import WorkingCalendar
-from engine.case import Actor
-from engine.clock import Clock
-from engine.errors import InvalidInput, NotPermitted
-from engine.events import Audited, CalendarChanged, PanelSittingAdded
-from engine.panels import Sitting, check_type, papers_by
-from engine.policy import authorize
-from engine.ports import NewTeam, NewUser, Requeued, Transaction, UnitOfWork
-from engine.roles import ROLES
-from engine.services.cases import CaseService, Who, resolve_actor
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.case import Actor
+from carepath.engine.clock import Clock
+from carepath.engine.errors import InvalidInput, NotPermitted
+from carepath.engine.events import Audited, CalendarChanged, PanelSittingAdded
+from carepath.engine.panels import Sitting, check_type, papers_by
+from carepath.engine.policy import authorize
+from carepath.engine.ports import NewTeam, NewUser, Requeued, Transaction, UnitOfWork
+from carepath.engine.roles import ROLES
+from carepath.engine.services.cases import CaseService, Who, resolve_actor
 
 
 def _acting(tx: Transaction, actor: Who | None, command: str) -> Actor:

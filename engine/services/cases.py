@@ -15,19 +15,19 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
-from engine.calendar import WorkingCalendar
-from engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
-from engine.clock import Clock, local_today
-from engine.compiler import CompiledWorkflow, Firing
-from engine.deadlines import DeadlineBook, may_change, replay_deadlines
-from engine.definition import ON_HOLD, TransitionDef
-from engine.errors import ConcurrencyConflict, GuardFailed, InvalidInput, NotPermitted, TransitionRejected
-from engine.events import CaseMoved, CaseRef, StateAnnounced
-from engine.guards import GuardContext
-from engine.policy import Subject, authorize
-from engine.ports import Transaction, UnitOfWork
-from engine.registry import WorkflowRegistry
-from engine.timers import Timer, plan_timers
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
+from carepath.engine.clock import Clock, local_today
+from carepath.engine.compiler import CompiledWorkflow, Firing
+from carepath.engine.deadlines import DeadlineBook, may_change, replay_deadlines
+from carepath.engine.definition import ON_HOLD, TransitionDef
+from carepath.engine.errors import ConcurrencyConflict, GuardFailed, InvalidInput, NotPermitted, TransitionRejected
+from carepath.engine.events import CaseMoved, CaseRef, StateAnnounced
+from carepath.engine.guards import GuardContext
+from carepath.engine.policy import Subject, authorize
+from carepath.engine.ports import Transaction, UnitOfWork
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.timers import Timer, plan_timers
 
 #: Who acts: a resolved ``Actor`` (trusted, from an entrypoint's session) or an email resolved in the transaction.
 Who = Actor | str

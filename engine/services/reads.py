@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Protocol
 
-from engine.case import Actor, Case
-from engine.deadlines import Deadline
-from engine.errors import NotPermitted
-from engine.policy import Subject, authorize, case_scope_filter
-from engine.reads import (
+from carepath.engine.case import Actor, Case
+from carepath.engine.deadlines import Deadline
+from carepath.engine.errors import NotPermitted
+from carepath.engine.policy import Subject, authorize, case_scope_filter
+from carepath.engine.reads import (
     CaseFilter,
     CaseListing,
     CaughtListing,

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from engine.case import Actor, Event
-from engine.clock import LONDON, Clock
-from engine.definition import DeadlineRule
-from engine.events import TimerRaised
-from engine.policy import authorize
-from engine.ports import DueTimer, UnitOfWork
-from engine.registry import WorkflowRegistry
-from engine.timers import TimerFired, TimerKind
+from carepath.engine.case import Actor, Event
+from carepath.engine.clock import LONDON, Clock
+from carepath.engine.definition import DeadlineRule
+from carepath.engine.events import TimerRaised
+from carepath.engine.policy import authorize
+from carepath.engine.ports import DueTimer, UnitOfWork
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.timers import TimerFired, TimerKind
 
 NOTICE_TRIGGER: dict[TimerKind, str] = {
     "reminder": "reminder_due",

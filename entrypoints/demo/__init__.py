@@ -19,9 +19,9 @@ before today; each case walks its journey as the YAML declares it. The modules:
 
 from __future__ import annotations
 
-from entrypoints.demo.report import Summary, case_count, sample_case, summarise
-from entrypoints.demo.scenario import ADOPTER, CARER, CHILD, CONNECTED, DOMAIN, FOSTER
-from entrypoints.demo.seeding import SeedResult, check_sizes, seed
+from carepath.entrypoints.demo.report import Summary, case_count, sample_case, summarise
+from carepath.entrypoints.demo.scenario import ADOPTER, CARER, CHILD, CONNECTED, DOMAIN, FOSTER
+from carepath.entrypoints.demo.seeding import SeedResult, check_sizes, seed
 
 __all__ = [
     "ADOPTER",

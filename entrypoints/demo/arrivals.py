@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from entrypoints.demo.scenario import (
+from carepath.entrypoints.demo.scenario import (
     ADOPTER,
     ADOPTION_TEAM,
     CARER,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
-from engine.definition import DeadlineRule, TransitionDef, WorkflowDef
-from engine.guards import READINESS
+from carepath.engine.definition import DeadlineRule, TransitionDef, WorkflowDef
+from carepath.engine.guards import READINESS
 
 
 def is_success(d: WorkflowDef, state: str) -> bool:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from entrypoints.demo.scenario import PANEL_MEMBERS, PARTNER_FACT, TERMS
+from carepath.entrypoints.demo.scenario import PANEL_MEMBERS, PARTNER_FACT, TERMS
 
 if TYPE_CHECKING:
-    from entrypoints.demo.seeder import Seeder
-    from entrypoints.demo.walk import CaseWalk
+    from carepath.entrypoints.demo.seeder import Seeder
+    from carepath.entrypoints.demo.walk import CaseWalk
 
 
 def fact_value(seeder: Seeder, w: CaseWalk, name: str, on: date, allowed: tuple[str, ...] | None) -> Any:

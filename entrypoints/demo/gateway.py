@@ -14,13 +14,13 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from config.bootstrap import App
-from engine.case import Actor, Case
-from engine.clock import FixedClock, local_today
-from engine.compiler import CompiledWorkflow
-from engine.deadlines import Deadline
-from engine.errors import NotFound
-from entrypoints.demo.scenario import DOMAIN, PEOPLE
+from carepath.config.bootstrap import App
+from carepath.engine.case import Actor, Case
+from carepath.engine.clock import FixedClock, local_today
+from carepath.engine.compiler import CompiledWorkflow
+from carepath.engine.deadlines import Deadline
+from carepath.engine.errors import NotFound
+from carepath.entrypoints.demo.scenario import DOMAIN, PEOPLE
 
 
 class Summaries(Protocol):

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from engine.case import Actor
-from entrypoints.demo.gateway import Gateway
-from entrypoints.demo.scenario import ADOPTION_TEAM, FOSTERING_TEAM, PEOPLE
+from carepath.engine.case import Actor
+from carepath.entrypoints.demo.gateway import Gateway
+from carepath.entrypoints.demo.scenario import ADOPTION_TEAM, FOSTERING_TEAM, PEOPLE
 
 TEAMS = (FOSTERING_TEAM, ADOPTION_TEAM)
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from engine.deadlines import Deadline
-from engine.definition import DeadlineRule, TransitionDef
-from entrypoints.demo.definitions import stops
-from entrypoints.demo.scenario import PARTNER_ONLY
-from entrypoints.demo.tuning import (
+from carepath.engine.deadlines import Deadline
+from carepath.engine.definition import DeadlineRule, TransitionDef
+from carepath.entrypoints.demo.definitions import stops
+from carepath.entrypoints.demo.scenario import PARTNER_ONLY
+from carepath.entrypoints.demo.tuning import (
     DEFAULT_DETOUR_CHANCE,
     DEFAULT_EXIT_CHANCE,
     DEFAULT_STAY,
@@ -25,7 +25,7 @@ from entrypoints.demo.tuning import (
     ON_TIME,
     OPTIONAL_CHORE,
 )
-from entrypoints.demo.walk import DATE, CaseWalk, Step
+from carepath.entrypoints.demo.walk import DATE, CaseWalk, Step
 
 
 class Planner(CaseWalk):

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from config.bootstrap import App
-from engine.calendar import add_months
-from entrypoints.demo.gateway import Gateway
-from entrypoints.demo.scenario import FOSTER
+from carepath.config.bootstrap import App
+from carepath.engine.calendar import add_months
+from carepath.entrypoints.demo.gateway import Gateway
+from carepath.entrypoints.demo.scenario import FOSTER
 
 #: Fostering National Minimum Standards 2011, standard 14: a fostering assessment reaches the
 #: panel's recommendation within 8 months of the application. The demo measures approvals by

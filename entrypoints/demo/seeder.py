@@ -17,16 +17,23 @@ from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any
 
-from engine.case import Case
-from engine.clock import LONDON, FixedClock
-from engine.deadlines import Deadline
-from engine.definition import ON_HOLD, WorkflowDef
-from entrypoints.demo.arrivals import Arrival
-from entrypoints.demo.definitions import Shape
-from entrypoints.demo.gateway import Gateway
-from entrypoints.demo.org import Org
-from entrypoints.demo.scenario import FOLLOW_ON, LINK_MOVE, PARTNER_FACT, PARTNER_MOVES, PARTNER_ONLY, UNLINKING_MOVES
-from entrypoints.demo.walker import Walker
+from carepath.engine.case import Case
+from carepath.engine.clock import LONDON, FixedClock
+from carepath.engine.deadlines import Deadline
+from carepath.engine.definition import ON_HOLD, WorkflowDef
+from carepath.entrypoints.demo.arrivals import Arrival
+from carepath.entrypoints.demo.definitions import Shape
+from carepath.entrypoints.demo.gateway import Gateway
+from carepath.entrypoints.demo.org import Org
+from carepath.entrypoints.demo.scenario import (
+    FOLLOW_ON,
+    LINK_MOVE,
+    PARTNER_FACT,
+    PARTNER_MOVES,
+    PARTNER_ONLY,
+    UNLINKING_MOVES,
+)
+from carepath.entrypoints.demo.walker import Walker
 
 
 class Seeder:

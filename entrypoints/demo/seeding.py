@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
-from config.bootstrap import App
-from engine.clock import LONDON, FixedClock
-from engine.errors import InvalidInput
-from entrypoints.demo.arrivals import arrivals
-from entrypoints.demo.gateway import Gateway
-from entrypoints.demo.org import book_panels, build_org
-from entrypoints.demo.scenario import CARER, CHILD, CHILD_HEAD_START, HOUSEHOLD_SHARE, WINDOW_DAYS
-from entrypoints.demo.seeder import Seeder
+from carepath.config.bootstrap import App
+from carepath.engine.clock import LONDON, FixedClock
+from carepath.engine.errors import InvalidInput
+from carepath.entrypoints.demo.arrivals import arrivals
+from carepath.entrypoints.demo.gateway import Gateway
+from carepath.entrypoints.demo.org import book_panels, build_org
+from carepath.entrypoints.demo.scenario import CARER, CHILD, CHILD_HEAD_START, HOUSEHOLD_SHARE, WINDOW_DAYS
+from carepath.entrypoints.demo.seeder import Seeder
 
 #: Journeys the demo walks; others loaded are left without cases.
 WANTED = frozenset({*HOUSEHOLD_SHARE, CARER, CHILD})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from entrypoints.demo.scenario import ADOPTER, CARER, CHILD, CONNECTED, FOSTER
+from carepath.entrypoints.demo.scenario import ADOPTER, CARER, CHILD, CONNECTED, FOSTER
 
 
 @dataclass(frozen=True, slots=True)

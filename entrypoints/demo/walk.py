@@ -14,19 +14,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.case import Actor, Case
-from engine.compiler import CompiledWorkflow
-from engine.definition import TransitionDef
-from engine.guards import GuardContext
-from entrypoints.demo.arrivals import Arrival
-from entrypoints.demo.definitions import is_success, one_of_values
-from entrypoints.demo.facts import fact_value
-from entrypoints.demo.scenario import PARTNER_ONLY
-from entrypoints.demo.tuning import tuning
+from carepath.engine.case import Actor, Case
+from carepath.engine.compiler import CompiledWorkflow
+from carepath.engine.definition import TransitionDef
+from carepath.engine.guards import GuardContext
+from carepath.entrypoints.demo.arrivals import Arrival
+from carepath.entrypoints.demo.definitions import is_success, one_of_values
+from carepath.entrypoints.demo.facts import fact_value
+from carepath.entrypoints.demo.scenario import PARTNER_ONLY
+from carepath.entrypoints.demo.tuning import tuning
 
 if TYPE_CHECKING:
-    from entrypoints.demo.seeder import Seeder
-    from entrypoints.demo.walker import Walker
+    from carepath.entrypoints.demo.seeder import Seeder
+    from carepath.entrypoints.demo.walker import Walker
 
 StepKind = Literal["chore", "exit", "withdraw", "hold", "resume"]
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

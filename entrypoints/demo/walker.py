@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from engine.definition import TransitionDef
-from engine.errors import CarepathError
-from entrypoints.demo.definitions import is_success, opening_facts
-from entrypoints.demo.planning import Planner
-from entrypoints.demo.scenario import HOLD_TEXT
-from entrypoints.demo.tuning import HOLD_THEN_WITHDRAW, MAX_STEPS
-from entrypoints.demo.walk import Step
+from carepath.engine.definition import TransitionDef
+from carepath.engine.errors import CarepathError
+from carepath.entrypoints.demo.definitions import is_success, opening_facts
+from carepath.entrypoints.demo.planning import Planner
+from carepath.entrypoints.demo.scenario import HOLD_TEXT
+from carepath.entrypoints.demo.tuning import HOLD_THEN_WITHDRAW, MAX_STEPS
+from carepath.entrypoints.demo.walk import Step
 
 
 class Walker(Planner):

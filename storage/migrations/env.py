@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from storage.db import make_engine
-from storage.tables import METADATA
+from carepath.storage.db import make_engine
+from carepath.storage.tables import METADATA
 
 config = context.config
 

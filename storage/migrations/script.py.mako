@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401 - autogenerate renders sqlmodel types
 from alembic import op
 
-import storage.types  # noqa: F401 - custom column types
+import carepath.storage.types  # noqa: F401 - custom column types
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

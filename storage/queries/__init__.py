@@ -7,10 +7,10 @@ No SQL outside ``storage``.
 
 from __future__ import annotations
 
-from storage.queries.caseload import CaseloadQueries
-from storage.queries.deadlines import DeadlineQueries
-from storage.queries.history import HistoryQueries
-from storage.queries.mail import MailQueries
-from storage.queries.panels import PanelQueries
+from carepath.storage.queries.caseload import CaseloadQueries
+from carepath.storage.queries.deadlines import DeadlineQueries
+from carepath.storage.queries.history import HistoryQueries
+from carepath.storage.queries.mail import MailQueries
+from carepath.storage.queries.panels import PanelQueries
 
 __all__ = ["CaseloadQueries", "DeadlineQueries", "HistoryQueries", "MailQueries", "PanelQueries"]

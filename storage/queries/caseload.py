@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from engine.case import Case
-from engine.errors import CaseNotFound
-from engine.reads import CaseFilter, CaseListing, Scope
-from storage.tables import CASES, TEAMS, USERS
-from storage.uow import _SELECT_CASE, case_from_row
+from carepath.engine.case import Case
+from carepath.engine.errors import CaseNotFound
+from carepath.engine.reads import CaseFilter, CaseListing, Scope
+from carepath.storage.tables import CASES, TEAMS, USERS
+from carepath.storage.uow import _SELECT_CASE, case_from_row
 
 _LIST = (
     select(CASES, USERS.c.email.label("owner_email"), TEAMS.c.name.label("team_name"))

@@ -6,11 +6,11 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 
-from engine.deadlines import Deadline
-from engine.reads import DeadlineListing, Scope
-from storage.queries.caseload import scoped
-from storage.tables import CASES, DEADLINES, TEAMS, USERS
-from storage.uow import deadline_from_row
+from carepath.engine.deadlines import Deadline
+from carepath.engine.reads import DeadlineListing, Scope
+from carepath.storage.queries.caseload import scoped
+from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
+from carepath.storage.uow import deadline_from_row
 
 
 class DeadlineQueries:

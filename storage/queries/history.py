@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, bindparam, select
 
-from engine.reads import HistoryEntry
-from storage.tables import EVENTS, USERS
-from storage.uow import event_from_row
+from carepath.engine.reads import HistoryEntry
+from carepath.storage.tables import EVENTS, USERS
+from carepath.storage.uow import event_from_row
 
 _HISTORY = (
     select(EVENTS, USERS.c.email.label("by_email"))

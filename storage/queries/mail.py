@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
-from engine.errors import NotFound
-from engine.reads import CaughtListing, OutboxListing, OutboxStatus
-from storage.tables import CASES, CAUGHT, OUTBOX
+from carepath.engine.errors import NotFound
+from carepath.engine.reads import CaughtListing, OutboxListing, OutboxStatus
+from carepath.storage.tables import CASES, CAUGHT, OUTBOX
 
 
 class MailQueries:

@@ -6,9 +6,9 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 
-from engine.reads import Override
-from storage.admin import sitting_days
-from storage.tables import OVERRIDES
+from carepath.engine.reads import Override
+from carepath.storage.admin import sitting_days
+from carepath.storage.tables import OVERRIDES
 
 
 class PanelQueries:

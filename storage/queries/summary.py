@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from storage.tables import CASES, DEADLINES
+from carepath.storage.tables import CASES, DEADLINES
 
 
 class SummaryQueries:

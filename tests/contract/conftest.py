@@ -19,23 +19,23 @@ from typing import Any, Protocol
 import pytest
 from sqlalchemy import Engine, select, update
 
-from config.bootstrap import load_registry
-from engine.bus import MessageBus
-from engine.calendar import WorkingCalendar
-from engine.case import Case, Event
-from engine.clock import FixedClock
-from engine.deadlines import Deadline
-from engine.events import Audited, CaseMoved, StateAnnounced, TimerRaised
-from engine.ports import OutboxMessage, Transaction, UnitOfWork
-from engine.registry import WorkflowRegistry
-from engine.services import TimerService, write_audit
-from engine.services.timers import TimerClaims
-from notifications.routing import Notifier, Routing
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.sweep import SqlTimerClaims
-from storage.tables import AUDIT, CASES, DEADLINES, EVENTS, METADATA, OUTBOX, TIMERS
-from storage.uow import SqlUnitOfWork, case_from_row, deadline_from_row, event_from_row
+from carepath.config.bootstrap import load_registry
+from carepath.engine.bus import MessageBus
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.case import Case, Event
+from carepath.engine.clock import FixedClock
+from carepath.engine.deadlines import Deadline
+from carepath.engine.events import Audited, CaseMoved, StateAnnounced, TimerRaised
+from carepath.engine.ports import OutboxMessage, Transaction, UnitOfWork
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.services import TimerService, write_audit
+from carepath.engine.services.timers import TimerClaims
+from carepath.notifications.routing import Notifier, Routing
+from carepath.storage.db import make_engine
+from carepath.storage.migrate import upgrade
+from carepath.storage.sweep import SqlTimerClaims
+from carepath.storage.tables import AUDIT, CASES, DEADLINES, EVENTS, METADATA, OUTBOX, TIMERS
+from carepath.storage.uow import SqlUnitOfWork, case_from_row, deadline_from_row, event_from_row
 from tests.conftest import FIXTURES, drop_pg, fresh_pg_url
 from tests.fakes import FakeTimerClaims, FakeUnitOfWork
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from engine.bus import MessageBus
-from engine.calendar import WorkingCalendar
-from engine.case import effective_events, replay
-from engine.clock import FixedClock
-from engine.deadlines import replay_deadlines
-from engine.errors import (
+from carepath.engine.bus import MessageBus
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.case import effective_events, replay
+from carepath.engine.clock import FixedClock
+from carepath.engine.deadlines import replay_deadlines
+from carepath.engine.errors import (
     CarepathError,
     ConcurrencyConflict,
     GuardFailed,
@@ -25,11 +25,11 @@ from engine.errors import (
     NotPermitted,
     TransitionRejected,
 )
-from engine.events import CaseMoved
-from engine.ports import UnitOfWork
-from engine.registry import WorkflowRegistry
-from engine.services import CalendarService, CaseService, MailService, PeopleService, SweepResult, TimerService
-from engine.services.cases import Who
+from carepath.engine.events import CaseMoved
+from carepath.engine.ports import UnitOfWork
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.services import CalendarService, CaseService, MailService, PeopleService, SweepResult, TimerService
+from carepath.engine.services.cases import Who
 from tests.contract.conftest import TODAY, Backend, mail_on_move
 from tests.fakes import People, TeamSpec, seed
 

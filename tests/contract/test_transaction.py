@@ -8,17 +8,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.bus import MessageBus
-from engine.case import Actor, Case, Event
-from engine.clock import FixedClock, end_of_local_day, start_of_local_day
-from engine.deadlines import Deadline
-from engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput, NotFound
-from engine.events import Audited, CaseMoved, CaseRef
-from engine.ports import NewTeam, NewUser, OutboxMessage, Transaction, UnitOfWork
-from engine.roles import SYSTEM_EMAIL
-from engine.services.timers import TimerClaims
-from engine.timers import Timer
-from storage.uow import SqlTransaction
+from carepath.engine.bus import MessageBus
+from carepath.engine.case import Actor, Case, Event
+from carepath.engine.clock import FixedClock, end_of_local_day, start_of_local_day
+from carepath.engine.deadlines import Deadline
+from carepath.engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput, NotFound
+from carepath.engine.events import Audited, CaseMoved, CaseRef
+from carepath.engine.ports import NewTeam, NewUser, OutboxMessage, Transaction, UnitOfWork
+from carepath.engine.roles import SYSTEM_EMAIL
+from carepath.engine.services.timers import TimerClaims
+from carepath.engine.timers import Timer
+from carepath.storage.uow import SqlTransaction
 from tests.contract.conftest import TODAY, Backend
 from tests.fakes import FakeTimerClaims, FakeTransaction, FakeUnitOfWork, People, TeamSpec, seed
 
@@ -529,7 +529,7 @@ def test_calendar_overrides(uow: UnitOfWork) -> None:
 
 
 def port_methods() -> list[tuple[type, str]]:
-    protocols = [p for p in Transaction.__mro__ if p.__module__ == "engine.ports" and p is not Transaction]
+    protocols = [p for p in Transaction.__mro__ if p.__module__ == "carepath.engine.ports" and p is not Transaction]
     return [(p, n) for p in protocols for n, f in vars(p).items() if callable(f) and not n.startswith("_")]
 
 

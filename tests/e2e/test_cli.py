@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, func, select
 from sqlmodel import SQLModel
 from typer.testing import CliRunner, Result
 
-from entrypoints.cli import app
-from entrypoints.common import reset_app
+from carepath.entrypoints.cli import app
+from carepath.entrypoints.common import reset_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BROKEN = Path(__file__).resolve().parent / "broken"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from entrypoints import common
-from entrypoints.cli import app
+from carepath.entrypoints import common
+from carepath.entrypoints.cli import app
 from tests.conftest import FIXTURES
 
 runner = CliRunner()

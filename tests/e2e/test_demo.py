@@ -20,17 +20,17 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from config.bootstrap import App
-from engine.case import NOTICE_TRIGGERS, Actor, Case, replay
-from engine.reads import CaseFilter
-from engine.roles import SYSTEM_EMAIL
-from entrypoints import common
-from entrypoints import demo as demo_package
-from entrypoints.cli import app as cli
-from entrypoints.demo import CHILD, DOMAIN, FOSTER, summarise
-from entrypoints.demo.gateway import DEMO_ADMIN, Gateway
-from entrypoints.demo.org import panel_days
-from notifications.outbox import OUTBOX
+from carepath.config.bootstrap import App
+from carepath.engine.case import NOTICE_TRIGGERS, Actor, Case, replay
+from carepath.engine.reads import CaseFilter
+from carepath.engine.roles import SYSTEM_EMAIL
+from carepath.entrypoints import common
+from carepath.entrypoints import demo as demo_package
+from carepath.entrypoints.cli import app as cli
+from carepath.entrypoints.demo import CHILD, DOMAIN, FOSTER, summarise
+from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
+from carepath.entrypoints.demo.org import panel_days
+from carepath.notifications.outbox import OUTBOX
 
 NOW = "2026-11-02T09:00:00+00:00"
 SIZE = ("--households", "150", "--children", "12", "--seed", "3")
@@ -239,7 +239,7 @@ SERVICES = {
 #: Services whose names the demo also uses for its own values (a summary's ``cases`` and
 #: ``panels`` counts, the gateway's ``summary()``): counted only as ``.<service>.<method>``.
 CHAINED = {"cases", "panels", "mail", "summary"}
-SERVICE_MODULES = ("engine.services", "storage", "notifications")
+SERVICE_MODULES = ("carepath.engine.services", "carepath.storage", "carepath.notifications")
 
 
 def _application_calls(tree: ast.AST) -> Iterator[str]:

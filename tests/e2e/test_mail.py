@@ -24,19 +24,19 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from config.bootstrap import App, load_registry
-from config.settings import Settings
-from engine.clock import FixedClock
-from entrypoints import common
-from entrypoints.cli import app as cli
-from notifications.catcher import MailCatcher, caught, caught_raw, free_port
-from notifications.dispatch import SmtpTarget, dispatch_due
-from notifications.outbox import OUTBOX
-from notifications.render import kinds
-from notifications.routing import DEFAULT_NOTIFY
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.tables import AuditEntry
+from carepath.config.bootstrap import App, load_registry
+from carepath.config.settings import Settings
+from carepath.engine.clock import FixedClock
+from carepath.entrypoints import common
+from carepath.entrypoints.cli import app as cli
+from carepath.notifications.catcher import MailCatcher, caught, caught_raw, free_port
+from carepath.notifications.dispatch import SmtpTarget, dispatch_due
+from carepath.notifications.outbox import OUTBOX
+from carepath.notifications.render import kinds
+from carepath.notifications.routing import DEFAULT_NOTIFY
+from carepath.storage.db import make_engine
+from carepath.storage.migrate import upgrade
+from carepath.storage.tables import AuditEntry
 
 NOW = "2026-11-02T09:00:00+00:00"
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from config.bootstrap import App, load_registry
-from config.settings import Settings
-from engine.case import Actor
-from engine.clock import FixedClock
-from engine.errors import ConcurrencyConflict, TransitionRejected
-from storage.db import make_engine
+from carepath.config.bootstrap import App, load_registry
+from carepath.config.settings import Settings
+from carepath.engine.case import Actor
+from carepath.engine.clock import FixedClock
+from carepath.engine.errors import ConcurrencyConflict, TransitionRejected
+from carepath.storage.db import make_engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

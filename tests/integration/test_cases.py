@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import transitions
 
-from config.bootstrap import App
-from engine.case import Case, Event
-from engine.clock import FixedClock
-from engine.deadlines import Deadline
-from engine.errors import (
+from carepath.config.bootstrap import App
+from carepath.engine.case import Case, Event
+from carepath.engine.clock import FixedClock
+from carepath.engine.deadlines import Deadline
+from carepath.engine.errors import (
     CarepathError,
     ConcurrencyConflict,
     GuardFailed,
@@ -28,7 +28,7 @@ from engine.errors import (
     TransitionRejected,
     UnknownWorkflow,
 )
-from engine.roles import SYSTEM_EMAIL
+from carepath.engine.roles import SYSTEM_EMAIL
 from tests.support import ADMIN, Staff, add_user
 
 TODAY = date(2026, 11, 2)

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from config.bootstrap import App
-from engine.case import Event, effective_events, replay
-from engine.definition import ON_HOLD
-from storage.tables import DEADLINES, EVENTS
-from storage.uow import event_from_row
+from carepath.config.bootstrap import App
+from carepath.engine.case import Event, effective_events, replay
+from carepath.engine.definition import ON_HOLD
+from carepath.storage.tables import DEADLINES, EVENTS
+from carepath.storage.uow import event_from_row
 from tests.integration.conflict_worker import CONFLICT, REJECTED, WON, race
 from tests.support import Staff, add_user
 

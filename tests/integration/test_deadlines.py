@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from config.bootstrap import App
-from engine.bus import MessageBus
-from engine.case import Case, Event
-from engine.deadlines import Deadline, display_status
-from engine.errors import GuardFailed, NotPermitted
-from engine.events import TimerRaised
-from engine.services import SweepResult, TimerService
-from storage.sweep import SqlTimerClaims
-from storage.tables import CASES, EVENTS, OUTBOX, TIMERS
-from storage.uow import SqlUnitOfWork
+from carepath.config.bootstrap import App
+from carepath.engine.bus import MessageBus
+from carepath.engine.case import Case, Event
+from carepath.engine.deadlines import Deadline, display_status
+from carepath.engine.errors import GuardFailed, NotPermitted
+from carepath.engine.events import TimerRaised
+from carepath.engine.services import SweepResult, TimerService
+from carepath.storage.sweep import SqlTimerClaims
+from carepath.storage.tables import CASES, EVENTS, OUTBOX, TIMERS
+from carepath.storage.uow import SqlUnitOfWork
 from tests.support import Staff
 
 NOTICES = ("reminder_due", "deadline_breached", "deadline_escalated")

@@ -18,20 +18,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from config.bootstrap import App, load_registry, routing
-from config.settings import Settings
-from engine.bus import MessageBus
-from engine.case import Actor
-from engine.clock import FixedClock
-from engine.errors import ConcurrencyConflict, NotPermitted
-from engine.events import TimerRaised
-from engine.registry import WorkflowRegistry
-from engine.services import CaseService, PanelService, PeopleService
-from notifications.routing import Notifier, check_notices
-from storage.admin import message_id_for
-from storage.db import make_engine
-from storage.tables import AUDIT, EVENTS, METADATA, OUTBOX
-from storage.uow import SqlUnitOfWork
+from carepath.config.bootstrap import App, load_registry, routing
+from carepath.config.settings import Settings
+from carepath.engine.bus import MessageBus
+from carepath.engine.case import Actor
+from carepath.engine.clock import FixedClock
+from carepath.engine.errors import ConcurrencyConflict, NotPermitted
+from carepath.engine.events import TimerRaised
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.services import CaseService, PanelService, PeopleService
+from carepath.notifications.routing import Notifier, check_notices
+from carepath.storage.admin import message_id_for
+from carepath.storage.db import make_engine
+from carepath.storage.tables import AUDIT, EVENTS, METADATA, OUTBOX
+from carepath.storage.uow import SqlUnitOfWork
 
 JOURNEY = textwrap.dedent("""\
     id: notices

@@ -30,19 +30,19 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, select
 
-from config.bootstrap import App, smtp_target
-from config.settings import Settings
-from engine.clock import FixedClock
-from engine.errors import NotPermitted
-from engine.ports import OutboxMessage
-from engine.registry import WorkflowRegistry
-from engine.services.admin import MailRun
-from notifications.catcher import free_port
-from notifications.dispatch import SmtpTarget, dispatch_due
-from storage.admin import insert_outbox, message_id_for
-from storage.db import make_engine
-from storage.queries.mail import MailQueries
-from storage.tables import AUDIT, OUTBOX
+from carepath.config.bootstrap import App, smtp_target
+from carepath.config.settings import Settings
+from carepath.engine.clock import FixedClock
+from carepath.engine.errors import NotPermitted
+from carepath.engine.ports import OutboxMessage
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.services.admin import MailRun
+from carepath.notifications.catcher import free_port
+from carepath.notifications.dispatch import SmtpTarget, dispatch_due
+from carepath.storage.admin import insert_outbox, message_id_for
+from carepath.storage.db import make_engine
+from carepath.storage.queries.mail import MailQueries
+from carepath.storage.tables import AUDIT, OUTBOX
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -278,10 +278,10 @@ def test_the_scheduler_sends_through_the_configured_server_as_carepath(
 CHILD = textwrap.dedent("""
     import sys, time
     from datetime import timedelta
-    from engine.clock import SystemClock
-    from notifications.dispatch import SmtpTarget, dispatch_due
-    from storage.db import make_engine
-    from storage.queries.mail import MailQueries
+    from carepath.engine.clock import SystemClock
+    from carepath.notifications.dispatch import SmtpTarget, dispatch_due
+    from carepath.storage.db import make_engine
+    from carepath.storage.queries.mail import MailQueries
     url, port, lease = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     engine = make_engine(url)
     target = SmtpTarget("127.0.0.1", port, "none", "carepath@example.org", timeout=5)
@@ -328,7 +328,7 @@ def test_dispatcher_killed_at_random_points_loses_nothing(sqlite_url: str, serve
 
 @pytest.mark.postgres
 def test_two_dispatchers_on_postgresql_send_each_message_once(server: Server) -> None:
-    from storage.migrate import upgrade
+    from carepath.storage.migrate import upgrade
     from tests.conftest import drop_pg, fresh_pg_url
 
     url = fresh_pg_url()

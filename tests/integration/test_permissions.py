@@ -38,19 +38,19 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from config.bootstrap import App
-from engine.case import Actor, Case
-from engine.clock import FixedClock
-from engine.errors import GuardFailed, InvalidInput, NotFound, NotPermitted
-from engine.policy import CASE_COMMANDS, COMMANDS, POLICY
-from engine.reads import CaseFilter
-from engine.registry import WorkflowRegistry
-from engine.roles import ROLES, SYSTEM_EMAIL
-from engine.services import Who
-from entrypoints.common import reset_app
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.tables import METADATA
+from carepath.config.bootstrap import App
+from carepath.engine.case import Actor, Case
+from carepath.engine.clock import FixedClock
+from carepath.engine.errors import GuardFailed, InvalidInput, NotFound, NotPermitted
+from carepath.engine.policy import CASE_COMMANDS, COMMANDS, POLICY
+from carepath.engine.reads import CaseFilter
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.roles import ROLES, SYSTEM_EMAIL
+from carepath.engine.services import Who
+from carepath.entrypoints.common import reset_app
+from carepath.storage.db import make_engine
+from carepath.storage.migrate import upgrade
+from carepath.storage.tables import METADATA
 from tests.conftest import FIXTURES, make_app
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # Monday
@@ -583,7 +583,9 @@ Cli = Callable[..., Any]
 @pytest.fixture
 def cli(world: World, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """``cli("case", "show", ref)``: one in-process ``carepath`` invocation on the world's database."""
-    from entrypoints.cli import app as cli_app  # here, so the service matrix runs even if the CLI does not import
+    from carepath.entrypoints.cli import (
+        app as cli_app,  # here, so the service matrix runs even if the CLI does not import
+    )
 
     monkeypatch.setenv("CAREPATH_DATABASE_URL", world.url)
     monkeypatch.setenv("CAREPATH_WORKFLOWS_DIR", str(FIXTURES))

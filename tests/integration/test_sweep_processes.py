@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.timerload import load
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.tables import CASES, EVENTS, TIMERS
+from carepath.storage.db import make_engine
+from carepath.storage.migrate import upgrade
+from carepath.storage.tables import CASES, EVENTS, TIMERS
 from tests.conftest import FIXTURES, drop_pg, fresh_pg_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,12 +35,12 @@ SWEEP_SCRIPT = textwrap.dedent("""
     import sys
     from datetime import datetime, timedelta
     from pathlib import Path
-    from config.bootstrap import App, load_registry
-    from config.settings import Settings
-    from engine.clock import FixedClock
-    from engine.services import TimerService
-    from storage.db import make_engine
-    from storage.sweep import SqlTimerClaims
+    from carepath.config.bootstrap import App, load_registry
+    from carepath.config.settings import Settings
+    from carepath.engine.clock import FixedClock
+    from carepath.engine.services import TimerService
+    from carepath.storage.db import make_engine
+    from carepath.storage.sweep import SqlTimerClaims
     url, now, batch, lease = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     clock = FixedClock(now)
     app = App(Settings(database_url=url), clock, make_engine(url), load_registry(Path(sys.argv[5])))
@@ -170,7 +170,7 @@ def test_worker_restarted_after_seven_days_raises_everything_once(tmp_path: Path
     }
     log = (tmp_path / "worker.log").open("w")  # a file, not a pipe nobody reads until the end
     worker = subprocess.Popen(
-        [sys.executable, "-m", "entrypoints", "worker", "--no-mail"],
+        [sys.executable, "-m", "carepath.entrypoints", "worker", "--no-mail"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.calendar import (
+from carepath.engine.calendar import (
     Limit,
     WorkingCalendar,
     add_days,
@@ -18,7 +18,7 @@ from engine.calendar import (
     fraction_point,
     parse_limit,
 )
-from engine.errors import InvalidInput
+from carepath.engine.errors import InvalidInput
 
 ENG = WorkingCalendar("ENG")
 SCT = WorkingCalendar("SCT")

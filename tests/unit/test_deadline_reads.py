@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from config.bootstrap import load_registry
-from engine.calendar import WorkingCalendar
-from engine.case import Event
-from engine.deadlines import Deadline, DeadlineBook, may_change
-from engine.definition import ON_HOLD, WorkflowDef
+from carepath.config.bootstrap import load_registry
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.case import Event
+from carepath.engine.deadlines import Deadline, DeadlineBook, may_change
+from carepath.engine.definition import ON_HOLD, WorkflowDef
+from carepath.workflows.loader import WORKFLOWS_DIR
 from tests.conftest import FIXTURES
-from workflows.loader import WORKFLOWS_DIR
 
 CALENDAR = WorkingCalendar("ENG")
 DAY = date(2026, 3, 2)

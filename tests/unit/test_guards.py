@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from engine.compiler import resolve_conventions
-from engine.conventions import resolve_counting
-from engine.definition import Readiness, ReadinessItem, TransitionDef, WorkflowDef
-from engine.guards import GUARDS, GuardContext, panel_members, resolve_guard
+from carepath.engine.compiler import resolve_conventions
+from carepath.engine.conventions import resolve_counting
+from carepath.engine.definition import Readiness, ReadinessItem, TransitionDef, WorkflowDef
+from carepath.engine.guards import GUARDS, GuardContext, panel_members, resolve_guard
 
 
 def ctx(

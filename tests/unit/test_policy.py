@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.case import Actor
-from engine.errors import CarepathError, NotPermitted, TransitionRejected
-from engine.policy import (
+from carepath.engine.case import Actor
+from carepath.engine.errors import CarepathError, NotPermitted, TransitionRejected
+from carepath.engine.policy import (
     CASE_COMMANDS,
     COMMANDS,
     POLICY,
@@ -19,7 +19,7 @@ from engine.policy import (
     case_scope_filter,
     permitted,
 )
-from engine.roles import ROLES, SYSTEM_EMAIL
+from carepath.engine.roles import ROLES, SYSTEM_EMAIL
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 SCHEDULER = frozenset({"timers.raise", "cases.recompute", "mail.send", "mail.digest"})

@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from config.bootstrap import load_registry
-from engine.calendar import WorkingCalendar
-from engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
-from engine.clock import FixedClock, end_of_local_day, local_today
-from engine.deadlines import Deadline, replay_deadlines
-from engine.definition import ON_HOLD
-from engine.errors import CarepathError
-from engine.services import CaseService, TimerService
+from carepath.config.bootstrap import load_registry
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
+from carepath.engine.clock import FixedClock, end_of_local_day, local_today
+from carepath.engine.deadlines import Deadline, replay_deadlines
+from carepath.engine.definition import ON_HOLD
+from carepath.engine.errors import CarepathError
+from carepath.engine.services import CaseService, TimerService
 from tests.conftest import FIXTURES
 from tests.fakes import FakeState, FakeTimerClaims, FakeUnitOfWork, TeamSpec, seed
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from engine.bus import MessageBus
-from engine.calendar import WorkingCalendar
-from engine.clock import FixedClock
-from engine.compiler import compile_workflow
-from engine.definition import ON_HOLD
-from engine.errors import (
+from carepath.engine.bus import MessageBus
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.clock import FixedClock
+from carepath.engine.compiler import compile_workflow
+from carepath.engine.definition import ON_HOLD
+from carepath.engine.errors import (
     CaseNotFound,
     ConcurrencyConflict,
     GuardFailed,
@@ -26,9 +26,9 @@ from engine.errors import (
     NotPermitted,
     TransitionRejected,
 )
-from engine.events import Audited, CalendarChanged, CaseMoved, PanelSittingAdded, StateAnnounced, TimerRaised
-from engine.registry import WorkflowRegistry
-from engine.services import (
+from carepath.engine.events import Audited, CalendarChanged, CaseMoved, PanelSittingAdded, StateAnnounced, TimerRaised
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.services import (
     CalendarService,
     CaseService,
     PanelService,
@@ -37,10 +37,10 @@ from engine.services import (
     TimerService,
     write_audit,
 )
-from notifications.routing import Notifier, Routing
+from carepath.notifications.routing import Notifier, Routing
+from carepath.workflows.loader import parse_workflow
 from tests.conftest import FIXTURES
 from tests.fakes import FakeTimerClaims, FakeUnitOfWork, People, TeamSpec, seed
-from workflows.loader import parse_workflow
 
 CW, CW2, TM, SM = "cw@council.test", "cw2@council.test", "tm@council.test", "sm@council.test"
 PC, ADM, ADMIN, GONE = "pc@council.test", "adm@council.test", "admin@council.test", "gone@council.test"

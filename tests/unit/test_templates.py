@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from config.settings import Settings
-from engine.case import Case, Event
-from engine.definition import Anchor, DeadlineRule, Escalation, Reminder, StateDef, WorkflowDef
-from engine.events import CaseRef, StateAnnounced
-from engine.panels import Sitting
-from engine.timers import TimerFired
-from notifications.dispatch import build_message
-from notifications.outbox import Claimed, message_id_for
-from notifications.render import TEMPLATES, kinds, longdate, render, template_kind
-from notifications.routing import DEFAULT_NOTIFY, deadline_context, notice_context
+from carepath.config.settings import Settings
+from carepath.engine.case import Case, Event
+from carepath.engine.definition import Anchor, DeadlineRule, Escalation, Reminder, StateDef, WorkflowDef
+from carepath.engine.events import CaseRef, StateAnnounced
+from carepath.engine.panels import Sitting
+from carepath.engine.timers import TimerFired
+from carepath.notifications.dispatch import build_message
+from carepath.notifications.outbox import Claimed, message_id_for
+from carepath.notifications.render import TEMPLATES, kinds, longdate, render, template_kind
+from carepath.notifications.routing import DEFAULT_NOTIFY, deadline_context, notice_context
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -221,8 +221,8 @@ def test_non_ascii_and_long_lines_survive_the_trip() -> None:
 
 
 def test_every_notice_the_shipped_journeys_declare_has_its_own_template_and_known_roles() -> None:
-    from config.bootstrap import load_registry
-    from notifications.routing import check_notices
+    from carepath.config.bootstrap import load_registry
+    from carepath.notifications.routing import check_notices
 
     declared = set()
     for compiled in load_registry():

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from config.bootstrap import App
-from engine.case import Actor, Case, Event
-from engine.clock import FixedClock, local_today
-from engine.deadlines import Deadline
-from engine.services import Action
+from carepath.config.bootstrap import App
+from carepath.engine.case import Actor, Case, Event
+from carepath.engine.clock import FixedClock, local_today
+from carepath.engine.deadlines import Deadline
+from carepath.engine.services import Action
 
 #: The installation's first user: an administrator, who adds everyone else.
 ADMIN = "admin@carepath.test"

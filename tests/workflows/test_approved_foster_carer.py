@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import GuardFailed, NotPermitted
-from engine.registry import WorkflowRegistry
+from carepath.engine.errors import GuardFailed, NotPermitted
+from carepath.engine.registry import WorkflowRegistry
 from tests.workflows.helpers import PANEL, Walker, step
 
 J = "approved_foster_carer"

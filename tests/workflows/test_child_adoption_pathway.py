@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import GuardFailed, NotPermitted
+from carepath.engine.errors import GuardFailed, NotPermitted
 from tests.workflows.helpers import PANEL, Walker, step
 
 J = "child_adoption_pathway"

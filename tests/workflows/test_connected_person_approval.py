@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import GuardFailed, NotPermitted
+from carepath.engine.errors import GuardFailed, NotPermitted
 from tests.workflows.helpers import Walker, panel_steps, shift, step
 
 J = "connected_person_approval"

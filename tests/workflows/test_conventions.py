@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from config.bootstrap import load_registry
-from config.settings import Settings
-from engine.clock import FixedClock
-from engine.conventions import DEFAULT_CONVENTIONS
-from engine.errors import GuardFailed
+from carepath.config.bootstrap import load_registry
+from carepath.config.settings import Settings
+from carepath.engine.clock import FixedClock
+from carepath.engine.conventions import DEFAULT_CONVENTIONS
+from carepath.engine.errors import GuardFailed
 from tests.conftest import make_app
 from tests.workflows.helpers import PANEL, Walker, panel_steps, step
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from engine.definition import WorkflowDef
-from engine.guards import GuardContext
-from engine.registry import WorkflowRegistry
-from engine.roles import ROLES
-from notifications.routing import check_notices
+from carepath.engine.definition import WorkflowDef
+from carepath.engine.guards import GuardContext
+from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.roles import ROLES
+from carepath.notifications.routing import check_notices
 
 JOURNEYS = {
     "foster_carer_approval": "FC",

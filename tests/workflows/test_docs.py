@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from entrypoints import common
-from entrypoints.cli import app
+from carepath.entrypoints import common
+from carepath.entrypoints.cli import app
 from tests.workflows.docs_blocks import DOC, blocks, found
 
 FIX = "run .venv/bin/python -m tests.workflows.docs_blocks to regenerate docs/journeys.md"

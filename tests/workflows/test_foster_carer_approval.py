@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from engine.errors import GuardFailed, InvalidInput, NotPermitted
+from carepath.engine.errors import GuardFailed, InvalidInput, NotPermitted
 from tests.workflows.helpers import ADMIN, PANEL, Step, Walker, panel_steps, shift, step
 
 J = "foster_carer_approval"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import GuardFailed, InvalidInput, NotPermitted
+from carepath.engine.errors import GuardFailed, InvalidInput, NotPermitted
 from tests.workflows.helpers import Walker, panel_steps, shift, step
 
 J = "prospective_adopter_approval"

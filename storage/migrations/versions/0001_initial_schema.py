@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401 - autogenerate renders sqlmodel types
 from alembic import op
 
-import storage.types  # noqa: F401 - custom column types
+import carepath.storage.types  # noqa: F401 - custom column types
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0001'
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('roles', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('created_at', carepath.storage.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('app_user', schema=None) as batch_op:
@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('created_at', carepath.storage.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('day')
     )
     op.create_table('caught_mail',
@@ -50,7 +50,7 @@ def upgrade() -> None:
     sa.Column('recipients', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('raw', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('received_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('received_at', carepath.storage.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('caught_mail', schema=None) as batch_op:
@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_table('panel_date',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('panel_type', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('created_at', carepath.storage.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('day', 'panel_type')
     )
     op.create_table('reference_counter',
@@ -70,7 +70,7 @@ def upgrade() -> None:
     )
     op.create_table('audit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('at', carepath.storage.types.UTCDateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.Column('last_event_on', sa.Date(), nullable=False),
     sa.Column('last_seq', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', carepath.storage.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['team_id'], ['team.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -130,7 +130,7 @@ def upgrade() -> None:
     sa.Column('from_state', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('to_state', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('effective_on', sa.Date(), nullable=False),
-    sa.Column('recorded_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', carepath.storage.types.UTCDateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -168,12 +168,12 @@ def upgrade() -> None:
     sa.Column('context', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', storage.types.UTCDateTime(), nullable=False),
-    sa.Column('claimed_until', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', carepath.storage.types.UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', carepath.storage.types.UTCDateTime(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=250), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', carepath.storage.types.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', carepath.storage.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
@@ -189,10 +189,10 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('tier', sa.Integer(), nullable=False),
     sa.Column('fire_on', sa.Date(), nullable=False),
-    sa.Column('fire_at', storage.types.UTCDateTime(), nullable=False),
-    sa.Column('claimed_until', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('fire_at', carepath.storage.types.UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', carepath.storage.types.UTCDateTime(), nullable=True),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('fired_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('fired_at', carepath.storage.types.UTCDateTime(), nullable=True),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.ForeignKeyConstraint(['deadline_id'], ['deadline.id'], ),
