@@ -28,7 +28,7 @@ from carepath.engine.definition import (
 )
 from carepath.engine.errors import InvalidInput, Problem, WorkflowDefinitionError
 from carepath.engine.guards import GUARDS, Guard, GuardContext, resolve_guard
-from carepath.engine.guards.readiness import READINESS_PREFIXES, remember_readiness
+from carepath.engine.guards.readiness import READINESS_PREFIXES
 from carepath.engine.roles import OWNER, ROLES
 
 
@@ -275,7 +275,6 @@ def compile_workflow(
     problems += check_workflow(definition, registry)
     if problems:
         raise WorkflowDefinitionError(problems)
-    remember_readiness(definition.readiness)
     guards = _bind_guards(definition, registry)
     by_source: dict[str, dict[str, TransitionDef]] = {}
     for t in definition.transitions:

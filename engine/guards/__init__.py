@@ -14,14 +14,13 @@ service turns that sentence into ``GuardFailed`` rather than a silent ``False``.
 from __future__ import annotations
 
 from carepath.engine.guards.context import Guard, GuardContext, GuardFactory
-from carepath.engine.guards.readiness import READINESS, missing_items, readiness_guard
+from carepath.engine.guards.readiness import missing_items, readiness_guard
 from carepath.engine.guards.registry import GUARDS, PARAMETERISED, resolve_guard
 from carepath.engine.guards.regulations import REG24_EXTENSION, REG24_LAST_DAY, panel_members
 
 __all__ = [
     "GUARDS",
     "PARAMETERISED",
-    "READINESS",
     "REG24_EXTENSION",
     "REG24_LAST_DAY",
     "Guard",

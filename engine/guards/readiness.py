@@ -18,16 +18,6 @@ from carepath.engine.guards.context import Guard, GuardContext, blank
 #: Guard prefixes whose argument names a readiness list of the journey.
 READINESS_PREFIXES = frozenset({"ready_for_panel", "stage_complete"})
 
-#: Deprecated: the readiness lists of every definition compiled so far, by kind. Kept so that
-#: callers written before the lists moved into the journey YAML keep working; read
-#: ``WorkflowDef.readiness`` instead.
-READINESS: dict[str, Readiness] = {}
-
-
-def remember_readiness(lists: Mapping[str, Readiness]) -> None:
-    """Add a compiled definition's lists to the deprecated ``READINESS`` view."""
-    READINESS.update(lists)
-
 
 def _applies(item: ReadinessItem, facts: Mapping[str, Any]) -> bool:
     return all(str(facts.get(name, "")) in values for name, values in item.when)

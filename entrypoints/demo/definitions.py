@@ -10,7 +10,6 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 from carepath.engine.definition import DeadlineRule, TransitionDef, WorkflowDef
-from carepath.engine.guards import READINESS
 
 
 def is_success(d: WorkflowDef, state: str) -> bool:
@@ -78,7 +77,7 @@ def needed_facts(d: WorkflowDef) -> frozenset[str]:
         The fact names.
     """
     names: set[str] = set()
-    for spec in READINESS.values():
+    for spec in d.readiness.values():
         names.update(i.fact for i in spec.items)
     for t in d.transitions:
         for g in t.guards:
