@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime
 from functools import lru_cache
+from typing import Literal
 
 import aiosmtplib
 from sqlalchemy import Engine
@@ -50,7 +51,7 @@ class SmtpTarget:
 
     host: str
     port: int
-    security: str  # starttls | tls | none
+    security: Literal["starttls", "tls", "none"]
     sender: str
     username: str | None = None
     password: str | None = field(default=None, repr=False)

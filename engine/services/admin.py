@@ -64,7 +64,7 @@ class PeopleService:
         with self.uow.transaction() as tx:
             first = actor is None and tx.human_users() == 0
             if first and "admin" not in roles:
-                raise NotPermitted("(nobody)", "user.add", "the first user must be an administrator (--role admin)")
+                raise NotPermitted("(nobody)", "user.add", "the first user must hold the admin role")
             by = None if first else _acting(tx, actor, "user.add")
             user = NewUser(email, name.strip(), tuple(sorted(set(roles))))
             uid = tx.add_user(user)

@@ -360,7 +360,7 @@ def test_nobody_named_is_refused_and_nothing_is_written(run: Run, db_file: Path)
 def test_the_first_user_needs_no_actor_but_must_be_an_administrator(run: Run, db_file: Path) -> None:
     before = table_counts(db_file)
     line = refused(run, "users", "add", CW, "--name", "Cee Worker", "--role", "caseworker")
-    assert line == "error: (nobody) may not user.add: the first user must be an administrator (--role admin)"
+    assert line == "error: (nobody) may not user.add: the first user must hold the admin role"
     assert table_counts(db_file) == before
     assert run("users", "add", ADMIN, "--name", "Ada Admin", "--role", "admin").stdout.strip() == (
         f"added {ADMIN} (admin)"
