@@ -6,9 +6,9 @@ Timestamps are set from the injected clock, never from column defaults.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from carepath.storage.types import JSONType, UTCDateTime
@@ -135,14 +135,14 @@ class TimerRow(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     claimed_by: str | None = Field(default=None, max_length=40)
     fired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    outcome: str | None = Field(default=None, max_length=10)  # raised | skipped
+    outcome: Literal["raised", "skipped"] | None = Field(default=None, sa_column=Column(String(10)))
 
 
 class CalendarOverride(SQLModel, table=True):
     __tablename__ = "calendar_override"
 
     day: date = Field(primary_key=True)
-    kind: str = Field(max_length=10)  # closure | opening
+    kind: Literal["closure", "opening"] = Field(sa_column=Column(String(10), nullable=False))
     reason: str = Field(max_length=200)
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -159,7 +159,7 @@ class OutboxRow(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="case.id")
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
-    status: str = Field(default="pending", max_length=10)  # pending | sent | dead
+    status: Literal["pending", "sent", "dead"] = Field(default="pending", sa_column=Column(String(10), nullable=False))
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
@@ -202,7 +202,7 @@ class PanelDate(SQLModel, table=True):
     __tablename__ = "panel_date"
 
     day: date = Field(primary_key=True)
-    panel_type: str = Field(primary_key=True, max_length=20)  # fostering | adoption
+    panel_type: Literal["fostering", "adoption"] = Field(sa_column=Column(String(20), primary_key=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
