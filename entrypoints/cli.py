@@ -462,24 +462,11 @@ def today() -> None:
     typer.echo(local_today(get_app().clock).isoformat())
 
 
-def _register_extensions() -> None:
-    """Command groups that live in their own modules."""
-    import importlib
+# The command groups in modules of their own, imported once the groups above exist.
+from carepath.entrypoints import cli_clock, cli_demo, cli_service, cli_worker  # noqa: E402
 
-    for name in (
-        "carepath.entrypoints.cli_clock",
-        "carepath.entrypoints.cli_worker",
-        "carepath.entrypoints.cli_service",
-        "carepath.entrypoints.cli_demo",
-    ):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
-
-
-_register_extensions()
+cli_clock.register(app, case_app)
+cli_worker.register(app)
+cli_service.register(app)
+cli_demo.register(app)
 __all__ = ["app", "fail"]

@@ -222,10 +222,8 @@ def _as_of(value: str) -> datetime:
     return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=LONDON).astimezone(UTC)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the clock's commands to ``app``."""
-    from carepath.entrypoints.cli import case_app
-
+def register(app: typer.Typer, case_app: typer.Typer) -> None:
+    """Add the clock's commands to ``app``, and ``case deadlines`` to ``case_app``."""
     app.add_typer(calendar_app, name="calendar")
     app.add_typer(deadlines_app, name="deadlines")
     app.command("sweep")(sweep)  # app is our Typer: errors map to exit 2
