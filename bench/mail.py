@@ -37,9 +37,10 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from carepath.engine.clock import FixedClock  # noqa: E402
 from carepath.notifications.catcher import free_port  # noqa: E402
 from carepath.notifications.dispatch import SmtpTarget, build_message, dispatch_due  # noqa: E402
-from carepath.notifications.outbox import Claimed, counts, enqueue, message_id_for  # noqa: E402
+from carepath.storage.admin import message_id_for  # noqa: E402
 from carepath.storage.db import make_engine  # noqa: E402
 from carepath.storage.migrate import upgrade  # noqa: E402
+from carepath.storage.outbox import Claimed, counts, enqueue  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PG = os.environ.get("CAREPATH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -1,11 +1,13 @@
-"""Notifications: who hears what, the transactional outbox, templates, SMTP and the mail catcher.
+"""Notifications: who hears what, templates, SMTP, the digest and the mail catcher. No SQL here.
 
-- ``routing``: ``on_timer`` (sweep) and ``on_event`` (write path) insert outbox rows in the
-  caller's transaction; ``recipients`` resolves roles to active users.
-- ``digest``: one daily email per manager instead of one per breach.
+- ``routing``: the message bus's handlers (``on_timer_raised``, ``on_state_announced``) queue
+  outbox rows through the caller's transaction.
+- ``digest``: one daily email per manager instead of one per breach (composed here; read and
+  queued through ``storage.queries.digest``).
 - ``render``: Jinja2 templates, a text and an HTML part per kind.
-- ``dispatch``: claims due outbox rows and sends them with aiosmtplib, retrying with backoff.
-- ``catcher``: the built-in aiosmtpd mail catcher that stores what it receives.
+- ``dispatch``: sends the rows ``storage.outbox`` claims with aiosmtplib, retrying with backoff.
+- ``catcher``: the built-in aiosmtpd mail catcher; ``storage.mailbox`` keeps what it receives.
+- ``outbox``: re-exports ``storage.outbox.counts`` for ``config.bootstrap`` only (moved).
 """
 
 if __name__ != "carepath.notifications":  # installed under carepath (docs/adr/0005); never by the bare folder name

@@ -1,27 +1,22 @@
 """The built-in mail catcher: an aiosmtpd server that stores what it receives in ``caught_mail``.
 
 ``carepath run`` starts one when no SMTP host is configured; ``carepath mail list`` and
-``carepath mail show`` read what it caught. aiosmtpd's ``Controller`` connects back to check
-the server is up, so ``port=0`` cannot work: without a port, a free one is picked first.
+``carepath mail show`` read what it caught (``storage.queries.mail``). The rows are written by
+``storage.mailbox``. aiosmtpd's ``Controller`` connects back to check the server is up, so
+``port=0`` cannot work: without a port, a free one is picked first.
 """
 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
-from datetime import datetime
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, insert, select
 
 from carepath.engine.clock import Clock, SystemClock
-from carepath.engine.errors import NotFound
-from carepath.storage.tables import CaughtMail
-
-CAUGHT = CaughtMail.__table__  # type: ignore[attr-defined]
+from carepath.storage.mailbox import Engine, keep_caught
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -41,17 +36,15 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
         headers = BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(CAUGHT).values(
-                    message_id=str(headers.get("Message-ID", ""))[:250],
-                    sender=str(envelope.mail_from or "")[:320],
-                    recipients=list(envelope.rcpt_tos),
-                    subject=str(headers.get("Subject", ""))[:500],
-                    raw=raw.decode("utf-8", errors="replace"),
-                    received_at=self.clock.now(),
-                )
-            )
+        keep_caught(
+            self.engine,
+            message_id=str(headers.get("Message-ID", "")),
+            sender=str(envelope.mail_from or ""),
+            recipients=envelope.rcpt_tos,
+            subject=str(headers.get("Subject", "")),
+            raw=raw.decode("utf-8", errors="replace"),
+            received_at=self.clock.now(),
+        )
         return "250 Message accepted for delivery"
 
 
@@ -83,43 +76,3 @@ class MailCatcher:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@dataclass(frozen=True, slots=True)
-class Caught:
-    """One caught message, as ``carepath mail list`` shows it."""
-
-    id: int
-    message_id: str
-    sender: str
-    recipients: tuple[str, ...]
-    subject: str
-    received_at: datetime
-
-
-def caught(engine: Engine, limit: int = 200) -> list[Caught]:
-    """Caught messages, newest first."""
-    stmt = select(
-        CAUGHT.c.id,
-        CAUGHT.c.message_id,
-        CAUGHT.c.sender,
-        CAUGHT.c.recipients,
-        CAUGHT.c.subject,
-        CAUGHT.c.received_at,
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(stmt.order_by(CAUGHT.c.id.desc()).limit(limit))
-        return [Caught(r.id, r.message_id, r.sender, tuple(r.recipients), r.subject, r.received_at) for r in rows]
-
-
-def caught_raw(engine: Engine, caught_id: int) -> str:
-    """The whole message ``caught_id`` as received.
-
-    Raises:
-        NotFound: nothing was caught with that id.
-    """
-    with engine.connect() as conn:
-        raw = conn.execute(select(CAUGHT.c.raw).where(CAUGHT.c.id == caught_id)).scalar()
-    if raw is None:
-        raise NotFound("caught mail", caught_id)
-    return str(raw)

@@ -4,17 +4,14 @@ At the digest time (``CAREPATH_DIGEST_TIME`` local, Europe/London) each active t
 manager gets one email listing every overdue deadline and every deadline due in the next 7
 days on their teams' cases. The key ``digest:<manager id>:<local date>`` makes a second run
 the same day a no-op; a manager with nothing to list gets no email.
+
+This module composes the emails; the reads and the inserts are ``storage.queries.digest``'s.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
-
-from sqlalchemy import Connection, Engine, and_, select
 
 from carepath.engine.clock import LONDON, Clock
 from carepath.engine.definition import DeadlineRule
@@ -22,47 +19,10 @@ from carepath.engine.errors import UnknownWorkflow
 from carepath.engine.ports import OutboxMessage
 from carepath.engine.registry import WorkflowRegistry
 from carepath.notifications.routing import case_link
-from carepath.storage.admin import insert_outbox
-from carepath.storage.recipients import active_user
-from carepath.storage.tables import CASES, DEADLINES, TEAMS
+from carepath.storage.queries.digest import Engine, Item, digest_run
 
 #: "Due this week": due today or in the next 6 days.
 WEEK = timedelta(days=6)
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One deadline a manager should see."""
-
-    team_id: int
-    case_ref: str
-    workflow_id: str
-    workflow_version: int
-    rule: str
-    due_on: date
-
-
-def manager_teams(conn: Connection) -> dict[int, set[int]]:
-    """Active manager (team or service) -> the ids of the teams they manage."""
-    teams: dict[int, set[int]] = defaultdict(set)
-    for t in conn.execute(select(TEAMS.c.id, TEAMS.c.manager_id, TEAMS.c.service_manager_id)):
-        for uid in (t.manager_id, t.service_manager_id):
-            if uid is not None:
-                teams[uid].add(t.id)
-    return {uid: ids for uid, ids in teams.items() if active_user(conn, uid) is not None}
-
-
-def items_due(conn: Connection, team_ids: Iterable[int], until: date) -> list[Item]:
-    """Open deadlines on cases of ``team_ids`` due on or before ``until``, by due date."""
-    C, D = CASES.c, DEADLINES.c
-    stmt = (
-        select(C.team_id, C.ref, C.workflow_id, C.workflow_version, D.rule, D.due_on)
-        .select_from(DEADLINES)
-        .join(CASES, C.id == D.case_id)
-        .where(and_(D.status == "open", C.status != "closed", C.team_id.in_(list(team_ids)), D.due_on <= until))
-        .order_by(D.due_on, C.ref, D.rule)
-    )
-    return [Item(r[0], r[1], r[2], r[3], r[4], r[5]) for r in conn.execute(stmt)]
 
 
 def _rule(workflows: WorkflowRegistry, item: Item) -> DeadlineRule | None:
@@ -126,14 +86,14 @@ def enqueue_digests(engine: Engine, clock: Clock, workflows: WorkflowRegistry, *
         return 0
     today = local.date()
     inserted = 0
-    with engine.begin() as conn:
-        names = {r.id: r.name for r in conn.execute(select(TEAMS.c.id, TEAMS.c.name))}
-        for manager_id, team_ids in sorted(manager_teams(conn).items()):
-            items = items_due(conn, team_ids, today + WEEK)
-            manager = active_user(conn, manager_id)
+    with digest_run(engine) as run:
+        names = run.team_names()
+        for manager_id, team_ids in sorted(run.manager_teams().items()):
+            items = run.items_due(team_ids, today + WEEK)
+            manager = run.active_user(manager_id)
             if not items or manager is None:
                 continue
             context = digest_context(items, [names[t] for t in team_ids], today, base_url, workflows)
             message = OutboxMessage(f"digest:{manager_id}:{today.isoformat()}", "digest", (manager.email,), context)
-            inserted += int(insert_outbox(conn, message, now))
+            inserted += int(run.enqueue(message, now))
     return inserted

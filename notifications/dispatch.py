@@ -1,5 +1,7 @@
 """The dispatcher: claim due outbox rows, render them, send them with aiosmtplib.
 
+The rows are claimed and their outcomes written back by ``storage.outbox`` (the SQL lives there).
+
 Delivery is at least once. Each batch of claimed rows goes over one SMTP connection;
 outcomes are written back every ``flush_every`` messages and at the end of the batch, so a
 crash re-sends at most the unflushed messages, each with the same ``Message-ID``.
@@ -28,11 +30,10 @@ from functools import lru_cache
 from typing import Literal
 
 import aiosmtplib
-from sqlalchemy import Engine
 
 from carepath.engine.clock import Clock
-from carepath.notifications.outbox import Claimed, Outcomes, claim, counts, flush, flush_and_claim
 from carepath.notifications.render import render
+from carepath.storage.outbox import Claimed, Engine, Outcomes, claim, counts, flush, flush_and_claim
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from carepath.entrypoints.cli import app as cli
 from carepath.entrypoints.demo import CHILD, DOMAIN, FOSTER, summarise
 from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
 from carepath.entrypoints.demo.org import panel_days
-from carepath.notifications.outbox import OUTBOX
+from carepath.storage.tables import OUTBOX
 
 NOW = "2026-11-02T09:00:00+00:00"
 SIZE = ("--households", "150", "--children", "12", "--seed", "3")

@@ -29,14 +29,14 @@ from carepath.config.settings import Settings
 from carepath.engine.clock import FixedClock
 from carepath.entrypoints import common
 from carepath.entrypoints.cli import app as cli
-from carepath.notifications.catcher import MailCatcher, caught, caught_raw, free_port
+from carepath.notifications.catcher import MailCatcher, free_port
 from carepath.notifications.dispatch import SmtpTarget, dispatch_due
-from carepath.notifications.outbox import OUTBOX
 from carepath.notifications.render import kinds
 from carepath.notifications.routing import DEFAULT_NOTIFY
 from carepath.storage.db import make_engine
 from carepath.storage.migrate import upgrade
-from carepath.storage.tables import AuditEntry
+from carepath.storage.queries.mail import MailQueries
+from carepath.storage.tables import OUTBOX, AuditEntry
 
 NOW = "2026-11-02T09:00:00+00:00"
 
@@ -286,10 +286,11 @@ def test_no_email_carries_a_name_from_the_case(tmp_path: Path) -> None:
     with MailCatcher(engine) as catcher:
         target = SmtpTarget(catcher.host, catcher.port, "none", "carepath@example.org")
         sent = dispatch_due(engine, clock, target)
-    messages = caught(engine)
+    mailbox = MailQueries(engine)
+    messages = mailbox.caught(limit=200)
     assert sent == len(messages) > len(kinds())
     for m in messages:
-        raw = caught_raw(engine, m.id)
+        raw = mailbox.caught_raw(m.id)
         for text in [raw, *decoded_parts(raw)]:
             for name in [*FICTIONAL, "Acacia", "Zebulon", "Quartermaine"]:
                 assert name not in text, (m.subject, name)

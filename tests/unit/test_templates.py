@@ -24,9 +24,10 @@ from carepath.engine.events import CaseRef, StateAnnounced
 from carepath.engine.panels import Sitting
 from carepath.engine.timers import TimerFired
 from carepath.notifications.dispatch import build_message
-from carepath.notifications.outbox import Claimed, message_id_for
 from carepath.notifications.render import TEMPLATES, kinds, longdate, render, template_kind
 from carepath.notifications.routing import DEFAULT_NOTIFY, deadline_context, notice_context
+from carepath.storage.admin import message_id_for
+from carepath.storage.outbox import Claimed
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
