@@ -36,11 +36,11 @@ from carepath.engine.services import (
 from carepath.engine.services.reads import ReadService
 from carepath.notifications.digest import enqueue_digests
 from carepath.notifications.dispatch import SmtpTarget, dispatch_due
-from carepath.notifications.outbox import counts
 from carepath.notifications.routing import Notifier, Routing
 from carepath.storage.admin import calendar_overrides
 from carepath.storage.db import make_engine
 from carepath.storage.migrate import current, upgrade
+from carepath.storage.outbox import counts
 from carepath.storage.people import PeopleQueries, ensure_system_user
 from carepath.storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
 from carepath.storage.queries.summary import SummaryQueries

@@ -476,7 +476,7 @@ def test_only_the_system_user_raises_timers(world: World) -> None:
 def test_people_changes_are_audited() -> None:
     uow = FakeUnitOfWork(FixedClock(START), MessageBus({Audited: [write_audit]}))
     people = PeopleService(uow)
-    with pytest.raises(NotPermitted, match="administrator"):
+    with pytest.raises(NotPermitted, match="admin role"):
         people.add_user("first@council.test", "First", ["caseworker"], None)
     first = people.add_user(" First@Council.Test ", "First", ["admin"], None)  # a new installation's first sign-in
     with pytest.raises(NotPermitted):
