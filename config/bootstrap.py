@@ -6,11 +6,9 @@ plain values (``Routing``), never ``Settings``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -20,8 +18,6 @@ from carepath.engine.bus import MessageBus
 from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, SystemClock
-from carepath.engine.compiler import compile_workflow
-from carepath.engine.errors import Problem, WorkflowDefinitionError
 from carepath.engine.events import Audited, StateAnnounced, TimerRaised
 from carepath.engine.registry import WorkflowRegistry
 from carepath.engine.services import (
@@ -46,21 +42,7 @@ from carepath.storage.queries import CaseloadQueries, DeadlineQueries, HistoryQu
 from carepath.storage.queries.summary import SummaryQueries
 from carepath.storage.sweep import SqlTimerClaims
 from carepath.storage.uow import SqlUnitOfWork
-from carepath.workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
-
-
-def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str] | None = None) -> WorkflowRegistry:
-    """Load and compile every definition in ``directory``; all problems at once."""
-    registry = WorkflowRegistry()
-    problems: list[Problem] = []
-    for path in workflow_files(directory):
-        try:
-            registry.add(compile_workflow(load_workflow(path), conventions=conventions))
-        except WorkflowDefinitionError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise WorkflowDefinitionError(problems)
-    return registry
+from carepath.workflows.loader import WORKFLOWS_DIR, load_registry
 
 
 def load_calendar(engine: Engine, subdiv: str) -> WorkingCalendar:
@@ -220,3 +202,6 @@ def bootstrap(
         engine=make_engine(settings.database_url),
         workflows=workflows or load_registry(settings.workflows_dir or WORKFLOWS_DIR, settings.conventions),
     )
+
+
+__all__ = ["App", "bootstrap", "load_calendar", "load_registry", "routing", "smtp_target"]

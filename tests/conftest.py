@@ -11,17 +11,20 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from carepath.config.bootstrap import App, load_registry
-from carepath.config.settings import Settings
 from carepath.engine.clock import FixedClock
 from carepath.engine.registry import WorkflowRegistry
-from carepath.storage.db import make_engine
-from carepath.storage.migrate import upgrade
-from tests.support import Staff, seed_staff
+from carepath.workflows.loader import load_registry
+
+if TYPE_CHECKING:
+    from carepath.config.bootstrap import App
+    from tests.support import Staff
+
+# The database and application layers (SQLAlchemy, Alembic, the bootstrap) are imported by the
+# fixtures that use them, so the engine's unit tests start without them.
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get("CAREPATH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -29,6 +32,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _pg_available() -> str | None:
+    from sqlalchemy import create_engine, text
+
     try:
         engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
@@ -58,6 +63,8 @@ def require_postgres() -> None:
 def fresh_pg_url() -> str:
     """A new, empty PostgreSQL database for one test (dropped at session end is not needed:
     names are unique and the server is a test server)."""
+    from sqlalchemy import create_engine, text
+
     require_postgres()
     name = f"cp_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -68,6 +75,8 @@ def fresh_pg_url() -> str:
 
 
 def drop_pg(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
     name = url.rsplit("/", 1)[1]
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -79,8 +88,7 @@ def drop_pg(url: str) -> None:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: a SQLite file, then a PostgreSQL database."""
     url = f"sqlite:///{tmp_path / 'carepath.db'}" if request.param == "sqlite" else fresh_pg_url()
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = _migrated_engine(url)
     engine.dispose()
     yield url
     if request.param == "postgres":
@@ -91,8 +99,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """A migrated SQLite file only."""
     url = f"sqlite:///{tmp_path / 'carepath.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = _migrated_engine(url)
     engine.dispose()
     return url
 
@@ -109,8 +116,21 @@ def sample_registry() -> WorkflowRegistry:
     return load_registry(FIXTURES)
 
 
+def _migrated_engine(url: str) -> Any:
+    from carepath.storage.db import make_engine
+    from carepath.storage.migrate import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
 def make_app(url: str, clock: FixedClock, workflows: WorkflowRegistry | None = None) -> App:
     """A wired app on ``url`` with ``clock`` (and the sample journey unless told otherwise)."""
+    from carepath.config.bootstrap import App
+    from carepath.config.settings import Settings
+    from carepath.storage.db import make_engine
+
     settings = Settings(database_url=url)
     return App(settings=settings, clock=clock, engine=make_engine(url), workflows=workflows or load_registry(FIXTURES))
 
@@ -127,4 +147,6 @@ def app(db_url: str, clock: FixedClock, sample_registry: WorkflowRegistry) -> It
 def staff(app: App) -> Staff:
     """The people of the sample service under the policy: an administrator, one user per role,
     the team of the team roles (``tests.support.seed_staff``); ``staff.system`` is for sweeps only."""
+    from tests.support import seed_staff
+
     return seed_staff(app)

@@ -19,13 +19,14 @@ for the guards ``ready_for_panel:<kind>`` and ``stage_complete:<kind>``::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from carepath.engine.compiler import compile_workflow
 from carepath.engine.definition import (
     Anchor,
     DeadlineRule,
@@ -38,6 +39,7 @@ from carepath.engine.definition import (
     WorkflowDef,
 )
 from carepath.engine.errors import Problem, WorkflowDefinitionError
+from carepath.engine.registry import WorkflowRegistry
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
 FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.ya?ml$")
@@ -359,3 +361,17 @@ def load_workflow(path: Path) -> WorkflowDef:
 def workflow_files(directory: Path = WORKFLOWS_DIR) -> list[Path]:
     """Every definition file in ``directory``, sorted by name."""
     return sorted(p for p in directory.iterdir() if FILE_NAME.match(p.name))
+
+
+def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str] | None = None) -> WorkflowRegistry:
+    """Load and compile every definition in ``directory``; all problems at once."""
+    registry = WorkflowRegistry()
+    problems: list[Problem] = []
+    for path in workflow_files(directory):
+        try:
+            registry.add(compile_workflow(load_workflow(path), conventions=conventions))
+        except WorkflowDefinitionError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise WorkflowDefinitionError(problems)
+    return registry

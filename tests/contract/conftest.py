@@ -19,7 +19,6 @@ from typing import Any, Protocol
 import pytest
 from sqlalchemy import Engine, select, update
 
-from carepath.config.bootstrap import load_registry
 from carepath.engine.bus import MessageBus
 from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Case, Event
@@ -36,6 +35,7 @@ from carepath.storage.migrate import upgrade
 from carepath.storage.sweep import SqlTimerClaims
 from carepath.storage.tables import AUDIT, CASES, DEADLINES, EVENTS, METADATA, OUTBOX, TIMERS
 from carepath.storage.uow import SqlUnitOfWork, case_from_row, deadline_from_row, event_from_row
+from carepath.workflows.loader import load_registry
 from tests.conftest import FIXTURES, drop_pg, fresh_pg_url
 from tests.fakes import FakeTimerClaims, FakeUnitOfWork
 

@@ -11,12 +11,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from carepath.config.bootstrap import load_registry
 from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Event
 from carepath.engine.deadlines import Deadline, DeadlineBook, may_change
 from carepath.engine.definition import ON_HOLD, WorkflowDef
-from carepath.workflows.loader import WORKFLOWS_DIR
+from carepath.workflows.loader import WORKFLOWS_DIR, load_registry
 from tests.conftest import FIXTURES
 
 CALENDAR = WorkingCalendar("ENG")

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from carepath.config.bootstrap import load_registry
 from carepath.engine.compiler import compile_workflow
 from carepath.engine.errors import Problem, WorkflowDefinitionError
-from carepath.workflows.loader import load_workflow, parse_workflow
+from carepath.workflows.loader import load_registry, load_workflow, parse_workflow
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BROKEN = Path(__file__).resolve().parents[1] / "e2e" / "broken"

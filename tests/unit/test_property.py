@@ -25,7 +25,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from carepath.config.bootstrap import load_registry
 from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
 from carepath.engine.clock import FixedClock, end_of_local_day, local_today
@@ -33,6 +32,7 @@ from carepath.engine.deadlines import Deadline, replay_deadlines
 from carepath.engine.definition import ON_HOLD
 from carepath.engine.errors import CarepathError
 from carepath.engine.services import CaseService, TimerService
+from carepath.workflows.loader import load_registry
 from tests.conftest import FIXTURES
 from tests.fakes import FakeState, FakeTimerClaims, FakeUnitOfWork, TeamSpec, seed
 

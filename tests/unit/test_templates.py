@@ -222,8 +222,8 @@ def test_non_ascii_and_long_lines_survive_the_trip() -> None:
 
 
 def test_every_notice_the_shipped_journeys_declare_has_its_own_template_and_known_roles() -> None:
-    from carepath.config.bootstrap import load_registry
     from carepath.notifications.routing import check_notices
+    from carepath.workflows.loader import load_registry
 
     declared = set()
     for compiled in load_registry():

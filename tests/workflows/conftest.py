@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from carepath.config.bootstrap import load_registry
 from carepath.engine.clock import FixedClock
 from carepath.engine.registry import WorkflowRegistry
 from carepath.storage.db import make_engine
 from carepath.storage.migrate import upgrade
+from carepath.workflows.loader import load_registry
 from tests.conftest import make_app
 from tests.workflows.helpers import Walker
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from carepath.config.bootstrap import load_registry
 from carepath.engine.definition import DeadlineRule
 from carepath.entrypoints.diagram import mermaid
-from carepath.workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
+from carepath.workflows.loader import WORKFLOWS_DIR, load_registry, load_workflow, workflow_files
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "journeys.md"
 MARKER = re.compile(r"<!-- BEGIN (?P<key>[a-z]+:[a-z0-9_]+) -->\n(?P<body>.*?)<!-- END (?P=key) -->", re.S)

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from carepath.config.bootstrap import load_registry
 from carepath.config.settings import Settings
 from carepath.engine.clock import FixedClock
 from carepath.engine.conventions import DEFAULT_CONVENTIONS
 from carepath.engine.errors import GuardFailed
+from carepath.workflows.loader import load_registry
 from tests.conftest import make_app
 from tests.workflows.helpers import PANEL, Walker, panel_steps, step
 
