@@ -4,6 +4,12 @@ For benchmarks and sweep reliability tests only: it bypasses the service to put 
 million rows in place in seconds. Every deadline is rule ``S1`` of the sample journey
 (tests/fixtures/sample.v1.yaml) with its own cycle number; each has one breach timer.
 ``due`` of them fire at ``now - 1 minute``; the rest a year later.
+
+With ``teams`` > 0 it also creates that many teams, each with an active team manager and
+``workers_per_team`` active caseworkers (members of the team), and gives every case an owner
+(the caseworkers in turn) and that owner's team, so a raised breach resolves its recipient
+(the owner) and the sweep writes one outbox row per timer, as in service. With ``teams=0``
+cases have no owner and no team: nobody holds the role and no email is queued.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
+
+from carepath.storage.tables import MEMBERS, TEAMS, USERS
 
 
 def _rows(n_cases: int, n_deadlines: int, due: int, now: datetime) -> Iterator[tuple[Any, ...]]:
@@ -27,17 +35,54 @@ def _rows(n_cases: int, n_deadlines: int, due: int, now: datetime) -> Iterator[t
         yield (i + 1, case_id, cycle, start, fire_at)
 
 
-def load(engine: Engine, *, deadlines: int, due: int, cases: int, now: datetime | None = None) -> None:
-    """Insert ``cases`` cases and ``deadlines`` open deadlines with one timer each."""
+def load(
+    engine: Engine,
+    *,
+    deadlines: int,
+    due: int,
+    cases: int,
+    now: datetime | None = None,
+    teams: int = 0,
+    workers_per_team: int = 20,
+) -> None:
+    """Insert ``cases`` cases and ``deadlines`` open deadlines with one timer each (owners: see the module)."""
     now = now or datetime.now(UTC)
+    owners = _people(engine, teams, workers_per_team, now)
     if engine.dialect.name == "postgresql":
-        _load_pg(engine, deadlines, due, cases, now)
+        _load_pg(engine, deadlines, due, cases, now, owners)
     else:
-        _load_sqlite(engine, deadlines, due, cases, now)
+        _load_sqlite(engine, deadlines, due, cases, now, owners)
 
 
-def _case_values(i: int, now: datetime) -> tuple[Any, ...]:
+def _people(engine: Engine, teams: int, per_team: int, now: datetime) -> list[tuple[int, int]]:
+    """Create ``teams`` teams with a manager and ``per_team`` caseworkers each; (user id, team id) per caseworker."""
+    owners: list[tuple[int, int]] = []
+    with engine.begin() as conn:
+        for t in range(1, teams + 1):
+
+            def user(email: str, role: str) -> int:
+                row = (
+                    insert(USERS)
+                    .values(email=email, name=email.split("@")[0], roles=[role], active=True, created_at=now)
+                    .returning(USERS.c.id)
+                )
+                return int(conn.execute(row).scalar_one())
+
+            manager = user(f"tm{t}@bench.invalid", "team_manager")
+            team = int(
+                conn.execute(
+                    insert(TEAMS).values(name=f"Bench team {t}", manager_id=manager).returning(TEAMS.c.id)
+                ).scalar_one()
+            )
+            workers = [user(f"cw{t}.{w}@bench.invalid", "caseworker") for w in range(1, per_team + 1)]
+            conn.execute(insert(MEMBERS), [{"team_id": team, "user_id": u} for u in (manager, *workers)])
+            owners.extend((u, team) for u in workers)
+    return owners
+
+
+def _case_values(i: int, now: datetime, owners: list[tuple[int, int]]) -> tuple[Any, ...]:
     stamp = now.replace(tzinfo=None)
+    owner, team = owners[i % len(owners)] if owners else (None, None)
     return (
         i,
         f"SM-2026-{i:07d}",
@@ -51,21 +96,27 @@ def _case_values(i: int, now: datetime) -> tuple[Any, ...]:
         1,
         1,
         stamp,
+        owner,
+        team,
     )
 
 
 _CASE_SQL = (
     'INSERT INTO "case" (id, ref, workflow_id, workflow_version, state, status, facts, '
-    "opened_on, last_event_on, last_seq, version, updated_at) VALUES "
+    "opened_on, last_event_on, last_seq, version, updated_at, owner_id, team_id) VALUES "
 )
 
 
-def _load_sqlite(engine: Engine, deadlines: int, due: int, cases: int, now: datetime) -> None:
+def _load_sqlite(
+    engine: Engine, deadlines: int, due: int, cases: int, now: datetime, owners: list[tuple[int, int]]
+) -> None:
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         cur.execute("BEGIN IMMEDIATE")
-        cur.executemany(_CASE_SQL + "(?,?,?,?,?,?,?,?,?,?,?,?)", (_case_values(i, now) for i in range(1, cases + 1)))
+        cur.executemany(
+            _CASE_SQL + "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (_case_values(i, now, owners) for i in range(1, cases + 1))
+        )
         rows = list(_rows(cases, deadlines, due, now))
         due_on = date(2026, 1, 12)
         cur.executemany(
@@ -95,15 +146,17 @@ def _copy(cur: Any, sql: str, rows: Iterator[tuple[Any, ...]]) -> None:
         copy.write(buf.read())
 
 
-def _load_pg(engine: Engine, deadlines: int, due: int, cases: int, now: datetime) -> None:
+def _load_pg(
+    engine: Engine, deadlines: int, due: int, cases: int, now: datetime, owners: list[tuple[int, int]]
+) -> None:
     rows = list(_rows(cases, deadlines, due, now))
     with engine.begin() as conn:
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         _copy(
             cur,
             'COPY "case" (id, ref, workflow_id, workflow_version, state, status, facts, opened_on, '
-            "last_event_on, last_seq, version, updated_at) FROM STDIN",
-            (_case_values(i, now) for i in range(1, cases + 1)),
+            "last_event_on, last_seq, version, updated_at, owner_id, team_id) FROM STDIN",
+            (_case_values(i, now, owners) for i in range(1, cases + 1)),
         )
         _copy(
             cur,
