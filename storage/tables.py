@@ -1,6 +1,9 @@
 """Every table, as SQLModel models. Hot paths use Core statements on ``Model.__table__``.
 
-Timestamps are set from the injected clock, never from column defaults.
+Timestamps are set from the injected clock, never from column defaults. Every foreign key has
+an index (its own, or a primary key or unique constraint that starts with it), and so has each
+filter the read models offer; tests/integration/test_query_plans.py checks the hot statements'
+plans. A new index here needs a migration in storage/migrations/versions/.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ class User(SQLModel, table=True):
 
 class Team(SQLModel, table=True):
     __tablename__ = "team"
+    __table_args__ = (
+        Index("ix_team_manager", "manager_id"),
+        Index("ix_team_service_manager", "service_manager_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=200)
@@ -36,6 +43,8 @@ class Team(SQLModel, table=True):
 
 class TeamMember(SQLModel, table=True):
     __tablename__ = "team_member"
+    # The primary key (team_id, user_id) serves a team's members; a person's teams need their own index.
+    __table_args__ = (Index("ix_team_member_user", "user_id"),)
 
     team_id: int = Field(foreign_key="team.id", primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
@@ -47,6 +56,9 @@ class CaseRow(SQLModel, table=True):
         Index("ix_case_workflow_state", "workflow_id", "state"),
         Index("ix_case_owner", "owner_id"),
         Index("ix_case_team", "team_id"),
+        # Lists by state alone or by status, newest first: (column, id) filters and orders in one index.
+        Index("ix_case_state", "state", "id"),
+        Index("ix_case_status", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -71,7 +83,10 @@ class CaseEvent(SQLModel, table=True):
     """Append-only: rows are inserted, never updated or deleted."""
 
     __tablename__ = "case_event"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),  # also the index of case_id
+        Index("ix_case_event_actor", "actor_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id")
@@ -97,7 +112,7 @@ class ReferenceCounter(SQLModel, table=True):
 class DeadlineRow(SQLModel, table=True):
     __tablename__ = "deadline"
     __table_args__ = (
-        UniqueConstraint("case_id", "rule", "cycle", name="uq_deadline_case_rule_cycle"),
+        UniqueConstraint("case_id", "rule", "cycle", name="uq_deadline_case_rule_cycle"),  # also case_id's index
         Index("ix_deadline_status_due", "status", "due_on"),
     )
 
@@ -120,8 +135,9 @@ class TimerRow(SQLModel, table=True):
 
     __tablename__ = "timer"
     __table_args__ = (
-        UniqueConstraint("deadline_id", "key", name="uq_timer_deadline_key"),
+        UniqueConstraint("deadline_id", "key", name="uq_timer_deadline_key"),  # also deadline_id's index
         Index("ix_timer_pending", "fired_at", "fire_at"),
+        Index("ix_timer_case", "case_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -151,7 +167,13 @@ class OutboxRow(SQLModel, table=True):
     """Mail to send, inserted in the transaction that causes it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The list by status, newest first: with statistics and only ix_outbox_due, SQLite read
+        # every row in id order looking for the few pending ones.
+        Index("ix_outbox_status", "status", "id"),
+        Index("ix_outbox_case", "case_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
@@ -187,6 +209,7 @@ class AuditEntry(SQLModel, table=True):
     """Changes that are not case events (people, teams, calendar, mail), append-only."""
 
     __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_actor", "actor_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
