@@ -2,14 +2,77 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from carepath.engine.case import Case, CaseStatus, Event
 from carepath.engine.deadlines import Deadline
+from carepath.engine.errors import InvalidInput
 
 OutboxStatus = Literal["pending", "sent", "dead"]
+
+T = TypeVar("T")
+
+#: Rows a list read returns when the caller names no limit: a screenful.
+DEFAULT_LIMIT = 50
+#: The most rows one page may hold, whatever the caller asks for.
+MAX_LIMIT = 1000
+#: A case's history is paged too; a longer default page, since most histories fit in it whole.
+HISTORY_LIMIT = 200
+#: What separates the parts of a cursor on a composite sort key (never in a date, reference or id).
+_SEP = "~"
+
+
+def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT) -> int:
+    """``limit`` within 1..``MAX_LIMIT`` (``default`` when ``None``)."""
+    return max(1, min(default if limit is None else limit, MAX_LIMIT))
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list read, in the list's order.
+
+    ``next`` is the cursor of the following page (pass it back as ``after``), ``None`` on the last
+    page; ``total`` is how many rows the whole list holds (same filters and scope, no cursor).
+    Iterating a page iterates its items.
+    """
+
+    items: tuple[T, ...]
+    total: int
+    limit: int
+    next: str | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def make_cursor(*parts: object) -> str:
+    """A cursor from the sort key of a page's last row (dates as ISO days)."""
+    return _SEP.join(p.isoformat() if isinstance(p, date) else str(p) for p in parts)
+
+
+def cursor_parts(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
+    """The sort key ``cursor`` holds, one value per type in ``kinds`` (``int``, ``str``, ``date``).
+
+    A one-part cursor is read whole (an email may hold the separator); the parts of a composite
+    one are dates, ids and case references, which never do. A cursor that does not read as
+    ``kinds`` is refused as ``InvalidInput``.
+    """
+    bits = [cursor] if len(kinds) == 1 else cursor.split(_SEP)
+    if len(bits) != len(kinds):
+        raise InvalidInput(f"cursor {cursor!r} is not one this list gave")
+    out: list[Any] = []
+    try:
+        for bit, kind in zip(bits, kinds, strict=True):
+            out.append(date.fromisoformat(bit) if kind is date else int(bit) if kind is int else bit)
+    except ValueError:
+        raise InvalidInput(f"cursor {cursor!r} is not one this list gave") from None
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +93,9 @@ class CaseFilter:
     owner_id: int | None = None
     team_id: int | None = None
     status: CaseStatus | None = None
-    limit: int = 200
+    limit: int = DEFAULT_LIMIT
+    after: str | None = None
+    """The cursor a previous page gave as ``next``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +113,8 @@ class HistoryEntry:
 
     event: Event
     by: str | None
+    in_error: bool = False
+    """Whether a later ``entered_in_error`` event voids this one (on whatever page it is)."""
 
 
 @dataclass(frozen=True, slots=True)

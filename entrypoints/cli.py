@@ -8,15 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from carepath.engine.case import Case, Event, voided
+from carepath.engine.case import Case, Event
 from carepath.engine.clock import local_today
 from carepath.engine.compiler import compile_workflow
 from carepath.engine.errors import WorkflowDefinitionError
-from carepath.engine.reads import CaseFilter, CaseListing
+from carepath.engine.reads import HISTORY_LIMIT, CaseFilter, CaseListing
 from carepath.engine.services import Action
 from carepath.entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
 from carepath.entrypoints.diagram import mermaid
 from carepath.entrypoints.output import emit_json, table
+from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 from carepath.workflows.loader import load_workflow, workflow_files
 
 app = Typer(help="carepath: statutory case tracking for fostering and adoption services.")
@@ -252,20 +253,21 @@ def _event_row(e: Event, gone: set[int], by: str | None) -> dict[str, Any]:
 
 
 @case_app.command("history")
-def case_history(ref: str, by: By = None, json_: Json = False) -> None:
-    """The case's events, oldest first; voided ones are marked, never removed."""
-    _, entries = get_app().reads.history(ref, actor(by))
-    gone = voided([h.event for h in entries])
-    rows = [_event_row(h.event, gone, h.by) for h in entries]
+def case_history(
+    ref: str, limit: Limit = HISTORY_LIMIT, after: After = None, by: By = None, json_: Json = False
+) -> None:
+    """The case's events, oldest first, a page at a time; voided ones are marked, never removed."""
+    _, page = get_app().reads.history(ref, actor(by), limit=limit, after=after)
+    rows = [_event_row(h.event, {h.event.seq} if h.in_error else set(), h.by) for h in page]
     if json_:
-        emit_json(rows)
+        emit_page(page, rows, (), json_)
         return
     for r in rows:
         r["recorded"] = r["recorded_at"].strftime("%Y-%m-%d %H:%M")
         r["move"] = f"{r['from'] or ''} -> {r['to']}" if r["from"] != r["to"] else r["to"]
         r["mark"] = "IN ERROR" if r["in_error"] else ""
         r["detail"] = _detail(r["payload"], r["note"])
-    table(rows, ["seq", "on", "trigger", "move", "by", "recorded", "mark", "detail"])
+    emit_page(page, rows, ["seq", "on", "trigger", "move", "by", "recorded", "mark", "detail"], json_)
 
 
 def _detail(payload: dict[str, Any], note: str | None) -> str:
@@ -308,18 +310,20 @@ def case_list(
     owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
     team: Annotated[str | None, typer.Option(help="Team name.")] = None,
     status: Annotated[str | None, typer.Option(help="open, on_hold or closed.")] = None,
-    limit: Annotated[int, typer.Option()] = 200,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
     by: By = None,
     json_: Json = False,
 ) -> None:
-    """List the cases you may see, newest first."""
+    """List the cases you may see, newest first, a page at a time."""
     if status not in (None, "open", "on_hold", "closed"):
         raise typer.BadParameter("use open, on_hold or closed", param_hint="--status")
     owner_id, team_id = _owner_team(owner, team)
-    f = CaseFilter(workflow, state, owner_id, team_id, status, limit)  # type: ignore[arg-type]
-    rows = [_case_dict(c) for c in get_app().reads.cases(f, actor(by))]
-    emit_json(rows) if json_ else table(
-        rows, ["ref", "workflow_id", "state", "status", "owner", "team", "opened_on", "last_event_on"]
+    f = CaseFilter(workflow, state, owner_id, team_id, status, limit, after)  # type: ignore[arg-type]
+    page = get_app().reads.cases(f, actor(by))
+    rows = [_case_dict(c) for c in page]
+    emit_page(
+        page, rows, ["ref", "workflow_id", "state", "status", "owner", "team", "opened_on", "last_event_on"], json_
     )
 
 
@@ -423,10 +427,10 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list(by: By = None, json_: Json = False) -> None:
-    """List users."""
-    rows = [asdict(u) for u in get_app().reads.users(actor(by))]
-    emit_json(rows) if json_ else table(rows, ["email", "name", "roles", "teams", "active"])
+def users_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
+    """List users by email, a page at a time."""
+    page = get_app().reads.users(actor(by), limit=limit, after=after)
+    emit_page(page, [asdict(u) for u in page], ["email", "name", "roles", "teams", "active"], json_)
 
 
 @users_app.command("deactivate")
@@ -450,10 +454,10 @@ def teams_add(
 
 
 @teams_app.command("list")
-def teams_list(by: By = None, json_: Json = False) -> None:
-    """List teams."""
-    rows = [asdict(t) for t in get_app().reads.teams(actor(by))]
-    emit_json(rows) if json_ else table(rows, ["name", "manager", "service_manager", "members"])
+def teams_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
+    """List teams by name, a page at a time."""
+    page = get_app().reads.teams(actor(by), limit=limit, after=after)
+    emit_page(page, [asdict(t) for t in page], ["name", "manager", "service_manager", "members"], json_)
 
 
 @app.command("today")

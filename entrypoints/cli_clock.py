@@ -16,6 +16,7 @@ from carepath.engine.definition import DeadlineRule
 from carepath.engine.errors import InvalidInput
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
 from carepath.entrypoints.output import emit_json, table
+from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
@@ -103,10 +104,10 @@ def override_remove(day: str, by: By = None) -> None:
 
 
 @override_app.command("list")
-def override_list(by: By = None, json_: Json = False) -> None:
-    """List local overrides."""
-    rows = [asdict(o) for o in get_app().reads.overrides(actor(by))]
-    emit_json(rows) if json_ else table(rows, ["day", "kind", "reason"])
+def override_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
+    """List local overrides by day, a page at a time."""
+    page = get_app().reads.overrides(actor(by), limit=limit, after=after)
+    emit_page(page, [asdict(o) for o in page], ["day", "kind", "reason"], json_)
 
 
 def deadline_view(d: Deadline, rule: DeadlineRule | None, cal: WorkingCalendar, today: date) -> dict[str, Any]:
@@ -167,28 +168,29 @@ def deadlines_due(
     within: Annotated[str, typer.Option(help="Horizon after --as-of.")] = "20 working days",
     team: Annotated[str | None, typer.Option()] = None,
     owner: Annotated[str | None, typer.Option(help="Owner's email.")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
     by: By = None,
     json_: Json = False,
 ) -> None:
-    """What is due or overdue across the open cases you may see, soonest first."""
+    """What is due or overdue across the open cases you may see, soonest first, a page at a time."""
     a = get_app()
     today = parse_date(as_of, "--as-of") or local_today(a.clock)
     horizon = due_date(today, parse_limit(within), a.calendar)
     team_id = a.directory.team_id(team) if team else None
     owner_id = a.directory.user_id(owner) if owner else None
     rows = []
-    for item in a.reads.deadlines_due(horizon, actor(by), team_id=team_id, owner_id=owner_id):
+    page = a.reads.deadlines_due(horizon, actor(by), team_id=team_id, owner_id=owner_id, limit=limit, after=after)
+    for item in page:
         rule = _rule(item.workflow_id, item.workflow_version, item.deadline.rule)
         view = deadline_view(item.deadline, rule, a.calendar, today)
         rows.append(
             {"case": item.case_ref, "workflow": item.workflow_id, "owner": item.owner, "team": item.team, **view}
         )
-    if json_:
-        emit_json(rows)
-        return
-    for row in rows:
-        row["left"] = _left(row)
-    table(rows, ["case", "rule", "label", "class", "due", "status", "left", "owner", "team"])
+    if not json_:
+        for row in rows:
+            row["left"] = _left(row)
+    emit_page(page, rows, ["case", "rule", "label", "class", "due", "status", "left", "owner", "team"], json_)
 
 
 def sweep(

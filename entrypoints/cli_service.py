@@ -11,13 +11,12 @@ import typer
 
 from carepath.engine.clock import local_today
 from carepath.engine.panels import check_type, sittings
-from carepath.engine.reads import OutboxStatus
+from carepath.engine.reads import OutboxListing, Page
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
-from carepath.entrypoints.output import emit_json, table
+from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
-Limit = Annotated[int, typer.Option(help="At most this many, newest first.")]
 
 mail_app = Typer(help="Email: what the mail catcher caught, the outbox, dead messages.")
 panels_app = Typer(help="Panel sittings: ready-for-panel emails name the next one that leaves 5 working days.")
@@ -27,8 +26,9 @@ panels_app = Typer(help="Panel sittings: ready-for-panel emails name the next on
 
 
 @mail_app.command("list")
-def mail_list(limit: Limit = 50, by: By = None, json_: Json = False) -> None:
-    """Messages the built-in mail catcher received."""
+def mail_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
+    """Messages the built-in mail catcher received, newest first, a page at a time."""
+    page = get_app().reads.caught(actor(by), limit, after)
     rows = [
         {
             "id": m.id,
@@ -37,9 +37,9 @@ def mail_list(limit: Limit = 50, by: By = None, json_: Json = False) -> None:
             "subject": m.subject,
             "time": m.received_at.isoformat(timespec="seconds"),
         }
-        for m in get_app().reads.caught(actor(by), limit)
+        for m in page
     ]
-    emit_json(rows) if json_ else table(rows, ["id", "time", "recipients", "subject", "message_id"])
+    emit_page(page, rows, ["id", "time", "recipients", "subject", "message_id"], json_)
 
 
 def _text_part(msg: EmailMessage) -> str:
@@ -71,7 +71,7 @@ def mail_show(
         typer.echo(_text_part(msg).rstrip("\n"))
 
 
-def _outbox_rows(status: OutboxStatus | None, limit: int, by: str | None) -> list[dict[str, Any]]:
+def _outbox_rows(page: Page[OutboxListing]) -> list[dict[str, Any]]:
     return [
         {
             "id": r.id,
@@ -85,34 +85,34 @@ def _outbox_rows(status: OutboxStatus | None, limit: int, by: str | None) -> lis
             "message_id": r.message_id,
             "key": r.key,
         }
-        for r in get_app().reads.outbox(actor(by), status, limit)
+        for r in page
     ]
 
 
 @mail_app.command("failed")
-def mail_failed(by: By = None, json_: Json = False) -> None:
-    """Dead messages: refused by the server (5xx) or out of attempts. Requeue with `mail retry ID`."""
-    rows = _outbox_rows("dead", 500, by)
-    emit_json(rows) if json_ else table(rows, ["id", "kind", "case", "recipients", "attempts", "last_error"])
+def mail_failed(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
+    """Dead messages, newest first: refused by the server (5xx) or out of attempts. Requeue with `mail retry ID`."""
+    page = get_app().reads.outbox(actor(by), "dead", limit, after)
+    emit_page(page, _outbox_rows(page), ["id", "kind", "case", "recipients", "attempts", "last_error"], json_)
 
 
 @mail_app.command("outbox")
 def mail_outbox(
     status: Annotated[str | None, typer.Option(help="pending, sent or dead.")] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
     by: By = None,
     json_: Json = False,
 ) -> None:
-    """Messages in the outbox, newest first, with a count by status."""
+    """Messages in the outbox, newest first, a page at a time, with a count by status."""
     if status not in (None, "pending", "sent", "dead"):
         raise typer.BadParameter("use pending, sent or dead", param_hint="--status")
-    rows = _outbox_rows(status, limit, by)  # type: ignore[arg-type]
+    page = get_app().reads.outbox(actor(by), status, limit, after)  # type: ignore[arg-type]
     counts = get_app().reads.outbox_counts(actor(by))
-    if json_:
-        emit_json({"counts": counts, "messages": rows})
-        return
-    table(rows, ["id", "kind", "case", "recipients", "status", "attempts", "next_attempt_at"])
-    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    columns = ["id", "kind", "case", "recipients", "status", "attempts", "next_attempt_at"]
+    emit_page(page, _outbox_rows(page), columns, json_, extra={"counts": counts})
+    if not json_:
+        typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 @mail_app.command("retry")
@@ -162,15 +162,18 @@ def panels_add(
 def panels_list(
     panel_type: Annotated[str | None, typer.Option("--type", help="fostering or adoption.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include past sittings.")] = False,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
     by: By = None,
     json_: Json = False,
 ) -> None:
-    """Booked sittings from today, with the date papers must reach members."""
+    """Booked sittings from today in date order, a page at a time, with the date papers must reach members."""
     a = get_app()
     if panel_type is not None:
         check_type(panel_type)
     today = local_today(a.clock)
-    found = sittings(a.reads.sitting_days(actor(by), panel_type, None if all_ else today), a.calendar)
+    page = a.reads.sitting_days(actor(by), panel_type, None if all_ else today, limit=limit, after=after)
+    found = sittings(page, a.calendar)
     rows = [
         {
             "date": s.day.isoformat(),
@@ -181,7 +184,7 @@ def panels_list(
         }
         for s in found
     ]
-    emit_json(rows) if json_ else table(rows, ["date", "weekday", "type", "papers_by", "open"])
+    emit_page(page, rows, ["date", "weekday", "type", "papers_by", "open"], json_)
 
 
 def register(app: typer.Typer) -> None:

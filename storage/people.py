@@ -19,6 +19,7 @@ from carepath.engine.case import Actor
 from carepath.engine.clock import Clock
 from carepath.engine.errors import InvalidInput, NotFound
 from carepath.engine.ports import NewTeam, NewUser
+from carepath.engine.reads import DEFAULT_LIMIT, Page, cursor_parts, make_cursor
 from carepath.engine.roles import ROLES, SYSTEM_EMAIL
 from carepath.storage.db import is_postgres
 from carepath.storage.recipients import resolve
@@ -189,31 +190,64 @@ class PeopleQueries:
             raise NotFound("team", name)
         return int(tid)
 
-    def users(self) -> list[UserInfo]:
-        """Every user but the system one, by email."""
+    def users(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[UserInfo]:
+        """A page of the users but the system one, by email (keyset on the email), with their teams."""
+        stmt = select(USERS).where(USERS.c.email != SYSTEM_EMAIL)
+        if after is not None:
+            (email,) = cursor_parts(after, (str,))
+            stmt = stmt.where(USERS.c.email > email)
+        stmt = stmt.order_by(USERS.c.email).limit(limit + 1)
+        count = select(func.count()).select_from(USERS).where(USERS.c.email != SYSTEM_EMAIL)
         with self.engine.connect() as conn:
+            rows = list(conn.execute(stmt))
+            total = conn.execute(count).scalar_one()
+            more = len(rows) > limit
+            rows = rows[:limit]
             teams: dict[int, list[str]] = {}
-            for m in conn.execute(select(MEMBERS.c.user_id, TEAMS.c.name).join(TEAMS, TEAMS.c.id == MEMBERS.c.team_id)):
+            member_of = (
+                select(MEMBERS.c.user_id, TEAMS.c.name)
+                .join(TEAMS, TEAMS.c.id == MEMBERS.c.team_id)
+                .where(MEMBERS.c.user_id.in_([r.id for r in rows]))
+                .order_by(TEAMS.c.name)
+            )
+            for m in conn.execute(member_of):
                 teams.setdefault(m.user_id, []).append(m.name)
-            return [
-                UserInfo(r.id, r.email, r.name, tuple(r.roles), r.active, tuple(teams.get(r.id, ())))
-                for r in conn.execute(select(USERS).where(USERS.c.email != SYSTEM_EMAIL).order_by(USERS.c.email))
-            ]
+        return Page(
+            tuple(UserInfo(r.id, r.email, r.name, tuple(r.roles), r.active, tuple(teams.get(r.id, ()))) for r in rows),
+            int(total),
+            limit,
+            make_cursor(rows[-1].email) if more else None,
+        )
 
-    def teams(self) -> list[TeamInfo]:
-        """Every team with its people."""
+    def teams(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[TeamInfo]:
+        """A page of teams by name (keyset on the name), with their managers' and members' emails joined."""
+        manager, service = USERS.alias("manager"), USERS.alias("service_manager")
+        stmt = (
+            select(TEAMS.c.id, TEAMS.c.name, manager.c.email.label("m"), service.c.email.label("sm"))
+            .outerjoin(manager, manager.c.id == TEAMS.c.manager_id)
+            .outerjoin(service, service.c.id == TEAMS.c.service_manager_id)
+        )
+        if after is not None:
+            (name,) = cursor_parts(after, (str,))
+            stmt = stmt.where(TEAMS.c.name > name)
+        stmt = stmt.order_by(TEAMS.c.name).limit(limit + 1)
         with self.engine.connect() as conn:
-            emails = {r.id: r.email for r in conn.execute(select(USERS.c.id, USERS.c.email))}
+            rows = list(conn.execute(stmt))
+            total = conn.execute(select(func.count()).select_from(TEAMS)).scalar_one()
+            more = len(rows) > limit
+            rows = rows[:limit]
             members: dict[int, list[str]] = {}
-            for m in conn.execute(select(MEMBERS)):
-                members.setdefault(m.team_id, []).append(emails[m.user_id])
-            return [
-                TeamInfo(
-                    t.id,
-                    t.name,
-                    emails.get(t.manager_id),
-                    emails.get(t.service_manager_id),
-                    tuple(sorted(members.get(t.id, []))),
-                )
-                for t in conn.execute(select(TEAMS).order_by(TEAMS.c.name))
-            ]
+            people = (
+                select(MEMBERS.c.team_id, USERS.c.email)
+                .join(USERS, USERS.c.id == MEMBERS.c.user_id)
+                .where(MEMBERS.c.team_id.in_([t.id for t in rows]))
+                .order_by(USERS.c.email)
+            )
+            for m in conn.execute(people):
+                members.setdefault(m.team_id, []).append(m.email)
+        return Page(
+            tuple(TeamInfo(t.id, t.name, t.m, t.sm, tuple(members.get(t.id, ()))) for t in rows),
+            int(total),
+            limit,
+            make_cursor(rows[-1].name) if more else None,
+        )

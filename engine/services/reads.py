@@ -15,6 +15,8 @@ from carepath.engine.deadlines import Deadline
 from carepath.engine.errors import NotPermitted
 from carepath.engine.policy import Subject, authorize, case_scope_filter
 from carepath.engine.reads import (
+    DEFAULT_LIMIT,
+    HISTORY_LIMIT,
     CaseFilter,
     CaseListing,
     CaughtListing,
@@ -23,42 +25,55 @@ from carepath.engine.reads import (
     OutboxListing,
     OutboxStatus,
     Override,
+    Page,
     Scope,
+    clamp_limit,
 )
 
 
 class CaseReads(Protocol):
     def case(self, ref: str) -> Case: ...
-    def cases(self, f: CaseFilter, scope: Scope) -> list[CaseListing]: ...
+    def cases(self, f: CaseFilter, scope: Scope) -> Page[CaseListing]: ...
     def owner_and_team(self, case: Case) -> tuple[str | None, str | None]: ...
 
 
 class HistoryReads(Protocol):
-    def history(self, case_id: int) -> list[HistoryEntry]: ...
+    def history(self, case_id: int, *, limit: int = ..., after: str | None = None) -> Page[HistoryEntry]: ...
 
 
 class DeadlineReads(Protocol):
     def of_case(self, case_id: int) -> list[Deadline]: ...
     def due(
-        self, until: date, scope: Scope, *, team_id: int | None = None, owner_id: int | None = None
-    ) -> list[DeadlineListing]: ...
+        self,
+        until: date,
+        scope: Scope,
+        *,
+        team_id: int | None = None,
+        owner_id: int | None = None,
+        limit: int = ...,
+        after: str | None = None,
+    ) -> Page[DeadlineListing]: ...
 
 
 class MailReads(Protocol):
-    def outbox(self, status: OutboxStatus | None, limit: int) -> list[OutboxListing]: ...
+    def outbox(
+        self, status: OutboxStatus | None, limit: int = ..., after: str | None = None
+    ) -> Page[OutboxListing]: ...
     def counts(self) -> dict[str, int]: ...
-    def caught(self, limit: int) -> list[CaughtListing]: ...
+    def caught(self, limit: int = ..., after: str | None = None) -> Page[CaughtListing]: ...
     def caught_raw(self, caught_id: int) -> str: ...
 
 
 class PeopleReads(Protocol):
-    def users(self) -> list[Any]: ...
-    def teams(self) -> list[Any]: ...
+    def users(self, *, limit: int = ..., after: str | None = None) -> Page[Any]: ...
+    def teams(self, *, limit: int = ..., after: str | None = None) -> Page[Any]: ...
 
 
 class PanelReads(Protocol):
-    def sitting_days(self, panel_type: str | None, since: date | None) -> list[tuple[date, str]]: ...
-    def overrides(self) -> list[Override]: ...
+    def sitting_days(
+        self, panel_type: str | None, since: date | None, *, limit: int = ..., after: str | None = None
+    ) -> Page[tuple[date, str]]: ...
+    def overrides(self, *, limit: int = ..., after: str | None = None) -> Page[Override]: ...
 
 
 def scope_for(actor: Actor, command: str) -> Scope:
@@ -101,65 +116,94 @@ class ReadService:
         owner, team = self._cases.owner_and_team(case)
         return CaseListing(case, owner, team)
 
-    def cases(self, f: CaseFilter, actor: Actor) -> list[CaseListing]:
-        """Cases matching ``f`` that ``actor`` may see, newest first."""
-        return self._cases.cases(replace(f, limit=max(1, min(f.limit, 1000))), scope_for(actor, "case.list"))
+    def cases(self, f: CaseFilter, actor: Actor) -> Page[CaseListing]:
+        """A page of the cases matching ``f`` that ``actor`` may see, newest first; ``f.after`` pages on."""
+        return self._cases.cases(replace(f, limit=clamp_limit(f.limit)), scope_for(actor, "case.list"))
 
-    def history(self, ref: str, actor: Actor) -> tuple[Case, list[HistoryEntry]]:
-        """A case and its events, oldest first."""
+    def history(
+        self, ref: str, actor: Actor, *, limit: int = HISTORY_LIMIT, after: str | None = None
+    ) -> tuple[Case, Page[HistoryEntry]]:
+        """A case and a page of its events, oldest first (``after``: the ``next`` of the page before)."""
         case = self.case(ref, actor)
         assert case.id is not None
-        return case, self._history.history(case.id)
+        return case, self._history.history(case.id, limit=clamp_limit(limit, HISTORY_LIMIT), after=after)
 
     def case_deadlines(self, ref: str, actor: Actor) -> tuple[Case, list[Deadline]]:
-        """A case and its deadlines, by due date."""
+        """A case and its deadlines, by due date.
+
+        Not paged: one case's deadlines are bounded by its journey's rules and their cycles.
+        """
         case = self._cases.case(ref)
         authorize(actor, "deadlines.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
         assert case.id is not None
         return case, self._deadlines.of_case(case.id)
 
     def deadlines_due(
-        self, until: date, actor: Actor, *, team_id: int | None = None, owner_id: int | None = None
-    ) -> list[DeadlineListing]:
-        """Open deadlines due by ``until`` on cases ``actor`` may see."""
-        return self._deadlines.due(until, scope_for(actor, "deadlines.read"), team_id=team_id, owner_id=owner_id)
+        self,
+        until: date,
+        actor: Actor,
+        *,
+        team_id: int | None = None,
+        owner_id: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page[DeadlineListing]:
+        """A page of the open deadlines due by ``until`` on cases ``actor`` may see, soonest first."""
+        return self._deadlines.due(
+            until,
+            scope_for(actor, "deadlines.read"),
+            team_id=team_id,
+            owner_id=owner_id,
+            limit=clamp_limit(limit),
+            after=after,
+        )
 
-    def outbox(self, actor: Actor, status: OutboxStatus | None = None, limit: int = 50) -> list[OutboxListing]:
-        """Outbox rows, newest first."""
+    def outbox(
+        self, actor: Actor, status: OutboxStatus | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None
+    ) -> Page[OutboxListing]:
+        """A page of outbox rows, newest first."""
         authorize(actor, "mail.read")
-        return self._mail.outbox(status, limit)
+        return self._mail.outbox(status, clamp_limit(limit), after)
 
     def outbox_counts(self, actor: Actor) -> dict[str, int]:
         """Pending, sent and dead counts."""
         authorize(actor, "mail.read")
         return self._mail.counts()
 
-    def caught(self, actor: Actor, limit: int = 50) -> list[CaughtListing]:
-        """What the built-in catcher received, newest first."""
+    def caught(self, actor: Actor, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[CaughtListing]:
+        """A page of what the built-in catcher received, newest first."""
         authorize(actor, "mail.read")
-        return self._mail.caught(limit)
+        return self._mail.caught(clamp_limit(limit), after)
 
     def caught_raw(self, caught_id: int, actor: Actor) -> str:
         """One caught message as received."""
         authorize(actor, "mail.read")
         return self._mail.caught_raw(caught_id)
 
-    def sitting_days(self, actor: Actor, panel_type: str | None, since: date | None) -> list[tuple[date, str]]:
-        """Booked panel sittings."""
+    def sitting_days(
+        self,
+        actor: Actor,
+        panel_type: str | None,
+        since: date | None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page[tuple[date, str]]:
+        """A page of booked panel sittings, in date order."""
         authorize(actor, "panel.read")
-        return self._panels.sitting_days(panel_type, since)
+        return self._panels.sitting_days(panel_type, since, limit=clamp_limit(limit), after=after)
 
-    def overrides(self, actor: Actor) -> list[Override]:
-        """Local calendar overrides."""
+    def overrides(self, actor: Actor, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Override]:
+        """A page of local calendar overrides, by day."""
         authorize(actor, "calendar.read")
-        return self._panels.overrides()
+        return self._panels.overrides(limit=clamp_limit(limit), after=after)
 
-    def users(self, actor: Actor) -> list[Any]:
-        """Every user but the system one."""
+    def users(self, actor: Actor, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Any]:
+        """A page of the users but the system one, by email."""
         authorize(actor, "user.read")
-        return self._people.users()
+        return self._people.users(limit=clamp_limit(limit), after=after)
 
-    def teams(self, actor: Actor) -> list[Any]:
-        """Every team with its people."""
+    def teams(self, actor: Actor, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Any]:
+        """A page of teams with their people, by name."""
         authorize(actor, "team.read")
-        return self._people.teams()
+        return self._people.teams(limit=clamp_limit(limit), after=after)

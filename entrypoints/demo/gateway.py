@@ -10,9 +10,9 @@ carepath's own user only sweeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from carepath.config.bootstrap import App
 from carepath.engine.case import Actor, Case
@@ -20,6 +20,7 @@ from carepath.engine.clock import FixedClock, local_today
 from carepath.engine.compiler import CompiledWorkflow
 from carepath.engine.deadlines import Deadline
 from carepath.engine.errors import NotFound
+from carepath.engine.reads import MAX_LIMIT, Page
 from carepath.entrypoints.demo.scenario import DOMAIN, PEOPLE
 
 
@@ -34,6 +35,20 @@ class Summaries(Protocol):
 
 #: The demo's administrator: the first user of an empty installation, who adds the others.
 DEMO_ADMIN = (f"ada.admin@{DOMAIN}", "Demo Administrator Ada")
+
+
+T = TypeVar("T")
+
+
+def _every(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    """Every item of a paged read, page after page (the demo's few people, teams and sittings)."""
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        yield from page.items
+        if page.next is None:
+            return
+        after = page.next
 
 
 def _email_of(role: str) -> str:
@@ -114,7 +129,7 @@ class Gateway:
 
     def user_emails(self, by: Actor) -> set[str]:
         """Every user's email."""
-        return {u.email for u in self.app.reads.users(by)}
+        return {u.email for u in _every(lambda after: self.app.reads.users(by, limit=MAX_LIMIT, after=after))}
 
     def add_user(self, email: str, name: str, role: str, by: Actor) -> None:
         """Create a user with one role."""
@@ -122,7 +137,7 @@ class Gateway:
 
     def team_names(self, by: Actor) -> set[str]:
         """Every team's name."""
-        return {t.name for t in self.app.reads.teams(by)}
+        return {t.name for t in _every(lambda after: self.app.reads.teams(by, limit=MAX_LIMIT, after=after))}
 
     def add_team(self, name: str, manager: str, service_manager: str, members: list[str], by: Actor) -> None:
         """Create a team (people by email)."""
@@ -150,7 +165,7 @@ class Gateway:
         Returns:
             How many were booked.
         """
-        have = set(self.app.reads.sitting_days(by, None, None))
+        have = set(_every(lambda after: self.app.reads.sitting_days(by, None, None, limit=MAX_LIMIT, after=after)))
         booked = 0
         for day, kind in wanted:
             if (day, kind) in have or not self.app.calendar.is_working_day(day):
@@ -161,8 +176,8 @@ class Gateway:
 
     def first_sitting(self, kind: str, since: date) -> date | None:
         """The day of the first booked ``kind`` panel on or after ``since``."""
-        ahead = self.app.reads.sitting_days(self.coordinator(), kind, since)
-        return ahead[0][0] if ahead else None
+        ahead = self.app.reads.sitting_days(self.coordinator(), kind, since, limit=1)
+        return ahead.items[0][0] if ahead.items else None
 
     # -- cases ---------------------------------------------------------------------------------------
 

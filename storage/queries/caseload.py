@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 
 from carepath.engine.case import Case
 from carepath.engine.errors import CaseNotFound
-from carepath.engine.reads import CaseFilter, CaseListing, Scope
+from carepath.engine.reads import CaseFilter, CaseListing, Page, Scope, cursor_parts, make_cursor
 from carepath.storage.tables import CASES, TEAMS, USERS
 from carepath.storage.uow import _SELECT_CASE, case_from_row
 
@@ -40,9 +40,15 @@ class CaseloadQueries:
             raise CaseNotFound(ref)
         return case_from_row(row)
 
-    def cases(self, f: CaseFilter, scope: Scope) -> list[CaseListing]:
-        """Cases matching ``f`` within ``scope``, newest first, names joined in the same statement."""
-        stmt = scoped(_LIST, scope)
+    def cases(self, f: CaseFilter, scope: Scope) -> Page[CaseListing]:
+        """A page of the cases matching ``f`` within ``scope``, newest first (keyset on the case id).
+
+        Names are joined in the same statement; ``total`` counts every match; ``next`` is the last
+        row's id when more follow.
+        """
+        conds: list[Any] = []
+        if not scope.all_cases:
+            conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
         for column, value in (
             (CASES.c.workflow_id, f.workflow),
             (CASES.c.state, f.state),
@@ -51,14 +57,30 @@ class CaseloadQueries:
             (CASES.c.status, f.status),
         ):
             if value is not None and value != "":
-                stmt = stmt.where(column == value)
-        stmt = stmt.order_by(CASES.c.id.desc()).limit(f.limit)
+                conds.append(column == value)
+        stmt = _LIST.where(*conds)
+        if f.after is not None:
+            (after_id,) = cursor_parts(f.after, (int,))
+            stmt = stmt.where(CASES.c.id < after_id)
+        stmt = stmt.order_by(CASES.c.id.desc()).limit(f.limit + 1)
         with self.engine.connect() as conn:
-            return [CaseListing(case_from_row(r), r.owner_email, r.team_name) for r in conn.execute(stmt)]
+            rows = list(conn.execute(stmt))
+            total = conn.execute(select(func.count()).select_from(CASES).where(*conds)).scalar_one()
+        more = len(rows) > f.limit
+        rows = rows[: f.limit]
+        return Page(
+            tuple(CaseListing(case_from_row(r), r.owner_email, r.team_name) for r in rows),
+            int(total),
+            f.limit,
+            make_cursor(rows[-1].id) if more else None,
+        )
 
     def owner_and_team(self, case: Case) -> tuple[str | None, str | None]:
         """The owner's email and the team's name of one case."""
+        stmt = select(
+            select(USERS.c.email).where(USERS.c.id == case.owner_id).scalar_subquery(),
+            select(TEAMS.c.name).where(TEAMS.c.id == case.team_id).scalar_subquery(),
+        )
         with self.engine.connect() as conn:
-            owner = conn.execute(select(USERS.c.email).where(USERS.c.id == case.owner_id)).scalar()
-            team = conn.execute(select(TEAMS.c.name).where(TEAMS.c.id == case.team_id)).scalar()
-        return owner, team
+            row = conn.execute(stmt).one()
+        return row[0], row[1]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, or_, select, tuple_
 
 from carepath.engine.deadlines import Deadline
-from carepath.engine.reads import DeadlineListing, Scope
-from carepath.storage.queries.caseload import scoped
+from carepath.engine.reads import DEFAULT_LIMIT, DeadlineListing, Page, Scope, cursor_parts, make_cursor
 from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
 from carepath.storage.uow import deadline_from_row
 
@@ -30,9 +30,27 @@ class DeadlineQueries:
             return [deadline_from_row(r) for r in conn.execute(stmt)]
 
     def due(
-        self, until: date, scope: Scope, *, team_id: int | None = None, owner_id: int | None = None
-    ) -> list[DeadlineListing]:
-        """Open deadlines due on or before ``until`` within ``scope``, soonest first."""
+        self,
+        until: date,
+        scope: Scope,
+        *,
+        team_id: int | None = None,
+        owner_id: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page[DeadlineListing]:
+        """A page of the open deadlines due on or before ``until`` within ``scope``, soonest first.
+
+        Ordered by (due day, case reference, deadline id), which is also the keyset ``next`` holds;
+        case, owner and team are joined in the same statement; ``total`` counts every match.
+        """
+        conds: list[Any] = [DEADLINES.c.status == "open", DEADLINES.c.due_on <= until]
+        if not scope.all_cases:
+            conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
+        if team_id is not None:
+            conds.append(CASES.c.team_id == team_id)
+        if owner_id is not None:
+            conds.append(CASES.c.owner_id == owner_id)
         stmt = (
             select(
                 DEADLINES,
@@ -45,18 +63,26 @@ class DeadlineQueries:
             .join(CASES, CASES.c.id == DEADLINES.c.case_id)
             .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
             .outerjoin(TEAMS, TEAMS.c.id == CASES.c.team_id)
-            .where(DEADLINES.c.status == "open", DEADLINES.c.due_on <= until)
-            .order_by(DEADLINES.c.due_on, CASES.c.ref)
+            .where(*conds)
         )
-        stmt = scoped(stmt, scope)
-        if team_id is not None:
-            stmt = stmt.where(CASES.c.team_id == team_id)
-        if owner_id is not None:
-            stmt = stmt.where(CASES.c.owner_id == owner_id)
+        if after is not None:
+            due_on, ref, did = cursor_parts(after, (date, str, int))
+            stmt = stmt.where(tuple_(DEADLINES.c.due_on, CASES.c.ref, DEADLINES.c.id) > tuple_(due_on, ref, did))
+        stmt = stmt.order_by(DEADLINES.c.due_on, CASES.c.ref, DEADLINES.c.id).limit(limit + 1)
+        count = select(func.count()).select_from(DEADLINES).join(CASES, CASES.c.id == DEADLINES.c.case_id).where(*conds)
         with self.engine.connect() as conn:
-            return [
+            rows = list(conn.execute(stmt))
+            total = conn.execute(count).scalar_one()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(
+            tuple(
                 DeadlineListing(
                     deadline_from_row(r), r.ref, r.workflow_id, r.workflow_version, r.owner_email, r.team_name
                 )
-                for r in conn.execute(stmt)
-            ]
+                for r in rows
+            ),
+            int(total),
+            limit,
+            make_cursor(rows[-1].due_on, rows[-1].ref, rows[-1].id) if more else None,
+        )

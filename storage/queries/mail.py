@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, func, select
 
 from carepath.engine.errors import NotFound
-from carepath.engine.reads import CaughtListing, OutboxListing, OutboxStatus
+from carepath.engine.reads import (
+    DEFAULT_LIMIT,
+    CaughtListing,
+    OutboxListing,
+    OutboxStatus,
+    Page,
+    cursor_parts,
+    make_cursor,
+)
 from carepath.storage.tables import CASES, CAUGHT, OUTBOX
 
 
@@ -15,18 +25,24 @@ class MailQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def outbox(self, status: OutboxStatus | None, limit: int) -> list[OutboxListing]:
-        """Outbox rows, newest first, optionally only those with ``status``."""
-        stmt = (
-            select(OUTBOX, CASES.c.ref.label("case_ref"))
-            .outerjoin(CASES, CASES.c.id == OUTBOX.c.case_id)
-            .order_by(OUTBOX.c.id.desc())
-            .limit(limit)
-        )
-        if status is not None:
-            stmt = stmt.where(OUTBOX.c.status == status)
+    def outbox(
+        self, status: OutboxStatus | None, limit: int = DEFAULT_LIMIT, after: str | None = None
+    ) -> Page[OutboxListing]:
+        """A page of outbox rows, newest first (keyset on the id), optionally only those with ``status``."""
+        conds: list[Any] = [] if status is None else [OUTBOX.c.status == status]
+        stmt = select(OUTBOX, CASES.c.ref.label("case_ref")).outerjoin(CASES, CASES.c.id == OUTBOX.c.case_id)
+        stmt = stmt.where(*conds)
+        if after is not None:
+            (after_id,) = cursor_parts(after, (int,))
+            stmt = stmt.where(OUTBOX.c.id < after_id)
+        stmt = stmt.order_by(OUTBOX.c.id.desc()).limit(limit + 1)
         with self.engine.connect() as conn:
-            return [
+            rows = list(conn.execute(stmt))
+            total = conn.execute(select(func.count()).select_from(OUTBOX).where(*conds)).scalar_one()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(
+            tuple(
                 OutboxListing(
                     r.id,
                     r.key,
@@ -39,8 +55,12 @@ class MailQueries:
                     r.last_error,
                     r.message_id,
                 )
-                for r in conn.execute(stmt)
-            ]
+                for r in rows
+            ),
+            int(total),
+            limit,
+            make_cursor(rows[-1].id) if more else None,
+        )
 
     def counts(self) -> dict[str, int]:
         """How many rows are pending, sent and dead."""
@@ -50,18 +70,24 @@ class MailQueries:
             }
         return {s: got.get(s, 0) for s in ("pending", "sent", "dead")}
 
-    def caught(self, limit: int) -> list[CaughtListing]:
-        """Caught messages, newest first."""
-        stmt = (
-            select(CAUGHT.c.id, CAUGHT.c.message_id, CAUGHT.c.recipients, CAUGHT.c.subject, CAUGHT.c.received_at)
-            .order_by(CAUGHT.c.id.desc())
-            .limit(limit)
-        )
+    def caught(self, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[CaughtListing]:
+        """A page of caught messages, newest first (keyset on the id)."""
+        stmt = select(CAUGHT.c.id, CAUGHT.c.message_id, CAUGHT.c.recipients, CAUGHT.c.subject, CAUGHT.c.received_at)
+        if after is not None:
+            (after_id,) = cursor_parts(after, (int,))
+            stmt = stmt.where(CAUGHT.c.id < after_id)
+        stmt = stmt.order_by(CAUGHT.c.id.desc()).limit(limit + 1)
         with self.engine.connect() as conn:
-            return [
-                CaughtListing(r.id, r.message_id, tuple(r.recipients), r.subject, r.received_at)
-                for r in conn.execute(stmt)
-            ]
+            rows = list(conn.execute(stmt))
+            total = conn.execute(select(func.count()).select_from(CAUGHT)).scalar_one()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(
+            tuple(CaughtListing(r.id, r.message_id, tuple(r.recipients), r.subject, r.received_at) for r in rows),
+            int(total),
+            limit,
+            make_cursor(rows[-1].id) if more else None,
+        )
 
     def caught_raw(self, caught_id: int) -> str:
         """The whole message ``caught_id`` as received; ``NotFound`` otherwise."""

@@ -58,6 +58,14 @@ def as_json(result: Result) -> Any:
     return json.loads(result.stdout)
 
 
+def items(result: Result) -> list[Any]:
+    """The rows of a paged list command's ``--json`` (``{"items", "total", "next"}``)."""
+    page = as_json(result)
+    assert set(page) >= {"items", "total", "next"}
+    assert isinstance(page["items"], list)
+    return page["items"]
+
+
 def refused(run: Run, *args: str) -> str:
     """Run a command that must be refused: exit 2 and exactly one ``error:`` line on stderr."""
     result = run(*args, code=2)
@@ -139,7 +147,7 @@ def test_every_read_prints_json_with_json(run: Run) -> None:
 
     show = as_json(run("case", "show", ref, "--by", CW, "--json"))
     assert (show["state"], show["version"], show["facts"]) == ("assessment", 3, {"application_on": "2026-11-02"})
-    history = as_json(run("case", "history", ref, "--by", CW, "--json"))
+    history = items(run("case", "history", ref, "--by", CW, "--json"))
     assert [(e["seq"], e["trigger"], e["to"]) for e in history] == [
         (1, "open", "enquiry"),
         (2, "book_visit", "visit"),
@@ -150,18 +158,18 @@ def test_every_read_prints_json_with_json(run: Run) -> None:
     assert [(a["trigger"], a["ready"], a["reasons"]) for a in actions] == [
         ("book_panel", False, ["not ready for panel; missing: report_authorised_on"])
     ]
-    listed = as_json(run("case", "list", "--state", "assessment", "--by", CW, "--json"))
+    listed = items(run("case", "list", "--state", "assessment", "--by", CW, "--json"))
     assert [c["ref"] for c in listed] == [ref]
-    assert as_json(run("case", "list", "--state", "panel", "--by", CW, "--json")) == []
+    assert items(run("case", "list", "--state", "panel", "--by", CW, "--json")) == []
 
-    users = as_json(run("users", "list", "--by", ADMIN, "--json"))
+    users = items(run("users", "list", "--by", ADMIN, "--json"))
     assert [(u["email"], u["active"]) for u in users] == [
         (ADM, True),
         (ADMIN, True),
         (CW, True),
         (TM, True),
     ]
-    teams = as_json(run("teams", "list", "--by", CW, "--json"))
+    teams = items(run("teams", "list", "--by", CW, "--json"))
     assert [(t["name"], t["manager"], t["members"]) for t in teams] == [("Fostering East", TM, [CW])]
     workflows = as_json(run("workflows", "list", "--json"))
     assert [(w["id"], w["version"], w["prefix"]) for w in workflows] == [("sample", 1, "SM")]
@@ -209,7 +217,7 @@ def test_a_case_moves_through_the_journey(run: Run) -> None:
     run("case", "close", ref, "--reason", "AW0", "--by", TM)
     closed = as_json(run("case", "show", ref, "--by", CW, "--json"))
     assert (closed["state"], closed["status"], closed["exit_reason"]) == ("closed", "closed", "AW0")
-    history = as_json(run("case", "history", ref, "--by", CW, "--json"))
+    history = items(run("case", "history", ref, "--by", CW, "--json"))
     assert (history[-1]["trigger"], history[-1]["payload"]) == ("close", {"reason": "AW0", "stage": "panel"})
     assert [e["in_error"] for e in history].count(True) == 1
     assert [e["by"] for e in history][-3:] == [TM, TM, TM]
@@ -220,21 +228,21 @@ def test_the_acting_user_may_come_from_carepath_user(run: Run, monkeypatch: pyte
     monkeypatch.setenv("CAREPATH_USER", CW)
     ref = as_json(run("case", "open", "sample", "--team", "Fostering East", "--json"))["ref"]
     run("case", "fire", ref, "book_visit")
-    assert [e["by"] for e in as_json(run("case", "history", ref, "--json"))] == [CW, CW]
+    assert [e["by"] for e in items(run("case", "history", ref, "--json"))] == [CW, CW]
     # --by wins over CAREPATH_USER
     run("case", "fire", ref, "apply", "--set", "application_on=2026-11-02", "--by", TM)
-    assert as_json(run("case", "history", ref, "--json"))[-1]["by"] == TM
+    assert items(run("case", "history", ref, "--json"))[-1]["by"] == TM
 
 
 def test_users_and_teams(run: Run) -> None:
     staff(run)
     assert "added team Adoption (0 members)" in run("teams", "add", "Adoption", "--by", ADMIN).stdout
     assert "deactivated cw@council.test" in run("users", "deactivate", CW, "--by", ADMIN).stdout
-    users = {u["email"]: u for u in as_json(run("users", "list", "--by", ADMIN, "--json"))}
+    users = {u["email"]: u for u in items(run("users", "list", "--by", ADMIN, "--json"))}
     assert (users[CW]["active"], users[CW]["teams"]) == (False, ["Fostering East"])
     assert users[TM]["roles"] == ["caseworker", "team_manager"]
     assert users[ADMIN]["roles"] == ["admin"]
-    assert [t["name"] for t in as_json(run("teams", "list", "--by", TM, "--json"))] == ["Adoption", "Fostering East"]
+    assert [t["name"] for t in items(run("teams", "list", "--by", TM, "--json"))] == ["Adoption", "Fostering East"]
     table = run("users", "list", "--by", TM).stdout
     [row] = [line for line in table.splitlines() if line.startswith(CW)]
     assert row.split()[-1] == "False"
@@ -248,7 +256,7 @@ def test_deactivated_users_cannot_act(run: Run) -> None:
     assert "deactivated" in refused(run, "case", "open", "sample", "--by", CW)
     assert "deactivated" in refused(run, "case", "show", ref, "--by", CW)
     # their history stays attributed to them
-    assert as_json(run("case", "history", ref, "--by", TM, "--json"))[0]["by"] == CW
+    assert items(run("case", "history", ref, "--by", TM, "--json"))[0]["by"] == CW
 
 
 # -- refusals ---------------------------------------------------------------------------------
@@ -444,12 +452,12 @@ def test_a_caseworker_sees_only_their_own_and_their_teams_cases(run: Run, db_fil
     colleague = as_json(run("case", "open", "sample", "--by", TM, "--team", "Fostering East", "--json"))["ref"]
     theirs = as_json(run("case", "open", "sample", "--by", other, "--team", "Adoption West", "--json"))["ref"]
 
-    assert sorted(c["ref"] for c in as_json(run("case", "list", "--by", CW, "--json"))) == [mine, colleague]
-    assert [c["ref"] for c in as_json(run("case", "list", "--by", other, "--json"))] == [theirs]
-    assert [r["case"] for r in as_json(run("deadlines", "due", "--by", other, "--json"))] == [theirs]
-    assert theirs not in {r["case"] for r in as_json(run("deadlines", "due", "--by", CW, "--json"))}
+    assert sorted(c["ref"] for c in items(run("case", "list", "--by", CW, "--json"))) == [mine, colleague]
+    assert [c["ref"] for c in items(run("case", "list", "--by", other, "--json"))] == [theirs]
+    assert [r["case"] for r in items(run("deadlines", "due", "--by", other, "--json"))] == [theirs]
+    assert theirs not in {r["case"] for r in items(run("deadlines", "due", "--by", CW, "--json"))}
     # the decider's scope is the whole service
-    assert len(as_json(run("case", "list", "--by", ADM, "--json"))) == 3
+    assert len(items(run("case", "list", "--by", ADM, "--json"))) == 3
 
     before = table_counts(db_file)
     outside = "the case is neither theirs nor in one of their teams"
@@ -492,3 +500,29 @@ def test_validate_reports_every_broken_file_at_once(run: Run) -> None:
     result = run("workflows", "validate", *map(str, files), code=2)
     named = {Path(e.removeprefix("error: ").split(":", 1)[0]).name for e in result.stderr.strip().splitlines()}
     assert named == {p.name for p in files}
+
+
+def test_list_commands_page_with_limit_and_after(run: Run) -> None:
+    staff(run)
+    refs = [
+        as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+        for _ in range(3)
+    ]
+    first = as_json(run("case", "list", "--limit", "2", "--by", CW, "--json"))
+    assert ([c["ref"] for c in first["items"]], first["total"]) == (refs[:0:-1], 3)
+    assert first["next"] is not None
+    rest = as_json(run("case", "list", "--limit", "2", "--after", first["next"], "--by", CW, "--json"))
+    assert ([c["ref"] for c in rest["items"]], rest["total"], rest["next"]) == ([refs[0]], 3, None)
+    # a table ends with how much it shows and how to go on
+    out = run("case", "list", "--limit", "2", "--by", CW).stdout
+    assert out.splitlines()[-1] == f"showing 2 of 3; next: --after {first['next']}"
+    assert run("case", "list", "--by", CW).stdout.splitlines()[-1] == "showing 3 of 3"
+    due = as_json(run("deadlines", "due", "--limit", "1", "--by", CW, "--json"))
+    assert (len(due["items"]), due["total"]) == (1, 3)
+    again = as_json(run("deadlines", "due", "--limit", "1", "--after", due["next"], "--by", CW, "--json"))
+    assert again["items"][0]["case"] != due["items"][0]["case"]
+    users = run("users", "list", "--limit", "3", "--by", ADMIN).stdout.splitlines()[-1]
+    assert users == f"showing 3 of 4; next: --after {CW}"
+    history = as_json(run("case", "history", refs[0], "--limit", "1", "--after", "1", "--by", CW, "--json"))
+    assert (history["items"], history["total"], history["next"]) == ([], 1, None)
+    assert "is not one this list gave" in refused(run, "case", "list", "--after", "nope", "--by", CW)

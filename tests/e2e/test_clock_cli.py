@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -49,6 +50,13 @@ def staff() -> None:
     run("users", "add", CW, "--name", "Caseworker", "--role", "caseworker", "--by", ADMIN)
     run("users", "add", TM, "--name", "Manager", "--role", "team_manager", "--by", ADMIN)
     run("teams", "add", "Fostering", "--manager", TM, "--member", CW, "--by", ADMIN)
+
+
+def items(out: str) -> list[Any]:
+    """The rows of a paged list command's ``--json`` (``{"items", "total", "next"}``)."""
+    page = json.loads(out)
+    assert set(page) >= {"items", "total", "next"}
+    return list(page["items"])
 
 
 def due(*args: str) -> str:
@@ -97,7 +105,7 @@ def test_a_local_closure_moves_due_dates_and_open_deadlines() -> None:
     assert due("2026-12-23", "2 working days") == "2026-12-29"
     after = json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))
     assert after[0]["due"] == "2026-11-10"
-    listed = json.loads(run("calendar", "override", "list", "--by", CW, "--json"))
+    listed = items(run("calendar", "override", "list", "--by", CW, "--json"))
     assert [(o["day"], o["kind"]) for o in listed] == [("2026-11-04", "closure")]
     assert "already has an override" in run(
         "calendar", "override", "add", "2026-11-04", "--reason", "x", "--by", ADMIN, code=2
@@ -135,19 +143,19 @@ def test_deadlines_show_basis_status_and_days_left() -> None:
             "calendar_days_left": -6,
         }
     ]
-    listing = json.loads(run("deadlines", "due", "--by", TM, "--json"))
+    listing = items(run("deadlines", "due", "--by", TM, "--json"))
     assert [(r["case"], r["status"]) for r in listing] == [("SM-2026-0001", "breached"), ("SM-2026-0002", "open")]
-    mine = json.loads(run("deadlines", "due", "--owner", CW, "--by", TM, "--json"))
+    mine = items(run("deadlines", "due", "--owner", CW, "--by", TM, "--json"))
     assert [r["case"] for r in mine] == ["SM-2026-0001"]
-    team = json.loads(run("deadlines", "due", "--team", "Fostering", "--by", TM, "--json"))
+    team = items(run("deadlines", "due", "--team", "Fostering", "--by", TM, "--json"))
     assert [r["case"] for r in team] == ["SM-2026-0001"]
     # the caseworker sees their team's cases, not the manager's own case outside the team
-    assert [r["case"] for r in json.loads(run("deadlines", "due", "--by", CW, "--json"))] == ["SM-2026-0001"]
+    assert [r["case"] for r in items(run("deadlines", "due", "--by", CW, "--json"))] == ["SM-2026-0001"]
     assert run("case", "deadlines", "SM-2026-0002", "--by", CW, code=2) == (
         f"error: {CW} may not deadlines.read: the case is neither theirs nor in one of their teams\n"
     )
     empty = run("deadlines", "due", "--as-of", "2026-10-01", "--within", "5 working days", "--by", TM, "--json")
-    assert json.loads(empty) == []
+    assert items(empty) == []
     assert "overdue 4 wd" in run("case", "deadlines", "SM-2026-0001", "--by", CW)
 
 
@@ -160,7 +168,7 @@ def test_sweep_command_raises_once_and_refuses_the_future() -> None:
     assert first["breach"] == 1
     assert json.loads(run("sweep", "--json"))["raised"] == 0
     assert "in the future" in run("sweep", "--as-of", "2027-01-01", code=2)
-    history = json.loads(run("case", "history", "SM-2026-0001", "--by", CW, "--json"))
+    history = items(run("case", "history", "SM-2026-0001", "--by", CW, "--json"))
     assert [h["trigger"] for h in history] == ["open", "deadline_breached"]
     assert history[-1]["by"] == "system@carepath.invalid"  # the sweep acts as carepath itself
     assert history[-1]["on"] == "2026-10-28"

@@ -77,6 +77,13 @@ JOURNEY = textwrap.dedent("""\
 """)
 
 
+def items(out: str) -> list[Any]:
+    """The rows of a paged list command's ``--json`` (``{"items", "total", "next"}``)."""
+    page = json.loads(out)
+    assert set(page) >= {"items", "total", "next"}
+    return list(page["items"])
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A migrated SQLite file, the notices journey, a fixed clock, and mail to a catcher port."""
@@ -126,7 +133,7 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
     assert "may not panel.add" in run("panels", "add", "2026-11-10", "--type", "fostering", "--by", ADMIN, code=2)
     booked = run("panels", "add", "2026-11-10", "--type", "fostering", "--by", "pc@example.org")
     assert "papers to members by 2026-11-03" in booked
-    listed = json.loads(run("panels", "list", "--by", "owner@example.org", "--json"))
+    listed = items(run("panels", "list", "--by", "owner@example.org", "--json"))
     assert listed == [
         {"date": "2026-11-10", "weekday": "Tuesday", "type": "fostering", "papers_by": "2026-11-03", "open": True}
     ]
@@ -144,7 +151,7 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
         assert run("mail", "send").startswith("sent 1;")
     finally:
         catcher.stop()
-    (message,) = json.loads(run("mail", "list", "--by", ADMIN, "--json"))
+    (message,) = items(run("mail", "list", "--by", ADMIN, "--json"))
     assert set(message) == {"id", "message_id", "recipients", "subject", "time"}
     assert message["recipients"] == ["pa@example.org", "pc@example.org"]
     assert message["subject"] == f"Ready for panel: {ref} for Tuesday 10 November 2026"
@@ -170,7 +177,7 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
         assert run("mail", "send").startswith("sent 0;")
     finally:
         refuser.stop()
-    (dead,) = json.loads(run("mail", "failed", "--by", ADMIN, "--json"))
+    (dead,) = items(run("mail", "failed", "--by", ADMIN, "--json"))
     assert (dead["kind"], dead["case"], dead["last_error"]) == (
         "panel_recommendation",
         ref,
@@ -178,7 +185,7 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
     )
     assert "may not mail.retry" in run("mail", "retry", str(dead["id"]), "--by", "pc@example.org", code=2)
     assert "requeued message" in run("mail", "retry", str(dead["id"]), "--by", ADMIN)
-    assert json.loads(run("mail", "failed", "--by", ADMIN, "--json")) == []
+    assert items(run("mail", "failed", "--by", ADMIN, "--json")) == []
     outbox = json.loads(run("mail", "outbox", "--by", ADMIN, "--json"))
     assert outbox["counts"]["dead"] == 0
     monkeypatch.delenv("CAREPATH_SMTP__HOST")
@@ -187,7 +194,7 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
         assert run("mail", "send").startswith("sent 1;")
     finally:
         catcher.stop()
-    assert len(json.loads(run("mail", "list", "--by", ADMIN, "--json"))) == 2
+    assert len(items(run("mail", "list", "--by", ADMIN, "--json"))) == 2
     audit = AuditEntry.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
         actions = [r.action for r in conn.execute(select(audit.c.action))]
