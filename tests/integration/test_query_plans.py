@@ -150,10 +150,7 @@ def seed(app: App, staff: Staff) -> None:
             case = app.cases.fire(case.ref, trigger, who, facts=FACTS.get(trigger))
 
 
-_CASE_COLS = (
-    "workflow_id, workflow_version, state, held_from, facts, exit_reason, opened_on, last_event_on, "
-    "last_seq, version, updated_at"
-)
+_CASE_COLS = "workflow_id, workflow_version, held_from, facts, opened_on, last_event_on, last_seq, version, updated_at"
 _EVENT_COLS = 'seq, "trigger", from_state, to_state, effective_on, recorded_at, actor_id, note, payload'
 _DEADLINE_COLS = "rule, cycle, start_on, raw_due_on, due_on, met_on, paused_since, paused_days, paused_working_days"
 _TIMER_COLS = "key, kind, tier, fire_on, fire_at, claimed_until, claimed_by, outcome"
@@ -168,7 +165,8 @@ def _spread(column: str, ids: list[int]) -> str:
 def clone(engine: Engine, rounds: int) -> None:
     """Double the caseload ``rounds`` times in SQL. Each round's copies are spread over new
     caseworkers (8) and teams (4), a caseload of a few dozen cases each, as in a real service;
-    after the first round they are closed (met deadlines, fired timers), as most cases are."""
+    after the first round they are closed (in the closed state, met deadlines, fired timers), as
+    most cases are."""
     with engine.begin() as conn:
         at = conn.execute(text("SELECT created_at FROM app_user ORDER BY id LIMIT 1")).scalar_one()
         for k in range(1, rounds + 1):
@@ -190,11 +188,11 @@ def clone(engine: Engine, rounds: int) -> None:
                 for i in range(4)
             ]
             closed = k > 1
-            case_status = "'closed'" if closed else "status"
+            ending = "'closed', 'closed', 'AW0'" if closed else "status, state, exit_reason"
             conn.execute(
                 text(
-                    f'INSERT INTO "case" (ref, status, owner_id, team_id, {_CASE_COLS}) '
-                    f"SELECT ref || :sfx, {case_status}, {_spread('id', owners)}, {_spread('id', teams)}, "
+                    f'INSERT INTO "case" (ref, status, state, exit_reason, owner_id, team_id, {_CASE_COLS}) '
+                    f"SELECT ref || :sfx, {ending}, {_spread('id', owners)}, {_spread('id', teams)}, "
                     f'{_CASE_COLS} FROM "case"'
                 ),
                 {"sfx": sfx},
