@@ -70,6 +70,24 @@ class Requeued:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarRecompute:
+    """The durable record of one calendar change's recompute, run in batches in reference order.
+
+    ``total`` is how many cases had a deadline over ``day`` when the change committed; ``done``
+    how many have been recomputed, the last of them ``last_ref``; ``finished_at`` is set with
+    the last batch. A run that stops part-way is continued from ``last_ref``.
+    """
+
+    id: int
+    day: date
+    total: int
+    done: int
+    last_ref: str | None
+    started_at: datetime
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewUser:
     """A user to create (email already normalised, roles already checked)."""
 
@@ -243,6 +261,31 @@ class CalendarStore(Protocol):
 
     def overrides(self) -> list[tuple[date, OverrideKind]]:
         """Every override, by day."""
+        ...
+
+    def start_recompute(self, day: date) -> CalendarRecompute:
+        """Record a pending recompute of the cases with an open or paused deadline over ``day``.
+
+        Its ``total`` is counted now; with none, it is recorded finished.
+        """
+        ...
+
+    def unfinished_recomputes(self) -> list[CalendarRecompute]:
+        """Recomputes not finished yet, oldest first."""
+        ...
+
+    def recompute_for_update(self, recompute_id: int) -> CalendarRecompute:
+        """One recompute, locked for the rest of the transaction; ``NotFound`` if there is none."""
+        ...
+
+    def cases_spanning_after(self, day: date, after: str | None, limit: int) -> list[str]:
+        """Up to ``limit`` references after ``after`` (in order) with an open or paused deadline over ``day``."""
+        ...
+
+    def record_recompute_progress(
+        self, recompute_id: int, last_ref: str | None, done: int, *, finished: bool
+    ) -> CalendarRecompute:
+        """Move a recompute on to ``last_ref`` with ``done`` cases recomputed (and finish it)."""
         ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,10 @@ from carepath.engine.errors import InvalidInput
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
 from carepath.entrypoints.output import emit_json, table
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
+
+if TYPE_CHECKING:
+    from carepath.engine.ports import CalendarRecompute
+    from carepath.engine.services.admin import CalendarChange
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
@@ -80,27 +84,62 @@ def calendar_working_day(day: str, json_: Json = False) -> None:
         typer.echo(f"{d} is {'a working day' if ok else 'not a working day (' + str(why) + ')'}")
 
 
+Defer = Annotated[
+    bool, typer.Option("--defer", help="Only record the recompute; the worker (or `calendar recompute`) runs it.")
+]
+
+
+def _progress(job: CalendarRecompute) -> None:
+    """One line per batch, on stderr: ``recomputed 400 of 1,994 case(s)...``."""
+    typer.echo(f"recomputed {job.done:,} of {max(job.total, job.done):,} case(s)...", err=True)
+
+
+def _recomputed(change: CalendarChange) -> None:
+    job = change.recompute
+    if change.recomputed:
+        typer.echo(f"recomputed deadlines of {len(change.recomputed)} case(s)")
+    if job is not None and job.finished_at is None:
+        typer.echo(f"{job.total - job.done:,} case(s) left to recompute: `carepath calendar recompute` or the worker")
+
+
 @override_app.command("add")
 def override_add(
     day: str,
     reason: Annotated[str, typer.Option(help="Why (e.g. office closure).")],
     opening: Annotated[bool, typer.Option("--opening", help="Make a holiday a working day.")] = False,
+    defer: Defer = False,
     by: By = None,
 ) -> None:
     """Add a local closure (or, with --opening, an extra working day); recomputes open deadlines."""
-    change = get_app().calendar_changes.add_override(_day(day, "DATE"), reason, who(by), opening=opening)
-    if change.recomputed:
-        typer.echo(f"recomputed deadlines of {len(change.recomputed)} case(s)")
+    change = get_app().calendar_changes.add_override(
+        _day(day, "DATE"), reason, who(by), opening=opening, recompute=not defer, progress=_progress
+    )
+    _recomputed(change)
     typer.echo(f"{change.day} is now a {'working day' if opening else 'closure'}: {reason}")
 
 
 @override_app.command("remove")
-def override_remove(day: str, by: By = None) -> None:
+def override_remove(day: str, defer: Defer = False, by: By = None) -> None:
     """Remove a local override; recomputes open deadlines."""
-    change = get_app().calendar_changes.remove_override(_day(day, "DATE"), who(by))
-    if change.recomputed:
-        typer.echo(f"recomputed deadlines of {len(change.recomputed)} case(s)")
+    change = get_app().calendar_changes.remove_override(
+        _day(day, "DATE"), who(by), recompute=not defer, progress=_progress
+    )
+    _recomputed(change)
     typer.echo(f"removed the override on {change.day}")
+
+
+@calendar_app.command("recompute")
+def calendar_recompute(json_: Json = False) -> None:
+    """Finish every calendar change's recompute left unfinished (a crash, --defer); acts as carepath itself."""
+    a = get_app()
+    jobs = a.calendar_changes.recompute_pending(a.system, progress=None if json_ else _progress)
+    if json_:
+        emit_json([asdict(j) for j in jobs])
+    elif not jobs:
+        typer.echo("no calendar recompute pending")
+    else:
+        for j in jobs:
+            typer.echo(f"{j.day}: recomputed {j.done:,} case(s) in all")
 
 
 @override_app.command("list")

@@ -15,6 +15,7 @@ from carepath.entrypoints.scheduler import Ticker
 def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
     s = app.settings
     ticker.every(s.sweep_interval_seconds, "sweep", lambda: _sweep(app))
+    ticker.every(60, "calendar", lambda: _calendar(app))
     if mail:
         ticker.every(s.dispatch_interval_seconds, "dispatch", lambda: app.mail.send(app.system).sent)
         ticker.every(60, "digest", lambda: app.mail.digests(app.system))
@@ -23,6 +24,12 @@ def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
 def _sweep(app: App) -> str | None:
     result = app.timers.sweep(app.system)
     return f"raised {result.total} {dict(result.raised)}" if result.total else None
+
+
+def _calendar(app: App) -> str | None:
+    """Finish calendar recomputes left unfinished (a crashed run, ``--defer``), batch by batch."""
+    jobs = app.calendar_changes.recompute_pending(app.system)
+    return ", ".join(f"recomputed {j.done} case(s) over {j.day}" for j in jobs) or None
 
 
 def _logging(verbose: bool) -> None:

@@ -6,14 +6,14 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from carepath.engine.errors import InvalidInput, NotFound
-from carepath.engine.ports import OutboxMessage, OverrideKind, Requeued
-from carepath.storage.tables import OUTBOX, OVERRIDES, PANELS
+from carepath.engine.ports import CalendarRecompute, OutboxMessage, OverrideKind, Requeued
+from carepath.storage.tables import CASES, DEADLINES, OUTBOX, OVERRIDES, PANELS, RECOMPUTES
 
 
 def message_id_for(key: str) -> str:
@@ -127,6 +127,54 @@ class CalendarSql:
 
     def overrides(self) -> list[tuple[date, OverrideKind]]:
         return calendar_overrides(self.conn)
+
+    def start_recompute(self, day: date) -> CalendarRecompute:
+        total = self.conn.execute(select(func.count()).select_from(_spanning(day).subquery())).scalar_one()
+        now = self.now()
+        finished = None if total else now
+        values = {"day": day, "total": total, "done": 0, "started_at": now, "finished_at": finished}
+        new_id: int = self.conn.execute(insert(RECOMPUTES).values(values).returning(RECOMPUTES.c.id)).scalar_one()
+        return CalendarRecompute(new_id, day, total, 0, None, now, finished)
+
+    def unfinished_recomputes(self) -> list[CalendarRecompute]:
+        stmt = select(RECOMPUTES).where(RECOMPUTES.c.finished_at.is_(None)).order_by(RECOMPUTES.c.id)
+        return [_recompute(r) for r in self.conn.execute(stmt)]
+
+    def recompute_for_update(self, recompute_id: int) -> CalendarRecompute:
+        stmt = select(RECOMPUTES).where(RECOMPUTES.c.id == recompute_id)
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
+        if row is None:
+            raise NotFound("calendar recompute", str(recompute_id))
+        return _recompute(row)
+
+    def cases_spanning_after(self, day: date, after: str | None, limit: int) -> list[str]:
+        stmt = _spanning(day)
+        if after is not None:
+            stmt = stmt.where(CASES.c.ref > after)
+        return [r.ref for r in self.conn.execute(stmt.order_by(CASES.c.ref).limit(limit))]
+
+    def record_recompute_progress(
+        self, recompute_id: int, last_ref: str | None, done: int, *, finished: bool
+    ) -> CalendarRecompute:
+        values: dict[str, Any] = {"last_ref": last_ref, "done": done}
+        if finished:
+            values["finished_at"] = self.now()
+        self.conn.execute(update(RECOMPUTES).where(RECOMPUTES.c.id == recompute_id).values(values))
+        return self.recompute_for_update(recompute_id)
+
+
+def _spanning(day: date) -> Any:
+    """References of cases with an open or paused deadline over ``day`` (unordered, distinct)."""
+    over_day = select(DEADLINES.c.case_id).where(
+        DEADLINES.c.status.in_(["open", "paused"]), DEADLINES.c.start_on <= day, DEADLINES.c.due_on >= day
+    )
+    return select(CASES.c.ref).where(CASES.c.id.in_(over_day))
+
+
+def _recompute(row: Row[Any]) -> CalendarRecompute:
+    return CalendarRecompute(row.id, row.day, row.total, row.done, row.last_ref, row.started_at, row.finished_at)
 
 
 def calendar_overrides(conn: Connection) -> list[tuple[date, OverrideKind]]:

@@ -245,3 +245,25 @@ OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 CAUGHT = CaughtMail.__table__  # type: ignore[attr-defined]
 PANELS = PanelDate.__table__  # type: ignore[attr-defined]
 OVERRIDES = CalendarOverride.__table__  # type: ignore[attr-defined]
+
+
+class CalendarRecomputeRow(SQLModel, table=True):
+    """A calendar change's recompute of the cases over its day, run in batches in reference order.
+
+    Committed with the override; each batch moves ``last_ref``/``done`` on in its own transaction,
+    so a run that stops part-way is continued from ``last_ref`` (``carepath calendar recompute``
+    or the worker). ``finished_at`` is set with the last batch.
+    """
+
+    __tablename__ = "calendar_recompute"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    total: int
+    done: int = 0
+    last_ref: str | None = Field(default=None, max_length=40)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+RECOMPUTES = CalendarRecomputeRow.__table__  # type: ignore[attr-defined]

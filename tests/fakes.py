@@ -35,7 +35,16 @@ from carepath.engine.clock import Clock
 from carepath.engine.deadlines import Deadline
 from carepath.engine.errors import CaseNotFound, ConcurrencyConflict, InvalidInput, NotFound
 from carepath.engine.events import DomainEvent
-from carepath.engine.ports import DueTimer, NewTeam, NewUser, OutboxMessage, OverrideKind, Requeued, UnitOfWork
+from carepath.engine.ports import (
+    CalendarRecompute,
+    DueTimer,
+    NewTeam,
+    NewUser,
+    OutboxMessage,
+    OverrideKind,
+    Requeued,
+    UnitOfWork,
+)
 from carepath.engine.roles import OWNER, ROLES, SYSTEM_EMAIL, TEAM_MANAGER
 from carepath.engine.timers import Timer, TimerKind
 
@@ -148,6 +157,7 @@ class FakeState:
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
     sittings: dict[tuple[date, str], datetime] = field(default_factory=dict)
     overrides: dict[date, tuple[OverrideKind, str]] = field(default_factory=dict)
+    recomputes: dict[int, CalendarRecompute] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> FakeState:
@@ -165,6 +175,7 @@ class FakeState:
             outbox=dict(self.outbox),
             sittings=dict(self.sittings),
             overrides=dict(self.overrides),
+            recomputes=dict(self.recomputes),
             last_ids=dict(self.last_ids),
         )
 
@@ -449,6 +460,35 @@ class FakeTransaction:
 
     def overrides(self) -> list[tuple[date, OverrideKind]]:
         return sorted((d, k) for d, (k, _) in self.state.overrides.items())
+
+    def start_recompute(self, day: date) -> CalendarRecompute:
+        total = len(self.cases_with_deadlines_spanning(day))
+        now = self.now()
+        job = CalendarRecompute(
+            self.state.next_id("calendar_recompute"), day, total, 0, None, now, None if total else now
+        )
+        self.state.recomputes[job.id] = job
+        return job
+
+    def unfinished_recomputes(self) -> list[CalendarRecompute]:
+        return [j for _, j in sorted(self.state.recomputes.items()) if j.finished_at is None]
+
+    def recompute_for_update(self, recompute_id: int) -> CalendarRecompute:
+        if recompute_id not in self.state.recomputes:
+            raise NotFound("calendar recompute", str(recompute_id))
+        return self.state.recomputes[recompute_id]
+
+    def cases_spanning_after(self, day: date, after: str | None, limit: int) -> list[str]:
+        return [r for r in self.cases_with_deadlines_spanning(day) if after is None or r > after][:limit]
+
+    def record_recompute_progress(
+        self, recompute_id: int, last_ref: str | None, done: int, *, finished: bool
+    ) -> CalendarRecompute:
+        job = replace(self.recompute_for_update(recompute_id), last_ref=last_ref, done=done)
+        if finished:
+            job = replace(job, finished_at=self.now())
+        self.state.recomputes[recompute_id] = job
+        return job
 
     # -- internals --------------------------------------------------------------------------
 

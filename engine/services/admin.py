@@ -19,7 +19,15 @@ from carepath.engine.errors import InvalidInput, NotPermitted
 from carepath.engine.events import Audited, CalendarChanged, PanelSittingAdded
 from carepath.engine.panels import Sitting, check_type, papers_by
 from carepath.engine.policy import authorize
-from carepath.engine.ports import NewTeam, NewUser, Requeued, Transaction, UnitOfWork
+from carepath.engine.ports import (
+    CalendarRecompute,
+    NewTeam,
+    NewUser,
+    OverrideKind,
+    Requeued,
+    Transaction,
+    UnitOfWork,
+)
 from carepath.engine.roles import ROLES
 from carepath.engine.services.cases import CaseService, Who, resolve_actor
 
@@ -122,26 +130,64 @@ class PanelService:
         return Sitting(day, panel_type, papers_by(day, self.calendar))
 
 
+RECOMPUTE_BATCH = 200
+"""Cases recomputed per transaction after a calendar change: each batch holds the write lock briefly."""
+
+Progress = Callable[[CalendarRecompute], None]
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarChange:
-    """A calendar override changed, and the cases whose deadlines were recomputed."""
+    """A calendar override changed, and the cases whose deadlines this command recomputed."""
 
     day: date
     kind: Literal["closure", "opening", "removed"]
     recomputed: tuple[str, ...]
+    recompute: CalendarRecompute | None = None
 
 
 class CalendarService:
-    """Local closures and openings (administrators); open deadlines over the day are recomputed."""
+    """Local closures and openings (administrators); open deadlines over the day are recomputed.
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, calendar: WorkingCalendar, cases: CaseService) -> None:
+    The override commits on its own with a durable record of the recompute it calls for
+    (``CalendarRecompute``); the cases are then recomputed in batches of ``batch``, in reference
+    order, each batch in its own transaction that also moves the record on. A run that stops
+    part-way (a crash, an error) is continued by ``recompute_pending`` (the worker, or
+    ``carepath calendar recompute``) from the last case done; recomputing is idempotent.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        cases: CaseService,
+        *,
+        batch: int = RECOMPUTE_BATCH,
+    ) -> None:
+        if batch < 1:
+            raise InvalidInput("a recompute batch needs at least one case")
         self.uow = uow
         self.clock = clock
         self.calendar = calendar
         self.cases = cases
+        self.batch = batch
+        self._applied: tuple[tuple[date, OverrideKind], ...] | None = None
 
-    def add_override(self, day: date, reason: str, actor: Who | None, *, opening: bool = False) -> CalendarChange:
-        """Add a closure (or, with ``opening``, an extra working day) and recompute what it moves."""
+    def add_override(
+        self,
+        day: date,
+        reason: str,
+        actor: Who | None,
+        *,
+        opening: bool = False,
+        recompute: bool = True,
+        progress: Progress | None = None,
+    ) -> CalendarChange:
+        """Add a closure (or, with ``opening``, an extra working day) and recompute what it moves.
+
+        With ``recompute=False`` the recompute is only recorded, for the worker to run.
+        """
         if not reason.strip():
             raise InvalidInput("an override needs a reason")
         kind: Literal["closure", "opening"] = "opening" if opening else "closure"
@@ -149,28 +195,84 @@ class CalendarService:
             by = _acting(tx, actor, "calendar.change")
             tx.add_override(day, kind, reason.strip())
             tx.record(Audited(by.id, "calendar.override.add", day.isoformat(), {"kind": kind, "reason": reason}))
-            refs = self._recompute(tx, day)
-        return CalendarChange(day, kind, refs)
+            job, overrides = self._record_change(tx, day)
+        return self._after_change(day, kind, job, overrides, recompute, progress)
 
-    def remove_override(self, day: date, actor: Who | None) -> CalendarChange:
+    def remove_override(
+        self, day: date, actor: Who | None, *, recompute: bool = True, progress: Progress | None = None
+    ) -> CalendarChange:
         """Remove the override on ``day`` and recompute what it moves."""
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "calendar.change")
             tx.remove_override(day)
             tx.record(Audited(by.id, "calendar.override.remove", day.isoformat(), {}))
-            refs = self._recompute(tx, day)
-        return CalendarChange(day, "removed", refs)
+            job, overrides = self._record_change(tx, day)
+        return self._after_change(day, "removed", job, overrides, recompute, progress)
 
-    def _recompute(self, tx: Transaction, day: date) -> tuple[str, ...]:
-        overrides = tx.overrides()
-        self.calendar.reset_overrides(
-            closures=[d for d, k in overrides if k == "closure"], openings=[d for d, k in overrides if k == "opening"]
-        )
-        refs = tx.cases_with_deadlines_spanning(day)
-        for ref in refs:
-            self.cases.recompute_in(tx, ref, self.calendar)
+    def recompute_pending(self, actor: Who | None, progress: Progress | None = None) -> list[CalendarRecompute]:
+        """Run every unfinished recompute to its end (the scheduler's ``cases.recompute``); returns them, finished."""
+        with self.uow.transaction() as tx:
+            _acting(tx, actor, "cases.recompute")
+            pending = tx.unfinished_recomputes()
+        out: list[CalendarRecompute] = []
+        for job in pending:
+            finished, _ = self._run(job.id, progress)
+            out.append(finished)
+        return out
+
+    # -- internals ---------------------------------------------------------------------
+
+    @staticmethod
+    def _record_change(tx: Transaction, day: date) -> tuple[CalendarRecompute, list[tuple[date, OverrideKind]]]:
         tx.record(CalendarChanged(day))
-        return tuple(refs)
+        return tx.start_recompute(day), tx.overrides()
+
+    def _after_change(
+        self,
+        day: date,
+        kind: Literal["closure", "opening", "removed"],
+        job: CalendarRecompute,
+        overrides: Sequence[tuple[date, OverrideKind]],
+        recompute: bool,
+        progress: Progress | None,
+    ) -> CalendarChange:
+        # Only now, the change committed, does the shared calendar follow it.
+        self._apply(overrides)
+        if not recompute or job.finished_at is not None:
+            return CalendarChange(day, kind, (), job)
+        job, refs = self._run(job.id, progress)
+        return CalendarChange(day, kind, refs, job)
+
+    def _apply(self, overrides: Sequence[tuple[date, OverrideKind]]) -> None:
+        """Make the shared calendar hold these (committed) overrides, in place."""
+        key = tuple(overrides)
+        if key != self._applied:
+            self.calendar.reset_overrides(
+                closures=[d for d, k in key if k == "closure"], openings=[d for d, k in key if k == "opening"]
+            )
+            self._applied = key
+
+    def _run(self, job_id: int, progress: Progress | None) -> tuple[CalendarRecompute, tuple[str, ...]]:
+        """Recompute batch after batch from where the record says, until none is left."""
+        refs: list[str] = []
+        while True:
+            with self.uow.transaction() as tx:
+                job = tx.recompute_for_update(job_id)  # another runner may have moved it on
+                if job.finished_at is not None:
+                    return job, tuple(refs)
+                self._apply(tx.overrides())  # the committed calendar, whoever changed it
+                batch = tx.cases_spanning_after(job.day, job.last_ref, self.batch)
+                for ref in batch:
+                    self.cases.recompute_in(tx, ref, self.calendar)
+                last = batch[-1] if batch else job.last_ref
+                job = tx.record_recompute_progress(
+                    job.id, last, job.done + len(batch), finished=len(batch) < self.batch
+                )
+            refs.extend(batch)
+            if progress is not None:
+                progress(job)
+            if job.finished_at is not None:
+                return job, tuple(refs)
 
 
 @dataclass(frozen=True, slots=True)
