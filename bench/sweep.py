@@ -85,12 +85,14 @@ def _check(url: str, due: int, raised: int) -> int:
     """Assert every due timer was raised once with its notice event and outbox row; the outbox rows."""
     engine = make_engine(url)
     with engine.connect() as c:
-        fired = c.execute(
+        fired: int = c.execute(
             text("SELECT count(*) FROM timer WHERE fired_at IS NOT NULL AND outcome = 'raised'")
         ).scalar_one()
-        notices = c.execute(text("SELECT count(*) FROM case_event WHERE trigger = 'deadline_breached'")).scalar_one()
-        outbox = c.execute(text("SELECT count(*) FROM outbox WHERE kind = 'breach'")).scalar_one()
-        owners = c.execute(
+        notices: int = c.execute(
+            text("SELECT count(*) FROM case_event WHERE trigger = 'deadline_breached'")
+        ).scalar_one()
+        outbox: int = c.execute(text("SELECT count(*) FROM outbox WHERE kind = 'breach'")).scalar_one()
+        owners: int = c.execute(
             text(
                 'SELECT count(DISTINCT o.case_id) FROM outbox o JOIN "case" c ON c.id = o.case_id '
                 "WHERE c.owner_id IS NOT NULL"
