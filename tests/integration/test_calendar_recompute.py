@@ -216,3 +216,12 @@ def test_the_cli_shows_progress_and_resumes(
     assert out.strip() == "2026-11-04: recomputed 7 case(s) in all"
     assert run("calendar", "recompute")[0].strip() == "no calendar recompute pending"
     assert _s1_due(app, staff, refs) == [date(2026, 11, 9)] * CASES
+
+
+def test_the_worker_tick_finishes_a_deferred_recompute(app: App, staff: Staff, refs: list[str]) -> None:
+    from carepath.entrypoints.cli_worker import _calendar
+
+    _service(app).add_override(CLOSED, "Office move", staff.admin, recompute=False)
+    assert _calendar(app) == f"recomputed {CASES} case(s) over {CLOSED}"
+    assert _s1_due(app, staff, refs) == [date(2026, 11, 10)] * CASES
+    assert _calendar(app) is None
