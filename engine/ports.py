@@ -227,8 +227,12 @@ class Directory(Protocol):
 class Outbox(Protocol):
     """Emails queued with the change that causes them."""
 
-    def enqueue(self, message: OutboxMessage) -> bool:
-        """Queue ``message`` unless its key is already queued; whether it was added."""
+    def enqueue(self, message: OutboxMessage) -> None:
+        """Queue ``message`` to be written when the transaction commits.
+
+        A key already queued in this transaction, or already in the outbox, is not queued again
+        (the first message with a key wins). ``InvalidInput`` if it has no recipients.
+        """
         ...
 
     def requeue(self, outbox_id: int) -> Requeued:

@@ -32,25 +32,33 @@ _INSERT_OUTBOX = {
 }
 
 
-def insert_outbox(conn: Connection, message: OutboxMessage, now: datetime) -> bool:
-    """Queue ``message`` in the caller's transaction unless its key is there; whether it was added."""
+#: Several rows at once (the unit of work's queued messages, one executemany before commit).
+_INSERT_OUTBOX_MANY = {
+    name: ins(OUTBOX).values({c: bindparam(c) for c in _INSERT_COLUMNS}).on_conflict_do_nothing(index_elements=["key"])
+    for name, ins in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+
+
+def _outbox_row(message: OutboxMessage, now: datetime) -> dict[str, Any]:
     if not message.recipients:
         raise InvalidInput(f"outbox {message.key}: no recipients")
-    row = conn.execute(
-        _INSERT_OUTBOX[conn.dialect.name],
-        {
-            "key": message.key,
-            "kind": message.kind,
-            "case_id": message.case_id,
-            "recipients": sorted(set(message.recipients)),
-            "context": dict(message.context),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "message_id": message_id_for(message.key),
-            "created_at": now,
-        },
-    ).first()
+    return {
+        "key": message.key,
+        "kind": message.kind,
+        "case_id": message.case_id,
+        "recipients": sorted(set(message.recipients)),
+        "context": dict(message.context),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "message_id": message_id_for(message.key),
+        "created_at": now,
+    }
+
+
+def insert_outbox(conn: Connection, message: OutboxMessage, now: datetime) -> bool:
+    """Queue ``message`` in the caller's transaction unless its key is there; whether it was added."""
+    row = conn.execute(_INSERT_OUTBOX[conn.dialect.name], _outbox_row(message, now)).first()
     return row is not None  # rowcount is -1 here on psycopg; RETURNING tells
 
 
@@ -62,8 +70,19 @@ class OutboxSql:
     def now(self) -> datetime:  # provided by SqlTransaction
         raise NotImplementedError
 
-    def enqueue(self, message: OutboxMessage) -> bool:
-        return insert_outbox(self.conn, message, self.now())
+    _queued: dict[str, dict[str, Any]]
+
+    def enqueue(self, message: OutboxMessage) -> None:
+        # Held until the transaction's domain events are all handled, then written in one executemany
+        # (``flush_outbox``): a sweep of 10,000 timers made 10,000 INSERT round trips before.
+        if message.key not in self._queued:
+            self._queued[message.key] = _outbox_row(message, self.now())
+
+    def flush_outbox(self) -> None:
+        """Write the queued messages (a key already in the outbox is left as it is)."""
+        if self._queued:
+            self.conn.execute(_INSERT_OUTBOX_MANY[self.conn.dialect.name], list(self._queued.values()))
+            self._queued = {}
 
     def requeue(self, outbox_id: int) -> Requeued:
         row = self.conn.execute(select(OUTBOX).where(OUTBOX.c.id == outbox_id)).first()

@@ -210,6 +210,7 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         self.postgres = is_postgres(conn)
         self.dialect = conn.dialect.name
         self._events: list[DomainEvent] = []
+        self._queued: dict[str, dict[str, Any]] = {}
         self._now: datetime | None = None
         #: The DBAPI connection, when ``prepared`` statements may run on it (SQLite, nobody listening).
         self._prepared = prepared
@@ -410,3 +411,4 @@ class SqlUnitOfWork:
             tx = SqlTransaction(conn, self.clock, self.prepared)
             yield tx
             self.bus.publish(tx)
+            tx.flush_outbox()

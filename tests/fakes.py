@@ -401,11 +401,11 @@ class FakeTransaction:
 
     # -- Outbox -----------------------------------------------------------------------------
 
-    def enqueue(self, message: OutboxMessage) -> bool:
+    def enqueue(self, message: OutboxMessage) -> None:
         if not message.recipients:
             raise InvalidInput(f"outbox {message.key}: no recipients")
         if any(m.key == message.key for m in self.state.outbox.values()):
-            return False
+            return
         if message.case_id is not None and message.case_id not in self.state.cases:
             raise IntegrityViolation(f"outbox {message.key}: case {message.case_id} does not exist")
         oid = self.state.next_id("outbox")
@@ -422,7 +422,6 @@ class FakeTransaction:
             now,
             now,
         )
-        return True
 
     def requeue(self, outbox_id: int) -> Requeued:
         row = self.state.outbox.get(outbox_id)
