@@ -19,9 +19,10 @@ from carepath.engine.case import Actor
 from carepath.engine.clock import Clock
 from carepath.engine.errors import InvalidInput, NotFound
 from carepath.engine.ports import NewTeam, NewUser
-from carepath.engine.reads import DEFAULT_LIMIT, Page, cursor_parts, make_cursor
+from carepath.engine.reads import DEFAULT_LIMIT, Page, cursor_parts
 from carepath.engine.roles import ROLES, SYSTEM_EMAIL
 from carepath.storage.db import is_postgres
+from carepath.storage.paging import read_page
 from carepath.storage.recipients import resolve
 from carepath.storage.tables import AUDIT, MEMBERS, TEAMS, USERS
 
@@ -196,13 +197,10 @@ class PeopleQueries:
         if after is not None:
             (email,) = cursor_parts(after, (str,))
             stmt = stmt.where(USERS.c.email > email)
-        stmt = stmt.order_by(USERS.c.email).limit(limit + 1)
+        stmt = stmt.order_by(USERS.c.email)
         count = select(func.count()).select_from(USERS).where(USERS.c.email != SYSTEM_EMAIL)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(count).scalar_one()
-            more = len(rows) > limit
-            rows = rows[:limit]
+            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.email,))
             teams: dict[int, list[str]] = {}
             member_of = (
                 select(MEMBERS.c.user_id, TEAMS.c.name)
@@ -214,9 +212,9 @@ class PeopleQueries:
                 teams.setdefault(m.user_id, []).append(m.name)
         return Page(
             tuple(UserInfo(r.id, r.email, r.name, tuple(r.roles), r.active, tuple(teams.get(r.id, ()))) for r in rows),
-            int(total),
+            total,
             limit,
-            make_cursor(rows[-1].email) if more else None,
+            cursor,
         )
 
     def teams(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[TeamInfo]:
@@ -230,12 +228,11 @@ class PeopleQueries:
         if after is not None:
             (name,) = cursor_parts(after, (str,))
             stmt = stmt.where(TEAMS.c.name > name)
-        stmt = stmt.order_by(TEAMS.c.name).limit(limit + 1)
+        stmt = stmt.order_by(TEAMS.c.name)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(select(func.count()).select_from(TEAMS)).scalar_one()
-            more = len(rows) > limit
-            rows = rows[:limit]
+            rows, total, cursor = read_page(
+                conn, stmt, select(func.count()).select_from(TEAMS), limit, lambda r: (r.name,)
+            )
             members: dict[int, list[str]] = {}
             people = (
                 select(MEMBERS.c.team_id, USERS.c.email)
@@ -247,7 +244,7 @@ class PeopleQueries:
                 members.setdefault(m.team_id, []).append(m.email)
         return Page(
             tuple(TeamInfo(t.id, t.name, t.m, t.sm, tuple(members.get(t.id, ()))) for t in rows),
-            int(total),
+            total,
             limit,
-            make_cursor(rows[-1].name) if more else None,
+            cursor,
         )

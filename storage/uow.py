@@ -96,9 +96,10 @@ _DEADLINE_FIELDS = (
     "paused_working_days",
 )
 #: The write path's deadlines: not the "void" ones whose starting event was entered in error.
-_SELECT_DEADLINES = select(
-    DEADLINES.c.id, DEADLINES.c.rule, DEADLINES.c.cycle, *(DEADLINES.c[n] for n in _DEADLINE_FIELDS)
-).where(and_(DEADLINES.c.case_id == bindparam("case_id"), DEADLINES.c.status != "void"))
+_DEADLINE_KEYS = ("id", "rule", "cycle", *_DEADLINE_FIELDS)
+_SELECT_DEADLINES = select(*(DEADLINES.c[n] for n in _DEADLINE_KEYS)).where(
+    and_(DEADLINES.c.case_id == bindparam("case_id"), DEADLINES.c.status != "void")
+)
 #: A deadline the caller read (it has an id): updated in place, all of a change's in one executemany.
 _UPDATE_DEADLINE = (
     update(DEADLINES).where(DEADLINES.c.id == bindparam("b_id")).values({n: bindparam(n) for n in _DEADLINE_FIELDS})
@@ -137,7 +138,7 @@ _INSERT_TIMERS = {"sqlite": _insert_timers(sqlite_insert), "postgresql": _insert
 def case_from_row(row: Any) -> Case:
     """Map a case row (mapping) to the engine's ``Case``."""
     m = row._mapping if hasattr(row, "_mapping") else row
-    return Case(**{n: m[n] for n in _CASE_COLS})
+    return _case([m[n] for n in _CASE_COLS])
 
 
 def event_from_row(row: Any) -> Event:
@@ -160,45 +161,17 @@ def event_from_row(row: Any) -> Event:
 def deadline_from_row(row: Any) -> Deadline:
     """Map a deadline row to the engine's ``Deadline``."""
     m = row._mapping
-    return Deadline(rule=m["rule"], cycle=m["cycle"], id=m["id"], **{n: m[n] for n in _DEADLINE_FIELDS})
+    return _deadline([m[n] for n in _DEADLINE_KEYS])
 
 
 def _case(r: Sequence[Any]) -> Case:
     """A ``_SELECT_CASE`` row (tuple or Row), by position."""
-    return Case(
-        id=r[0],
-        ref=r[1],
-        workflow_id=r[2],
-        workflow_version=r[3],
-        state=r[4],
-        status=r[5],
-        held_from=r[6],
-        facts=r[7],
-        owner_id=r[8],
-        team_id=r[9],
-        exit_reason=r[10],
-        opened_on=r[11],
-        last_event_on=r[12],
-        last_seq=r[13],
-        version=r[14],
-    )
+    return Case(**dict(zip(_CASE_COLS, r, strict=True)))
 
 
 def _deadline(r: Sequence[Any]) -> Deadline:
     """A ``_SELECT_DEADLINES`` row (tuple or Row), by position."""
-    return Deadline(
-        id=r[0],
-        rule=r[1],
-        cycle=r[2],
-        start_on=r[3],
-        raw_due_on=r[4],
-        due_on=r[5],
-        status=r[6],
-        met_on=r[7],
-        paused_since=r[8],
-        paused_days=r[9],
-        paused_working_days=r[10],
-    )
+    return Deadline(**dict(zip(_DEADLINE_KEYS, r, strict=True)))
 
 
 class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):

@@ -8,7 +8,8 @@ from sqlalchemy import Engine, func, or_, select
 
 from carepath.engine.case import Case
 from carepath.engine.errors import CaseNotFound
-from carepath.engine.reads import CaseFilter, CaseListing, Page, Scope, cursor_parts, make_cursor
+from carepath.engine.reads import CaseFilter, CaseListing, Page, Scope, cursor_parts
+from carepath.storage.paging import read_page
 from carepath.storage.tables import CASES, TEAMS, USERS
 from carepath.storage.uow import _SELECT_CASE, case_from_row
 
@@ -62,17 +63,12 @@ class CaseloadQueries:
         if f.after is not None:
             (after_id,) = cursor_parts(f.after, (int,))
             stmt = stmt.where(CASES.c.id < after_id)
-        stmt = stmt.order_by(CASES.c.id.desc()).limit(f.limit + 1)
+        stmt = stmt.order_by(CASES.c.id.desc())
+        count = select(func.count()).select_from(CASES).where(*conds)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(select(func.count()).select_from(CASES).where(*conds)).scalar_one()
-        more = len(rows) > f.limit
-        rows = rows[: f.limit]
+            rows, total, cursor = read_page(conn, stmt, count, f.limit, lambda r: (r.id,))
         return Page(
-            tuple(CaseListing(case_from_row(r), r.owner_email, r.team_name) for r in rows),
-            int(total),
-            f.limit,
-            make_cursor(rows[-1].id) if more else None,
+            tuple(CaseListing(case_from_row(r), r.owner_email, r.team_name) for r in rows), total, f.limit, cursor
         )
 
     def owner_and_team(self, case: Case) -> tuple[str | None, str | None]:

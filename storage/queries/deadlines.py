@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select, tuple_
 
 from carepath.engine.deadlines import Deadline
-from carepath.engine.reads import DEFAULT_LIMIT, DeadlineListing, Page, Scope, cursor_parts, make_cursor
+from carepath.engine.reads import DEFAULT_LIMIT, DeadlineListing, Page, Scope, cursor_parts
+from carepath.storage.paging import read_page
 from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
 from carepath.storage.uow import deadline_from_row
 
@@ -68,13 +69,10 @@ class DeadlineQueries:
         if after is not None:
             due_on, ref, did = cursor_parts(after, (date, str, int))
             stmt = stmt.where(tuple_(DEADLINES.c.due_on, CASES.c.ref, DEADLINES.c.id) > tuple_(due_on, ref, did))
-        stmt = stmt.order_by(DEADLINES.c.due_on, CASES.c.ref, DEADLINES.c.id).limit(limit + 1)
+        stmt = stmt.order_by(DEADLINES.c.due_on, CASES.c.ref, DEADLINES.c.id)
         count = select(func.count()).select_from(DEADLINES).join(CASES, CASES.c.id == DEADLINES.c.case_id).where(*conds)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(count).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.due_on, r.ref, r.id))
         return Page(
             tuple(
                 DeadlineListing(
@@ -82,7 +80,7 @@ class DeadlineQueries:
                 )
                 for r in rows
             ),
-            int(total),
+            total,
             limit,
-            make_cursor(rows[-1].due_on, rows[-1].ref, rows[-1].id) if more else None,
+            cursor,
         )

@@ -14,8 +14,8 @@ from carepath.engine.reads import (
     OutboxStatus,
     Page,
     cursor_parts,
-    make_cursor,
 )
+from carepath.storage.paging import read_page
 from carepath.storage.tables import CASES, CAUGHT, OUTBOX
 
 
@@ -35,12 +35,10 @@ class MailQueries:
         if after is not None:
             (after_id,) = cursor_parts(after, (int,))
             stmt = stmt.where(OUTBOX.c.id < after_id)
-        stmt = stmt.order_by(OUTBOX.c.id.desc()).limit(limit + 1)
+        stmt = stmt.order_by(OUTBOX.c.id.desc())
+        count = select(func.count()).select_from(OUTBOX).where(*conds)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(select(func.count()).select_from(OUTBOX).where(*conds)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.id,))
         return Page(
             tuple(
                 OutboxListing(
@@ -57,9 +55,9 @@ class MailQueries:
                 )
                 for r in rows
             ),
-            int(total),
+            total,
             limit,
-            make_cursor(rows[-1].id) if more else None,
+            cursor,
         )
 
     def counts(self) -> dict[str, int]:
@@ -76,17 +74,16 @@ class MailQueries:
         if after is not None:
             (after_id,) = cursor_parts(after, (int,))
             stmt = stmt.where(CAUGHT.c.id < after_id)
-        stmt = stmt.order_by(CAUGHT.c.id.desc()).limit(limit + 1)
+        stmt = stmt.order_by(CAUGHT.c.id.desc())
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(select(func.count()).select_from(CAUGHT)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            rows, total, cursor = read_page(
+                conn, stmt, select(func.count()).select_from(CAUGHT), limit, lambda r: (r.id,)
+            )
         return Page(
             tuple(CaughtListing(r.id, r.message_id, tuple(r.recipients), r.subject, r.received_at) for r in rows),
-            int(total),
+            total,
             limit,
-            make_cursor(rows[-1].id) if more else None,
+            cursor,
         )
 
     def caught_raw(self, caught_id: int) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, tuple_
 
-from carepath.engine.reads import DEFAULT_LIMIT, Override, Page, cursor_parts, make_cursor
+from carepath.engine.reads import DEFAULT_LIMIT, Override, Page, cursor_parts
+from carepath.storage.paging import read_page
 from carepath.storage.tables import OVERRIDES, PANELS
 
 
@@ -30,18 +31,11 @@ class PanelQueries:
         if after is not None:
             day, kind = cursor_parts(after, (date, str))
             stmt = stmt.where(tuple_(PANELS.c.day, PANELS.c.panel_type) > tuple_(day, kind))
-        stmt = stmt.order_by(PANELS.c.day, PANELS.c.panel_type).limit(limit + 1)
+        stmt = stmt.order_by(PANELS.c.day, PANELS.c.panel_type)
+        count = select(func.count()).select_from(PANELS).where(*conds)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(select(func.count()).select_from(PANELS).where(*conds)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(
-            tuple((r.day, r.panel_type) for r in rows),
-            int(total),
-            limit,
-            make_cursor(rows[-1].day, rows[-1].panel_type) if more else None,
-        )
+            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.day, r.panel_type))
+        return Page(tuple((r.day, r.panel_type) for r in rows), total, limit, cursor)
 
     def overrides(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Override]:
         """A page of local calendar overrides, by day (keyset on the day)."""
@@ -49,15 +43,14 @@ class PanelQueries:
         if after is not None:
             (day,) = cursor_parts(after, (date,))
             stmt = stmt.where(OVERRIDES.c.day > day)
-        stmt = stmt.order_by(OVERRIDES.c.day).limit(limit + 1)
+        stmt = stmt.order_by(OVERRIDES.c.day)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-            total = conn.execute(select(func.count()).select_from(OVERRIDES)).scalar_one()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            rows, total, cursor = read_page(
+                conn, stmt, select(func.count()).select_from(OVERRIDES), limit, lambda r: (r.day,)
+            )
         return Page(
             tuple(Override(r.day, r.kind, r.reason) for r in rows),
-            int(total),
+            total,
             limit,
-            make_cursor(rows[-1].day) if more else None,
+            cursor,
         )

@@ -8,7 +8,6 @@ when that change commits. People act as themselves; carepath's system user only 
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -33,40 +32,8 @@ from carepath.storage.db import make_engine
 from carepath.storage.tables import AUDIT, EVENTS, METADATA, OUTBOX
 from carepath.storage.uow import SqlUnitOfWork
 
-JOURNEY = textwrap.dedent("""\
-    id: notices
-    version: 1
-    title: Notices test journey
-    reference_prefix: NT
-    initial: enquiry
-    close_state: closed
-    states:
-      enquiry: {label: Enquiry}
-      assessment: {label: Assessment}
-      ready: {label: Ready for panel, meta: {notice: ready_for_panel, panel_type: fostering}}
-      recommended: {label: Panel recommended, meta: {notice: panel_recommendation}}
-      qd: {label: Qualifying determination issued, meta: {notice: qd_issued, notify: [irm_liaison_officer]}}
-      approved: {label: Approved, meta: {notice: approved}}
-      closed: {label: Closed, terminal: true}
-    transitions:
-      - {trigger: start, source: enquiry, dest: assessment}
-      - {trigger: authorise, source: assessment, dest: ready}
-      - {trigger: recommend, source: ready, dest: recommended}
-      - {trigger: propose_refusal, source: recommended, dest: qd}
-      - {trigger: approve, source: recommended, dest: approved}
-      - {trigger: finish, source: [qd, approved], dest: closed}
-    exit_reasons: {W: Withdrawn}
-    deadlines:
-      - name: N1
-        label: Enquiry to assessment
-        start: {enter: enquiry}
-        stop: {leave: enquiry}
-        limit: 10 working days
-        class: LOCAL
-        source: test procedure 4.2
-        reminders: [{before: 2 working days}]
-        escalation: [{after: 5 working days, to: [service_manager]}]
-""")
+#: A journey with a notice on each of its states (tests/fixtures/notices).
+JOURNEY = (Path(__file__).resolve().parents[1] / "fixtures" / "notices" / "notices.v1.yaml").read_text()
 
 #: Fictional personal data recorded as case facts; no email may carry any of it.
 NAMES = {"applicant_name": "Zebulon Quartermaine", "child_name": "Ottoline Fairweather", "dob": "2019-04-07"}
