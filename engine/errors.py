@@ -22,6 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``value`` quoted for a message: control characters escaped, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 class CarepathError(Exception):
     """Root of every deliberate carepath error."""
 
@@ -62,7 +68,7 @@ class CaseNotFound(CarepathError, LookupError):
 
     def __init__(self, ref: str) -> None:
         self.ref = ref
-        super().__init__(f"no case with reference {ref!r}")
+        super().__init__(f"no case with reference {shown(ref)}")
 
 
 class NotFound(CarepathError, LookupError):
@@ -71,7 +77,7 @@ class NotFound(CarepathError, LookupError):
     def __init__(self, kind: str, key: object) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"no {kind} {key!r}")
+        super().__init__(f"no {kind} {shown(key)}")
 
 
 class InvalidInput(CarepathError, ValueError):

@@ -8,7 +8,7 @@ import typer
 
 from carepath.entrypoints.common import Typer, get_app
 from carepath.entrypoints.demo import Summary, case_count, check_sizes, sample_case, seed, summarise
-from carepath.entrypoints.demo.gateway import Gateway
+from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
 from carepath.entrypoints.output import table
 
 demo_app = Typer(help="A demo caseload with obviously fictional households and children.")
@@ -42,6 +42,10 @@ def demo_seed(
         for p in result.problems[:5]:
             typer.echo(f"  {p}")
     typer.echo(f"took {result.seconds:.1f} s")
+    typer.echo(
+        f"work as the demo's people: export CAREPATH_USER={Gateway.reader()} (a service manager, reads every case);"
+        f" administrator {DEMO_ADMIN[0]}; everyone: `carepath users list --by {DEMO_ADMIN[0]}`"
+    )
 
 
 @demo_app.command("show")

@@ -17,6 +17,7 @@ from carepath.config.settings import Settings
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, FixedClock, SystemClock
 from carepath.engine.errors import CarepathError, InvalidInput, NotPermitted
+from carepath.engine.text import email_address
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,7 +124,7 @@ def who(by: str | None) -> str:
     email = (by or get_app().settings.user or "").strip()
     if not email:
         raise NotPermitted("(nobody)", "act", "name the acting user with --by EMAIL or CAREPATH_USER")
-    return email
+    return email_address(email, "--by (the acting user's email)")
 
 
 def actor(by: str | None) -> Actor:
@@ -132,7 +133,17 @@ def actor(by: str | None) -> Actor:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a misused option or argument is one ``error:`` line and exit 2, too."""
     from carepath.entrypoints.cli import app
 
-    sys.exit(app())
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except typer.TyperException as exc:  # click's usage errors: a bad value, a missing option
+        message = exc.format_message()
+        if message:  # a bare group (``carepath case``) has printed its help already
+            typer.echo(f"error: {message}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -30,6 +30,10 @@ from carepath.engine.ports import (
 )
 from carepath.engine.roles import ROLES
 from carepath.engine.services.cases import CaseService, Who, resolve_actor
+from carepath.engine.text import email_address, one_line
+
+#: The longest display name, team name or reason (the columns' width).
+NAME_MAX = 200
 
 
 def _acting(tx: Transaction, actor: Who | None, command: str) -> Actor:
@@ -60,11 +64,10 @@ class PeopleService:
         With no user yet, the first one may be created by nobody, and must be an administrator:
         that is how a new installation gets its first sign-in.
         """
-        email = email.strip().lower()
-        if "@" not in email or any(c.isspace() for c in email):
-            raise InvalidInput(f"email {email!r} is not an email address")
+        email = email_address(email)
         if not name.strip():
             raise InvalidInput("a user needs a display name")
+        name = one_line(name, "the display name", NAME_MAX)
         unknown = [r for r in roles if r not in ROLES or r == "system"]
         if unknown or not roles:
             known = ", ".join(r for r in ROLES if r != "system")
@@ -100,6 +103,10 @@ class PeopleService:
         """Create a team with its manager, service manager and members (emails)."""
         if not name.strip():
             raise InvalidInput("a team needs a name")
+        name = one_line(name, "the team name", NAME_MAX)
+        for person in (manager, service_manager, *members):
+            if person:
+                email_address(person, "a team member's email")
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "team.add")
             manager_id = tx.user_id(manager) if manager else None
@@ -190,6 +197,7 @@ class CalendarService:
         """
         if not reason.strip():
             raise InvalidInput("an override needs a reason")
+        reason = one_line(reason, "the reason", NAME_MAX)
         kind: Literal["closure", "opening"] = "opening" if opening else "closure"
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "calendar.change")

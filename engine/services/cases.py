@@ -27,6 +27,7 @@ from carepath.engine.guards import GuardContext
 from carepath.engine.policy import Subject, authorize
 from carepath.engine.ports import Transaction, UnitOfWork
 from carepath.engine.registry import WorkflowRegistry
+from carepath.engine.text import email_address
 from carepath.engine.timers import Timer, plan_timers
 
 #: Who acts: a resolved ``Actor`` (trusted, from an entrypoint's session) or an email resolved in the transaction.
@@ -41,7 +42,7 @@ def resolve_actor(tx: Transaction, who: Who | None, command: str) -> Actor:
         return who
     if who is None or not who.strip():
         raise NotPermitted("(nobody)", command, "name the user who acts (carepath acts alone only for the scheduler)")
-    return tx.actor(who)
+    return tx.actor(email_address(who, "the acting user's email"))
 
 
 def subject_of(case: Case) -> Subject:

@@ -526,3 +526,55 @@ def test_list_commands_page_with_limit_and_after(run: Run) -> None:
     history = as_json(run("case", "history", refs[0], "--limit", "1", "--after", "1", "--by", CW, "--json"))
     assert (history["items"], history["total"], history["next"]) == ([], 1, None)
     assert "is not one this list gave" in refused(run, "case", "list", "--after", "nope", "--by", CW)
+
+
+def test_the_console_command_reports_a_misused_option_in_one_line(
+    run: Run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``carepath`` as installed (``entrypoints.common.main``): a bad value is one ``error:`` line, exit 2."""
+    from carepath.entrypoints import common
+
+    for argv, line in (
+        (["case", "list", "--limit", "abc"], "error: Invalid value for '--limit'"),
+        (["case", "list", "--limit", "0"], "error: Invalid value for '--limit'"),
+        (["case", "fire"], "error: Missing argument 'ref'."),
+        (["case", "nosuch"], "error: No such command 'nosuch'."),
+    ):
+        common.reset_app()
+        monkeypatch.setattr("sys.argv", ["carepath", *argv])
+        with pytest.raises(SystemExit) as ended:
+            common.main()
+        out, err = capsys.readouterr()
+        assert ended.value.code == 2, argv
+        assert err.count("\n") == 1, (argv, err)
+        assert err.startswith(line), (argv, err)
+        assert out == "", argv
+
+
+def test_names_emails_and_reasons_are_one_bounded_line(run: Run, db_file: Path) -> None:
+    run("users", "add", "ada@council.test", "--name", "Ada", "--role", "admin")
+    before = table_counts(db_file)
+    for args, message in (
+        (
+            ["users", "add", "x@council.test", "--name", "Ann\nEve", "--role", "caseworker"],
+            "the display name must be one line",
+        ),
+        (
+            ["users", "add", "x@council.test", "--name", "N" * 201, "--role", "caseworker"],
+            "the display name is longer than 200",
+        ),
+        (
+            ["users", "add", "x@council.test\r\nBcc: y@evil.test", "--name", "X", "--role", "caseworker"],
+            "email must be one line",
+        ),
+        (["teams", "add", "T\x07eam"], "the team name must be one line"),
+        (["calendar", "override", "add", "2026-12-24", "--reason", "a\tb"], "the reason must be one line"),
+    ):
+        line = refused(run, *args, "--by", "ada@council.test")
+        assert message in line, (args, line)
+        for typed in ("Eve", "evil", "NNNN"):
+            assert typed not in line, line  # the refusal never echoes what was typed
+    for by, message in (("sam@council.test\r\nX: y", "must be one line"), ("a" * 400 + "@x.test", "longer than 320")):
+        line = refused(run, "case", "list", "--by", by)
+        assert message in line, line
+    assert table_counts(db_file) == before
