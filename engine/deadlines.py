@@ -4,13 +4,18 @@
 a correction feeds it the whole effective history from scratch. Same code either way, so
 a backdated event or a voided one gives exactly the deadlines a fresh replay would.
 Pauses (holds) keep the raw due date and an adjusted one.
+
+A deadline that ends after its due date stays a breach on the record, whatever ends it: met late
+(``met`` with ``breached_on``), or ``breached`` when the case moved on, closed or cancelled it
+unmet. Only a deadline ended on or before its due date is ``cancelled``. The dates decide (the
+due date against the day it ended), never whether the sweep ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from carepath.engine.calendar import Counting, Limit, WorkingCalendar, due_date, parse_limit
@@ -18,8 +23,12 @@ from carepath.engine.case import Event
 from carepath.engine.definition import ON_HOLD, Anchor, DeadlineRule, WorkflowDef
 from carepath.engine.errors import InvalidInput
 
+#: ``met``: stopped (late if ``breached_on`` is set); ``breached``: ended unmet after its due date (the
+#: case moved on or closed); ``cancelled``: ended unmet on or before its due date, so never missed;
 #: ``void``: the event that started it was entered in error; kept for the record, ignored after.
-DeadlineStatus = Literal["open", "paused", "met", "cancelled", "void"]
+DeadlineStatus = Literal["open", "paused", "met", "cancelled", "breached", "void"]
+#: A day: the first day after a due date is the day it was breached.
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,8 @@ class Deadline:
     due_on: date
     status: DeadlineStatus = "open"
     met_on: date | None = None
+    #: The first day after the due date, once the deadline ended after it (met late or breached).
+    breached_on: date | None = None
     paused_since: date | None = None
     paused_days: int = 0
     paused_working_days: int = 0
@@ -50,13 +61,45 @@ class Deadline:
 
 
 def display_status(d: Deadline, today: date) -> str:
-    """What a person reads: open, paused, met on time, met late, breached, cancelled."""
+    """What a person reads: open, paused, met on time, met late, breached, cancelled.
+
+    ``breached`` is an open deadline past its due date (still to do) or one that ended unmet
+    after it (``breach_day`` says since when either way).
+    """
     if d.status == "met":
         assert d.met_on is not None
         return "met on time" if d.met_on <= d.due_on else "met late"
     if d.status == "open" and today > d.due_on:
         return "breached"
     return d.status
+
+
+def breach_day(d: Deadline, today: date) -> date | None:
+    """The day ``d`` was breached (the first day after its due date), or ``None`` if it was not (yet).
+
+    Recorded for a deadline that ended (met late, or breached); for a live one, from the dates:
+    an open one past its due date on ``today``, or one paused only after its due date had passed.
+    """
+    if d.breached_on is not None or d.status in ("met", "cancelled", "breached", "void"):
+        return d.breached_on
+    if d.status == "open" and today > d.due_on:
+        return d.due_on + ONE_DAY
+    if d.status == "paused" and d.paused_since is not None and d.paused_since > d.due_on:
+        return d.due_on + ONE_DAY
+    return None
+
+
+def lateness(d: Deadline, limit: Limit, calendar: WorkingCalendar) -> tuple[int, str] | None:
+    """How late a deadline met late was met, in its rule's unit: ``(n, "working days")`` or ``(n, "days")``.
+
+    ``None`` unless it was met after its due date. Working days are counted in (due, met]; a
+    limit in days, weeks, months or years counts calendar days.
+    """
+    if d.status != "met" or d.met_on is None or d.met_on <= d.due_on:
+        return None
+    if limit.unit == "working_days":
+        return calendar.working_days_between(d.due_on, d.met_on), "working days"
+    return (d.met_on - d.due_on).days, "days"
 
 
 def _matches(anchor: Anchor, event: Event) -> bool:
@@ -192,12 +235,13 @@ class DeadlineBook:
         if current is not None:
             # Leaving a state because the case closed is not completing the step.
             if any(_matches(a, event) and not (closing and a.kind == "leave") for a in rule.stop):
-                self._put(self._unpaused(current, event.effective_on, "met"))
+                self._put(self._ended(current, event.effective_on, "met"))
                 if rule.recurs and not closing:
                     self._open(rule, event.effective_on)
                 return
             if closing or any(_matches(a, event) for a in rule.cancel):
-                self._put(replace(self._unpaused(current, event.effective_on), status="cancelled"))
+                # Not due yet: cancelled. Past due: it was missed, and stays on the record as breached.
+                self._put(self._ended(current, event.effective_on, "cancelled"))
                 return
             self._pause_or_resume(rule, current, event)
             return
@@ -213,6 +257,14 @@ class DeadlineBook:
             self._put(replace(d, status="paused", paused_since=event.effective_on))
         elif event.from_state == ON_HOLD and d.status == "paused":
             self._put(self._unpaused(d, event.effective_on))
+
+    def _ended(self, d: Deadline, on: date, how: Literal["met", "cancelled"]) -> Deadline:
+        """``d`` ended on ``on``: met, or cancelled; either after its (adjusted) due date is a breach."""
+        ended = self._unpaused(d, on, how)
+        if on <= ended.due_on:
+            return ended
+        status: DeadlineStatus = "met" if how == "met" else "breached"
+        return replace(ended, status=status, breached_on=ended.due_on + ONE_DAY)
 
     def _unpaused(self, d: Deadline, on: date, status: DeadlineStatus = "open") -> Deadline:
         met_on = on if status == "met" else None

@@ -11,7 +11,7 @@ import typer
 from carepath.config.bootstrap import bootstrap
 from carepath.engine.calendar import WorkingCalendar, due_date, parse_limit
 from carepath.engine.clock import LONDON, FixedClock, end_of_local_day, local_today
-from carepath.engine.deadlines import Deadline, display_status
+from carepath.engine.deadlines import Deadline, breach_day, display_status, lateness
 from carepath.engine.definition import DeadlineRule
 from carepath.engine.errors import InvalidInput
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
@@ -165,10 +165,18 @@ def deadline_view(d: Deadline, rule: DeadlineRule | None, cal: WorkingCalendar, 
         "raw_due": d.raw_due_on,
         "status": status,
         "met_on": d.met_on,
+        "breached_on": breach_day(d, today),
+        "late": _late(d, rule, cal),
         "paused_days": d.paused_days,
         "working_days_left": cal.working_days_between(today, d.due_on) if live else None,
         "calendar_days_left": (d.due_on - today).days if live else None,
     }
+
+
+def _late(d: Deadline, rule: DeadlineRule | None, cal: WorkingCalendar) -> str | None:
+    """How late a deadline met late was met, in its rule's unit ("3 working days"), else ``None``."""
+    late = lateness(d, parse_limit(rule.limit), cal) if rule else None
+    return f"{late[0]} {late[1]}" if late else None
 
 
 def _rule(workflow_id: str, version: int, name: str) -> DeadlineRule | None:
@@ -194,7 +202,10 @@ def case_deadlines(ref: str, by: By = None, json_: Json = False) -> None:
 
 def _left(r: dict[str, Any]) -> str:
     if r["working_days_left"] is None:
-        return ""
+        # An ended deadline: how late it was met, or since when it was breached.
+        if r["late"]:
+            return f"met {r['met_on']}, {r['late']} late"
+        return f"breached on {r['breached_on']}" if r["breached_on"] else ""
     wd, cd = r["working_days_left"], r["calendar_days_left"]
     if cd < 0:
         return f"overdue {-wd} wd / {-cd} d"

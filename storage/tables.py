@@ -125,6 +125,8 @@ class DeadlineRow(SQLModel, table=True):
     due_on: date
     status: str = Field(max_length=10)
     met_on: date | None = None
+    #: The first day after the due date, for a deadline that ended after it (met late, or breached).
+    breached_on: date | None = None
     paused_since: date | None = None
     paused_days: int = 0
     paused_working_days: int = 0

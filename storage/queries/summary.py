@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, case, func, select
 
 from carepath.storage.tables import CASES, DEADLINES
 
@@ -35,6 +35,27 @@ class SummaryQueries:
             breached = conn.execute(select(func.count()).where(d.status == "open", d.due_on < today)).scalar_one()
             late = conn.execute(select(func.count()).where(d.status == "met", d.met_on > d.due_on)).scalar_one()
         return int(breached), int(late)
+
+    def breach_counts(self, today: date) -> dict[str, int]:
+        """Every breached deadline by what became of it: still ``open`` past due on ``today``,
+        ``met_late``, or ``breached`` (ended unmet after its due date: the case moved on or closed).
+
+        Void deadlines (their starting event was entered in error) are not counted.
+        """
+        d = DEADLINES.c
+        kind = case(
+            (and_(d.status == "open", d.due_on < today), "open"),
+            (and_(d.status == "met", d.met_on > d.due_on), "met_late"),
+            (d.status == "breached", "breached"),
+            else_=None,
+        ).label("kind")
+        stmt = select(kind, func.count()).group_by(kind)
+        counts = {"open": 0, "met_late": 0, "breached": 0}
+        with self.engine.connect() as conn:
+            for row in conn.execute(stmt):
+                if row[0] is not None:
+                    counts[str(row[0])] = int(row[1])
+        return counts
 
     def most_moved(self, prefer_workflow: str) -> str | None:
         """The reference of the most-moved open case (of ``prefer_workflow`` first), else of any case."""

@@ -138,6 +138,8 @@ def test_deadlines_show_basis_status_and_days_left() -> None:
             "raw_due": "2026-10-27",
             "status": "breached",
             "met_on": None,
+            "breached_on": "2026-10-28",  # the first day after the due date
+            "late": None,
             "paused_days": 0,
             "working_days_left": -4,
             "calendar_days_left": -6,

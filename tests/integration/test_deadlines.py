@@ -316,3 +316,115 @@ def test_breaches_land_on_the_right_local_date_across_clock_changes(
     # Its 50% reminder fired at local midnight of its own day, whatever the offset.
     reminders = [n for n in _notices(app, staff, case.ref) if n[:2] == ("reminder_due", "S2")]
     assert len(reminders) == 2
+
+
+# -- breaches stay on the record (issue 10, point 7) --------------------------------------------------
+
+
+def test_a_breach_stays_recorded_after_the_case_closes(app: App, staff: Staff) -> None:
+    cw = staff["caseworker"]
+    app.clock.set(_at("2026-10-26"))  # type: ignore[attr-defined]
+    late = _open(app, staff, on=date(2026, 10, 26))  # S1 due Mon 2 Nov
+    early = _open(app, staff, on=date(2026, 10, 26))
+    met_late = _open(app, staff, on=date(2026, 10, 26))
+    app.clock.set(_at("2026-11-09"))  # type: ignore[attr-defined]
+    assert _sweep(app).raised["breach"] == 3
+    app.cases.withdraw(early.ref, cw, "AW1", on=date(2026, 11, 2))  # withdrawn on the due date: never missed
+    app.cases.withdraw(late.ref, cw, "AW1", on=date(2026, 11, 4))
+    app.cases.fire(met_late.ref, "book_visit", cw, on=date(2026, 11, 9))
+
+    gone = _deadlines(app, staff, late.ref)["S1#1"]
+    assert (gone.status, gone.met_on, gone.breached_on) == ("breached", None, date(2026, 11, 3))
+    assert _deadlines(app, staff, early.ref)["S1#1"].status == "cancelled"
+    kept = _deadlines(app, staff, met_late.ref)["S1#1"]
+    assert (kept.status, kept.met_on, kept.breached_on) == ("met", date(2026, 11, 9), date(2026, 11, 3))
+    assert display_status(kept, date(2026, 11, 9)) == "met late"
+    # A recompute from the history (a calendar change) gives the same record.
+    for ref in (late.ref, met_late.ref):
+        before = _deadlines(app, staff, ref)
+        app.cases.recompute_deadlines(ref, app.system)
+        assert _deadlines(app, staff, ref) == before
+    assert app.summary.breach_counts(date(2026, 11, 9)) == {"open": 0, "met_late": 1, "breached": 1}
+
+
+def test_migration_0004_backfills_breaches_the_rows_prove(db_url: str) -> None:
+    """From 0003 to 0004: met late gets its breach day; cancelled with a raised breach timer becomes breached.
+
+    Down again, breached rows are cancelled as 0003 knew them.
+    """
+    from alembic import command
+    from sqlalchemy import insert, text
+
+    from carepath.storage.db import make_engine
+    from carepath.storage.migrate import alembic_config, upgrade
+    from carepath.storage.tables import DEADLINES
+
+    DUE = date(2026, 11, 2)
+
+    engine = make_engine(db_url)
+    try:
+        cfg = alembic_config(str(engine.url))
+        with engine.begin() as conn:  # the fixture's database is at head: back to 0003 first
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+        at = datetime(2026, 11, 2, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                'INSERT INTO "case" (ref, workflow_id, workflow_version, state, status, facts, opened_on, '
+                "last_event_on, last_seq, version, updated_at) VALUES ('SM-2026-0001', 'sample', 1, 'closed', "
+                "'closed', '{}', '2026-10-01', '2026-11-20', 1, 1, '2026-11-20 00:00:00')"
+            )
+            case_id = conn.exec_driver_sql('SELECT id FROM "case"').scalar_one()
+            rows = [
+                ("late", "met", date(2026, 11, 9)),
+                ("ontime", "met", date(2026, 11, 2)),
+                ("missed", "cancelled", None),
+                ("unknown", "cancelled", None),
+                ("live", "open", None),
+            ]
+            for rule, status, met_on in rows:
+                conn.execute(
+                    text(
+                        "INSERT INTO deadline (case_id, rule, cycle, start_on, raw_due_on, due_on, status, met_on,"
+                        " paused_days, paused_working_days) VALUES (:c, :r, 1, :start, :due, :due, :s, :m, 0, 0)"
+                    ),
+                    {"c": case_id, "r": rule, "s": status, "m": met_on, "start": date(2026, 10, 26), "due": DUE},
+                )
+            ids = {r.rule: r.id for r in conn.execute(select(DEADLINES.c.rule, DEADLINES.c.id))}
+            conn.execute(
+                insert(TIMERS),
+                [
+                    {
+                        "deadline_id": ids["missed"],
+                        "case_id": case_id,
+                        "key": "missed:1:breach:0:2026-11-02",
+                        "kind": "breach",
+                        "tier": 0,
+                        "fire_on": date(2026, 11, 2),
+                        "fire_at": at,
+                        "fired_at": at,
+                        "outcome": "raised",
+                    }
+                ],
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            got = {
+                r.rule: (r.status, r.breached_on)
+                for r in conn.execute(select(DEADLINES.c.rule, DEADLINES.c.status, DEADLINES.c.breached_on))
+            }
+        assert got == {
+            "late": ("met", date(2026, 11, 3)),
+            "ontime": ("met", None),
+            "missed": ("breached", date(2026, 11, 3)),
+            "unknown": ("cancelled", None),
+            "live": ("open", None),
+        }
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+        with engine.connect() as conn:
+            statuses = dict(conn.exec_driver_sql("SELECT rule, status FROM deadline").all())
+        assert statuses["missed"] == "cancelled"
+    finally:
+        engine.dispose()

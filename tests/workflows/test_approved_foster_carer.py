@@ -3,6 +3,8 @@ changes of terms, termination through a QD, resignation, and their due dates."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from carepath.engine.errors import GuardFailed, NotPermitted
@@ -147,7 +149,9 @@ def test_termination_through_a_qualifying_determination(walker: Walker) -> None:
     review_to_panel(w, "2026-06-01", held="2026-07-08", minutes="2026-07-10", recommendation="terminate")
     w.fire("propose_termination", "2026-07-15", "agency_decision_maker", qd_proposal="terminate")
     assert w.state == "qd_issued"
-    assert w.deadline("FS17").status == "cancelled"  # no supervisory visits clock while termination is proposed
+    # No supervisory visits clock while termination is proposed; the visit already overdue stays missed.
+    fs17 = w.deadline("FS17")
+    assert (fs17.status, fs17.breached_on) == ("breached", fs17.due_on + timedelta(days=1))
     w.fire("send_qd_letter", "2026-07-16", qd_sent_on="2026-07-16")
     assert w.due("FS7") == "2026-08-13"
     with pytest.raises(GuardFailed, match="allowed from 2026-08-14"):
@@ -197,7 +201,8 @@ def test_resignation_ends_approval_28_days_after_notice(walker: Walker) -> None:
     w = approved(walker)
     w.fire("receive_resignation", "2026-12-04", resignation_received_on="2026-12-04")
     assert w.due("FS14") == "2027-01-01"  # calendar days: New Year's Day is not rolled
-    assert w.deadline("FS16").status == "cancelled"
+    fs16 = w.deadline("FS16")  # the yearly unannounced visit was overdue: a breach on the record
+    assert (fs16.status, fs16.met_on, fs16.breached_on) == ("breached", None, fs16.due_on + timedelta(days=1))
     with pytest.raises(GuardFailed, match="allowed from 2027-01-01"):
         w.fire("end_approval_on_resignation", "2026-12-31")
     case = w.fire("end_approval_on_resignation", "2027-01-01")

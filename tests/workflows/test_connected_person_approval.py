@@ -3,6 +3,8 @@ child, expiry ending the placement, and the shared assessment and panel path."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from carepath.engine.errors import GuardFailed, NotPermitted
@@ -143,7 +145,8 @@ def test_child_visited_weekly_then_four_weekly_after_the_first_review(walker: Wa
     assert w.due("FS20a") == "2026-02-05"  # across the month end
     w.fire("record_first_cla_review", "2026-02-06", first_cla_review_on="2026-02-06")
     w.walk(shift(ASSESSMENT[1:5], 20))
-    assert w.deadline("FS20a").status == "cancelled"
+    fs20a = w.deadline("FS20a")  # no visit in the week after 29 January: missed before the review
+    assert (fs20a.status, fs20a.breached_on) == ("breached", date(2026, 2, 6))
     assert w.due("FS20b") == "2026-03-06"
     w.walk(ASSESSMENT[5:])  # visits can be recorded at panel too
     w.fire("record_child_visit", "2026-03-23", child_visited_on="2026-03-23")
