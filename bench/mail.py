@@ -6,7 +6,8 @@
 
 The server is aiosmtpd with its ``Sink`` handler in a process of its own (as a real MTA
 would be). The bare loop sends the same number of already-built messages of the same size
-over one connection; the outbox run claims the rows, renders both parts of each email,
+over one connection; the outbox run claims the rows, renders both parts of each email (days
+counted at send), builds it with the standard library's ``email`` package (notifications/mime.py),
 sends them over one connection per batch and marks them sent. Goal: outbox >= 80% of bare.
 Each path runs ``--rounds`` times (default 3) alternately; the best round of each counts.
 """
@@ -52,7 +53,7 @@ def context(i: int) -> dict[str, object]:
     return {
         "case_ref": ref, "workflow": "fostering", "rule": "F5", "rule_label": "Stage 2 assessment to panel",
         "rule_class": "NMS", "rule_source": "Fostering NMS 14 / FSR 26", "start_on": "2026-07-16",
-        "due_on": "2026-11-16", "fire_on": "2026-11-16", "tier": 0, "days_left": 0, "days_overdue": 0,
+        "due_on": "2026-11-16", "fire_on": "2026-11-16", "tier": 0, "day_unit": "days",
         "link": f"https://carepath.example.gov.uk/cases/{ref}",
     }  # fmt: skip
 

@@ -9,8 +9,14 @@ crash re-sends at most the unflushed messages, each with the same ``Message-ID``
 - 250: sent.
 - 4xx reply, a dropped connection or a timeout: retried after an exponential backoff with
   jitter (``next_attempt_at`` from the injected clock).
-- 5xx reply, an unrenderable template, or ``max_attempts`` attempts: dead, shown
-  by ``carepath mail failed`` and requeued by ``carepath mail retry``.
+- 5xx reply, an unrenderable template, no recipient that is one plain address, a header that
+  would break, or ``max_attempts`` attempts: dead, shown by ``carepath mail failed`` and
+  requeued by ``carepath mail retry``. A recipient that is not one plain address is left out of a
+  message that has others, with a warning in the log.
+
+Each message is rendered when it is sent: the days left or overdue in a deadline email are
+counted then, from the injected clock (``days.at_send``), and built with the standard library's
+``email`` package (``mime``).
 
 With no SMTP host configured, the bootstrap points the target at the built-in catcher.
 """
@@ -18,20 +24,21 @@ With no SMTP host configured, the bootstrap points the target at the built-in ca
 from __future__ import annotations
 
 import asyncio
-import binascii
+import dataclasses
 import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.header import Header
-from email.utils import format_datetime
 from functools import lru_cache
 from typing import Literal
 
 import aiosmtplib
 
-from carepath.engine.clock import Clock
+from carepath.engine.calendar import WorkingCalendar
+from carepath.engine.clock import LONDON, Clock
+from carepath.notifications import mime
+from carepath.notifications.days import at_send
 from carepath.notifications.render import render
 from carepath.storage.outbox import Claimed, Engine, Outcomes, claim, counts, flush, flush_and_claim
 
@@ -42,7 +49,6 @@ DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_BATCH = 100
 DEFAULT_FLUSH_EVERY = 100
 DEFAULT_MAX_ATTEMPTS = 8
-CRLF = "\r\n"
 _CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, ConnectionError, OSError)
 
 
@@ -73,68 +79,35 @@ class SmtpTarget:
         )
 
 
-def _header(name: str, value: str) -> bytes:
-    """One header line: RFC 2047-encoded if it is not ASCII, folded at spaces near 78 characters."""
-    if not value.isascii() or max(map(len, value.split(" "))) > 900:  # encoded words can split anything
-        encoded = Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
-        return f"{name}: {encoded}{CRLF}".encode()
-    line = f"{name}: {value}"
-    if len(line) <= 78:
-        return f"{line}\r\n".encode()
-    out, start = [], len(name) + 2
-    while len(line) > 78:
-        cut = line.rfind(" ", start, 79)
-        if cut < 0:
-            cut = line.find(" ", 79)
-            if cut < 0:
-                break
-        out.append(line[:cut])
-        line, start = line[cut:], 1  # the space starts the continuation line
-    out.append(line)
-    return ("\r\n".join(out) + "\r\n").encode()
+def build_message(item: Claimed, sender: str, now: datetime, calendar: WorkingCalendar | None = None) -> bytes:
+    """The email for one outbox row: text and HTML alternatives, stable Message-ID.
 
+    Rendered now: a deadline's days left or overdue are counted from ``now`` (in London) with
+    ``calendar`` (default: England's bank holidays, no local closures). Built with the standard
+    library's ``email`` package (``notifications.mime``).
 
-def _part(content_type: str, body: str) -> bytes:
-    """A MIME part: as it is when it is ASCII with short lines (most are), else quoted-printable."""
-    text = body.replace("\r\n", "\n")
-    if text.isascii() and max(map(len, text.split("\n"))) <= 900:
-        encoding, data = "7bit", text.encode()
-    else:
-        encoding, data = "quoted-printable", binascii.b2a_qp(text.encode(), istext=True)
-    return (
-        f'Content-Type: {content_type}; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n'
-    ).encode() + data.replace(b"\n", b"\r\n")
+    Raises:
+        mime.BadAddress: the sender or a recipient is not exactly one plain address.
+        mime.UnsafeHeader: a header value would break the header block.
+        jinja2.UndefinedError: the context lacks a field the template uses.
+    """
+    today = now.astimezone(LONDON).date()
+    content = render(item.kind, at_send(item.context, today, calendar or _default_calendar()))
+    return mime.build(
+        sender=sender,
+        recipients=item.recipients,
+        subject=content.subject,
+        text=content.text,
+        html=content.html,
+        message_id=item.message_id,
+        kind=item.kind,
+        now=now,
+    )
 
 
 @lru_cache(maxsize=1)
-def _date_header(now: datetime) -> bytes:
-    return _header("Date", format_datetime(now))  # a batch sent within one second shares it
-
-
-def build_message(item: Claimed, sender: str, now: datetime) -> bytes:
-    """The email for one outbox row: text and HTML alternatives, stable Message-ID.
-
-    Built by hand rather than with ``email.message.EmailMessage``, which costs ten times the
-    rendering (bench/mail.py); the parts are quoted-printable, so the boundary cannot occur in them.
-    """
-    content = render(item.kind, item.context)
-    boundary = "==carepath-" + item.message_id[1:33]
-    head = b"".join(
-        (
-            _header("From", sender),
-            _header("To", ", ".join(item.recipients)),
-            _header("Subject", content.subject),
-            _date_header(now.replace(microsecond=0)),
-            _header("Message-ID", item.message_id),
-            b"MIME-Version: 1.0\r\n",
-            b"Auto-Submitted: auto-generated\r\n",
-            _header("X-Carepath-Kind", item.kind),
-            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode(),
-        )
-    )
-    sep = f"\r\n--{boundary}\r\n".encode()
-    end = f"\r\n--{boundary}--\r\n".encode()
-    return head + sep[2:] + _part("text/plain", content.text) + sep + _part("text/html", content.html) + end
+def _default_calendar() -> WorkingCalendar:
+    return WorkingCalendar()
 
 
 @dataclass
@@ -146,6 +119,7 @@ class _Batch:
     flush_every: int
     rng: random.Random | None
     outcomes: Outcomes
+    calendar: WorkingCalendar | None = None
 
     def flush(self) -> None:
         flush(self.engine, self.outcomes, self.clock.now(), self.max_attempts, self.rng)
@@ -158,13 +132,28 @@ def _refused(batch: _Batch, item: Claimed, codes: list[int], error: str) -> None
         batch.outcomes.dead.append((item, error))
 
 
-def _prepare(batch: _Batch, item: Claimed) -> bytes | None:
-    """The message for ``item``, or ``None`` (recorded dead) if it cannot be rendered."""
+def _prepare(batch: _Batch, item: Claimed) -> tuple[Claimed, bytes] | None:
+    """The message for ``item`` and the row as sent, or ``None`` (recorded dead) if it cannot be built.
+
+    A recipient that is not exactly one plain address is left out, with a warning; a row left
+    with no recipient, or with a header that would break (a subject or sender with a line
+    break), is dead with the reason, shown by ``carepath mail failed``.
+    """
+    good, bad = mime.split_recipients(item.recipients)
+    if bad:
+        refused = "; ".join(f"{value}: {why}" for value, why in bad)
+        if not good:
+            batch.outcomes.dead.append((item, f"no valid recipient, nothing sent: {refused}"))
+            return None
+        log.warning("%s: recipients left out (not one plain address): %s", item.message_id, refused)
+        item = dataclasses.replace(item, recipients=tuple(good))
     try:
-        return build_message(item, batch.target.sender, batch.clock.now())
+        return item, build_message(item, batch.target.sender, batch.clock.now(), batch.calendar)
+    except (mime.BadAddress, mime.UnsafeHeader) as exc:
+        batch.outcomes.dead.append((item, f"cannot build {item.kind}: {exc}"))
     except Exception as exc:  # a template or context fault never fixes itself
         batch.outcomes.dead.append((item, f"cannot render {item.kind}: {type(exc).__name__}: {exc}"))
-        return None
+    return None
 
 
 async def _send_one(batch: _Batch, smtp: aiosmtplib.SMTP, item: Claimed, payload: bytes) -> tuple[bool, bool]:
@@ -193,10 +182,10 @@ async def _send_all(batch: _Batch, smtp: aiosmtplib.SMTP, items: list[Claimed]) 
     """Send ``items`` in order over ``smtp``. Returns (sent, stop: the connection is gone)."""
     sent = 0
     for n, item in enumerate(items):
-        payload = _prepare(batch, item)
-        if payload is None:
+        prepared = _prepare(batch, item)
+        if prepared is None:
             continue
-        ok, alive = await _send_one(batch, smtp, item, payload)
+        ok, alive = await _send_one(batch, smtp, *prepared)
         sent += ok
         if not alive:
             batch.outcomes.released.extend(i.id for i in items[n + 1 :])
@@ -245,6 +234,7 @@ async def dispatch_due_async(
     flush_every: int = DEFAULT_FLUSH_EVERY,
     max_batches: int = 1000,
     rng: random.Random | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> int:
     """Send every due outbox row, batch by batch, until none is due or the server is unreachable.
 
@@ -261,6 +251,9 @@ async def dispatch_due_async(
         flush_every: write outcomes back after this many sent messages.
         max_batches: stop after this many batches even if more are due.
         rng: jitter source (tests pass a seeded one).
+        calendar: working days for the days left or overdue in deadline emails, counted when
+            each is sent (the bootstrap passes the service's calendar, with its local closures;
+            default: England's bank holidays only).
 
     Returns:
         How many messages the server accepted.
@@ -273,6 +266,7 @@ async def dispatch_due_async(
         max(flush_every, 1),
         rng,
         Outcomes(),
+        calendar,
     )
     total = 0
     items = claim(engine, clock.now(), batch_size, lease)

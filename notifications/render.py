@@ -16,6 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+from carepath.notifications.days import days
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The template used for a state notice whose kind has no template of its own.
 GENERIC_NOTICE = "notice"
@@ -73,6 +75,7 @@ def environment() -> Environment:
     )
     env.filters["longdate"] = longdate
     env.filters["wrap"] = wrap
+    env.filters["days"] = days
     return env
 
 

@@ -29,6 +29,7 @@ from carepath.engine.panels import PANEL_TYPES, Sitting, next_sitting
 from carepath.engine.ports import OutboxMessage, Transaction
 from carepath.engine.roles import OWNER, ROLES, TEAM_MANAGER
 from carepath.engine.timers import TimerFired
+from carepath.notifications.days import day_unit
 
 SERVICE_MANAGER = "service_manager"
 
@@ -79,7 +80,11 @@ def timer_key(fired: TimerFired) -> str:
 
 
 def deadline_context(fired: TimerFired, base_url: str) -> dict[str, Any]:
-    """The template fields for a raised timer: references, rule and dates only."""
+    """The template fields for a raised timer: references, rule and dates only.
+
+    Days left and days overdue are not stored: the dispatcher counts them when it sends the
+    message (``days.at_send``), in the unit named by ``day_unit``.
+    """
     rule = fired.rule
     return {
         "case_ref": fired.case_ref,
@@ -92,8 +97,7 @@ def deadline_context(fired: TimerFired, base_url: str) -> dict[str, Any]:
         "due_on": fired.due_on.isoformat(),
         "fire_on": fired.fire_on.isoformat(),
         "tier": fired.tier,
-        "days_left": max((fired.due_on - fired.fire_on).days, 0),
-        "days_overdue": max((fired.fire_on - fired.due_on).days, 0),
+        "day_unit": day_unit(rule.limit),
         "link": case_link(base_url, fired.case_ref),
     }
 

@@ -39,7 +39,7 @@ JOURNEY = (Path(__file__).resolve().parents[1] / "fixtures" / "notices" / "notic
 NAMES = {"applicant_name": "Zebulon Quartermaine", "child_name": "Ottoline Fairweather", "dob": "2019-04-07"}
 CONTEXT_FIELDS = {
     "case_ref", "workflow", "rule", "rule_label", "rule_class", "rule_source", "start_on", "due_on", "fire_on",
-    "tier", "days_left", "days_overdue", "link", "workflow_title", "state", "state_label", "trigger",
+    "tier", "day_unit", "link", "workflow_title", "state", "state_label", "trigger",
     "effective_on", "panel_type", "panel_date", "papers_by",
 }  # fmt: skip
 ADMIN = "admin@example.org"
@@ -173,7 +173,8 @@ def test_reminder_to_owner_breach_to_owner_escalation_to_service_manager(napp: A
     sweep(napp)
     (escalation,) = by_kind(napp, "escalation")
     assert escalation.recipients == ["sm@example.org"]
-    assert (escalation.context["tier"], escalation.context["days_overdue"]) == (1, 7)
+    assert (escalation.context["tier"], escalation.context["day_unit"]) == (1, "working_days")
+    assert not {"days_left", "days_overdue"} & set(escalation.context)  # counted when sent, not stored
 
     assert sweep(napp) == 0  # a second sweep raises nothing new
     assert len(outbox(napp)) == 3

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy import Engine, select
 
 from carepath.config.bootstrap import App, smtp_target
 from carepath.config.settings import Settings
+from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.clock import FixedClock
 from carepath.engine.errors import NotPermitted
 from carepath.engine.ports import OutboxMessage
@@ -108,7 +109,7 @@ def context(ref: str) -> dict[str, Any]:
     return {
         "case_ref": ref, "workflow": "sample", "rule": "S1", "rule_label": "Enquiry to visit", "rule_class": "LOCAL",
         "rule_source": "sample procedure", "start_on": "2026-10-01", "due_on": "2026-10-08", "fire_on": "2026-10-08",
-        "tier": 0, "days_left": 0, "days_overdue": 0, "link": f"http://localhost:8000/cases/{ref}",
+        "tier": 0, "day_unit": "working_days", "link": f"http://localhost:8000/cases/{ref}",
     }  # fmt: skip
 
 
@@ -416,3 +417,42 @@ def test_the_smtp_target_comes_from_the_settings() -> None:
     assert (relay.host, relay.port, relay.security, relay.username, relay.password, relay.sender) == (
         "smtp.example.gov.uk", 465, "tls", "u", "p", "carepath@example.gov.uk"
     )  # fmt: skip
+
+
+def test_a_recipient_that_is_not_one_plain_address_is_refused_at_send(
+    engine: Engine, server: Server, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reproductions from issue 10: an address with CRLF and a Bcc, and a comma list, in the users table."""
+    crlf, comma = "crlf@council.example\r\nBcc: leak1@evil.example", "comma@council.example, leak2@evil.example"
+    with engine.begin() as conn:
+        assert insert_outbox(
+            conn, OutboxMessage("k:bad", "breach", (crlf, comma), context("SM-2026-0001")), clock.now()
+        )
+        mixed = OutboxMessage("k:mixed", "breach", (crlf, "owner@council.example"), context("SM-2026-0002"))
+        assert insert_outbox(conn, mixed, clock.now())
+    with caplog.at_level("WARNING", logger="carepath.notifications.dispatch"):
+        assert dispatch_due(engine, clock, target(server)) == 1
+    bad, sent = rows(engine)
+    assert bad.status == "dead"
+    assert bad.last_error.startswith("no valid recipient, nothing sent: ")
+    assert "'crlf@council.example\\r\\nBcc: " in bad.last_error  # escaped, never a line break
+    assert "'comma@council.example, leak2@evil.example': not one plain address" in bad.last_error
+    assert "\r" not in bad.last_error
+    assert sent.status == "sent"
+    (msg,) = server.received
+    assert [a.addr_spec for a in msg["To"].addresses] == ["owner@council.example"]
+    assert "Bcc" not in msg
+    assert "recipients left out" in caplog.text
+
+
+def test_days_overdue_are_counted_on_the_day_the_dispatcher_sends(engine: Engine, server: Server) -> None:
+    """Queued on the due date, sent weeks later: the email says what is true then, closures included."""
+    clock = FixedClock(datetime(2026, 10, 8, 9, tzinfo=UTC))
+    with engine.begin() as conn:
+        message = OutboxMessage("k:esc", "escalation", ("sm@example.org",), context("SM-2026-0001"))
+        assert insert_outbox(conn, message, clock.now())
+    clock.set(datetime(2026, 10, 30, 9, tzinfo=UTC))  # Friday: 16 working days after Thursday 8 October
+    closed = WorkingCalendar(closures=[date(2026, 10, 26)])
+    assert dispatch_due(engine, clock, target(server), calendar=closed) == 1
+    (msg,) = server.received
+    assert msg["Subject"] == "Escalation (tier 0): SM-2026-0001 Enquiry to visit 15 working days overdue"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import email
 import hashlib
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,16 @@ import pytest
 from jinja2 import UndefinedError
 
 from carepath.config.settings import Settings
+from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Case, Event
+from carepath.engine.clock import FixedClock
 from carepath.engine.definition import Anchor, DeadlineRule, Escalation, Reminder, StateDef, WorkflowDef
 from carepath.engine.events import CaseRef, StateAnnounced
 from carepath.engine.panels import Sitting
 from carepath.engine.timers import TimerFired
+from carepath.notifications.days import at_send
 from carepath.notifications.dispatch import build_message
+from carepath.notifications.mime import MAX_SUBJECT
 from carepath.notifications.render import TEMPLATES, kinds, longdate, render, template_kind
 from carepath.notifications.routing import DEFAULT_NOTIFY, deadline_context, notice_context
 from carepath.storage.admin import message_id_for
@@ -46,16 +50,24 @@ RULE = DeadlineRule(
     reminders=(Reminder(before="10 working days"),),
     escalations=(Escalation(after="5 working days", to=("service_manager",)),),
 )
-FIRE_ON = {"reminder": date(2026, 11, 2), "breach": date(2026, 11, 16), "escalation": date(2026, 11, 23)}
+FIRE_ON = {"reminder": date(2026, 11, 2), "breach": date(2026, 11, 17), "escalation": date(2026, 11, 23)}
+#: The golden files show each deadline email as sent on the day its timer fired.
+CALENDAR = WorkingCalendar()
 
 
-def deadline_sample(kind: str) -> dict[str, Any]:
+def queued(kind: str, rule: DeadlineRule = RULE, due_on: date = date(2026, 11, 16)) -> dict[str, Any]:
+    """A raised timer's outbox context, as queued (no days counted yet)."""
     fired = TimerFired(
-        case_id=7, case_ref="FC-2026-0042", workflow_id="fostering", owner_id=3, team_id=1, rule=RULE,
-        deadline_id=11, start_on=date(2026, 7, 16), due_on=date(2026, 11, 16), kind=kind,  # type: ignore[arg-type]
+        case_id=7, case_ref="FC-2026-0042", workflow_id="fostering", owner_id=3, team_id=1, rule=rule,
+        deadline_id=11, start_on=date(2026, 7, 16), due_on=due_on, kind=kind,  # type: ignore[arg-type]
         tier=1 if kind == "escalation" else 0, fire_on=FIRE_ON[kind], timer_key="k", escalate_to=("service_manager",),
     )  # fmt: skip
     return deadline_context(fired, SETTINGS.base_url)
+
+
+def deadline_sample(kind: str) -> dict[str, Any]:
+    """A raised timer's context as the dispatcher renders it on the day the timer fired."""
+    return at_send(queued(kind), FIRE_ON[kind], CALENDAR)
 
 
 DEFINITION = WorkflowDef(
@@ -215,10 +227,123 @@ def test_a_built_message_parses_back_to_what_was_rendered() -> None:
 def test_non_ascii_and_long_lines_survive_the_trip() -> None:
     ctx = {**deadline_sample("breach"), "rule_label": "Stage 2 – “assessment” to panel é " + "x" * 1200}
     msg, out = _parsed(ctx)
-    assert msg["Subject"] == out.subject
+    assert msg["Subject"] == out.subject[: MAX_SUBJECT - 1] + "\u2026"  # capped, not cut mid-header
+    assert msg["Subject"].startswith("Deadline missed: FC-2026-0042 Stage 2 – “assessment” to panel é xxx")
     assert [p["Content-Transfer-Encoding"] for p in msg.iter_parts()] == ["quoted-printable", "quoted-printable"]
+    assert [p["Content-Type"] for p in msg.iter_parts()] == [
+        'text/plain; charset="utf-8"',
+        'text/html; charset="utf-8"',
+    ]
     text, html = (p.get_content().replace("\r\n", "\n") for p in msg.iter_parts())
     assert (text, html) == (out.text, out.html)
+
+
+# -- days counted when the message is sent ------------------------------------------------------
+
+WD_RULE = DeadlineRule(
+    name="FS8",
+    label="Agency decision after panel",
+    start=(Anchor("event", "recommend"),),
+    stop=(Anchor("event", "decide"),),
+    limit="7 working days",
+    counting="after",
+    klass="STAT",
+    source="FSR 27(1)",
+)
+CALENDAR_RULE = DeadlineRule(
+    name="IRM1",
+    label="IRM application window",
+    start=(Anchor("event", "issue_qd"),),
+    stop=(Anchor("event", "apply_irm"),),
+    limit="28 days",
+    counting="after",
+    klass="STAT",
+    source="FSR 30",
+)
+
+
+def sent_on(kind: str, ctx: dict[str, Any], day: str, calendar: WorkingCalendar | None = None) -> Any:
+    """The email for ``ctx`` as the dispatcher builds it at 09:00 on ``day`` (a FixedClock), parsed back."""
+    clock = FixedClock(datetime.combine(date.fromisoformat(day), time(9), UTC))
+    key = f"deadline:11:{kind}:0:{ctx['due_on']}"
+    item = Claimed(1, key, kind, ("owner@example.org",), ctx, 0, message_id_for(key))
+    return email.message_from_bytes(
+        build_message(item, "carepath@example.org", clock.now(), calendar), policy=default_policy
+    )
+
+
+def lead(msg: Any) -> str:
+    """The first paragraph of the text part, on one line."""
+    text = next(msg.iter_parts()).get_content().replace("\r\n", "\n")
+    return " ".join(text.split("\n\n")[0].split())
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        ("2026-11-09", "is due on Monday 16 November 2026, in 5 working days."),
+        ("2026-11-13", "is due on Monday 16 November 2026, in 1 working day."),
+        ("2026-11-14", "is due on Monday 16 November 2026, in 1 working day."),  # a Saturday
+        ("2026-11-16", "is due today, Monday 16 November 2026."),
+        ("2026-11-17", "was due on Monday 16 November 2026 (1 working day ago)."),
+        ("2026-11-30", "was due on Monday 16 November 2026 (10 working days ago)."),
+    ],
+)
+def test_a_working_day_reminder_counts_working_days_on_the_day_it_is_sent(day: str, expected: str) -> None:
+    msg = sent_on("reminder", queued("reminder", WD_RULE), day)
+    assert lead(msg) == f"A deadline on case FC-2026-0042 {expected}"
+    word = "was due" if day > "2026-11-16" else "due"
+    assert msg["Subject"] == f"Reminder: FC-2026-0042 Agency decision after panel {word} Monday 16 November 2026"
+
+
+def test_an_overdue_reminder_on_a_weekend_after_a_friday_due_date() -> None:
+    msg = sent_on("reminder", queued("reminder", WD_RULE, due_on=date(2026, 11, 20)), "2026-11-21")
+    assert lead(msg) == (
+        "A deadline on case FC-2026-0042 was due on Friday 20 November 2026 (no working day has passed since)."
+    )
+
+
+def test_a_reminder_queued_early_and_sent_late_says_what_is_true_when_it_is_sent() -> None:
+    """The reproduction: a reminder delivered on 30 November said "due on Saturday 21 November 2026, in 28 days"."""
+    ctx = queued("reminder", CALENDAR_RULE, due_on=date(2026, 11, 21))
+    assert not {"days_left", "days_overdue"} & set(ctx)  # nothing counted at queue time
+    assert lead(sent_on("reminder", ctx, "2026-10-24")) == (
+        "A deadline on case FC-2026-0042 is due on Saturday 21 November 2026, in 28 days."
+    )
+    assert lead(sent_on("reminder", ctx, "2026-11-30")) == (
+        "A deadline on case FC-2026-0042 was due on Saturday 21 November 2026 (9 days ago)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "day", "overdue"),
+    [
+        (WD_RULE, "2026-11-17", "1 working day"),
+        (WD_RULE, "2026-11-27", "9 working days"),
+        (WD_RULE, "2027-09-03", "201 working days"),  # 209 weekdays less 8 bank holidays
+        (CALENDAR_RULE, "2026-11-17", "1 day"),
+        (CALENDAR_RULE, "2026-11-25", "9 days"),
+        (CALENDAR_RULE, "2027-09-03", "291 days"),
+    ],
+)
+def test_an_escalation_counts_days_overdue_when_it_is_sent(rule: DeadlineRule, day: str, overdue: str) -> None:
+    msg = sent_on("escalation", queued("escalation", rule), day)
+    assert msg["Subject"] == f"Escalation (tier 1): FC-2026-0042 {rule.label} {overdue} overdue"
+    assert lead(msg).startswith(f"The deadline below on case FC-2026-0042 is still not met {overdue} after it was due")
+
+
+def test_working_days_skip_christmas_and_the_services_own_closures() -> None:
+    ctx = queued("reminder", WD_RULE, due_on=date(2026, 12, 23))
+    # Thu 24 (working), Fri 25 Christmas, Mon 28 Boxing Day (substitute), Tue 29 (working)
+    assert "(2 working days ago)" in lead(sent_on("reminder", ctx, "2026-12-29"))
+    closed = WorkingCalendar(closures=[date(2026, 12, 24)])
+    assert "(1 working day ago)" in lead(sent_on("reminder", ctx, "2026-12-29", closed))
+
+
+def test_a_context_queued_before_day_units_is_told_in_calendar_days() -> None:
+    ctx = {k: v for k, v in queued("escalation", WD_RULE).items() if k != "day_unit"}
+    ctx |= {"days_left": 0, "days_overdue": 1}  # stale counts an older outbox row carries are recounted
+    assert sent_on("escalation", ctx, "2026-11-25")["Subject"].endswith("9 days overdue")
 
 
 def test_every_notice_the_shipped_journeys_declare_has_its_own_template_and_known_roles() -> None:
