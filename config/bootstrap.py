@@ -125,7 +125,9 @@ class App:
         return MailService(
             self.uow,
             self.clock,
-            send_due=lambda: dispatch_due(self.engine, self.clock, smtp_target(s), max_attempts=s.mail_max_attempts),
+            send_due=lambda: dispatch_due(
+                self.engine, self.clock, smtp_target(s), max_attempts=s.mail_max_attempts, calendar=self.calendar
+            ),
             queue_digests=lambda: enqueue_digests(
                 self.engine, self.clock, self.workflows, at=s.digest_time, base_url=s.base_url
             ),
@@ -196,11 +198,15 @@ def bootstrap(
 ) -> App:
     """Build the application from settings (environment by default)."""
     settings = settings or Settings()
+    workflows = workflows or load_registry(settings.workflows_dir or WORKFLOWS_DIR, settings.conventions)
+    from carepath.config.procedures import with_local_procedures
+
+    workflows = with_local_procedures(workflows, settings.local_procedures)  # LOCAL rules cite this council
     return App(
         settings=settings,
         clock=clock or SystemClock(),
         engine=make_engine(settings.database_url),
-        workflows=workflows or load_registry(settings.workflows_dir or WORKFLOWS_DIR, settings.conventions),
+        workflows=workflows,
     )
 
 

@@ -59,4 +59,9 @@ class Settings(BaseSettings):
     timer_lease_seconds: float = 300.0
     digest_time: time = time(7, 30)
     single_breach_emails: bool = False
+    local_procedures: dict[str, str] = Field(
+        default_factory=dict,
+        description="this council's procedure cited as the source of LOCAL rules, as JSON: "
+        '{"*": "...", "FS17": "...", "foster_carer_approval.FS1": "..."}; see config/procedures.py',
+    )
     mail_max_attempts: int = 8
