@@ -3,6 +3,7 @@
     .venv/bin/python bench/mail.py                 # 2,000 messages, SQLite outbox
     .venv/bin/python bench/mail.py --count 500     # a smoke run
     .venv/bin/python bench/mail.py --postgres      # the outbox on PostgreSQL
+    .venv/bin/python bench/mail.py --build         # only the cost of building one email, by method
 
 The server is aiosmtpd with its ``Sink`` handler in a process of its own (as a real MTA
 would be). The bare loop sends the same number of already-built messages of the same size
@@ -101,6 +102,59 @@ def prebuilt(n: int) -> list[tuple[list[str], bytes]]:
     return out
 
 
+def build_costs(n: int, rounds: int) -> None:
+    """``--build``: microseconds per message to render and build one email, by how it is built (best of rounds)."""
+    from email.message import EmailMessage
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+    from email.policy import SMTP
+
+    from carepath.notifications import mime
+    from carepath.notifications.render import render
+
+    key = "deadline:1:breach:0:2026-11-16"
+    ctx = context(1)
+
+    def email_message() -> bytes:  # EmailMessage with the SMTP policy and its content manager
+        out = render("breach", ctx)
+        msg = EmailMessage(policy=SMTP)
+        msg["From"], msg["To"], msg["Subject"] = SENDER, "sw1@example.org", out.subject
+        msg["Date"], msg["Message-ID"] = NOW, message_id_for(key)
+        msg["Auto-Submitted"], msg["X-Carepath-Kind"] = "auto-generated", "breach"
+        msg.set_content(out.text)
+        msg.add_alternative(out.html, subtype="html")
+        return msg.as_bytes()
+
+    def mime_text() -> bytes:  # MIMEMultipart and MIMEText with compat32's defaults (base64 utf-8)
+        out = render("breach", ctx)
+        msg = MIMEMultipart("alternative")
+        msg["From"], msg["To"], msg["Subject"] = SENDER, "sw1@example.org", out.subject
+        msg["Date"], msg["Message-ID"] = mime.date_header(NOW), message_id_for(key)
+        msg.attach(MIMEText(out.text, "plain", "utf-8"))
+        msg.attach(MIMEText(out.html, "html", "utf-8"))
+        return msg.as_bytes()
+
+    def carepath() -> bytes:  # what the dispatcher does (notifications/mime.py)
+        item = Claimed(1, key, "breach", ("sw1@example.org",), ctx, 0, message_id_for(key))
+        return build_message(item, SENDER, NOW)
+
+    def render_only() -> object:
+        return render("breach", ctx)
+
+    ways = {"render only": render_only, "carepath (mime.py)": carepath, "MIMEText, compat32": mime_text,
+            "EmailMessage, SMTP": email_message}  # fmt: skip
+    best = dict.fromkeys(ways, float("inf"))
+    for _ in range(rounds):
+        for name, build in ways.items():
+            t0 = time.perf_counter()
+            for _ in range(n):
+                build()
+            best[name] = min(best[name], (time.perf_counter() - t0) / n * 1e6)
+    print(f"render and build, us per message (best of {rounds} x {n}; load average {os.getloadavg()[0]:.1f})")
+    for name, us in best.items():
+        print(f"  {name:20} {us:7.0f}")
+
+
 def cpu_seconds() -> float:
     """CPU time of this process so far (user + system)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -159,7 +213,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=100, help="outbox rows per claim and SMTP connection")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--postgres", action="store_true", help="outbox on PostgreSQL instead of a SQLite file")
+    ap.add_argument("--build", action="store_true", help="only time rendering and building one email, by method")
     args = ap.parse_args()
+    if args.build:
+        build_costs(min(args.count, 1000), args.rounds)
+        return
     port = free_port()
     server = start_server(port)
     bare_runs: list[tuple[float, float]] = []

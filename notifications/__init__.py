@@ -6,6 +6,9 @@
   queued through ``storage.queries.digest``).
 - ``render``: Jinja2 templates, a text and an HTML part per kind.
 - ``dispatch``: sends the rows ``storage.outbox`` claims with aiosmtplib, retrying with backoff.
+- ``days``: days left or overdue in a deadline email, counted when it is sent (the dispatcher's clock).
+- ``mime``: each email built with the standard library's ``email`` package: one plain address per
+  recipient, header values without line breaks, a random boundary, utf-8 text and HTML parts.
 - ``catcher``: the built-in aiosmtpd mail catcher; ``storage.mailbox`` keeps what it receives.
 - ``outbox``: re-exports ``storage.outbox.counts`` for ``config.bootstrap`` only (moved).
 """

@@ -53,7 +53,7 @@ def at_send(context: Mapping[str, Any], today: date, calendar: WorkingCalendar) 
     """
     due_on = context.get("due_on")
     if due_on is None:
-        return dict(context)
+        return _digest_at(context, calendar) if "local_date" in context else dict(context)
     due = due_on if isinstance(due_on, date) else date.fromisoformat(str(due_on))
     unit = str(context.get("day_unit") or CALENDAR_DAYS)
     if unit == WORKING_DAYS:
@@ -69,3 +69,10 @@ def at_send(context: Mapping[str, Any], today: date, calendar: WorkingCalendar) 
         "days_overdue": max(-due_in, 0),
         "overdue": today > due,
     }
+
+
+def _digest_at(context: Mapping[str, Any], calendar: WorkingCalendar) -> dict[str, Any]:
+    """A digest's lines with their days counted as of the digest's date."""
+    on = date.fromisoformat(str(context["local_date"]))
+    lines = {key: [at_send(line, on, calendar) for line in context.get(key) or ()] for key in ("overdue", "due_soon")}
+    return {**context, **lines}

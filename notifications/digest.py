@@ -18,6 +18,7 @@ from carepath.engine.definition import DeadlineRule
 from carepath.engine.errors import UnknownWorkflow
 from carepath.engine.ports import OutboxMessage
 from carepath.engine.registry import WorkflowRegistry
+from carepath.notifications.days import CALENDAR_DAYS, day_unit
 from carepath.notifications.routing import case_link
 from carepath.storage.queries.digest import Engine, Item, digest_run
 
@@ -36,8 +37,8 @@ def _rule(workflows: WorkflowRegistry, item: Item) -> DeadlineRule | None:
         return None
 
 
-def item_context(item: Item, rule: DeadlineRule | None, today: date, base_url: str) -> dict[str, Any]:
-    """One digest line: reference, rule, class, source, due date, link."""
+def item_context(item: Item, rule: DeadlineRule | None, base_url: str) -> dict[str, Any]:
+    """One digest line: reference, rule, class, source, due date, link; days overdue are counted when sent."""
     return {
         "case_ref": item.case_ref,
         "rule": item.rule,
@@ -45,7 +46,7 @@ def item_context(item: Item, rule: DeadlineRule | None, today: date, base_url: s
         "rule_class": rule.klass if rule else "?",
         "rule_source": rule.source if rule else "?",
         "due_on": item.due_on.isoformat(),
-        "days_overdue": max((today - item.due_on).days, 0),
+        "day_unit": day_unit(rule.limit) if rule else CALENDAR_DAYS,  # counted when sent (days.at_send)
         "link": case_link(base_url, item.case_ref),
     }
 
@@ -54,7 +55,7 @@ def digest_context(
     items: list[Item], team_names: list[str], today: date, base_url: str, workflows: WorkflowRegistry
 ) -> dict[str, Any]:
     """The whole digest's template fields."""
-    lines = [(i, item_context(i, _rule(workflows, i), today, base_url)) for i in items]
+    lines = [(i, item_context(i, _rule(workflows, i), base_url)) for i in items]
     return {
         "local_date": today.isoformat(),
         "teams": sorted(team_names),

@@ -112,18 +112,18 @@ def announced(case: Case, event: Event) -> StateAnnounced:
 
 
 def digest_sample() -> dict[str, Any]:
-    def item(ref: str, due: str, overdue: int) -> dict[str, Any]:
+    def item(ref: str, due: str, unit: str = "days") -> dict[str, Any]:
         return {
             "case_ref": ref, "rule": "F5", "rule_label": "Stage 2 assessment to panel", "rule_class": "NMS",
-            "rule_source": "Fostering NMS 14 / FSR 26", "due_on": due, "days_overdue": overdue,
+            "rule_source": "Fostering NMS 14 / FSR 26", "due_on": due, "day_unit": unit,
             "link": f"https://carepath.example.gov.uk/cases/{ref}",
         }  # fmt: skip
 
     return {
         "local_date": "2026-11-17",
         "teams": ["Fostering North", "Fostering South"],
-        "overdue": [item("FC-2026-0042", "2026-11-16", 1), item("FC-2026-0007", "2026-11-02", 15)],
-        "due_soon": [item("FC-2026-0051", "2026-11-20", 0)],
+        "overdue": [item("FC-2026-0042", "2026-11-16"), item("FC-2026-0007", "2026-11-02", "working_days")],
+        "due_soon": [item("FC-2026-0051", "2026-11-20")],
         "link": "https://carepath.example.gov.uk/deadlines",
     }
 
@@ -132,7 +132,7 @@ def sample(kind: str) -> dict[str, Any]:
     if kind in DEADLINE_KINDS:
         return deadline_sample(kind)
     if kind == "digest":
-        return digest_sample()
+        return at_send(digest_sample(), date(2026, 11, 20), CALENDAR)  # sent days later: counted as of its date
     return notice_sample(kind)
 
 
