@@ -137,7 +137,8 @@ class App:
     @cached_property
     def timers(self) -> TimerService:
         lease = timedelta(seconds=self.settings.timer_lease_seconds)
-        return TimerService(self.uow, SqlTimerClaims(self.engine, self.clock, lease), self.workflows, self.clock)
+        claims = SqlTimerClaims(self.engine, self.clock, lease)
+        return TimerService(self.uow, claims, self.workflows, self.clock, cases=self.cases)
 
     @cached_property
     def system(self) -> Actor:

@@ -181,6 +181,32 @@ class _Checker:
                 for role in tier.to:
                     if role not in ROLES and role != OWNER:
                         self.add(rule.line, f"deadline {rule.name!r} escalates to unknown role {role!r}")
+            if rule.fires is not None:
+                self._fires(rule, rule.fires)
+
+    def _fires(self, rule: DeadlineRule, trigger: str) -> None:
+        """A move carepath makes itself must be one it can always make where the deadline can be open.
+
+        It is a declared trigger that stops the rule (so the record says the move met it), needs no
+        fact (nobody is there to give one), is valid from every state the deadline can be open in
+        (holds aside: a case on hold is not moved, the rule escalates), and the rule does not recur.
+        """
+        moves = [t for t in self.d.transitions if t.trigger == trigger]
+        where = f"deadline {rule.name!r} fires {trigger!r}"
+        if not moves:
+            self.add(rule.line, f"{where}, which is not a trigger of this journey")
+            return
+        if not any(a.kind == "event" and a.name == trigger for a in rule.stop):
+            self.add(rule.line, f"{where} but does not stop on it: add {{event: {trigger}}} to its stop anchors")
+        if rule.recurs:
+            self.add(rule.line, f"{where} and recurs: a rule that moves the case itself cannot recur")
+        needs = sorted({f for t in moves for f in t.requires})
+        if needs:
+            self.add(rule.line, f"{where}, which needs {', '.join(needs)}: only a person can give them")
+        sources = {s for t in moves for s in t.sources}
+        missing = sorted(open_states(self.d, rule) - sources)
+        if missing:
+            self.add(rule.line, f"{where}, not a move from {', '.join(missing)}, where the deadline can be open")
 
     def _anchor(self, rule: str, line: int | None, kind: str, name: str) -> None:
         if kind in ("enter", "leave") and name not in self.d.states and name != ON_HOLD:
@@ -207,6 +233,48 @@ class _Checker:
                         item.line or spec.line,
                         f"readiness {spec.kind!r} names fact {item.fact!r} that no transition requires",
                     )
+
+
+def open_states(definition: WorkflowDef, rule: DeadlineRule) -> set[str]:
+    """The states a case can be in while an occurrence of ``rule`` is open (holds aside).
+
+    From where its start anchors can open it (the state entered; the destination of an event,
+    of a move out of a left state, or of a move that requires a fact), every move that neither
+    stops, cancels nor closes it. An over-approximation: guards are not evaluated.
+    """
+    d = definition
+    ends = {a.name for a in (*rule.stop, *rule.cancel) if a.kind == "event"}
+    entered = {a.name for a in (*rule.stop, *rule.cancel) if a.kind == "enter"}
+    left = {a.name for a in (*rule.stop, *rule.cancel) if a.kind == "leave"}
+    starts: set[str] = set()
+    for a in rule.start:
+        if a.kind == "enter":
+            starts.add(a.name)
+        elif a.kind == "event":
+            starts |= {t.dest for t in d.transitions if t.trigger == a.name}
+            starts |= {d.initial} if a.name == "open" else set()
+        elif a.kind == "leave":
+            starts |= {t.dest for t in d.transitions if a.name in t.sources and t.dest != a.name}
+        else:
+            starts |= {t.dest for t in d.transitions if a.name in t.requires}
+
+    def ending(source: str, dest: str, trigger: str) -> bool:
+        moved = source != dest
+        return trigger in ends or (moved and (dest in entered or source in left))
+
+    def terminal(state: str) -> bool:
+        return state not in d.states or d.states[state].terminal
+
+    reached = {s for s in starts if not terminal(s)}
+    todo = deque(reached)
+    while todo:
+        state = todo.popleft()
+        for t in d.transitions:
+            moves_on = state in t.sources and not ending(state, t.dest, t.trigger)
+            if moves_on and not terminal(t.dest) and t.dest not in reached:
+                reached.add(t.dest)
+                todo.append(t.dest)
+    return reached
 
 
 def check_workflow(definition: WorkflowDef, registry: Mapping[str, Guard] = GUARDS) -> list[Problem]:

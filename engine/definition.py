@@ -101,6 +101,9 @@ class DeadlineRule:
     pauses_on_hold: bool = True
     recurs: bool = False
     cancel: tuple[Anchor, ...] = ()
+    #: A trigger carepath fires itself, as its own user, when the deadline passes (the end of its
+    #: due day): where the regulation makes the move happen by itself. ``None``: it escalates.
+    fires: str | None = None
     line: int | None = None
 
 

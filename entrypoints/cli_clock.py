@@ -255,12 +255,13 @@ def sweep(
             raise InvalidInput(f"--as-of {as_of} is in the future; a sweep never raises early")
         a = bootstrap(a.settings, FixedClock(at), a.workflows)
     result = a.timers.sweep(a.system)
-    out = {"raised": result.total, **dict(result.raised), "skipped": result.skipped}
+    out = {"raised": result.total, **dict(result.raised), "skipped": result.skipped, "moved": result.moved}
     if json_:
         emit_json(out)
     else:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(result.raised.items())) or "nothing due"
-        typer.echo(f"raised {result.total} ({kinds})")
+        moved = f"; moved {result.moved} case(s) by their rules" if result.moved else ""
+        typer.echo(f"raised {result.total} ({kinds}){moved}")
 
 
 def _as_of(value: str) -> datetime:

@@ -178,6 +178,8 @@ class _DeadlineModel(_Model):
     escalation: list[_EscalationModel] = Field(default_factory=list)
     pauses_on_hold: bool = True
     recurs: bool = False
+    #: A trigger carepath fires itself when the deadline passes (checked by engine.compiler).
+    fires: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
     @field_validator("start", "stop", "cancel", mode="before")
     @classmethod
@@ -282,6 +284,7 @@ def _deadline(d: _DeadlineModel) -> DeadlineRule:
         escalations=tuple(Escalation(after=e.after, to=tuple(e.to)) for e in d.escalation),
         pauses_on_hold=d.pauses_on_hold,
         recurs=d.recurs,
+        fires=d.fires,
         line=d.line,
     )
 

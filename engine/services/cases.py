@@ -20,7 +20,7 @@ from carepath.engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_
 from carepath.engine.clock import Clock, local_today
 from carepath.engine.compiler import CompiledWorkflow, Firing
 from carepath.engine.deadlines import DeadlineBook, may_change, replay_deadlines
-from carepath.engine.definition import ON_HOLD, TransitionDef
+from carepath.engine.definition import ON_HOLD, DeadlineRule, TransitionDef
 from carepath.engine.errors import ConcurrencyConflict, GuardFailed, InvalidInput, NotPermitted, TransitionRejected
 from carepath.engine.events import CaseMoved, CaseRef, StateAnnounced
 from carepath.engine.guards import GuardContext
@@ -294,6 +294,57 @@ class CaseService:
         effective = effective_events(tx.events(case.id))
         book = replay_deadlines(compiled.definition, calendar, effective)
         self._save_book(tx, case.id, compiled, book, replace_all=True, calendar=calendar)
+        return case
+
+    def fire_for_rule(self, tx: Transaction, actor: Actor, ref: str, rule: DeadlineRule, cycle: int) -> Case | str:
+        """The move a deadline rule makes itself when it passes (its ``fires:``), in the sweep's unit of work.
+
+        carepath's own user acts for the rule (``timers.raise``): the rule, not a journey role, is the
+        authority, so no role is checked; everything else a person's move needs still holds. The case
+        must be open (not closed, not on hold), the rule's occurrence ``cycle`` still open, the trigger
+        valid from the case's state and its guards met on the day of the move. The move is effective
+        on the due date (the day the regulation ends the period: the rule is met on time), or on the
+        case's latest event day if that is later (an event recorded meanwhile). The event carries the
+        rule as its reason: the note names it, the payload has ``rule``, ``cycle``, ``due_on``,
+        ``class`` and ``source``.
+
+        Returns the moved case, or the sentence saying why it was not moved (nothing is written;
+        the sweep then raises the breach, so a person hears of it).
+        """
+        authorize(actor, "timers.raise")
+        trigger = rule.fires
+        assert trigger is not None
+        case = tx.case_for_update(ref)
+        if case.status != "open":
+            return f"the case is {case.status.replace('_', ' ')}"
+        compiled = self._compiled(case)
+        transition = compiled.transition(case.state, trigger)
+        if transition is None:
+            return f"{trigger} is not a move from {case.state}"
+        assert case.id is not None
+        live = DeadlineBook(compiled.definition, self.calendar, tx.deadlines(case.id)).live(rule.name)
+        if live is None or live.cycle != cycle or live.status != "open":
+            return f"{rule.name} is no longer open"
+        # The day the regulation ends the period; never before the case's latest event.
+        on = max(live.due_on, case.last_event_on)
+        if on > local_today(self.clock):
+            return f"{rule.name} is not due until {live.due_on}"
+        firing = Firing(case.state, self._context(case, trigger, actor, on, {}))
+        if not compiled.machine.events[trigger].trigger(firing):
+            return "; ".join(firing.failures or ["guard failed"])
+        payload: dict[str, Any] = {
+            "facts": {},
+            "rule": rule.name,
+            "cycle": cycle,
+            "due_on": live.due_on.isoformat(),
+            "class": rule.klass,
+            "source": rule.source,
+        }
+        dest = compiled.definition.state(firing.state)
+        if dest.terminal and dest.meta.get("exit_reason"):
+            payload.update(reason=str(dest.meta["exit_reason"]), stage=case.state)
+        note = f"{rule.name} ({rule.source}): {rule.label}; moved by carepath when it fell due on {live.due_on}"
+        self._record(tx, compiled, case, trigger, case.state, firing.state, on, actor, note, payload, None)
         return case
 
     # -- reads that need the rules -----------------------------------------------------

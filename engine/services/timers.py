@@ -5,6 +5,12 @@ processes share the work) and raises each batch in one transaction: the timers s
 by this sweeper are marked fired, each gets a notice event in its case's history (the one
 writer of events is this layer), and a ``TimerRaised`` domain event whose handlers queue the
 email. A timer whose deadline was met or whose case closed meanwhile is marked skipped.
+
+A rule that ``fires`` a trigger acts instead of reporting: when its breach timer is raised, the
+case service makes the move as carepath's own user, in the same transaction (the timer's claim and
+``fired_at`` make it once only; the case's version and the rule's open occurrence make a second try
+a no-op). If the move cannot be made (the case moved on, is on hold, a guard refuses), the breach is
+raised as any other, so a person hears of it; the notice says why carepath did not act.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from carepath.engine.case import Actor, Event
 from carepath.engine.clock import LONDON, Clock
@@ -24,6 +30,10 @@ from carepath.engine.policy import authorize
 from carepath.engine.ports import DueTimer, UnitOfWork
 from carepath.engine.registry import WorkflowRegistry
 from carepath.engine.timers import TimerFired, TimerKind
+
+if TYPE_CHECKING:
+    from carepath.engine.ports import Transaction
+    from carepath.engine.services.cases import CaseService
 
 NOTICE_TRIGGER: dict[TimerKind, str] = {
     "reminder": "reminder_due",
@@ -47,6 +57,8 @@ class SweepResult:
     raised: Counter[str] = field(default_factory=Counter)
     skipped: int = 0
     batches: int = 0
+    #: Cases moved by their rules (``fires:``), each once.
+    moved: int = 0
 
     @property
     def total(self) -> int:
@@ -57,11 +69,20 @@ class SweepResult:
 class TimerService:
     """Raises due timers; safe to run in several processes at once (one token each)."""
 
-    def __init__(self, uow: UnitOfWork, claims: TimerClaims, workflows: WorkflowRegistry, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        claims: TimerClaims,
+        workflows: WorkflowRegistry,
+        clock: Clock,
+        cases: CaseService | None = None,
+    ) -> None:
         self.uow = uow
         self.claims = claims
         self.workflows = workflows
         self.clock = clock
+        #: Makes the moves of rules that fire a trigger; without it (tests of notices alone) they escalate.
+        self.cases = cases
         self.token = uuid.uuid4().hex
 
     def sweep(self, actor: Actor, as_of: datetime | None = None, max_batches: int | None = None) -> SweepResult:
@@ -82,20 +103,58 @@ class TimerService:
         now = self.clock.now()
         with self.uow.transaction() as tx:
             due, seqs = tx.take_claimed(ids, self.token, now)
+            # Moves first: a moved case's other timers in this batch are then judged on what it is now.
+            acted, not_moved, fresh = self._act(tx, actor, due, seqs)
+            result.moved += len(acted)
             events: list[Event] = []
             skipped: list[int] = []
             for timer in due:
-                if timer.deadline_status != "open" or timer.case_status == "closed":
+                if timer.id in acted:
+                    continue
+                status, case_status = fresh.get((timer.case_id, timer.rule, timer.cycle), (None, None))
+                if (status or timer.deadline_status) != "open" or (case_status or timer.case_status) == "closed":
                     skipped.append(timer.id)
                     continue
                 seqs[timer.case_id] += 1
-                rule = self.workflows.get(timer.workflow_id, timer.workflow_version).definition.rule(timer.rule)
-                events.append(self._event(timer, rule, seqs[timer.case_id], now, actor))
+                rule = self._rule(timer)
+                events.append(self._event(timer, rule, seqs[timer.case_id], now, actor, not_moved.get(timer.id)))
                 tx.record(TimerRaised(self._fired(timer, rule)))
                 result.raised[timer.kind] += 1
             tx.mark_skipped(skipped)
             tx.add_notices(events)
             result.skipped += len(skipped)
+
+    def _rule(self, t: DueTimer) -> DeadlineRule:
+        return self.workflows.get(t.workflow_id, t.workflow_version).definition.rule(t.rule)
+
+    def _act(
+        self, tx: Transaction, actor: Actor, due: Sequence[DueTimer], seqs: dict[int, int]
+    ) -> tuple[set[int], dict[int, str], dict[tuple[int, str, int], tuple[str, str]]]:
+        """Make the moves of the breach timers whose rules fire a trigger.
+
+        Returns the timers whose move was made, why each other one was not (for its breach
+        notice), and, for every case moved, each deadline's status and the case's status now.
+        """
+        acted: set[int] = set()
+        not_moved: dict[int, str] = {}
+        fresh: dict[tuple[int, str, int], tuple[str, str]] = {}
+        if self.cases is None:
+            return acted, not_moved, fresh
+        for timer in due:
+            if timer.kind != "breach" or timer.deadline_status != "open" or timer.case_status == "closed":
+                continue
+            rule = self._rule(timer)
+            if rule.fires is None:
+                continue
+            outcome = self.cases.fire_for_rule(tx, actor, timer.case_ref, rule, timer.cycle)
+            if isinstance(outcome, str):
+                not_moved[timer.id] = outcome
+                continue
+            acted.add(timer.id)
+            seqs[timer.case_id] = outcome.last_seq
+            for d in tx.deadlines(timer.case_id):
+                fresh[(timer.case_id, d.rule, d.cycle)] = (d.status, outcome.status)
+        return acted, not_moved, fresh
 
     @staticmethod
     def _fired(t: DueTimer, rule: DeadlineRule) -> TimerFired:
@@ -118,8 +177,10 @@ class TimerService:
         )
 
     @staticmethod
-    def _event(t: DueTimer, rule: DeadlineRule, seq: int, now: datetime, actor: Actor) -> Event:
-        payload = {
+    def _event(
+        t: DueTimer, rule: DeadlineRule, seq: int, now: datetime, actor: Actor, not_moved: str | None = None
+    ) -> Event:
+        payload: dict[str, object] = {
             "rule": t.rule,
             "cycle": t.cycle,
             "kind": t.kind,
@@ -129,6 +190,9 @@ class TimerService:
             "source": rule.source,
             "timer": t.key,
         }
+        if not_moved is not None:
+            # The rule fires a trigger, but carepath could not make the move: a person must.
+            payload["not_moved"] = f"{rule.fires}: {not_moved}"
         effective_on = t.fire_at.astimezone(LONDON).date()
         return Event(
             t.case_id, seq, NOTICE_TRIGGER[t.kind], t.state, t.state, effective_on, now, actor.id, None, payload

@@ -22,6 +22,8 @@ from carepath.engine.services import SweepResult, TimerService
 from carepath.storage.sweep import SqlTimerClaims
 from carepath.storage.tables import CASES, EVENTS, OUTBOX, TIMERS
 from carepath.storage.uow import SqlUnitOfWork
+from carepath.workflows.loader import load_registry
+from tests.conftest import FIXTURES
 from tests.support import Staff
 
 NOTICES = ("reminder_due", "deadline_breached", "deadline_escalated")
@@ -179,7 +181,8 @@ def test_seven_days_of_downtime_raise_everything_once(app: App, staff: Staff) ->
 
 def _sweeper(app: App, lease: timedelta = timedelta(minutes=5), uow: Any = None) -> TimerService:
     """Another sweeper process's service: its own token, on the same database."""
-    return TimerService(uow or app.uow, SqlTimerClaims(app.engine, app.clock, lease), app.workflows, app.clock)
+    claims = SqlTimerClaims(app.engine, app.clock, lease)
+    return TimerService(uow or app.uow, claims, app.workflows, app.clock, cases=app.cases)
 
 
 def test_a_claim_that_dies_returns_after_the_lease(app: App, staff: Staff) -> None:
@@ -428,3 +431,114 @@ def test_migration_0004_backfills_breaches_the_rows_prove(db_url: str) -> None:
         assert statuses["missed"] == "cancelled"
     finally:
         engine.dispose()
+
+
+# -- moves a rule makes itself (``fires:``, issue 10 point 6) -------------------------------------------
+
+NOTICE_DUE = date(2026, 11, 2)  # 28 days after the notice received on Mon 5 Oct 2026
+PASSED = datetime(2026, 11, 3, 0, 0, tzinfo=UTC)  # the end of the due day in London (GMT)
+
+
+@pytest.fixture
+def notice_app(db_url: str, clock: Any) -> Any:
+    """The notice test journey (tests/fixtures/moves) on each database, with its people."""
+    from tests.conftest import make_app
+    from tests.support import seed_staff
+
+    a = make_app(db_url, clock, load_registry(FIXTURES / "moves"))
+    yield a, seed_staff(a)
+    a.dispose()
+
+
+def _with_notice(app: App, staff: Staff) -> Case:
+    app.clock.set(_at("2026-10-05"))  # type: ignore[attr-defined]
+    cw = staff["caseworker"]
+    case = app.cases.open_case("notice", cw, on=date(2026, 10, 1), team_id=staff.team_id)
+    return app.cases.fire(case.ref, "receive_notice", cw, facts={"notice_received_on": "2026-10-05"})
+
+
+def _moves(app: App, staff: Staff, ref: str) -> list[Event]:
+    return [e for e in _events(app, staff, ref) if e.trigger == "end_on_notice"]
+
+
+def test_a_rule_moves_the_case_itself_once_as_the_system(notice_app: Any) -> None:
+    app, staff = notice_app
+    case = _with_notice(app, staff)
+    app.clock.set(PASSED)
+    result = _sweep(app)
+    assert (result.moved, result.total) == (1, 0)
+    now = app.reads.case(case.ref, staff["service_manager"])
+    assert (now.state, now.status, now.exit_reason) == ("ended", "closed", "RESIGNED")
+    [moved] = _moves(app, staff, case.ref)
+    assert (moved.actor_id, moved.effective_on, moved.recorded_at) == (staff.system.id, NOTICE_DUE, PASSED)
+    assert moved.note is not None
+    assert moved.note.startswith("N1 (FSR 28(13)): Approval ends after written notice")
+    assert (moved.payload["rule"], moved.payload["source"], moved.payload["reason"]) == ("N1", "FSR 28(13)", "RESIGNED")
+    n1 = _deadlines(app, staff, case.ref)["N1#1"]
+    assert (n1.status, n1.met_on, n1.breached_on) == ("met", NOTICE_DUE, None)
+    with app.engine.connect() as conn:
+        queued = [r.kind for r in conn.execute(select(OUTBOX.c.kind))]
+    assert "resigned" in queued  # the state's notice, as when a person makes the move
+    # The sweep reruns (and its escalation's time comes): nothing more.
+    app.clock.set(_at("2026-12-01"))  # type: ignore[attr-defined]
+    assert (_sweep(app).moved, _sweep(app).total) == (0, 0)
+    assert len(_moves(app, staff, case.ref)) == 1
+
+
+def test_two_sweeps_racing_move_the_case_once(notice_app: Any) -> None:
+    import threading
+
+    app, staff = notice_app
+    refs = [_with_notice(app, staff).ref for _ in range(3)]
+    app.clock.set(PASSED)
+    sweepers = [_sweeper(app), _sweeper(app)]
+    start = threading.Barrier(2)
+    results: list[SweepResult] = []
+    errors: list[BaseException] = []
+
+    def run(s: TimerService) -> None:
+        start.wait()
+        try:
+            results.append(s.sweep(app.system))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in sweepers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sum(r.moved for r in results) == 3
+    assert [len(_moves(app, staff, ref)) for ref in refs] == [1, 1, 1]
+
+    # A sweeper whose claim lapsed and was taken over moves nothing when it wakes up.
+    late_ref = _with_notice(app, staff).ref
+    now = PASSED.replace(day=4)
+    app.clock.set(now)  # type: ignore[attr-defined]
+    slow = _sweeper(app)
+    claimed = slow.claims.claim(slow.token, now)
+    app.clock.advance(minutes=6)  # type: ignore[attr-defined]
+    assert _sweeper(app).sweep(app.system).moved == 1
+    late = SweepResult()
+    slow.raise_claimed(app.system, claimed, late)
+    assert (late.moved, late.total) == (0, 0)
+    assert len(_moves(app, staff, late_ref)) == 1
+
+
+def test_a_case_already_moved_on_is_not_moved(notice_app: Any) -> None:
+    app, staff = notice_app
+    cw = staff["caseworker"]
+    withdrawn = _with_notice(app, staff)
+    held = _with_notice(app, staff)
+    app.clock.set(_at("2026-10-20"))  # type: ignore[attr-defined]
+    app.cases.fire(withdrawn.ref, "withdraw_notice", cw)
+    app.cases.hold(held.ref, cw, "illness")
+    app.clock.set(PASSED)
+    result = _sweep(app)
+    assert result.moved == 0
+    assert app.reads.case(withdrawn.ref, cw).state == "approved"
+    assert app.reads.case(held.ref, cw).state == "on_hold"
+    assert _moves(app, staff, withdrawn.ref) == [] == _moves(app, staff, held.ref)
+    [breach] = [e for e in _events(app, staff, held.ref) if e.trigger == "deadline_breached"]
+    assert (breach.payload["rule"], breach.payload["not_moved"]) == ("N1", "end_on_notice: the case is on hold")

@@ -3,7 +3,7 @@ changes of terms, termination through a QD, resignation, and their due dates."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -208,6 +208,30 @@ def test_resignation_ends_approval_28_days_after_notice(walker: Walker) -> None:
     case = w.fire("end_approval_on_resignation", "2027-01-01")
     assert (case.state, case.exit_reason) == ("resigned", "RESIGNED")
     assert w.deadline("FS14").status == "met"
+
+
+def test_resignation_ends_approval_by_itself_when_nobody_records_it(walker: Walker) -> None:
+    """FS14 fires end_approval_on_resignation (FSR 28(13): the approval terminates 28 days after the
+    notice; the provider cannot refuse it). The sweep after the due day ends it as carepath itself."""
+    w = approved(walker)
+    w.fire("receive_resignation", "2026-12-04", resignation_received_on="2026-12-04")
+    app = w.app
+    w.clock.set(datetime(2027, 1, 2, 0, 0, tzinfo=UTC))  # the end of Fri 1 January 2027 in London
+    result = app.timers.sweep(app.system)
+    assert result.moved == 1
+    case = w.case
+    assert (case.state, case.status, case.exit_reason) == ("resigned", "closed", "RESIGNED")
+    moved = w.history()[-1]
+    assert (moved.trigger, moved.actor_id, moved.effective_on) == (
+        "end_approval_on_resignation",
+        app.system.id,
+        date(2027, 1, 1),
+    )
+    assert moved.note is not None
+    assert moved.note.startswith("FS14 (FSR 28(13))")
+    fs14 = w.deadline("FS14")
+    assert (fs14.status, fs14.met_on, fs14.breached_on) == ("met", date(2027, 1, 1), None)
+    assert app.timers.sweep(app.system).moved == 0
 
 
 def test_resignation_during_a_review(walker: Walker) -> None:

@@ -4,7 +4,7 @@ weeks, the order and what follows; plan changes, disruption, early permanence an
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -351,3 +351,34 @@ def test_ten_weeks_before_the_application(walker: Walker) -> None:
     with pytest.raises(GuardFailed, match="allowed from 2027-01-08"):
         w.fire("confirm_ten_weeks", "2027-01-07")
     assert w.fire("confirm_ten_weeks", "2027-01-08").state == "eligible_to_apply"
+
+
+def test_ten_weeks_pass_and_carepath_records_eligibility_itself(walker: Walker) -> None:
+    """CS20 fires confirm_ten_weeks (ACA 2002 s.42(2)): at the end of the due day the sweep moves the
+    case as carepath itself, effective on the due date, once; the rule is met on time."""
+    w = looked_after(walker)
+    w.walk(TO_MATCH_AGREED)
+    w.fire("place_for_adoption", "2026-10-30", placed_on="2026-10-30", placement_plan_agreed_on="2026-10-23")
+    app = w.app
+    w.clock.set(datetime(2027, 1, 8, 23, 59, tzinfo=UTC))
+    assert app.timers.sweep(app.system).moved == 0  # the due day is not over
+    w.clock.set(datetime(2027, 1, 9, 0, 0, tzinfo=UTC))  # midnight in London (GMT)
+    assert app.timers.sweep(app.system).moved == 1
+    assert w.state == "eligible_to_apply"
+    moved = w.history()[-1]
+    assert (moved.trigger, moved.effective_on, moved.payload["rule"]) == ("confirm_ten_weeks", date(2027, 1, 8), "CS20")
+    assert moved.actor_id == app.system.id
+    cs20 = w.deadline("CS20")
+    assert (cs20.status, cs20.met_on, cs20.breached_on) == ("met", date(2027, 1, 8), None)
+    assert app.timers.sweep(app.system).moved == 0
+
+
+def test_ten_weeks_are_not_confirmed_after_a_disruption(walker: Walker) -> None:
+    w = looked_after(walker)
+    w.walk(TO_MATCH_AGREED)
+    w.fire("place_for_adoption", "2026-10-30", placed_on="2026-10-30", placement_plan_agreed_on="2026-10-23")
+    w.fire("record_disruption", "2026-12-01", "team_manager", disrupted_on="2026-12-01")
+    w.clock.set(datetime(2027, 1, 9, 0, 0, tzinfo=UTC))
+    assert w.app.timers.sweep(w.app.system).moved == 0
+    assert w.state == "disrupted"
+    assert w.deadline("CS20").status == "cancelled"

@@ -50,3 +50,23 @@ def test_the_shipped_workflows_validate(cli: CliRunner) -> None:
     result = cli.invoke(app, ["workflows", "validate"])
     assert result.exit_code == 0, result.output
     assert "5 workflow file(s) valid" in result.output
+
+
+def test_every_rule_that_acts_by_itself_is_documented_with_its_move() -> None:
+    """docs/journeys.md ("Rules that act by themselves") names each rule with ``fires:`` and its move."""
+    from carepath.workflows.loader import load_registry
+    from tests.workflows.docs_blocks import DOC
+
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("**Rules that act by themselves.**", 1)[1].split("**Panels", 1)[0]
+    registry = load_registry()
+    acting = [
+        (rule.name, rule.fires)
+        for journey in registry.ids()
+        for rule in registry.latest(journey).definition.deadlines
+        if rule.fires is not None
+    ]
+    assert acting, "no rule acts by itself"
+    for name, trigger in acting:
+        assert f"| {name} (" in section, f"{name} acts by itself: not in the table"
+        assert f"`{trigger}`" in section, f"{name} fires {trigger}: the move is not named"
