@@ -4,7 +4,7 @@ weeks, the order and what follows; plan changes, disruption, early permanence an
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -382,3 +382,21 @@ def test_ten_weeks_are_not_confirmed_after_a_disruption(walker: Walker) -> None:
     assert w.app.timers.sweep(w.app.system).moved == 0
     assert w.state == "disrupted"
     assert w.deadline("CS20").status == "cancelled"
+
+
+def test_visits_and_review_missed_stay_breached_after_the_adoption_order(walker: Walker) -> None:
+    """Issue 10's reproduction: CS14 and CS16 missed, then the order is made; the breaches stay."""
+    w = looked_after(walker)
+    w.walk(TO_MATCH_AGREED)
+    w.fire("place_for_adoption", "2026-10-30", placed_on="2026-10-30", placement_plan_agreed_on="2026-10-23")
+    cs14, cs16 = w.due("CS14"), w.due("CS16")
+    w.walk(
+        [
+            step("confirm_ten_weeks", "2027-01-08"),
+            step("lodge_application", "2027-01-11", application_lodged_on="2027-01-11"),
+            step("record_adoption_order", "2027-03-15", adoption_order_on="2027-03-15"),
+        ]
+    )
+    for rule, due in (("CS14", cs14), ("CS16", cs16)):
+        d = w.deadline(rule)
+        assert (d.status, d.met_on, d.breached_on) == ("breached", None, date.fromisoformat(due) + timedelta(days=1))
