@@ -44,7 +44,7 @@ from bench.scale_build import multiply  # noqa: E402
 from carepath.config.bootstrap import App, load_registry  # noqa: E402
 from carepath.config.settings import Settings  # noqa: E402
 from carepath.engine.clock import FixedClock, local_today  # noqa: E402
-from carepath.engine.reads import CaseFilter  # noqa: E402
+from carepath.engine.reads import DEFAULT_LIMIT, CaseFilter, Page  # noqa: E402
 from carepath.entrypoints.demo.gateway import DEMO_ADMIN  # noqa: E402
 from carepath.entrypoints.demo.seeding import seed  # noqa: E402
 from carepath.storage.db import analyze, make_engine  # noqa: E402
@@ -176,9 +176,17 @@ class Longest:
     def __init__(self, engine: Engine) -> None:
         self.durations: list[float] = []
         self._open: dict[int, float] = {}
-        event.listen(engine, "begin", lambda c: self._open.__setitem__(id(c), time.perf_counter()))
+        self.engine = engine
+        event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)
+
+    def stop(self) -> None:
+        for name, fn in (("begin", self._begin), ("commit", self._end), ("rollback", self._end)):
+            event.remove(self.engine, name, fn)
+
+    def _begin(self, conn: Any) -> None:
+        self._open[id(conn)] = time.perf_counter()
 
     def _end(self, conn: Any) -> None:
         started = self._open.pop(id(conn), None)
@@ -190,6 +198,7 @@ class Longest:
 class Case:
     ref: str
     owner: str
+    hold_reason: str
 
 
 class Workload:
@@ -204,11 +213,12 @@ class Workload:
             ids = [i + shift for i in template]
             rows = conn.execute(
                 text(
-                    'SELECT c.id, c.ref, u.email FROM "case" c JOIN app_user u ON u.id = c.owner_id WHERE c.id IN :ids'
+                    'SELECT c.id, c.ref, u.email, c.workflow_id, c.workflow_version, c.state FROM "case" c '
+                    "JOIN app_user u ON u.id = c.owner_id WHERE c.id IN :ids"
                 ).bindparams(_expanding("ids")),
                 {"ids": ids},
             ).all()
-            by_id = {r[0]: Case(r[1], r[2]) for r in rows}
+            by_id = {r[0]: Case(r[1], r[2], self._hold_reason(a, r[3], r[4], r[5])) for r in rows}
             self.cases = [by_id[i] for i in ids]
             self.team_manager, self.team_id = conn.execute(
                 text(
@@ -219,13 +229,20 @@ class Workload:
             self.owner_id, self.owner_email = conn.execute(
                 text(
                     "SELECT u.id, u.email FROM team_member m JOIN app_user u ON u.id = m.user_id "
-                    "WHERE m.team_id = :t AND u.roles LIKE '%caseworker%' ORDER BY u.id LIMIT 1"
+                    "WHERE m.team_id = :t AND CAST(u.roles AS TEXT) LIKE '%caseworker%' ORDER BY u.id LIMIT 1"
                 ),
                 {"t": self.team_id},
             ).one()
             db.cases = conn.execute(text('SELECT count(*) FROM "case"')).scalar_one()
         self.reader = a.reads
         self.next_case = 0
+
+    @staticmethod
+    def _hold_reason(app: App, workflow: str, version: int, state: str) -> str:
+        """A reason the state accepts (some states may be held only for listed ones)."""
+        meta = app.workflows.get(workflow, version).definition.state(state).meta
+        codes = list(meta.get("hold_reasons") or ())
+        return f"{codes[0]}: scale bench" if codes else "scale bench"
 
     def case(self) -> Case:
         c = self.cases[self.next_case]
@@ -238,7 +255,7 @@ class Workload:
         c = self.case()
         cases = self.db.app.cases
         t0 = time.perf_counter()
-        cases.hold(c.ref, c.owner, "scale bench", on=self.today)
+        cases.hold(c.ref, c.owner, c.hold_reason, on=self.today)
         t1 = time.perf_counter()
         cases.resume(c.ref, c.owner, on=self.today, note="scale bench")
         return t1 - t0, time.perf_counter() - t1
@@ -255,25 +272,34 @@ class Workload:
         )
         return time.perf_counter() - t0
 
-    def reads(self, c: Case) -> dict[str, Callable[[], object]]:
+    def lists(self) -> dict[str, Callable[[int], Page[Any]]]:
+        """The list reads, each given its page size."""
         r = self.reader
         reader = _actor(self.db.app, READER)
         manager = _actor(self.db.app, self.team_manager)
         soon = self.today + timedelta(days=28)
+        yesterday = self.today - timedelta(days=1)
         return {
-            "case list, first page (service manager)": lambda: r.cases(CaseFilter(), reader),
-            "case list, filtered (journey and stage)": lambda: r.cases(
-                CaseFilter(workflow="foster_carer_approval", state="enquiry"), reader
+            "case list, first page (service manager)": lambda n: r.cases(CaseFilter(limit=n), reader),
+            "case list, filtered (journey and stage)": lambda n: r.cases(
+                CaseFilter(workflow="foster_carer_approval", state="enquiry", limit=n), reader
             ),
-            "case list, filtered (status: on hold)": lambda: r.cases(CaseFilter(status="on_hold"), reader),
-            "case show (case with owner and team)": lambda: r.case_listing(c.ref, reader),
-            "case show (its deadlines)": lambda: r.case_deadlines(c.ref, reader),
-            "case history, first page": lambda: r.history(c.ref, reader),
-            "deadlines due in 4 weeks, first page": lambda: r.deadlines_due(soon, reader),
-            "team manager's overdue list, first page": lambda: r.deadlines_due(
-                self.today - timedelta(days=1), manager, team_id=self.team_id
+            "case list, filtered (status: on hold)": lambda n: r.cases(CaseFilter(status="on_hold", limit=n), reader),
+            "deadlines due in 4 weeks, first page": lambda n: r.deadlines_due(soon, reader, limit=n),
+            "team manager's overdue list, first page": lambda n: r.deadlines_due(
+                yesterday, manager, team_id=self.team_id, limit=n
             ),
         }
+
+    def reads(self, c: Case, limits: dict[str, int]) -> dict[str, Callable[[], object]]:
+        """Every read, lists with the page size every size can fill."""
+        r = self.reader
+        reader = _actor(self.db.app, READER)
+        out: dict[str, Callable[[], object]] = {op: (lambda f=f, n=limits[op]: f(n)) for op, f in self.lists().items()}
+        out["case show (case with owner and team)"] = lambda: r.case_listing(c.ref, reader)
+        out["case show (its deadlines)"] = lambda: r.case_deadlines(c.ref, reader)
+        out["case history, first page"] = lambda: r.history(c.ref, reader)
+        return out
 
     def recompute(self, day: date) -> tuple[float, int, float]:
         """A closure added on ``day`` and removed again: seconds per affected case, cases, longest tx."""
@@ -283,6 +309,7 @@ class Workload:
         added = a.calendar_changes.add_override(day, "scale bench closure", DEMO_ADMIN[0])
         removed = a.calendar_changes.remove_override(day, DEMO_ADMIN[0])
         took = time.perf_counter() - t0
+        longest.stop()
         cases = sum(c.recompute.total for c in (added, removed) if c.recompute is not None)
         return took / max(cases, 1), cases, max(longest.durations, default=0.0)
 
@@ -344,8 +371,16 @@ def measure(kind: str, urls: dict[int, str], rounds: int, repeat: int, recompute
     template = [candidates[i * step] for i in range(needed)]
     loads = {db.factor: Workload(db, template, reached) for db in dbs}
     day, _ = _pick_day(urls[1], today)
+    # A list is compared at a page size the smallest caseload fills, so every size shows as many rows.
+    smallest = loads[factors[0]]
+    limits = {op: max(1, min(DEFAULT_LIMIT, len(f(DEFAULT_LIMIT).items))) for op, f in smallest.lists().items()}
     times: dict[str, dict[int, list[float]]] = {}
-    extra: dict[str, Any] = {"cases": {db.factor: db.cases for db in dbs}, "day": day, "affected": {}}
+    extra: dict[str, Any] = {
+        "cases": {db.factor: db.cases for db in dbs},
+        "day": day,
+        "affected": {},
+        "limits": limits,
+    }
 
     def put(op: str, f: int, seconds: float) -> None:
         times.setdefault(op, {}).setdefault(f, []).append(seconds)
@@ -364,7 +399,7 @@ def measure(kind: str, urls: dict[int, str], rounds: int, repeat: int, recompute
             for op, xs in zip(WRITES, (holds, resumes, opens), strict=True):
                 kept.setdefault(op, {})[f] = statistics.median(xs)
             c = w.cases[w.next_case - 1]
-            for op, run in w.reads(c).items():
+            for op, run in w.reads(c, limits).items():
                 xs = []
                 for _ in range(repeat):
                     t0 = time.perf_counter()
@@ -407,7 +442,8 @@ def table(kind: str, result: dict[str, Any]) -> list[str]:
         ratios = [b / a for a, b in zip(by_f[1], by_f[top], strict=True)]
         cells = " | ".join(_ms(statistics.median(by_f[f])) for f in factors)
         mmm = " / ".join(f"{x:.2f}" for x in (min(ratios), statistics.median(ratios), max(ratios)))
-        lines.append(f"| {op} | {cells} | {mmm} |")
+        rows = f" ({result['limits'][op]} rows)" if op in result["limits"] else ""
+        lines.append(f"| {op}{rows} | {cells} | {mmm} |")
     affected = result["affected"]
     if affected:
         lines.append("")

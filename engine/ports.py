@@ -71,7 +71,7 @@ class Requeued:
 
 @dataclass(frozen=True, slots=True)
 class CalendarRecompute:
-    """The durable record of one calendar change's recompute, run in batches in reference order.
+    """The durable record of one calendar change's recompute, run in batches in the order the cases were opened.
 
     ``total`` is how many cases had a deadline over ``day`` when the change committed; ``done``
     how many have been recomputed, the last of them ``last_ref``; ``finished_at`` is set with
@@ -283,7 +283,7 @@ class CalendarStore(Protocol):
         ...
 
     def cases_spanning_after(self, day: date, after: str | None, limit: int) -> list[str]:
-        """Up to ``limit`` references after ``after`` (in order) with an open or paused deadline over ``day``."""
+        """Up to ``limit`` references with an open or paused deadline over ``day``, after case ``after`` in the order cases were opened."""
         ...
 
     def record_recompute_progress(

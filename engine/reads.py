@@ -19,6 +19,10 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 #: The most rows one page may hold, whatever the caller asks for.
 MAX_LIMIT = 1000
+#: Totals are counted up to this many matches (four screenfuls); past it a page says "more than
+#: 200" (``total_exact`` false), so a list costs the same at 100,000 cases as at 1,000: a count
+#: reads every match it counts (docs/adr/0008). Exact figures are the reports' and the digest's job.
+COUNT_CAP = 200
 #: A case's history is paged too; a longer default page, since most histories fit in it whole.
 HISTORY_LIMIT = 200
 #: What separates the parts of a cursor on a composite sort key (never in a date, reference or id).
@@ -35,7 +39,8 @@ class Page(Generic[T]):
     """One page of a list read, in the list's order.
 
     ``next`` is the cursor of the following page (pass it back as ``after``), ``None`` on the last
-    page; ``total`` is how many rows the whole list holds (same filters and scope, no cursor).
+    page; ``total`` is how many rows the whole list holds (same filters and scope, no cursor), up
+    to ``COUNT_CAP``: past it, ``total`` is ``COUNT_CAP`` and ``total_exact`` is false.
     Iterating a page iterates its items.
     """
 
@@ -43,6 +48,7 @@ class Page(Generic[T]):
     total: int
     limit: int
     next: str | None = None
+    total_exact: bool = True
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)

@@ -18,9 +18,10 @@ __all__ = ["DEFAULT_LIMIT", "After", "Limit", "emit_page", "footer"]
 
 
 def footer(page: Page[Any]) -> str:
-    """``showing N of TOTAL`` and, when more follow, ``; next: --after CURSOR``."""
+    """``showing N of TOTAL`` (``of more than 200`` past the count's cap) and, when more follow, ``; next: --after CURSOR``."""
     more = f"; next: --after {page.next}" if page.next is not None else ""
-    return f"showing {len(page.items):,} of {page.total:,}{more}"
+    total = f"{page.total:,}" if page.total_exact else f"more than {page.total:,}"
+    return f"showing {len(page.items):,} of {total}{more}"
 
 
 def emit_page(
@@ -35,7 +36,8 @@ def emit_page(
     """``rows`` (one per item of ``page``) as ``{"items", "total", "next"}`` JSON (plus ``extra``), or a
     table and the footer."""
     if json_:
-        emit_json({"items": list(rows), "total": page.total, "next": page.next, **(extra or {})})
+        totals = {"total": page.total, "total_exact": page.total_exact}
+        emit_json({"items": list(rows), **totals, "next": page.next, **(extra or {})})
         return
     if show_table:
         table(rows, columns)

@@ -10,6 +10,8 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from carepath.engine.errors import InvalidInput, NotFound
 from carepath.engine.ports import CalendarRecompute, OutboxMessage, OverrideKind, Requeued
@@ -169,10 +171,34 @@ class CalendarSql:
         return _recompute(row)
 
     def cases_spanning_after(self, day: date, after: str | None, limit: int) -> list[str]:
-        stmt = _spanning(day)
+        """The next ``limit`` cases over ``day`` after case ``after``, in the order they were opened.
+
+        Walks the cases by id from ``after`` and checks each one's own deadlines (the case's
+        index), so a batch reads about ``limit`` / (share of cases over the day) cases, however
+        many open deadlines the service holds; the order of references would mean collecting and
+        sorting every case over the day for every batch.
+        """
+        status: Any = DEADLINES.c.status
+        due_on: Any = DEADLINES.c.due_on
+        if self.conn.dialect.name == "sqlite":
+            # "+status", "+due_on": without statistics SQLite would look each case's deadlines up
+            # in ix_deadline_status_due (every open deadline after the day), not by the case.
+            status = UnaryExpression(status, operator=operators.custom_op("+"), type_=status.type)
+            due_on = UnaryExpression(due_on, operator=operators.custom_op("+"), type_=due_on.type)
+        over_day = (
+            select(DEADLINES.c.id)
+            .where(
+                DEADLINES.c.case_id == CASES.c.id,
+                status.in_(["open", "paused"]),
+                DEADLINES.c.start_on <= day,
+                due_on >= day,
+            )
+            .exists()
+        )
+        stmt = select(CASES.c.ref).where(over_day)
         if after is not None:
-            stmt = stmt.where(CASES.c.ref > after)
-        return [r.ref for r in self.conn.execute(stmt.order_by(CASES.c.ref).limit(limit))]
+            stmt = stmt.where(CASES.c.id > select(CASES.c.id).where(CASES.c.ref == after).scalar_subquery())
+        return [r.ref for r in self.conn.execute(stmt.order_by(CASES.c.id).limit(limit))]
 
     def record_recompute_progress(
         self, recompute_id: int, last_ref: str | None, done: int, *, finished: bool

@@ -5,20 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, func, literal_column, select
 
-from carepath.engine.reads import make_cursor
+from carepath.engine.reads import COUNT_CAP, make_cursor
+
+
+def rows_of(source: Any) -> Select[Any]:
+    """``SELECT 1 FROM source``: the ``matching`` rows of a list, to add its filters to and count."""
+    return select(literal_column("1")).select_from(source)
 
 
 def read_page(
-    conn: Connection, stmt: Select[Any], count: Select[Any], limit: int, key: Callable[[Any], tuple[object, ...]]
-) -> tuple[list[Any], int, str | None]:
-    """The rows of one page of ``stmt`` (ordered, not yet limited), the total ``count`` gives, and the next cursor.
+    conn: Connection, stmt: Select[Any], matching: Select[Any], limit: int, key: Callable[[Any], tuple[object, ...]]
+) -> tuple[list[Any], int, bool, str | None]:
+    """One page of ``stmt`` (ordered, not yet limited): its rows, the total, whether the total is exact, the cursor.
 
-    ``key`` gives a row's sort key; the cursor is the last row's key, or ``None`` on the last page.
+    ``matching`` selects the rows of the whole list (same filters, no cursor, no order; any one
+    column): they are counted up to ``COUNT_CAP``, so the count costs at most that many index
+    entries however big the list. ``key`` gives a row's sort key; the cursor is the last row's
+    key, or ``None`` on the last page.
     """
     rows = list(conn.execute(stmt.limit(limit + 1)))
-    total = int(conn.execute(count).scalar_one())
+    counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+    total = int(conn.execute(counted).scalar_one())
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, total, make_cursor(*key(rows[-1])) if more else None
+    return rows, min(total, COUNT_CAP), total <= COUNT_CAP, make_cursor(*key(rows[-1])) if more else None

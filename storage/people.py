@@ -22,7 +22,7 @@ from carepath.engine.ports import NewTeam, NewUser
 from carepath.engine.reads import DEFAULT_LIMIT, Page, cursor_parts
 from carepath.engine.roles import ROLES, SYSTEM_EMAIL
 from carepath.storage.db import is_postgres
-from carepath.storage.paging import read_page
+from carepath.storage.paging import read_page, rows_of
 from carepath.storage.recipients import resolve
 from carepath.storage.tables import AUDIT, MEMBERS, TEAMS, USERS
 
@@ -198,9 +198,9 @@ class PeopleQueries:
             (email,) = cursor_parts(after, (str,))
             stmt = stmt.where(USERS.c.email > email)
         stmt = stmt.order_by(USERS.c.email)
-        count = select(func.count()).select_from(USERS).where(USERS.c.email != SYSTEM_EMAIL)
+        matching = rows_of(USERS).where(USERS.c.email != SYSTEM_EMAIL)
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.email,))
+            rows, total, exact, cursor = read_page(conn, stmt, matching, limit, lambda r: (r.email,))
             teams: dict[int, list[str]] = {}
             member_of = (
                 select(MEMBERS.c.user_id, TEAMS.c.name)
@@ -215,6 +215,7 @@ class PeopleQueries:
             total,
             limit,
             cursor,
+            total_exact=exact,
         )
 
     def teams(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[TeamInfo]:
@@ -230,9 +231,7 @@ class PeopleQueries:
             stmt = stmt.where(TEAMS.c.name > name)
         stmt = stmt.order_by(TEAMS.c.name)
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(
-                conn, stmt, select(func.count()).select_from(TEAMS), limit, lambda r: (r.name,)
-            )
+            rows, total, exact, cursor = read_page(conn, stmt, rows_of(TEAMS), limit, lambda r: (r.name,))
             members: dict[int, list[str]] = {}
             people = (
                 select(MEMBERS.c.team_id, USERS.c.email)
@@ -247,4 +246,5 @@ class PeopleQueries:
             total,
             limit,
             cursor,
+            total_exact=exact,
         )

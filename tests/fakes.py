@@ -478,7 +478,11 @@ class FakeTransaction:
         return self.state.recomputes[recompute_id]
 
     def cases_spanning_after(self, day: date, after: str | None, limit: int) -> list[str]:
-        return [r for r in self.cases_with_deadlines_spanning(day) if after is None or r > after][:limit]
+        # In the order the cases were opened (their ids), as the SQL store walks them.
+        id_of = {c.ref: i for i, c in self.state.cases.items()}
+        ordered = sorted(self.cases_with_deadlines_spanning(day), key=id_of.__getitem__)
+        start = id_of[after] if after is not None else -1
+        return [r for r in ordered if id_of[r] > start][:limit]
 
     def record_recompute_progress(
         self, recompute_id: int, last_ref: str | None, done: int, *, finished: bool

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, or_, select
 
 from carepath.engine.case import Case
 from carepath.engine.errors import CaseNotFound
 from carepath.engine.reads import CaseFilter, CaseListing, Page, Scope, cursor_parts
-from carepath.storage.paging import read_page
+from carepath.storage.paging import read_page, rows_of
 from carepath.storage.tables import CASES, TEAMS, USERS
 from carepath.storage.uow import _SELECT_CASE, case_from_row
 
@@ -64,11 +64,15 @@ class CaseloadQueries:
             (after_id,) = cursor_parts(f.after, (int,))
             stmt = stmt.where(CASES.c.id < after_id)
         stmt = stmt.order_by(CASES.c.id.desc())
-        count = select(func.count()).select_from(CASES).where(*conds)
+        matching = rows_of(CASES).where(*conds)
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(conn, stmt, count, f.limit, lambda r: (r.id,))
+            rows, total, exact, cursor = read_page(conn, stmt, matching, f.limit, lambda r: (r.id,))
         return Page(
-            tuple(CaseListing(case_from_row(r), r.owner_email, r.team_name) for r in rows), total, f.limit, cursor
+            tuple(CaseListing(case_from_row(r), r.owner_email, r.team_name) for r in rows),
+            total,
+            f.limit,
+            cursor,
+            exact,
         )
 
     def owner_and_team(self, case: Case) -> tuple[str | None, str | None]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select, tuple_
+from sqlalchemy import Engine, or_, select, tuple_
 
 from carepath.engine.deadlines import Deadline
 from carepath.engine.reads import DEFAULT_LIMIT, DeadlineListing, Page, Scope, cursor_parts
-from carepath.storage.paging import read_page
+from carepath.storage.paging import read_page, rows_of
 from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
 from carepath.storage.uow import deadline_from_row
 
@@ -42,16 +42,19 @@ class DeadlineQueries:
     ) -> Page[DeadlineListing]:
         """A page of the open deadlines due on or before ``until`` within ``scope``, soonest first.
 
-        Ordered by (due day, case reference, deadline id), which is also the keyset ``next`` holds;
-        case, owner and team are joined in the same statement; ``total`` counts every match.
+        Ordered by (due day, deadline id), which is also the keyset ``next`` holds: the order of
+        ``ix_deadline_status_due`` (the id is SQLite's rowid, the index's last column), so a page
+        reads as many index entries as it shows, not every match, and needs no sort. Case, owner
+        and team are joined in the same statement; ``total`` counts matches up to ``COUNT_CAP``.
         """
         conds: list[Any] = [DEADLINES.c.status == "open", DEADLINES.c.due_on <= until]
+        case_conds: list[Any] = []
         if not scope.all_cases:
-            conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
+            case_conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
         if team_id is not None:
-            conds.append(CASES.c.team_id == team_id)
+            case_conds.append(CASES.c.team_id == team_id)
         if owner_id is not None:
-            conds.append(CASES.c.owner_id == owner_id)
+            case_conds.append(CASES.c.owner_id == owner_id)
         stmt = (
             select(
                 DEADLINES,
@@ -64,15 +67,18 @@ class DeadlineQueries:
             .join(CASES, CASES.c.id == DEADLINES.c.case_id)
             .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
             .outerjoin(TEAMS, TEAMS.c.id == CASES.c.team_id)
-            .where(*conds)
+            .where(*conds, *case_conds)
         )
         if after is not None:
-            due_on, ref, did = cursor_parts(after, (date, str, int))
-            stmt = stmt.where(tuple_(DEADLINES.c.due_on, CASES.c.ref, DEADLINES.c.id) > tuple_(due_on, ref, did))
-        stmt = stmt.order_by(DEADLINES.c.due_on, CASES.c.ref, DEADLINES.c.id)
-        count = select(func.count()).select_from(DEADLINES).join(CASES, CASES.c.id == DEADLINES.c.case_id).where(*conds)
+            due_on, did = cursor_parts(after, (date, int))
+            stmt = stmt.where(tuple_(DEADLINES.c.due_on, DEADLINES.c.id) > tuple_(due_on, did))
+        stmt = stmt.order_by(DEADLINES.c.due_on, DEADLINES.c.id)
+        # Counted from the deadline index alone unless the scope or a filter needs the case.
+        matching = rows_of(DEADLINES).where(*conds)
+        if case_conds:
+            matching = matching.join(CASES, CASES.c.id == DEADLINES.c.case_id).where(*case_conds)
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.due_on, r.ref, r.id))
+            rows, total, exact, cursor = read_page(conn, stmt, matching, limit, lambda r: (r.due_on, r.id))
         return Page(
             tuple(
                 DeadlineListing(
@@ -83,4 +89,5 @@ class DeadlineQueries:
             total,
             limit,
             cursor,
+            total_exact=exact,
         )

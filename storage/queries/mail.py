@@ -15,7 +15,7 @@ from carepath.engine.reads import (
     Page,
     cursor_parts,
 )
-from carepath.storage.paging import read_page
+from carepath.storage.paging import read_page, rows_of
 from carepath.storage.tables import CASES, CAUGHT, OUTBOX
 
 
@@ -36,9 +36,9 @@ class MailQueries:
             (after_id,) = cursor_parts(after, (int,))
             stmt = stmt.where(OUTBOX.c.id < after_id)
         stmt = stmt.order_by(OUTBOX.c.id.desc())
-        count = select(func.count()).select_from(OUTBOX).where(*conds)
+        matching = rows_of(OUTBOX).where(*conds)
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.id,))
+            rows, total, exact, cursor = read_page(conn, stmt, matching, limit, lambda r: (r.id,))
         return Page(
             tuple(
                 OutboxListing(
@@ -58,6 +58,7 @@ class MailQueries:
             total,
             limit,
             cursor,
+            total_exact=exact,
         )
 
     def counts(self) -> dict[str, int]:
@@ -76,14 +77,13 @@ class MailQueries:
             stmt = stmt.where(CAUGHT.c.id < after_id)
         stmt = stmt.order_by(CAUGHT.c.id.desc())
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(
-                conn, stmt, select(func.count()).select_from(CAUGHT), limit, lambda r: (r.id,)
-            )
+            rows, total, exact, cursor = read_page(conn, stmt, rows_of(CAUGHT), limit, lambda r: (r.id,))
         return Page(
             tuple(CaughtListing(r.id, r.message_id, tuple(r.recipients), r.subject, r.received_at) for r in rows),
             total,
             limit,
             cursor,
+            total_exact=exact,
         )
 
     def caught_raw(self, caught_id: int) -> str:

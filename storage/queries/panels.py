@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, func, select, tuple_
+from sqlalchemy import Engine, select, tuple_
 
 from carepath.engine.reads import DEFAULT_LIMIT, Override, Page, cursor_parts
-from carepath.storage.paging import read_page
+from carepath.storage.paging import read_page, rows_of
 from carepath.storage.tables import OVERRIDES, PANELS
 
 
@@ -32,10 +32,10 @@ class PanelQueries:
             day, kind = cursor_parts(after, (date, str))
             stmt = stmt.where(tuple_(PANELS.c.day, PANELS.c.panel_type) > tuple_(day, kind))
         stmt = stmt.order_by(PANELS.c.day, PANELS.c.panel_type)
-        count = select(func.count()).select_from(PANELS).where(*conds)
+        matching = rows_of(PANELS).where(*conds)
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(conn, stmt, count, limit, lambda r: (r.day, r.panel_type))
-        return Page(tuple((r.day, r.panel_type) for r in rows), total, limit, cursor)
+            rows, total, exact, cursor = read_page(conn, stmt, matching, limit, lambda r: (r.day, r.panel_type))
+        return Page(tuple((r.day, r.panel_type) for r in rows), total, limit, cursor, exact)
 
     def overrides(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Override]:
         """A page of local calendar overrides, by day (keyset on the day)."""
@@ -45,12 +45,11 @@ class PanelQueries:
             stmt = stmt.where(OVERRIDES.c.day > day)
         stmt = stmt.order_by(OVERRIDES.c.day)
         with self.engine.connect() as conn:
-            rows, total, cursor = read_page(
-                conn, stmt, select(func.count()).select_from(OVERRIDES), limit, lambda r: (r.day,)
-            )
+            rows, total, exact, cursor = read_page(conn, stmt, rows_of(OVERRIDES), limit, lambda r: (r.day,))
         return Page(
             tuple(Override(r.day, r.kind, r.reason) for r in rows),
             total,
             limit,
             cursor,
+            total_exact=exact,
         )

@@ -70,7 +70,7 @@ def test_case_list_pages_every_case_once_newest_first(app: App, staff: Staff) ->
     assert app.reads.cases(CaseFilter(), outsider).total == 0
 
 
-def test_deadlines_due_pages_by_due_day_case_and_id(app: App, staff: Staff) -> None:
+def test_deadlines_due_pages_by_due_day_and_id(app: App, staff: Staff) -> None:
     open_cases(app, staff, 9)
     sm = staff["service_manager"]
     everything = app.reads.deadlines_due(FAR, sm, limit=MAX_LIMIT)
@@ -79,7 +79,7 @@ def test_deadlines_due_pages_by_due_day_case_and_id(app: App, staff: Staff) -> N
     items, pages = walk(lambda after: app.reads.deadlines_due(FAR, sm, limit=2, after=after))
     assert [d.deadline.id for d in items] == [d.deadline.id for d in everything.items]
     assert len({d.deadline.id for d in items}) == len(items)
-    keys = [(d.deadline.due_on, d.case_ref, d.deadline.id) for d in items]
+    keys = [(d.deadline.due_on, d.deadline.id) for d in items]
     assert keys == sorted(keys)
     check_pages(pages, everything.total, 2)
     assert {(d.owner, d.team) for d in items} == {("caseworker@council.test", "Team")}
@@ -189,6 +189,21 @@ def test_defaults_are_a_screenful_and_limits_are_clamped(app: App, staff: Staff)
     assert app.reads.cases(CaseFilter(limit=0), sm).limit == 1
     rest = app.reads.cases(CaseFilter(after=first.next), sm)
     assert (len(rest.items), rest.next) == (3, None)
+
+
+def test_totals_are_counted_up_to_a_cap_and_say_so(app: App, staff: Staff, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``COUNT_CAP`` matches a total is the cap, marked inexact; paging still reaches every row."""
+    monkeypatch.setattr("carepath.storage.paging.COUNT_CAP", 5)
+    refs = open_cases(app, staff, 8)
+    sm = staff["service_manager"]
+    first = app.reads.cases(CaseFilter(limit=3), sm)
+    assert (first.total, first.total_exact) == (5, False)
+    items, _ = walk(lambda after: app.reads.cases(CaseFilter(limit=3, after=after), sm))
+    assert sorted(i.case.ref for i in items) == sorted(refs)
+    due = app.reads.deadlines_due(FAR, sm, limit=3)
+    assert (due.total, due.total_exact) == (5, False)
+    few = app.reads.cases(CaseFilter(limit=3, status="closed"), sm)
+    assert (few.total, few.total_exact) == (0, True)
 
 
 @pytest.mark.parametrize("cursor", ["x", "1~2", "2026-13-01~SM~1"])

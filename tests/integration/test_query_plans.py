@@ -322,6 +322,11 @@ CHECKS = (
     ),
     Check("team manager's overdue list", lambda a, s, _c, r: a.reads.deadlines_due(TODAY, s["team_manager"])),
     Check("outbox list: pending", lambda a, s, _c, r: a.reads.outbox(s.admin, status="pending")),
+    Check(
+        "calendar closure: recompute in batches",
+        lambda a, s, _c, r: a.calendar_changes.add_override(TODAY + timedelta(days=3), "closure", s.admin),
+        ordered_page=True,  # the batch walks the cases in id order from the last one done
+    ),
 )
 
 
