@@ -5,33 +5,38 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
-from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, DirectoryPath, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from carepath.engine.conventions import DEFAULT_CONVENTIONS
+from carepath.engine.errors import InvalidInput
+
+#: A TCP port.
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class SmtpSettings(BaseModel):
     """Outgoing mail. With no host, ``carepath run`` starts its own mail catcher."""
 
     host: str | None = None
-    port: int = 587
+    port: Port = 587
     username: str | None = None
     password: SecretStr | None = None
     security: Literal["starttls", "tls", "none"] = "starttls"
     sender: str = "carepath@localhost"
-    timeout: float = 30.0
+    timeout: float = Field(default=30.0, gt=0)
 
 
 class CatcherSettings(BaseModel):
     """The built-in mail catcher used when no SMTP host is set."""
 
     host: str = "127.0.0.1"
-    port: int = 8025
+    port: Port = 8025
 
 
 class Settings(BaseSettings):
@@ -42,7 +47,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///carepath.db"
-    workflows_dir: Path | None = Field(
+    workflows_dir: DirectoryPath | None = Field(
         default=None, description="folder of <journey>.v<N>.yaml files (default: the shipped ones)"
     )
     calendar_subdiv: Literal["ENG", "WLS", "SCT", "NIR"] = "ENG"
@@ -54,9 +59,9 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_CONVENTIONS),
         description="counting conventions the regulations leave open; see docs/conventions.md",
     )
-    sweep_interval_seconds: float = 30.0
-    dispatch_interval_seconds: float = 10.0
-    timer_lease_seconds: float = 300.0
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    dispatch_interval_seconds: float = Field(default=10.0, gt=0)
+    timer_lease_seconds: float = Field(default=300.0, gt=0)
     digest_time: time = time(7, 30)
     single_breach_emails: bool = False
     local_procedures: dict[str, str] = Field(
@@ -64,4 +69,38 @@ class Settings(BaseSettings):
         description="this council's procedure cited as the source of LOCAL rules, as JSON: "
         '{"*": "...", "FS17": "...", "foster_carer_approval.FS1": "..."}; see config/procedures.py',
     )
-    mail_max_attempts: int = 8
+    mail_max_attempts: int = Field(default=8, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite://|postgres(ql)?(\+psycopg)?://)", value):
+            raise ValueError("use sqlite:///FILE or postgresql://USER@HOST/DB")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/?#]+\S*", value):
+            raise ValueError("use an http:// or https:// address, like https://carepath.council.example")
+        return value
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value is one ``InvalidInput`` line naming its variable.
+
+    The message never echoes the value (it may be a secret, long, or hold control characters).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        faults = [f"{_variable(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        raise InvalidInput("bad setting " + "; ".join(faults)) from None
+    except SettingsError as exc:  # a nested or JSON setting that does not parse
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "?"
+        raise InvalidInput(f"bad setting {_variable((field,))}: not valid JSON") from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """``("smtp", "port")`` as its environment variable, ``CAREPATH_SMTP__PORT``."""
+    return "CAREPATH_" + "__".join(str(p).upper() for p in loc)

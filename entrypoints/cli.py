@@ -11,9 +11,11 @@ import typer
 from carepath.engine.case import Case, Event
 from carepath.engine.clock import local_today
 from carepath.engine.compiler import compile_workflow
+from carepath.engine.definition import ON_HOLD
 from carepath.engine.errors import WorkflowDefinitionError
 from carepath.engine.reads import HISTORY_LIMIT, CaseFilter, CaseListing
 from carepath.engine.services import Action
+from carepath.engine.text import ID_MAX, choice
 from carepath.entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
 from carepath.entrypoints.diagram import mermaid
 from carepath.entrypoints.output import emit_json, table
@@ -37,7 +39,7 @@ On = Annotated[str | None, typer.Option("--on", help="Date it happened, YYYY-MM-
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
 Note = Annotated[str | None, typer.Option("--note", help="Free-text note for the history.")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="Record a fact, key=value (repeatable).")]
-Expect = Annotated[int | None, typer.Option("--expect-version", help="Refuse if the case moved on.")]
+Expect = Annotated[int | None, typer.Option("--expect-version", min=0, max=ID_MAX, help="Refuse if the case moved on.")]
 
 
 # -- db ------------------------------------------------------------------------------------
@@ -125,11 +127,26 @@ def wf_show(workflow: str, version: Annotated[int | None, typer.Option()] = None
 @wf_app.command("validate")
 def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (default: all).")] = None) -> None:
     """Check definitions; exit 2 naming file, line and fault for each problem."""
+    from carepath.config.settings import load_settings
+    from carepath.notifications.render import kinds
+    from carepath.notifications.routing import check_notices
+    from carepath.workflows.loader import WORKFLOWS_DIR
+
+    settings = load_settings()
     problems: list[str] = []
-    paths = files or workflow_files()
+    paths = files or workflow_files(settings.workflows_dir or WORKFLOWS_DIR)  # the folder carepath loads
+    templates = set(kinds())
     for path in paths:
         try:
-            compile_workflow(load_workflow(path))
+            definition = load_workflow(path)
+            compile_workflow(definition, conventions=settings.conventions)
+            problems.extend(check_notices(definition))
+            problems.extend(
+                f"{definition.file}:{state.line or '?'}: state {state.name}: notice {kind!r} has no templates"
+                f" (notifications/templates/{kind}.txt.j2 and .html.j2)"
+                for state in definition.states.values()
+                if (kind := str(state.meta.get("notice") or "")) and kind not in templates
+            )
         except WorkflowDefinitionError as exc:
             problems.extend(str(p) for p in exc.problems)
         except OSError as exc:
@@ -316,8 +333,14 @@ def case_list(
     json_: Json = False,
 ) -> None:
     """List the cases you may see, newest first, a page at a time."""
-    if status not in (None, "open", "on_hold", "closed"):
-        raise typer.BadParameter("use open, on_hold or closed", param_hint="--status")
+    if status is not None:
+        choice(status, ("open", "on_hold", "closed"), "--status")
+    journeys = [c.definition for c in get_app().workflows]
+    if workflow is not None:
+        choice(workflow, (d.id for d in journeys), "--workflow")
+    if state is not None:
+        named = [d for d in journeys if workflow in (None, d.id)]
+        choice(state, [ON_HOLD, *(s for d in named for s in d.states)], "--state")
     owner_id, team_id = _owner_team(owner, team)
     f = CaseFilter(workflow, state, owner_id, team_id, status, limit, after)  # type: ignore[arg-type]
     page = get_app().reads.cases(f, actor(by))
@@ -403,7 +426,7 @@ def case_assign(
 @case_app.command("error")
 def case_error(
     ref: str,
-    seq: Annotated[int, typer.Argument(help="Event number to void.")],
+    seq: Annotated[int, typer.Argument(min=1, max=ID_MAX, help="Event number to void.")],
     reason: Annotated[str, typer.Option(help="Why it was wrong (mandatory).")],
     by: By = None,
 ) -> None:

@@ -13,7 +13,8 @@ from carepath.engine.calendar import WorkingCalendar, due_date, parse_limit
 from carepath.engine.clock import LONDON, FixedClock, end_of_local_day, local_today
 from carepath.engine.deadlines import Deadline, breach_day, display_status, lateness
 from carepath.engine.definition import DeadlineRule
-from carepath.engine.errors import InvalidInput
+from carepath.engine.errors import InvalidInput, shown
+from carepath.engine.text import day_in_range
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
 from carepath.entrypoints.output import emit_json, table
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
@@ -266,12 +267,13 @@ def sweep(
 
 def _as_of(value: str) -> datetime:
     try:
-        if len(value) == 10:
-            # A date means "the end of that day": everything due on it is included.
-            return end_of_local_day(date.fromisoformat(value)) - timedelta(microseconds=1)
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"--as-of {value!r} is not a date or ISO date-time") from None
+        raise InvalidInput(f"--as-of {shown(value, 40)} is not a date or ISO date-time") from None
+    day_in_range(at.date(), "--as-of")
+    if len(value) == 10:
+        # A date means "the end of that day": everything due on it is included.
+        return end_of_local_day(at.date()) - timedelta(microseconds=1)
     return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=LONDON).astimezone(UTC)
 
 

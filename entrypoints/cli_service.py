@@ -12,6 +12,7 @@ import typer
 from carepath.engine.clock import local_today
 from carepath.engine.panels import check_type, sittings
 from carepath.engine.reads import OutboxListing, Page
+from carepath.engine.text import ID_MAX, choice
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
@@ -49,7 +50,9 @@ def _text_part(msg: EmailMessage) -> str:
 
 @mail_app.command("show")
 def mail_show(
-    caught_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `carepath mail list`.")],
+    caught_id: Annotated[
+        int, typer.Argument(metavar="ID", min=1, max=ID_MAX, help="The id from `carepath mail list`.")
+    ],
     raw: Annotated[bool, typer.Option("--raw", help="The whole message as received (MIME).")] = False,
     html: Annotated[bool, typer.Option("--html", help="The HTML part instead of the text part.")] = False,
     by: By = None,
@@ -105,8 +108,8 @@ def mail_outbox(
     json_: Json = False,
 ) -> None:
     """Messages in the outbox, newest first, a page at a time, with a count by status."""
-    if status not in (None, "pending", "sent", "dead"):
-        raise typer.BadParameter("use pending, sent or dead", param_hint="--status")
+    if status is not None:
+        choice(status, ("pending", "sent", "dead"), "--status")
     page = get_app().reads.outbox(actor(by), status, limit, after)  # type: ignore[arg-type]
     counts = get_app().reads.outbox_counts(actor(by))
     columns = ["id", "kind", "case", "recipients", "status", "attempts", "next_attempt_at"]
@@ -117,7 +120,9 @@ def mail_outbox(
 
 @mail_app.command("retry")
 def mail_retry(
-    outbox_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `carepath mail failed`.")],
+    outbox_id: Annotated[
+        int, typer.Argument(metavar="ID", min=1, max=ID_MAX, help="The id from `carepath mail failed`.")
+    ],
     by: By = None,
 ) -> None:
     """Requeue one dead message with a fresh attempt count (audited)."""

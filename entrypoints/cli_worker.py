@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Annotated, Any
 
 import typer
 
 from carepath.config.bootstrap import App
-from carepath.entrypoints.common import get_app
+from carepath.entrypoints.common import fail, get_app
 from carepath.entrypoints.scheduler import Ticker
 
 
@@ -66,7 +67,11 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
         # With no SMTP host the dispatcher's target is the catcher (config.bootstrap.smtp_target).
         c = app.settings.catcher
         catcher = MailCatcher(app.engine, c.host, c.port, clock=app.clock)
-        catcher.start()
+        try:
+            catcher.start()
+        except OSError as exc:
+            why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or type(exc).__name__)
+            fail(f"the mail catcher cannot listen on {c.host}:{c.port}: {why} (set CAREPATH_CATCHER__PORT)")
         typer.echo(f"mail catcher on {c.host}:{c.port}: read mail with `carepath mail list`")
     ticker = Ticker()
     _jobs(app, ticker, mail=True)

@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 import typer
 
 from carepath.config.bootstrap import App, bootstrap
-from carepath.config.settings import Settings
+from carepath.config.settings import load_settings
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, FixedClock, SystemClock
-from carepath.engine.errors import CarepathError, InvalidInput, NotPermitted
-from carepath.engine.text import email_address
+from carepath.engine.errors import CarepathError, InvalidInput, NotPermitted, shown
+from carepath.engine.text import FACTS_MAX, day_in_range, email_address, fact_values
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +32,13 @@ def make_clock() -> Clock:
         return CLOCK_FACTORY()
     fake = os.environ.get("CAREPATH_FAKE_NOW")
     if fake:
-        at = datetime.fromisoformat(fake)
+        try:
+            at = datetime.fromisoformat(fake)
+        except ValueError:
+            raise InvalidInput(
+                "bad setting CAREPATH_FAKE_NOW: use an ISO date-time, like 2026-11-02T09:00:00+00:00"
+            ) from None
+        day_in_range(at.date(), "CAREPATH_FAKE_NOW")
         return FixedClock(at if at.tzinfo else at.replace(tzinfo=UTC))
     return SystemClock()
 
@@ -41,7 +47,7 @@ def get_app() -> App:
     """The wired application for this invocation (built on first use)."""
     global _APP
     if _APP is None:
-        _APP = bootstrap(Settings(), make_clock())
+        _APP = bootstrap(load_settings(), make_clock())
     return _APP
 
 
@@ -60,7 +66,8 @@ def fail(message: str) -> None:
 
 
 def guarded(fn: F) -> F:
-    """Turn carepath errors into one line on stderr and exit code 2."""
+    """Turn carepath errors, and faults of the environment (the database down or not migrated), into
+    one line on stderr and exit code 2; anything else is a bug and keeps its traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -70,6 +77,14 @@ def guarded(fn: F) -> F:
             lines = str(exc).splitlines() or [type(exc).__name__]
             for line in lines:
                 typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2) from None
+        except Exception as exc:
+            from carepath.config.faults import fault_line
+
+            fault = fault_line(exc)
+            if fault is None:
+                raise
+            typer.echo(f"error: {fault}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -93,9 +108,10 @@ def parse_date(value: str | None, what: str = "--on") -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{what} {value!r} is not a date YYYY-MM-DD") from None
+        raise InvalidInput(f"{what} {shown(value, 40)} is not a date YYYY-MM-DD") from None
+    return day_in_range(day, what)
 
 
 def parse_facts(pairs: list[str] | None) -> dict[str, Any]:
@@ -105,16 +121,20 @@ def parse_facts(pairs: list[str] | None) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InvalidInput(f"--set {pair!r} is not key=value")
-        facts[key] = _value(value.strip())
-    return facts
+            raise InvalidInput(f"--set {shown(pair, 40)} is not key=value")
+        facts[key] = _value(value.strip(), key)
+    return fact_values(facts)
 
 
-def _value(text: str) -> Any:
+def _value(text: str, key: str) -> Any:
+    if len(text) > FACTS_MAX:
+        raise InvalidInput(f"--set {shown(key, 40)}: the value is longer than {FACTS_MAX:,} characters")
+    if text in ("NaN", "Infinity", "-Infinity"):
+        raise InvalidInput(f"--set {shown(key, 40)}: not a finite number (NaN and Infinity are refused)")
     if text[:1] in "[{" or text in ("true", "false", "null") or text.lstrip("-").isdigit():
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return text
     return text
 

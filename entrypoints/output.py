@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
@@ -22,8 +23,25 @@ def _default(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON."""
-    typer.echo(json.dumps(data, default=_default, indent=2, sort_keys=False))
+    """Print ``data`` as indented JSON: always valid JSON (a non-finite number stored before carepath
+    refused them prints as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``)."""
+    try:
+        text = json.dumps(data, default=_default, indent=2, sort_keys=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), default=_default, indent=2, sort_keys=False, allow_nan=False)
+    typer.echo(text)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return _finite(asdict(value))
+    return value
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) -> None:

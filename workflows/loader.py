@@ -54,8 +54,49 @@ class _LineList(list[Any]):
     line: int | None = None
 
 
+#: Limits on one workflow file: its size, how deep its YAML nests, and how many nodes it holds with
+#: its aliases expanded (a shared list of hold reasons is fine; a "billion laughs" is not).
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 40
+MAX_NODES = 100_000
+
+
+def _expanded(node: yaml.Node, depth: int, seen: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for with aliases expanded; refused past ``MAX_DEPTH`` or ``MAX_NODES``."""
+    if depth > MAX_DEPTH:
+        raise yaml.composer.ComposerError(None, None, f"nests deeper than {MAX_DEPTH} levels", node.start_mark)
+    if id(node) in seen:
+        return seen[id(node)]
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded(k, depth + 1, seen) + _expanded(v, depth + 1, seen) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded(item, depth + 1, seen) for item in node.value)
+    if size > MAX_NODES:
+        raise yaml.composer.ComposerError(
+            None, None, f"expands to more than {MAX_NODES:,} values (aliases repeated too often)", node.start_mark
+        )
+    seen[id(node)] = size
+    return size
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe loader that keeps line numbers and rejects duplicate keys."""
+    """Safe loader that keeps line numbers, rejects duplicate keys, and bounds nesting and alias expansion."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        depth = getattr(self, "_depth", 0) + 1
+        if depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, f"nests deeper than {MAX_DEPTH} levels", mark)
+        self._depth = depth
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth = depth - 1
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _expanded(node, 0, {})
+        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -325,6 +366,11 @@ def parse_workflow(text: str, file: str = "<memory>") -> WorkflowDef:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise WorkflowDefinitionError([Problem(file, line, str(exc.problem))]) from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, a control character)
+        line = text.count("\n", 0, exc.position) + 1
+        raise WorkflowDefinitionError([Problem(file, line, f"character #x{exc.character:04x} is not allowed")]) from exc
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise WorkflowDefinitionError([Problem(file, None, f"not readable as YAML ({type(exc).__name__})")]) from exc
     if not isinstance(raw, dict):
         raise WorkflowDefinitionError([Problem(file, 1, "a workflow file is a YAML mapping")])
     for section in ("states", "exit_reasons"):
@@ -352,7 +398,15 @@ def load_workflow(path: Path) -> WorkflowDef:
         raise WorkflowDefinitionError(
             [Problem(file, None, "file name must be <journey>.v<N>.yaml, e.g. foster.v1.yaml")]
         )
-    definition = parse_workflow(path.read_text(encoding="utf-8"), file)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise WorkflowDefinitionError([Problem(file, None, f"file is larger than {MAX_FILE_BYTES:,} bytes")])
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise WorkflowDefinitionError([Problem(file, line, "is not UTF-8 text")]) from None
+    definition = parse_workflow(text, file)
     expected = (match["id"], int(match["version"]))
     if definition.key != expected:
         raise WorkflowDefinitionError(

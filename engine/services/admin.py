@@ -15,7 +15,7 @@ from typing import Literal
 from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock
-from carepath.engine.errors import InvalidInput, NotPermitted
+from carepath.engine.errors import InvalidInput, NotPermitted, shown
 from carepath.engine.events import Audited, CalendarChanged, PanelSittingAdded
 from carepath.engine.panels import Sitting, check_type, papers_by
 from carepath.engine.policy import authorize
@@ -30,7 +30,7 @@ from carepath.engine.ports import (
 )
 from carepath.engine.roles import ROLES
 from carepath.engine.services.cases import CaseService, Who, resolve_actor
-from carepath.engine.text import email_address, one_line
+from carepath.engine.text import day_in_range, email_address, one_line, record_id
 
 #: The longest display name, team name or reason (the columns' width).
 NAME_MAX = 200
@@ -71,7 +71,8 @@ class PeopleService:
         unknown = [r for r in roles if r not in ROLES or r == "system"]
         if unknown or not roles:
             known = ", ".join(r for r in ROLES if r != "system")
-            raise InvalidInput(f"unknown role(s) {', '.join(unknown) or '(none given)'}; known: {known}")
+            named = ", ".join(shown(r, 40)[1:-1] for r in unknown[:5])
+            raise InvalidInput(f"unknown role(s) {named or '(none given)'}; known: {known}")
         with self.uow.transaction() as tx:
             first = actor is None and tx.human_users() == 0
             if first and "admin" not in roles:
@@ -84,6 +85,7 @@ class PeopleService:
 
     def deactivate(self, email: str, actor: Who | None) -> None:
         """Deactivate a user; their history stays attributed to them."""
+        email = email_address(email)
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "user.deactivate")
             if by.email == email.strip().lower():
@@ -107,6 +109,9 @@ class PeopleService:
         for person in (manager, service_manager, *members):
             if person:
                 email_address(person, "a team member's email")
+        named = [email_address(m, "a team member's email") for m in members]
+        if len(set(named)) < len(named):
+            raise InvalidInput("a team member is named more than once (--member)")
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "team.add")
             manager_id = tx.user_id(manager) if manager else None
@@ -129,6 +134,7 @@ class PanelService:
     def add_sitting(self, day: date, panel_type: str, actor: Who | None) -> Sitting:
         """Book a sitting; returns it with the day its papers must reach members."""
         check_type(panel_type)
+        day_in_range(day, "the sitting's date")
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "panel.add")
             tx.add_sitting(day, panel_type)
@@ -198,6 +204,7 @@ class CalendarService:
         if not reason.strip():
             raise InvalidInput("an override needs a reason")
         reason = one_line(reason, "the reason", NAME_MAX)
+        day_in_range(day, "the day")
         kind: Literal["closure", "opening"] = "opening" if opening else "closure"
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "calendar.change")
@@ -327,6 +334,7 @@ class MailService:
 
     def retry(self, outbox_id: int, actor: Who | None) -> Requeued:
         """Requeue one dead message with a fresh attempt count."""
+        record_id(outbox_id, "the message id")
         with self.uow.transaction() as tx:
             by = _acting(tx, actor, "mail.retry")
             info = tx.requeue(outbox_id)

@@ -21,13 +21,22 @@ from carepath.engine.clock import Clock, local_today
 from carepath.engine.compiler import CompiledWorkflow, Firing
 from carepath.engine.deadlines import DeadlineBook, may_change, replay_deadlines
 from carepath.engine.definition import ON_HOLD, DeadlineRule, TransitionDef
-from carepath.engine.errors import ConcurrencyConflict, GuardFailed, InvalidInput, NotPermitted, TransitionRejected
+from carepath.engine.errors import (
+    CaseNotFound,
+    ConcurrencyConflict,
+    GuardFailed,
+    InvalidInput,
+    NotPermitted,
+    TransitionRejected,
+    shown,
+)
 from carepath.engine.events import CaseMoved, CaseRef, StateAnnounced
 from carepath.engine.guards import GuardContext
 from carepath.engine.policy import Subject, authorize
 from carepath.engine.ports import Transaction, UnitOfWork
 from carepath.engine.registry import WorkflowRegistry
-from carepath.engine.text import email_address
+from carepath.engine.text import day_in_range, email_address, fact_values, findable, reference
+from carepath.engine.text import note as note_text
 from carepath.engine.timers import Timer, plan_timers
 
 #: Who acts: a resolved ``Actor`` (trusted, from an entrypoint's session) or an email resolved in the transaction.
@@ -90,6 +99,8 @@ class CaseService:
         compiled = self.workflows.latest(workflow_id)
         d = compiled.definition
         on = self._check_date(on, None)
+        ref = reference(ref) if ref is not None else None
+        facts, note = fact_values(facts or {}), note_text(note)
         with self.uow.transaction() as tx:
             who = resolve_actor(tx, actor, "case.open")
             owner_id = owner_id or who.id
@@ -114,7 +125,7 @@ class CaseService:
         expected_version: int | None = None,
     ) -> Case:
         """Fire a declared trigger; raises ``TransitionRejected`` (or a subclass) if refused."""
-        given = dict(facts or {})
+        given, note = fact_values(facts or {}), note_text(note)
         with self.uow.transaction() as tx:
             who, case = self._begin(tx, actor, "case.fire", ref, expected_version)
             compiled = self._compiled(case)
@@ -143,6 +154,7 @@ class CaseService:
         """Put a case on hold; clocks whose rules say so pause."""
         if not reason.strip():
             raise InvalidInput("a hold needs a reason")
+        reason = note_text(reason, "the reason") or reason
         with self.uow.transaction() as tx:
             who, case = self._begin(tx, actor, "case.hold", ref, expected_version)
             compiled = self._compiled(case)
@@ -165,6 +177,7 @@ class CaseService:
         expected_version: int | None = None,
     ) -> Case:
         """Take a case off hold, back to the state it left."""
+        note = note_text(note)
         with self.uow.transaction() as tx:
             who, case = self._begin(tx, actor, "case.resume", ref, expected_version)
             compiled = self._compiled(case)
@@ -186,6 +199,7 @@ class CaseService:
         expected_version: int | None = None,
     ) -> Case:
         """Withdraw or close a case with a reason code from its workflow, recording the stage."""
+        note = note_text(note)
         with self.uow.transaction() as tx:
             who, case = self._begin(tx, actor, f"case.{trigger}", ref, expected_version)
             compiled = self._compiled(case)
@@ -194,7 +208,7 @@ class CaseService:
             self._require_open(case, trigger)
             if reason not in d.exit_reasons:
                 raise InvalidInput(
-                    f"unknown exit reason {reason!r} for {d.id}; use one of: " + ", ".join(d.exit_reasons)
+                    f"unknown exit reason {shown(reason)} for {d.id}; use one of: " + ", ".join(d.exit_reasons)
                 )
             stage = case.held_from if case.state == ON_HOLD else case.state
             payload = {"reason": reason, "stage": stage}
@@ -217,6 +231,7 @@ class CaseService:
         """Give the case a new owner and/or team; the owner must be an active member of the case's team."""
         if owner_id is None and team_id is None:
             raise InvalidInput("an assignment needs a new owner or a new team")
+        note = note_text(note)
         with self.uow.transaction() as tx:
             who, case = self._begin(tx, actor, "case.assign", ref, expected_version)
             if team_id is not None:
@@ -241,6 +256,7 @@ class CaseService:
         """
         if not reason.strip():
             raise InvalidInput("marking an event as entered in error needs a reason")
+        reason = note_text(reason, "the reason") or reason
         with self.uow.transaction() as tx:
             who, case = self._begin(tx, actor, "case.void", ref, expected_version)
             compiled = self._compiled(case)
@@ -378,6 +394,8 @@ class CaseService:
         A stale ``expected_version`` is a conflict before any other check but the actor's.
         """
         who = resolve_actor(tx, actor, command)
+        if not findable(ref):
+            raise CaseNotFound(ref)
         case = tx.case_for_update(ref)
         authorize(who, command, subject_of(case))
         if expected_version is not None and expected_version != case.version:
@@ -396,7 +414,7 @@ class CaseService:
 
     def _check_date(self, on: date | None, case: Case | None) -> date:
         today = local_today(self.clock)
-        on = on or today
+        on = day_in_range(on or today)
         if on > today:
             raise InvalidInput(f"date {on} is in the future (today is {today} in London)")
         if case is not None and on < case.last_event_on:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from carepath.engine.case import Actor, Case
 from carepath.engine.deadlines import Deadline
-from carepath.engine.errors import NotPermitted
+from carepath.engine.errors import CaseNotFound, NotPermitted
 from carepath.engine.policy import Subject, authorize, case_scope_filter
 from carepath.engine.reads import (
     DEFAULT_LIMIT,
@@ -29,6 +29,7 @@ from carepath.engine.reads import (
     Scope,
     clamp_limit,
 )
+from carepath.engine.text import cursor, findable, record_id
 
 
 class CaseReads(Protocol):
@@ -106,6 +107,8 @@ class ReadService:
 
     def case(self, ref: str, actor: Actor) -> Case:
         """One case, if ``actor`` may read it."""
+        if not findable(ref):
+            raise CaseNotFound(ref)
         case = self._cases.case(ref)
         authorize(actor, "case.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
         return case
@@ -118,7 +121,8 @@ class ReadService:
 
     def cases(self, f: CaseFilter, actor: Actor) -> Page[CaseListing]:
         """A page of the cases matching ``f`` that ``actor`` may see, newest first; ``f.after`` pages on."""
-        return self._cases.cases(replace(f, limit=clamp_limit(f.limit)), scope_for(actor, "case.list"))
+        f = replace(f, limit=clamp_limit(f.limit), after=cursor(f.after))
+        return self._cases.cases(f, scope_for(actor, "case.list"))
 
     def history(
         self, ref: str, actor: Actor, *, limit: int = HISTORY_LIMIT, after: str | None = None
@@ -126,7 +130,7 @@ class ReadService:
         """A case and a page of its events, oldest first (``after``: the ``next`` of the page before)."""
         case = self.case(ref, actor)
         assert case.id is not None
-        return case, self._history.history(case.id, limit=clamp_limit(limit, HISTORY_LIMIT), after=after)
+        return case, self._history.history(case.id, limit=clamp_limit(limit, HISTORY_LIMIT), after=cursor(after))
 
     def case_deadlines(self, ref: str, actor: Actor) -> tuple[Case, list[Deadline]]:
         """A case and its deadlines, by due date.
@@ -155,7 +159,7 @@ class ReadService:
             team_id=team_id,
             owner_id=owner_id,
             limit=clamp_limit(limit),
-            after=after,
+            after=cursor(after),
         )
 
     def outbox(
@@ -163,7 +167,7 @@ class ReadService:
     ) -> Page[OutboxListing]:
         """A page of outbox rows, newest first."""
         authorize(actor, "mail.read")
-        return self._mail.outbox(status, clamp_limit(limit), after)
+        return self._mail.outbox(status, clamp_limit(limit), cursor(after))
 
     def outbox_counts(self, actor: Actor) -> dict[str, int]:
         """Pending, sent and dead counts."""
@@ -173,12 +177,12 @@ class ReadService:
     def caught(self, actor: Actor, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[CaughtListing]:
         """A page of what the built-in catcher received, newest first."""
         authorize(actor, "mail.read")
-        return self._mail.caught(clamp_limit(limit), after)
+        return self._mail.caught(clamp_limit(limit), cursor(after))
 
     def caught_raw(self, caught_id: int, actor: Actor) -> str:
         """One caught message as received."""
         authorize(actor, "mail.read")
-        return self._mail.caught_raw(caught_id)
+        return self._mail.caught_raw(record_id(caught_id, "the message id"))
 
     def sitting_days(
         self,
@@ -191,19 +195,19 @@ class ReadService:
     ) -> Page[tuple[date, str]]:
         """A page of booked panel sittings, in date order."""
         authorize(actor, "panel.read")
-        return self._panels.sitting_days(panel_type, since, limit=clamp_limit(limit), after=after)
+        return self._panels.sitting_days(panel_type, since, limit=clamp_limit(limit), after=cursor(after))
 
     def overrides(self, actor: Actor, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Override]:
         """A page of local calendar overrides, by day."""
         authorize(actor, "calendar.read")
-        return self._panels.overrides(limit=clamp_limit(limit), after=after)
+        return self._panels.overrides(limit=clamp_limit(limit), after=cursor(after))
 
     def users(self, actor: Actor, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Any]:
         """A page of the users but the system one, by email."""
         authorize(actor, "user.read")
-        return self._people.users(limit=clamp_limit(limit), after=after)
+        return self._people.users(limit=clamp_limit(limit), after=cursor(after))
 
     def teams(self, actor: Actor, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Any]:
         """A page of teams with their people, by name."""
         authorize(actor, "team.read")
-        return self._people.teams(limit=clamp_limit(limit), after=after)
+        return self._people.teams(limit=clamp_limit(limit), after=cursor(after))
