@@ -84,8 +84,8 @@ def _plain_address(value: str) -> str:
         raise BadAddress(f"the part before @ is at most {MAX_LOCAL_PART} characters")
     try:
         parsed = Address(addr_spec=value)
-    except (ValueError, IndexError) as exc:  # the header parser's own refusal
-        raise BadAddress(f"not one plain address ({exc})") from None
+    except (ValueError, IndexError):  # the header parser's own refusal (its message quotes the value)
+        raise BadAddress("not one plain address: the header parser refuses it") from None
     if parsed.addr_spec != value:
         raise BadAddress("not one plain address: it does not read back as itself")
     return value
