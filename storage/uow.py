@@ -108,11 +108,20 @@ _UPDATE_DEADLINE = (
 _TIMER_COLS = ("deadline_id", "case_id", "key", "kind", "tier", "fire_on", "fire_at")
 
 
+#: The deadline's copies of its case's owner and team (migration 0005), for the due lists' indexes.
+_HANDS = ("owner_id", "team_id")
+#: A case changed hands: its deadlines' copies follow.
+_UPDATE_DEADLINE_HANDS = (
+    update(DEADLINES).where(DEADLINES.c.case_id == bindparam("b_case")).values({n: bindparam(n) for n in _HANDS})
+)
+
+
 def _upsert_deadline(ins: Any) -> Any:
     """A deadline without an id: inserted, or (same case, rule and cycle, e.g. a void one) updated; its id."""
-    stmt = ins(DEADLINES).values({n: bindparam(n) for n in ("case_id", "rule", "cycle", *_DEADLINE_FIELDS)})
+    fields = (*_DEADLINE_FIELDS, *_HANDS)
+    stmt = ins(DEADLINES).values({n: bindparam(n) for n in ("case_id", "rule", "cycle", *fields)})
     return stmt.on_conflict_do_update(
-        index_elements=["case_id", "rule", "cycle"], set_={n: stmt.excluded[n] for n in _DEADLINE_FIELDS}
+        index_elements=["case_id", "rule", "cycle"], set_={n: stmt.excluded[n] for n in fields}
     ).returning(DEADLINES.c.id)
 
 
@@ -186,6 +195,8 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         self._events: list[DomainEvent] = []
         self._queued: dict[str, dict[str, Any]] = {}
         self._now: datetime | None = None
+        #: (owner, team) of each case this transaction read or wrote: its deadlines carry copies.
+        self._hands: dict[int, tuple[int | None, int | None]] = {}
         #: The DBAPI connection, when ``prepared`` statements may run on it (SQLite, nobody listening).
         self._prepared = prepared
         self._dbapi: Any = None
@@ -240,7 +251,10 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         row = self._first(_SELECT_CASE_PG if self.postgres else _SELECT_CASE, {"ref": ref})
         if row is None:
             raise CaseNotFound(ref)
-        return _case(row)
+        case = _case(row)
+        assert case.id is not None
+        self._hands[case.id] = (case.owner_id, case.team_id)
+        return case
 
     def events(self, case_id: int) -> list[Event]:
         return [event_from_row(r) for r in self.conn.execute(_SELECT_EVENTS, {"case_id": case_id})]
@@ -259,11 +273,13 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
     def add_case(self, case: Case) -> int:
         values = {n: getattr(case, n) for n in _CASE_COLS if n != "id"}
         try:
-            return int(
+            case_id = int(
                 self.conn.execute(
                     insert(CASES).values(**values, updated_at=self.now()).returning(CASES.c.id)
                 ).scalar_one()
             )
+            self._hands[case_id] = (case.owner_id, case.team_id)
+            return case_id
         except IntegrityError as exc:
             if "unique" in str(exc.orig).lower():
                 raise InvalidInput(f"case reference {case.ref!r} is already taken") from exc
@@ -288,6 +304,11 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         if self._write(_UPDATE_CASE, params) != 1:
             actual = self.conn.execute(select(CASES.c.version).where(CASES.c.id == case.id)).scalar()
             raise ConcurrencyConflict(case.ref, expected_version, actual)
+        assert case.id is not None
+        hands = (case.owner_id, case.team_id)
+        if self._hands.get(case.id) != hands:
+            self._write(_UPDATE_DEADLINE_HANDS, {"b_case": case.id, "owner_id": hands[0], "team_id": hands[1]})
+            self._hands[case.id] = hands
 
     def add_event(self, event: Event) -> None:
         self._write(_INSERT_EVENT, event_row(event))
@@ -343,6 +364,7 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         ids: dict[tuple[str, int], int] = {}
         updates: list[dict[str, Any]] = []
         upsert = _UPSERT_DEADLINE[self.dialect]
+        owner_id, team_id = self._hands_of(case_id)
         for d in deadlines:
             values = {
                 "start_on": d.start_on,
@@ -359,12 +381,20 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
                 values["b_id"] = ids[d.key] = d.id
                 updates.append(values)
             else:
-                row = self._first(upsert, {"case_id": case_id, "rule": d.rule, "cycle": d.cycle, **values})
+                keys = {"case_id": case_id, "rule": d.rule, "cycle": d.cycle, "owner_id": owner_id, "team_id": team_id}
+                row = self._first(upsert, {**keys, **values})
                 assert row is not None
                 ids[d.key] = int(row[0])
         if updates:
             self._write_many(_UPDATE_DEADLINE, updates)
         return ids
+
+    def _hands_of(self, case_id: int) -> tuple[int | None, int | None]:
+        """The case's (owner, team), as this transaction read or wrote them (or from its row)."""
+        if case_id not in self._hands:
+            row = self.conn.execute(select(CASES.c.owner_id, CASES.c.team_id).where(CASES.c.id == case_id)).one()
+            self._hands[case_id] = (row.owner_id, row.team_id)
+        return self._hands[case_id]
 
 
 class SqlUnitOfWork:

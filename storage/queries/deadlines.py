@@ -46,15 +46,19 @@ class DeadlineQueries:
         ``ix_deadline_status_due`` (the id is SQLite's rowid, the index's last column), so a page
         reads as many index entries as it shows, not every match, and needs no sort. Case, owner
         and team are joined in the same statement; ``total`` counts matches up to ``COUNT_CAP``.
+        A team or owner filter (or a scope short of all cases) reads the deadline's copies of its
+        case's team and owner, in the order of ``ix_deadline_team_due`` / ``ix_deadline_owner_due``.
         """
-        conds: list[Any] = [DEADLINES.c.status == "open", DEADLINES.c.due_on <= until]
-        case_conds: list[Any] = []
+        d = DEADLINES.c
+        conds: list[Any] = [d.status == "open", d.due_on <= until]
+        # The deadline's own copies of its case's owner and team (kept equal by the unit of work):
+        # a team's or an owner's list walks ix_deadline_team_due / ix_deadline_owner_due in due order.
         if not scope.all_cases:
-            case_conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
+            conds.append(or_(d.owner_id == scope.actor_id, d.team_id.in_(sorted(scope.team_ids))))
         if team_id is not None:
-            case_conds.append(CASES.c.team_id == team_id)
+            conds.append(d.team_id == team_id)
         if owner_id is not None:
-            case_conds.append(CASES.c.owner_id == owner_id)
+            conds.append(d.owner_id == owner_id)
         stmt = (
             select(
                 DEADLINES,
@@ -67,16 +71,13 @@ class DeadlineQueries:
             .join(CASES, CASES.c.id == DEADLINES.c.case_id)
             .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
             .outerjoin(TEAMS, TEAMS.c.id == CASES.c.team_id)
-            .where(*conds, *case_conds)
+            .where(*conds)
         )
         if after is not None:
             due_on, did = cursor_parts(after, (date, int))
             stmt = stmt.where(tuple_(DEADLINES.c.due_on, DEADLINES.c.id) > tuple_(due_on, did))
         stmt = stmt.order_by(DEADLINES.c.due_on, DEADLINES.c.id)
-        # Counted from the deadline index alone unless the scope or a filter needs the case.
-        matching = rows_of(DEADLINES).where(*conds)
-        if case_conds:
-            matching = matching.join(CASES, CASES.c.id == DEADLINES.c.case_id).where(*case_conds)
+        matching = rows_of(DEADLINES).where(*conds)  # counted from the deadline's indexes alone
         with self.engine.connect() as conn:
             rows, total, exact, cursor = read_page(conn, stmt, matching, limit, lambda r: (r.due_on, r.id))
         return Page(
