@@ -120,6 +120,10 @@ def test_an_injected_recipient_never_reaches_a_header_or_the_envelope(value: str
         build_message(item(breach(), ("owner@council.example", value)), SENDER, NOW)
     good, bad = mime.split_recipients(["owner@council.example", value, "owner@council.example"])
     assert good == ["owner@council.example"]  # once, and only the plain one
+    msg = parsed(build_message(item(breach(), tuple(good)), SENDER, NOW))  # what the dispatcher sends instead
+    assert_whole(msg, ["owner@council.example"])
+    assert "Bcc" not in msg
+    assert "Cc" not in msg
     assert len(bad) == 1
     assert "\r" not in bad[0][0]
     assert "\n" not in bad[0][0]
