@@ -16,7 +16,7 @@ from carepath.engine.errors import WorkflowDefinitionError
 from carepath.engine.reads import HISTORY_LIMIT, CaseFilter, CaseListing
 from carepath.engine.services import Action
 from carepath.engine.text import ID_MAX, choice
-from carepath.entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
+from carepath.entrypoints.common import Typer, actor, error_line, fail, get_app, parse_date, parse_facts, who
 from carepath.entrypoints.diagram import mermaid
 from carepath.entrypoints.output import emit_json, table
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
@@ -153,7 +153,7 @@ def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (
             problems.append(f"{path}: {exc.strerror}")
     if problems:
         for p in problems:
-            typer.echo(f"error: {p}", err=True)
+            typer.echo(error_line(p), err=True)
         raise typer.Exit(2)
     typer.echo(f"{len(paths)} workflow file(s) valid")
 

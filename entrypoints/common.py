@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -59,9 +60,23 @@ def reset_app() -> None:
     _APP = None
 
 
+#: The longest ``error:`` line printed: a refusal names what was wrong, never the whole of a huge value.
+ERROR_LINE_MAX = 300
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def error_line(message: str) -> str:
+    """``error: <message>`` as one printable line: control characters and lone surrogates escaped, cut to
+    ``ERROR_LINE_MAX`` characters."""
+    text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", message)
+    if len(text) > ERROR_LINE_MAX - 7:
+        text = text[: ERROR_LINE_MAX - 10] + "..."
+    return f"error: {text}"
+
+
 def fail(message: str) -> None:
     """Print one clear line and exit 2."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(error_line(message), err=True)
     raise typer.Exit(2)
 
 
@@ -76,7 +91,7 @@ def guarded(fn: F) -> F:
         except CarepathError as exc:
             lines = str(exc).splitlines() or [type(exc).__name__]
             for line in lines:
-                typer.echo(f"error: {line}", err=True)
+                typer.echo(error_line(line), err=True)
             raise typer.Exit(2) from None
         except Exception as exc:
             from carepath.config.faults import fault_line
@@ -84,7 +99,7 @@ def guarded(fn: F) -> F:
             fault = fault_line(exc)
             if fault is None:
                 raise
-            typer.echo(f"error: {fault}", err=True)
+            typer.echo(error_line(fault), err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -164,6 +179,6 @@ def main() -> None:
     except typer.TyperException as exc:  # click's usage errors: a bad value, a missing option
         message = exc.format_message()
         if message:  # a bare group (``carepath case``) has printed its help already
-            typer.echo(f"error: {message}", err=True)
+            typer.echo(error_line(message), err=True)
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

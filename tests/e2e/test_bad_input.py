@@ -203,6 +203,16 @@ BAD_INPUTS: list[tuple[tuple[str, ...], str]] = [
     (("mail", "outbox", "--status", "bogus", *BY_ADMIN), "unknown --status: use one of dead, pending, sent"),
     (("panels", "list", "--type", "circus", *BY_ADMIN), "panel type"),
     (("workflows", "show", "a\x00b"), "unknown workflow"),
+    # huge values are named, never echoed whole
+    (("workflows", "show", "w" * 100_000), "unknown workflow 'www"),
+    (("case", "open", "w" * 100_000, *BY_CW), "unknown workflow 'www"),
+    (("case", "fire", REF, "t" * 100_000, *BY_CW), "cannot 'ttt"),
+    (("calendar", "due", "2026-01-01", "9" * 100_000), "limit '999"),
+    (("calendar", "due", "2026-01-01", "5 working days", "--counting", "c" * 100_000), "--counting 'ccc"),
+    (("deadlines", "due", "--within", "w" * 100_000, *BY_CW), "limit 'www"),
+    (("panels", "list", "--type", "p" * 100_000, *BY_ADMIN), "panel type 'ppp"),
+    (("case", "list", "--limit", "9" * 100_000, *BY_CW), "Invalid value for '--limit'"),
+    (("workflows", "validate", "v" * 100_000), "error: vvv"),
     # dates in a sane range
     ((*OPEN, "--on", "0001-01-01"), "--on 0001-01-01 is before 1900-01-01"),
     ((*OPEN, "--on", "1899-12-31"), "is before 1900-01-01"),
