@@ -31,6 +31,17 @@ class SmtpSettings(BaseModel):
     sender: str = "carepath@localhost"
     timeout: float = Field(default=30.0, gt=0)
 
+    @field_validator("sender")
+    @classmethod
+    def _one_plain_address(cls, value: str) -> str:
+        """The From address is one plain ``local@domain`` (no display name): what the mail builder sends."""
+        from carepath.notifications.mime import BadAddress, plain_address
+
+        try:
+            return plain_address(value)
+        except BadAddress as exc:
+            raise ValueError(str(exc)) from None
+
 
 class CatcherSettings(BaseModel):
     """The built-in mail catcher used when no SMTP host is set."""

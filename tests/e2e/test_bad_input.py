@@ -283,6 +283,8 @@ BAD_SETTINGS: list[tuple[str, str, str]] = [
     ("CAREPATH_SMTP__PORT", "abc", "bad setting CAREPATH_SMTP__PORT: Input should be a valid integer"),
     ("CAREPATH_SMTP__PORT", "70000", "bad setting CAREPATH_SMTP__PORT: Input should be less than or equal to 65535"),
     ("CAREPATH_SMTP__SECURITY", "bogus", "bad setting CAREPATH_SMTP__SECURITY"),
+    ("CAREPATH_SMTP__SENDER", "Carepath <x@council.example>", "bad setting CAREPATH_SMTP__SENDER: not one plain"),
+    ("CAREPATH_SMTP__SENDER", "a@x.example, b@evil.example", "bad setting CAREPATH_SMTP__SENDER: not one plain"),
     ("CAREPATH_CATCHER__PORT", "abc", "bad setting CAREPATH_CATCHER__PORT"),
     ("CAREPATH_DIGEST_TIME", "25:99", "bad setting CAREPATH_DIGEST_TIME"),
     ("CAREPATH_CONVENTIONS", "{bad", "bad setting CAREPATH_CONVENTIONS: not valid JSON"),
