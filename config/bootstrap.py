@@ -2,51 +2,65 @@
 
 The message bus is assembled here: which handler hears which domain event. Handlers get
 plain values (``Routing``), never ``Settings``.
+
+A command pays only for what it uses (issue 9): each part of the ``App`` imports its adapter
+when it is first built, so a case read never imports Alembic, Jinja2, aiosmtplib or the write
+side's services, and the journeys come through their on-disk cache (workflows/cache.py).
+tests/e2e/test_startup.py checks what ``carepath case show`` imports.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
-
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carepath.config.settings import Settings
-from carepath.engine.bus import MessageBus
 from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, SystemClock
-from carepath.engine.events import Audited, StateAnnounced, TimerRaised
 from carepath.engine.registry import WorkflowRegistry
-from carepath.engine.services import (
-    CalendarService,
-    CaseService,
-    MailService,
-    PanelService,
-    PeopleService,
-    TimerService,
-    write_audit,
-)
-from carepath.engine.services.reads import ReadService
-from carepath.notifications.digest import enqueue_digests
-from carepath.notifications.dispatch import SmtpTarget, dispatch_due
-from carepath.notifications.routing import Notifier, Routing
-from carepath.storage.admin import calendar_overrides
 from carepath.storage.db import make_engine
-from carepath.storage.migrate import current, upgrade
-from carepath.storage.outbox import counts
-from carepath.storage.people import PeopleQueries, ensure_system_user
-from carepath.storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
-from carepath.storage.queries.summary import SummaryQueries
-from carepath.storage.sweep import SqlTimerClaims
-from carepath.storage.uow import SqlUnitOfWork
-from carepath.workflows.loader import WORKFLOWS_DIR, load_registry
+from carepath.workflows.cache import DefinitionCache, cached_registry, default_folder
+from carepath.workflows.files import WORKFLOWS_DIR
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from carepath.engine.bus import MessageBus
+    from carepath.engine.services import (
+        CalendarService,
+        CaseService,
+        MailService,
+        PanelService,
+        PeopleService,
+        TimerService,
+    )
+    from carepath.engine.services.reads import ReadService
+    from carepath.notifications.dispatch import SmtpTarget
+    from carepath.notifications.routing import Routing
+    from carepath.storage.people import PeopleQueries
+    from carepath.storage.queries import DeadlineQueries
+    from carepath.storage.queries.summary import SummaryQueries
+    from carepath.storage.uow import SqlUnitOfWork
+
+
+def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str] | None = None) -> WorkflowRegistry:
+    """Every journey in ``directory`` parsed afresh (no cache) and compiled: ``workflows.loader.load_registry``."""
+    from carepath.workflows.loader import load_registry as load
+
+    return load(directory, conventions)
 
 
 def load_calendar(engine: Engine, subdiv: str) -> WorkingCalendar:
     """The working-day calendar with the database's local overrides, if migrated."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from carepath.storage.admin import calendar_overrides
+
     try:
         with engine.connect() as conn:
             rows = calendar_overrides(conn)
@@ -61,6 +75,8 @@ def load_calendar(engine: Engine, subdiv: str) -> WorkingCalendar:
 
 def smtp_target(settings: Settings) -> SmtpTarget:
     """The configured SMTP server, or the built-in catcher when no host is set."""
+    from carepath.notifications.dispatch import SmtpTarget
+
     smtp = settings.smtp
     if smtp.host is None:
         return SmtpTarget(settings.catcher.host, settings.catcher.port, "none", smtp.sender, timeout=smtp.timeout)
@@ -70,6 +86,8 @@ def smtp_target(settings: Settings) -> SmtpTarget:
 
 def routing(settings: Settings) -> Routing:
     """The plain values notifications need from the settings."""
+    from carepath.notifications.routing import Routing
+
     return Routing(base_url=settings.base_url, single_breach_emails=settings.single_breach_emails)
 
 
@@ -90,6 +108,11 @@ class App:
     @cached_property
     def bus(self) -> MessageBus:
         """Which handler hears which domain event."""
+        from carepath.engine.bus import MessageBus
+        from carepath.engine.events import Audited, StateAnnounced, TimerRaised
+        from carepath.engine.services import write_audit
+        from carepath.notifications.routing import Notifier
+
         notifier = Notifier(routing(self.settings), self.calendar, self.clock)
         return MessageBus(
             {
@@ -101,26 +124,41 @@ class App:
 
     @cached_property
     def uow(self) -> SqlUnitOfWork:
+        from carepath.storage.uow import SqlUnitOfWork
+
         return SqlUnitOfWork(self.engine, self.clock, self.bus)
 
     @cached_property
     def cases(self) -> CaseService:
+        from carepath.engine.services import CaseService
+
         return CaseService(self.uow, self.workflows, self.clock, self.calendar)
 
     @cached_property
     def people(self) -> PeopleService:
+        from carepath.engine.services import PeopleService
+
         return PeopleService(self.uow)
 
     @cached_property
     def panels(self) -> PanelService:
+        from carepath.engine.services import PanelService
+
         return PanelService(self.uow, self.clock, self.calendar)
 
     @cached_property
     def calendar_changes(self) -> CalendarService:
+        from carepath.engine.services import CalendarService
+
         return CalendarService(self.uow, self.clock, self.calendar, self.cases)
 
     @cached_property
     def mail(self) -> MailService:
+        from carepath.engine.services import MailService
+        from carepath.notifications.digest import enqueue_digests
+        from carepath.notifications.dispatch import dispatch_due
+        from carepath.storage.outbox import counts
+
         s = self.settings
         return MailService(
             self.uow,
@@ -136,6 +174,9 @@ class App:
 
     @cached_property
     def timers(self) -> TimerService:
+        from carepath.engine.services import TimerService
+        from carepath.storage.sweep import SqlTimerClaims
+
         lease = timedelta(seconds=self.settings.timer_lease_seconds)
         claims = SqlTimerClaims(self.engine, self.clock, lease)
         return TimerService(self.uow, claims, self.workflows, self.clock, cases=self.cases)
@@ -143,6 +184,8 @@ class App:
     @cached_property
     def system(self) -> Actor:
         """carepath's own actor: the scheduler's work only."""
+        from carepath.storage.people import ensure_system_user
+
         return ensure_system_user(self.engine, self.clock)
 
     @cached_property
@@ -155,6 +198,10 @@ class App:
     @cached_property
     def reads(self) -> ReadService:
         """Authorized reads over the read models (on the read engine)."""
+        from carepath.engine.services.reads import ReadService
+        from carepath.storage.people import PeopleQueries
+        from carepath.storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
+
         e = self.read_engine
         return ReadService(
             CaseloadQueries(e), HistoryQueries(e), DeadlineQueries(e), MailQueries(e), PanelQueries(e), PeopleQueries(e)
@@ -163,26 +210,36 @@ class App:
     @cached_property
     def directory(self) -> PeopleQueries:
         """Reads on users and teams."""
+        from carepath.storage.people import PeopleQueries
+
         return PeopleQueries(self.read_engine)
 
     def migrate(self) -> str | None:
         """Create or migrate the database to the latest schema, and carepath's own user; the revision."""
+        from carepath.storage.migrate import current, upgrade
+
         upgrade(self.engine)
         _ = self.system
         return current(self.engine)
 
     def schema_revision(self) -> str | None:
         """The database's schema revision (``None`` if never migrated)."""
+        from carepath.storage.migrate import current
+
         return current(self.engine)
 
     @cached_property
     def summary(self) -> SummaryQueries:
         """Whole-service counts (the demo's report)."""
+        from carepath.storage.queries.summary import SummaryQueries
+
         return SummaryQueries(self.read_engine)
 
     @cached_property
     def own_writes(self) -> DeadlineQueries:
         """Deadline reads on the write engine, for a process that reads back what it just wrote (the demo)."""
+        from carepath.storage.queries import DeadlineQueries
+
         return DeadlineQueries(self.engine)
 
     def dispose(self) -> None:
@@ -197,9 +254,16 @@ def bootstrap(
     clock: Clock | None = None,
     workflows: WorkflowRegistry | None = None,
 ) -> App:
-    """Build the application from settings (environment by default)."""
+    """Build the application from settings (environment by default).
+
+    The journeys are parsed through the on-disk cache of parsed definitions (workflows/cache.py)
+    and compiled, and so checked, on every start.
+    """
     settings = settings or Settings()
-    workflows = workflows or load_registry(settings.workflows_dir or WORKFLOWS_DIR, settings.conventions)
+    if workflows is None:
+        folder = default_folder()
+        cache = DefinitionCache(folder) if folder else None
+        workflows = cached_registry(settings.workflows_dir or WORKFLOWS_DIR, settings.conventions, cache)
     from carepath.config.procedures import with_local_procedures
 
     workflows = with_local_procedures(workflows, settings.local_procedures)  # LOCAL rules cite this council

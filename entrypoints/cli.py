@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from carepath.engine.case import Case, Event
 from carepath.engine.clock import local_today
-from carepath.engine.compiler import compile_workflow
 from carepath.engine.definition import ON_HOLD
 from carepath.engine.errors import WorkflowDefinitionError
 from carepath.engine.reads import HISTORY_LIMIT, CaseFilter, CaseListing
-from carepath.engine.services import Action
 from carepath.engine.text import ID_MAX, choice
 from carepath.entrypoints.common import Typer, actor, error_line, fail, get_app, parse_date, parse_facts, who
-from carepath.entrypoints.diagram import mermaid
 from carepath.entrypoints.output import emit_json, table
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
-from carepath.workflows.loader import load_workflow, workflow_files
+
+if TYPE_CHECKING:
+    from carepath.engine.services import Action
+
+# A command pays only for what it uses (issue 9): the YAML loader, the compiler and the diagram
+# tools are imported by the commands that need them, not by every ``carepath`` invocation.
 
 app = Typer(help="carepath: statutory case tracking for fostering and adoption services.")
 db_app = Typer(help="Database schema.")
@@ -128,9 +130,10 @@ def wf_show(workflow: str, version: Annotated[int | None, typer.Option()] = None
 def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (default: all).")] = None) -> None:
     """Check definitions; exit 2 naming file, line and fault for each problem."""
     from carepath.config.settings import load_settings
+    from carepath.engine.compiler import compile_workflow
     from carepath.notifications.render import kinds
     from carepath.notifications.routing import check_notices
-    from carepath.workflows.loader import WORKFLOWS_DIR
+    from carepath.workflows.loader import WORKFLOWS_DIR, load_workflow, workflow_files
 
     settings = load_settings()
     problems: list[str] = []
@@ -161,6 +164,8 @@ def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (
 @wf_app.command("diagram")
 def wf_diagram(workflow: str, version: Annotated[int | None, typer.Option()] = None) -> None:
     """Print a journey as a mermaid state diagram."""
+    from carepath.entrypoints.diagram import mermaid
+
     reg = get_app().workflows
     typer.echo(mermaid((reg.get(workflow, version) if version else reg.latest(workflow)).definition), nl=False)
 

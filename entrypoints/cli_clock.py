@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from carepath.config.bootstrap import bootstrap
 from carepath.engine.calendar import WorkingCalendar, due_date, parse_limit
 from carepath.engine.clock import LONDON, FixedClock, end_of_local_day, local_today
 from carepath.engine.deadlines import Deadline, breach_day, display_status, lateness
@@ -254,6 +253,8 @@ def sweep(
         at = _as_of(as_of)
         if at > a.clock.now():
             raise InvalidInput(f"--as-of {as_of} is in the future; a sweep never raises early")
+        from carepath.config.bootstrap import bootstrap  # the wiring is imported by commands that run, not by --help
+
         a = bootstrap(a.settings, FixedClock(at), a.workflows)
     result = a.timers.sweep(a.system)
     out = {"raised": result.total, **dict(result.raised), "skipped": result.skipped, "moved": result.moved}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from carepath.entrypoints.common import Typer, get_app
-from carepath.entrypoints.demo import Summary, case_count, check_sizes, sample_case, seed, summarise
-from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
 from carepath.entrypoints.output import table
+
+if TYPE_CHECKING:  # the demo's generator is imported by the demo commands only
+    from carepath.entrypoints.demo import Summary
 
 demo_app = Typer(help="A demo caseload with obviously fictional households and children.")
 
@@ -22,6 +23,9 @@ def demo_seed(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if any case exists.")] = False,
 ) -> None:
     """Generate cases through the real service: two years of enquiries ending today."""
+    from carepath.entrypoints.demo import case_count, check_sizes, seed, summarise
+    from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
+
     check_sizes(households, children)
     a = get_app()
     existing = case_count(a)
@@ -55,6 +59,8 @@ def demo_show(
     """A short tour: counts by journey and state, one case's history and deadlines."""
     from carepath.entrypoints.cli import case_history, case_show
     from carepath.entrypoints.cli_clock import case_deadlines
+    from carepath.entrypoints.demo import case_count, sample_case, summarise
+    from carepath.entrypoints.demo.gateway import Gateway
 
     a = get_app()
     if not case_count(a):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from email import message_from_string
-from email.message import EmailMessage
-from email.policy import default as default_policy
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,6 +12,9 @@ from carepath.engine.reads import OutboxListing, Page
 from carepath.engine.text import ID_MAX, choice
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
+
+if TYPE_CHECKING:  # the email package is imported by ``mail show`` only
+    from email.message import EmailMessage
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
@@ -58,6 +58,10 @@ def mail_show(
     by: By = None,
 ) -> None:
     """One caught message: its headers and text part."""
+    from email import message_from_string
+    from email.message import EmailMessage
+    from email.policy import default as default_policy
+
     text = get_app().reads.caught_raw(caught_id, actor(by))
     if raw:
         typer.echo(text)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from carepath.config.bootstrap import App
 from carepath.entrypoints.common import fail, get_app
-from carepath.entrypoints.scheduler import Ticker
+
+if TYPE_CHECKING:  # APScheduler is imported by the commands that run it, not by every carepath command
+    from carepath.config.bootstrap import App
+    from carepath.entrypoints.scheduler import Ticker
 
 
 def _jobs(app: App, ticker: Ticker, *, mail: bool) -> None:
@@ -48,6 +50,8 @@ def worker(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the scheduler ticks (sweep, dispatch, digest) until stopped; start several for scale."""
+    from carepath.entrypoints.scheduler import Ticker
+
     _logging(verbose)
     app = get_app()
     ticker = Ticker()
@@ -58,6 +62,8 @@ def worker(
 
 def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Start carepath: scheduler ticks and, without SMTP settings, the built-in mail catcher."""
+    from carepath.entrypoints.scheduler import Ticker
+
     _logging(verbose)
     app = get_app()
     catcher: Any = None

@@ -9,16 +9,17 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from carepath.config.bootstrap import App, bootstrap
-from carepath.config.settings import load_settings
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, FixedClock, SystemClock
 from carepath.engine.errors import CarepathError, InvalidInput, NotPermitted, shown
 from carepath.engine.text import FACTS_MAX, day_in_range, email_address, fact_values
+
+if TYPE_CHECKING:  # the wiring (SQLAlchemy, the settings) is imported when a command first needs it
+    from carepath.config.bootstrap import App
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +49,9 @@ def get_app() -> App:
     """The wired application for this invocation (built on first use)."""
     global _APP
     if _APP is None:
+        from carepath.config.bootstrap import bootstrap
+        from carepath.config.settings import load_settings
+
         _APP = bootstrap(load_settings(), make_clock())
     return _APP
 

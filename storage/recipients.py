@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from carepath.engine.roles import OWNER, SYSTEM_EMAIL, TEAM_MANAGER
-from carepath.storage.tables import Team, TeamMember, User
+from carepath.storage.tables import MEMBERS as MEMBER
+from carepath.storage.tables import TEAMS as TEAM
+from carepath.storage.tables import USERS as USER
 
-USER = User.__table__  # type: ignore[attr-defined]
-TEAM = Team.__table__  # type: ignore[attr-defined]
-MEMBER = TeamMember.__table__  # type: ignore[attr-defined]
 SERVICE_MANAGER = "service_manager"
 
 

@@ -18,7 +18,6 @@ for the guards ``ready_for_panel:<kind>`` and ``stage_complete:<kind>``::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -40,9 +39,9 @@ from carepath.engine.definition import (
 )
 from carepath.engine.errors import Problem, WorkflowDefinitionError
 from carepath.engine.registry import WorkflowRegistry
+from carepath.workflows.files import FILE_NAME, WORKFLOWS_DIR, workflow_files
 
-WORKFLOWS_DIR = Path(__file__).resolve().parent
-FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)\.v(?P<version>[1-9][0-9]*)\.ya?ml$")
+__all__ = ["FILE_NAME", "WORKFLOWS_DIR", "load_registry", "load_workflow", "parse_workflow", "workflow_files"]
 _NAME = r"^[a-z][a-z0-9_]*$"
 
 
@@ -413,11 +412,6 @@ def load_workflow(path: Path) -> WorkflowDef:
             [Problem(file, definition.line, f"id/version {definition.key} do not match the file name {expected}")]
         )
     return definition
-
-
-def workflow_files(directory: Path = WORKFLOWS_DIR) -> list[Path]:
-    """Every definition file in ``directory``, sorted by name."""
-    return sorted(p for p in directory.iterdir() if FILE_NAME.match(p.name))
 
 
 def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str] | None = None) -> WorkflowRegistry:

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import typer
 from sqlalchemy import create_engine, func, select
-from sqlmodel import SQLModel
 from typer.testing import CliRunner, Result
 
 from carepath.entrypoints.cli import app
 from carepath.entrypoints.common import reset_app
+from carepath.storage.tables import METADATA
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BROKEN = Path(__file__).resolve().parent / "broken"
@@ -81,8 +81,7 @@ def table_counts(db_file: Path) -> dict[str, int]:
     engine = create_engine(f"sqlite:///{db_file}")
     with engine.connect() as conn:
         counts = {
-            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in SQLModel.metadata.sorted_tables
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in METADATA.sorted_tables
         }
     engine.dispose()
     return counts

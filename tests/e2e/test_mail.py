@@ -36,7 +36,7 @@ from carepath.notifications.routing import DEFAULT_NOTIFY
 from carepath.storage.db import make_engine
 from carepath.storage.migrate import upgrade
 from carepath.storage.queries.mail import MailQueries
-from carepath.storage.tables import OUTBOX, AuditEntry
+from carepath.storage.tables import AUDIT, OUTBOX
 
 NOW = "2026-11-02T09:00:00+00:00"
 
@@ -162,9 +162,8 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
     finally:
         catcher.stop()
     assert len(items(run("mail", "list", "--by", ADMIN, "--json"))) == 2
-    audit = AuditEntry.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        actions = [r.action for r in conn.execute(select(audit.c.action))]
+        actions = [r.action for r in conn.execute(select(AUDIT.c.action))]
     assert "mail.retry" in actions
     assert "panel.add" in actions
     engine.dispose()
