@@ -163,8 +163,8 @@ class CalendarService:
     """Local closures and openings (administrators); open deadlines over the day are recomputed.
 
     The override commits on its own with a durable record of the recompute it calls for
-    (``CalendarRecompute``); the cases are then recomputed in batches of ``batch``, in reference
-    order, each batch in its own transaction that also moves the record on. A run that stops
+    (``CalendarRecompute``); the cases are then recomputed in batches of ``batch``, in the order
+    they were opened, each batch in its own transaction that also moves the record on. A run that stops
     part-way (a crash, an error) is continued by ``recompute_pending`` (the worker, or
     ``carepath calendar recompute``) from the last case done; recomputing is idempotent.
     """
