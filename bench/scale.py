@@ -108,7 +108,11 @@ def _seed_template(url: str, households: int, children: int) -> float:
 
 
 def _analyzed(url: str) -> None:
+    """Statistics, as after any bulk load; on PostgreSQL also the visibility map autovacuum would set."""
     engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM")
     analyze(engine)
     engine.dispose()
 

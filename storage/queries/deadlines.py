@@ -53,7 +53,12 @@ class DeadlineQueries:
         conds: list[Any] = [d.status == "open", d.due_on <= until]
         # The deadline's own copies of its case's owner and team (kept equal by the unit of work):
         # a team's or an owner's list walks ix_deadline_team_due / ix_deadline_owner_due in due order.
-        if not scope.all_cases:
+        # A filter on one of the actor's own teams (or on the actor) already keeps to the scope:
+        # without the OR the planner reads that team's index alone.
+        within = (team_id is not None and team_id in scope.team_ids) or (
+            owner_id is not None and owner_id == scope.actor_id
+        )
+        if not scope.all_cases and not within:
             conds.append(or_(d.owner_id == scope.actor_id, d.team_id.in_(sorted(scope.team_ids))))
         if team_id is not None:
             conds.append(d.team_id == team_id)
