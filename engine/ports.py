@@ -283,7 +283,10 @@ class CalendarStore(Protocol):
         ...
 
     def cases_spanning_after(self, day: date, after: str | None, limit: int) -> list[str]:
-        """Up to ``limit`` references with an open or paused deadline over ``day``, after case ``after`` in the order cases were opened."""
+        """Up to ``limit`` references with an open or paused deadline over ``day``.
+
+        In the order the cases were opened, after case ``after``.
+        """
         ...
 
     def record_recompute_progress(

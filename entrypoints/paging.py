@@ -18,7 +18,7 @@ __all__ = ["DEFAULT_LIMIT", "After", "Limit", "emit_page", "footer"]
 
 
 def footer(page: Page[Any]) -> str:
-    """``showing N of TOTAL`` (``of more than 200`` past the count's cap) and, when more follow, ``; next: --after CURSOR``."""
+    """``showing N of TOTAL`` (``of more than 200`` past the count's cap); ``; next: --after CURSOR`` if more follow."""
     more = f"; next: --after {page.next}" if page.next is not None else ""
     total = f"{page.total:,}" if page.total_exact else f"more than {page.total:,}"
     return f"showing {len(page.items):,} of {total}{more}"
