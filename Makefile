@@ -47,6 +47,7 @@ run: install
 bench: install
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
