@@ -8,6 +8,7 @@ as callables from our registry. One machine serves every case of a (workflow, ve
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import deque
 from collections.abc import Mapping
@@ -96,7 +97,69 @@ class _Checker:
         self._reachability()
         self._deadlines()
         self._readiness()
+        if self.d.facts:
+            self._facts()
         return self.problems
+
+    def _fact(self, line: int | None, where: str, name: str, types: tuple[str, ...] = ()) -> None:
+        """``name`` is a declared fact (of one of ``types``, if given), or a problem with a "did you mean"."""
+        spec = self.d.facts.get(name)
+        if spec is None:
+            close = difflib.get_close_matches(name, list(self.d.facts), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.add(line, f"{where} names fact {name!r} that facts: does not declare{hint}")
+        elif types and spec.type not in types:
+            self.add(line, f"{where} needs fact {name!r} to be {' or '.join(types)}, not {spec.type}")
+
+    def _facts(self) -> None:
+        """With a ``facts:`` schema, every fact the journey names is declared once, with a fitting type."""
+        d = self.d
+        for spec in d.facts.values():
+            for other in (*spec.not_before, *spec.not_after):
+                self._fact(spec.line, f"fact {spec.name!r}", other, ("date",))
+        for t in d.transitions:
+            for name in (*t.requires, *t.accepts):
+                self._fact(t.line, f"transition {t.trigger!r}", name)
+            for g in t.guards:
+                self._guard_facts(t, g)
+        for rule in d.deadlines:
+            for a in (*rule.start, *rule.stop, *rule.cancel):
+                if a.kind == "fact":
+                    self._fact(rule.line, f"deadline {rule.name!r}", a.name, ("date",))
+        for r in d.readiness.values():
+            if r.since is not None:
+                self._fact(r.line, f"readiness {r.kind!r}", r.since, ("date",))
+            for item in r.items:
+                self._fact(item.line or r.line, f"readiness {r.kind!r}", item.fact)
+                for name, values in item.when:
+                    self._fact(item.line or r.line, f"readiness {r.kind!r}", name)
+                    self._options(item.line or r.line, f"readiness {r.kind!r}", name, values)
+
+    def _guard_facts(self, t: TransitionDef, guard: str) -> None:
+        prefix, _, arg = guard.partition(":")
+        where = f"transition {t.trigger!r} guard {guard!r}"
+        if prefix in ("has", "lacks", "after", "on_or_after", "within"):
+            name = re.split(r"[+ ]", arg.strip(), maxsplit=1)[0]
+            self._fact(t.line, where, name, ("date",) if prefix not in ("has", "lacks") else ())
+        elif prefix == "one_of":
+            name, _, values = arg.partition("=")
+            self._fact(t.line, where, name, ("choice", "yes_no", "text"))
+            self._options(t.line, where, name, tuple(values.split("/")))
+        elif prefix == "not_on_panel" and arg:
+            self._fact(t.line, where, arg, ("users",))
+
+    def _options(self, line: int | None, where: str, name: str, values: tuple[str, ...]) -> None:
+        spec = self.d.facts.get(name)
+        options = (
+            spec.options
+            if spec and spec.type == "choice"
+            else ("yes", "no")
+            if spec and spec.type == "yes_no"
+            else None
+        )
+        wrong = sorted(set(values) - set(options)) if options is not None else []
+        if wrong:
+            self.add(line, f"{where} compares {name!r} with {', '.join(wrong)}, not among its options")
 
     def _states(self) -> None:
         d = self.d

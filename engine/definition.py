@@ -23,6 +23,37 @@ ON_HOLD = "on_hold"
 BUILTIN_TRIGGERS = frozenset({"open", "hold", "resume", "withdraw", "close", "assign", "entered_in_error", "update"})
 
 
+FactType = Literal["date", "text", "number", "yes_no", "choice", "user", "users", "case"]
+#: The types a journey's fact may have (engine.facts parses and checks them).
+FACT_TYPES: tuple[FactType, ...] = ("date", "text", "number", "yes_no", "choice", "user", "users", "case")
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    """One fact of a journey, declared once."""
+
+    name: str
+    type: FactType
+    label: str
+    help: str = ""
+    options: tuple[str, ...] = ()
+    #: For ``case``: the journey the linked case belongs to.
+    journey: str | None = None
+    #: A date that may lie in the future (a booked date, an end date).
+    future: bool = False
+    #: A date that may be earlier than the day the case opened.
+    before_opening: bool = False
+    #: Facts this date must be on or after / on or before (when they are recorded).
+    not_before: tuple[str, ...] = ()
+    not_after: tuple[str, ...] = ()
+    #: Whether a case may be opened with this fact.
+    at_opening: bool = False
+    #: The shared name of what this fact records, where the journey needs a qualified name (a child's
+    #: case has two panels, so ``match_minutes_received_on`` means ``minutes_received_on``).
+    means: str | None = None
+    line: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class StateDef:
     """One state of a journey."""
@@ -46,6 +77,8 @@ class TransitionDef:
     requires: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     line: int | None = None
+    #: Facts the move may record besides those it requires.
+    accepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +189,8 @@ class WorkflowDef:
     file: str = "<memory>"
     line: int | None = None
     readiness: Mapping[str, Readiness] = field(default_factory=dict)
+    #: The journey's facts, declared once (``facts:``); empty: an untyped journey takes any fact.
+    facts: Mapping[str, FactSpec] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, int]:

@@ -16,6 +16,7 @@ import typer
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, FixedClock, SystemClock
 from carepath.engine.errors import CarepathError, InvalidInput, NotPermitted, shown
+from carepath.engine.facts import TypedText
 from carepath.engine.text import FACTS_MAX, day_in_range, email_address, fact_values
 
 if TYPE_CHECKING:  # the wiring (SQLAlchemy, the settings) is imported when a command first needs it
@@ -134,15 +135,19 @@ def parse_date(value: str | None, what: str = "--on") -> date | None:
 
 
 def parse_facts(pairs: list[str] | None) -> dict[str, Any]:
-    """``key=value`` pairs; values that read as JSON numbers, booleans or lists become those."""
+    """``key=value`` pairs; values that read as JSON numbers, booleans or lists become those (for a journey
+    without typed facts), and the text as typed is kept for one with them."""
     facts: dict[str, Any] = {}
+    texts: dict[str, str] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
             raise InvalidInput(f"--set {shown(pair, 40)} is not key=value")
         facts[key] = _value(value.strip(), key)
-    return fact_values(facts)
+        texts[key] = value.strip()
+    # A journey that declares its facts' types parses the text as typed (``engine.facts``).
+    return TypedText(fact_values(facts), texts)
 
 
 def _value(text: str, key: str) -> Any:

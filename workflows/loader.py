@@ -18,6 +18,7 @@ for the guards ``ready_for_panel:<kind>`` and ``stage_complete:<kind>``::
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +31,7 @@ from carepath.engine.definition import (
     Anchor,
     DeadlineRule,
     Escalation,
+    FactSpec,
     Readiness,
     ReadinessItem,
     Reminder,
@@ -153,11 +155,67 @@ class _TransitionModel(_Model):
     label: str = ""
     guards: list[str] = Field(default_factory=list)
     requires: list[str] = Field(default_factory=list)
+    accepts: list[str] = Field(default_factory=list)
     roles: list[str] = Field(default_factory=list)
 
-    _as_list = field_validator("source", "guards", "requires", "roles", mode="before")(
+    _as_list = field_validator("source", "guards", "requires", "accepts", "roles", mode="before")(
         classmethod(lambda cls, v: _names(v))
     )
+
+
+class _FactModel(_Model):
+    """One fact, declared once: ``{type: date, label: Medical report received, not_before: [x]}``."""
+
+    type: Literal["date", "text", "number", "yes_no", "choice", "user", "users", "case"]
+    label: str = Field(min_length=1)
+    help: str = ""
+    options: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    journey: str | None = Field(default=None, pattern=_NAME)
+    future: bool = False
+    before_opening: bool = False
+    not_before: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
+    not_after: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
+    at_opening: bool = False
+    means: str | None = Field(default=None, pattern=_NAME)
+
+    _as_list = field_validator("not_before", "not_after", mode="before")(classmethod(lambda cls, v: _names(v)))
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options_are_text(cls, v: Any) -> Any:
+        if isinstance(v, list) and any(isinstance(x, bool) for x in v):
+            raise ValueError("choice options are text: quote yes, no, true and false")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _FactModel:
+        if (self.type == "choice") != bool(self.options):
+            raise ValueError("a choice lists its options, and only a choice has options")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("a choice lists an option more than once")
+        if (self.type == "case") != (self.journey is not None):
+            raise ValueError("a case fact names its journey, and only a case fact has one")
+        dated = self.future or self.before_opening or self.not_before or self.not_after
+        if dated and self.type != "date":
+            raise ValueError("future, before_opening, not_before and not_after apply to dates only")
+        return self
+
+    def build(self, name: str) -> FactSpec:
+        return FactSpec(
+            name=name,
+            type=self.type,
+            label=self.label,
+            help=self.help,
+            options=tuple(self.options),
+            journey=self.journey,
+            future=self.future,
+            before_opening=self.before_opening,
+            not_before=tuple(self.not_before),
+            not_after=tuple(self.not_after),
+            at_opening=self.at_opening,
+            means=self.means,
+            line=self.line,
+        )
 
 
 class _AnchorModel(_Model):
@@ -281,6 +339,7 @@ class _WorkflowModel(_Model):
     exit_reasons: dict[str, str]
     deadlines: list[_DeadlineModel] = Field(default_factory=list)
     readiness: dict[Annotated[str, Field(pattern=_NAME)], _ReadinessModel] = Field(default_factory=dict)
+    facts: dict[Annotated[str, Field(pattern=_NAME, max_length=80)], _FactModel] = Field(default_factory=dict)
 
 
 def _line_at(raw: Any, loc: Sequence[int | str]) -> int | None:
@@ -304,6 +363,7 @@ def _transition(t: _TransitionModel) -> TransitionDef:
         label=t.label,
         guards=tuple(t.guards),
         requires=tuple(t.requires),
+        accepts=tuple(t.accepts),
         roles=tuple(t.roles),
         line=t.line,
     )
@@ -350,6 +410,7 @@ def _build(model: _WorkflowModel, file: str) -> WorkflowDef:
         file=file,
         line=model.line,
         readiness={kind: spec.build(kind) for kind, spec in model.readiness.items()},
+        facts={name: spec.build(name) for name, spec in model.facts.items()},
     )
 
 
@@ -372,17 +433,45 @@ def parse_workflow(text: str, file: str = "<memory>") -> WorkflowDef:
         raise WorkflowDefinitionError([Problem(file, None, f"not readable as YAML ({type(exc).__name__})")]) from exc
     if not isinstance(raw, dict):
         raise WorkflowDefinitionError([Problem(file, 1, "a workflow file is a YAML mapping")])
-    for section in ("states", "exit_reasons"):
+    for section in ("states", "exit_reasons", "facts"):
         if isinstance(raw.get(section), dict):
             raw[section].pop("line", None)
     try:
         model = _WorkflowModel.model_validate(raw)
     except ValidationError as exc:
         problems = [
-            Problem(file, _line_at(raw, err["loc"]), f"{_loc(err['loc'])}: {err['msg']}") for err in exc.errors()
+            Problem(file, _line_at(raw, err["loc"]), f"{_loc(err['loc'])}: {err['msg']}{_did_you_mean(err)}")
+            for err in exc.errors()
         ]
         raise WorkflowDefinitionError(problems) from exc
     return _build(model, file)
+
+
+#: The keys each part of a file may hold, for "did you mean" on a misspelt one.
+_KEYS: tuple[type[_Model], ...] = (
+    _WorkflowModel,
+    _StateModel,
+    _TransitionModel,
+    _FactModel,
+    _DeadlineModel,
+    _AnchorModel,
+    _ReminderModel,
+    _EscalationModel,
+    _ReadinessModel,
+    _ReadinessItemModel,
+)
+
+
+def _did_you_mean(err: Any) -> str:
+    """For an unknown key, the closest key some part of a journey file takes."""
+    if err.get("type") != "extra_forbidden" or not err["loc"]:
+        return ""
+    key = str(err["loc"][-1])
+    known = {
+        alias or name for m in _KEYS for name, f in m.model_fields.items() if name != "line" for alias in [f.alias]
+    }
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _loc(loc: Iterable[int | str]) -> str:

@@ -1,4 +1,5 @@
-"""The generated parts of docs/journeys.md: each journey's diagram and its timescale table.
+"""The generated parts of docs/journeys.md: each journey's diagram and its timescale table, and the
+table of fact names the journeys share (``facts:shared``).
 
 The document marks each part with ``<!-- BEGIN <kind>:<journey> -->`` and ``<!-- END ... -->``;
 tests check the text between the markers is what the journeys give today, and
@@ -8,9 +9,10 @@ tests check the text between the markers is what the journeys give today, and
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from pathlib import Path
 
-from carepath.engine.definition import DeadlineRule
+from carepath.engine.definition import DeadlineRule, WorkflowDef
 from carepath.entrypoints.diagram import mermaid
 from carepath.workflows.loader import WORKFLOWS_DIR, load_registry, load_workflow, workflow_files
 
@@ -41,13 +43,40 @@ def timescale_table(journey: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+def shared_facts_table(definitions: list[WorkflowDef]) -> str:
+    """Facts the journeys share: a name declared by two or more journeys, or named by a fact's ``means``.
+
+    Each row gives the shared name, its type, the journeys that use the name itself, and the
+    qualified names that mean it (a child's case has two panels, so its names carry a prefix).
+    """
+    own: dict[str, list[str]] = defaultdict(list)
+    qualified: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    types: dict[str, set[str]] = defaultdict(set)
+    for d in sorted(definitions, key=lambda d: d.id):
+        for spec in d.facts.values():
+            own[spec.name].append(d.id)
+            types[spec.name].add(spec.type)
+            if spec.means:
+                qualified[spec.means][spec.name].append(d.id)
+    rows = [
+        "| Shared name | Type | Journeys using the name | Same thing under another name |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name in sorted(n for n in own if len(own[n]) > 1 or n in qualified):
+        kind = "/".join(sorted(types[name]))
+        others = "; ".join(f"`{n}` ({', '.join(ids)})" for n, ids in sorted(qualified[name].items())) or "-"
+        rows.append(f"| `{name}` | {kind} | {', '.join(own[name])} | {others} |")
+    return "\n".join(rows) + "\n"
+
+
 def blocks() -> dict[str, str]:
-    """Every generated block by key (``diagram:<id>``, ``timescales:<id>``)."""
+    """Every generated block by key (``diagram:<id>``, ``timescales:<id>``, ``facts:shared``)."""
     registry = load_registry()
     out: dict[str, str] = {}
     for journey in registry.ids():
         out[f"diagram:{journey}"] = "```mermaid\n" + mermaid(registry.latest(journey).definition) + "```\n"
         out[f"timescales:{journey}"] = timescale_table(journey)
+    out["facts:shared"] = shared_facts_table([registry.latest(j).definition for j in registry.ids()])
     return out
 
 
