@@ -37,8 +37,8 @@ class FactSpec:
     label: str
     help: str = ""
     options: tuple[str, ...] = ()
-    #: For ``case``: the journey the linked case belongs to.
-    journey: str | None = None
+    #: For ``case``: the journeys the linked case may belong to (YAML ``journey:``, one or a list).
+    journeys: tuple[str, ...] = ()
     #: A date that may lie in the future (a booked date, an end date).
     future: bool = False
     #: A date that may be earlier than the day the case opened.

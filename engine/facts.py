@@ -10,7 +10,7 @@ A declaration (``FactSpec``) gives the fact's type, label, help and constraints:
 - ``text``: one line; ``number``: a finite number; ``yes_no``: yes or no (kept as ``"yes"``/``"no"``,
   the text readiness ``when`` lists compare); ``choice``: one of ``options``;
 - ``user``: one email address; ``users``: a list of them (or a comma-separated line), kept as a list;
-- ``case``: the reference of a case of the journey named in ``journey``.
+- ``case``: the reference of a case of the journey (or one of the journeys) named in ``journey``.
 
 Values are normalised as they are stored (a date as its ISO text, a number as a number, emails in
 lower case), so a value reads back equal to what was meant. A command line gives text: a CLI passes
@@ -150,8 +150,8 @@ def _users(given: Any, what: str, wrong: InvalidInput) -> list[str]:
 def _described(spec: FactSpec) -> str:
     if spec.type == "choice":
         return "one of " + ", ".join(spec.options)
-    if spec.type == "case" and spec.journey:
-        return f"the reference of a {spec.journey} case"
+    if spec.type == "case" and spec.journeys:
+        return f"the reference of a {' or '.join(spec.journeys)} case"
     return _DESCRIBED[spec.type]
 
 

@@ -170,7 +170,7 @@ class _FactModel(_Model):
     label: str = Field(min_length=1)
     help: str = ""
     options: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    journey: str | None = Field(default=None, pattern=_NAME)
+    journey: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
     future: bool = False
     before_opening: bool = False
     not_before: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
@@ -178,7 +178,9 @@ class _FactModel(_Model):
     at_opening: bool = False
     means: str | None = Field(default=None, pattern=_NAME)
 
-    _as_list = field_validator("not_before", "not_after", mode="before")(classmethod(lambda cls, v: _names(v)))
+    _as_list = field_validator("journey", "not_before", "not_after", mode="before")(
+        classmethod(lambda cls, v: _names(v))
+    )
 
     @field_validator("options", mode="before")
     @classmethod
@@ -193,7 +195,7 @@ class _FactModel(_Model):
             raise ValueError("a choice lists its options, and only a choice has options")
         if len(set(self.options)) != len(self.options):
             raise ValueError("a choice lists an option more than once")
-        if (self.type == "case") != (self.journey is not None):
+        if (self.type == "case") != bool(self.journey):
             raise ValueError("a case fact names its journey, and only a case fact has one")
         dated = self.future or self.before_opening or self.not_before or self.not_after
         if dated and self.type != "date":
@@ -207,7 +209,7 @@ class _FactModel(_Model):
             label=self.label,
             help=self.help,
             options=tuple(self.options),
-            journey=self.journey,
+            journeys=tuple(self.journey),
             future=self.future,
             before_opening=self.before_opening,
             not_before=tuple(self.not_before),
@@ -512,6 +514,12 @@ def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str
             registry.add(compile_workflow(load_workflow(path), conventions=conventions))
         except WorkflowDefinitionError as exc:
             problems.extend(exc.problems)
+    known = set(registry.ids())
+    for workflow_id in sorted(known):
+        d = registry.latest(workflow_id).definition
+        for spec in d.facts.values():
+            for journey in (j for j in spec.journeys if j not in known):
+                problems.append(Problem(d.file, spec.line, f"fact {spec.name!r} links to unknown journey {journey!r}"))
     if problems:
         raise WorkflowDefinitionError(problems)
     return registry

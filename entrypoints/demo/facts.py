@@ -1,8 +1,11 @@
-"""Synthetic values for the facts a move requires, synthesised from the facts' names.
+"""Synthetic values for the facts a move requires, by the type the journey declares for each
+(``facts:``; engine/facts.py checks them as it would anyone's), or from the fact's name in a journey
+that declares none.
 
-``*_on`` and ``*_date`` facts are the day of the move, ``panel_date`` a booked sitting,
-``*_members`` the panel's emails, ``one_of`` guard values are drawn by the tuning's weights,
-and a child's ``adopter_case_ref`` names adopters waiting for a link.
+Dates are the day of the move, ``panel_date`` a booked sitting, a later date (an extension's end)
+eight weeks on; a list of users is the panel's emails; ``one_of`` guard values and choices are drawn
+by the tuning's weights; yes/no is no; and a case link names the partner case (a child's
+``adopter_case_ref`` names adopters waiting for a link).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from carepath.entrypoints.demo.scenario import PANEL_MEMBERS, PARTNER_FACT, TERMS
 
 if TYPE_CHECKING:
+    from carepath.engine.definition import FactSpec
     from carepath.entrypoints.demo.seeder import Seeder
     from carepath.entrypoints.demo.walk import CaseWalk
 
@@ -32,6 +36,9 @@ def fact_value(seeder: Seeder, w: CaseWalk, name: str, on: date, allowed: tuple[
     """
     if allowed:
         return _one_of(w, name, allowed)
+    spec = w.definition.facts.get(name)
+    if spec is not None:
+        return _typed(seeder, w, spec, on)
     if name.endswith("_members"):
         return _panel_members(seeder)
     dated = _date_value(seeder, w, name, on)
@@ -44,6 +51,29 @@ def fact_value(seeder: Seeder, w: CaseWalk, name: str, on: date, allowed: tuple[
         return seeder.rng.choice(TERMS)
     if name.startswith(("is_", "has_")) or name.endswith("_elsewhere"):
         return "no"
+    return f"demo {name.replace('_', ' ')}"
+
+
+def _typed(seeder: Seeder, w: CaseWalk, spec: FactSpec, on: date) -> Any:
+    """A value of the fact's declared type that its constraints accept on ``on``."""
+    name = spec.name
+    if spec.type == "date":
+        ahead = _date_value(seeder, w, name, on) if spec.future else None  # a booked sitting, an end date
+        return ahead or on.isoformat()
+    if spec.type == "users":
+        return _panel_members(seeder)
+    if spec.type == "user":
+        return PANEL_MEMBERS[0]
+    if spec.type == "case":
+        return _reference(seeder, w, name) or f"DEMO-EXT-{w.rng.randint(100, 999)}"
+    if spec.type == "choice":
+        return _one_of(w, name, spec.options)
+    if spec.type == "yes_no":
+        return "no"
+    if spec.type == "number":
+        return 1
+    if name == "approval_terms":
+        return seeder.rng.choice(TERMS)
     return f"demo {name.replace('_', ' ')}"
 
 

@@ -155,6 +155,13 @@ def test_realistic_proportions(app: App, seeded: Seeded) -> None:
     assert "within 8 months" in seeded.output
 
 
+def test_every_synthetic_fact_is_valid(app: App, seeded: Seeded) -> None:
+    """The demo's facts pass the journeys' typed schema: the service refused none of its moves."""
+    assert "refused" not in seeded.output, seeded.output
+    approved_carers = [c for c in all_cases(app) if c.workflow_id == "approved_foster_carer"]
+    assert any(c.facts.get("approval_case_ref") for c in approved_carers)  # a follow-on names its approval
+
+
 def test_names_are_fictional_and_never_in_mail(app: App) -> None:
     cases = all_cases(app)
     names = {str(c.facts.get("household_name") or c.facts.get("child_name")) for c in cases}
