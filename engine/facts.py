@@ -255,13 +255,13 @@ def _check_day(
     for other in spec.not_before:
         bound = _day(facts.get(other))
         if bound is not None and day < bound:
-            raise InvalidInput(f"{what} {day} is before {_label(schema, other)} ({other} {bound})")
+            raise InvalidInput(f"{what} {day} must be on or after {other} ({bound}: {_label(schema, other)})")
     for other in spec.not_after:
         bound = _day(facts.get(other))
         if bound is not None and day > bound:
-            raise InvalidInput(f"{what} {day} is after {_label(schema, other)} ({other} {bound})")
+            raise InvalidInput(f"{what} {day} must be on or before {other} ({bound}: {_label(schema, other)})")
 
 
 def _label(schema: Mapping[str, FactSpec], name: str) -> str:
     spec = schema.get(name)
-    return spec.label.lower() if spec else name
+    return spec.label if spec else name
