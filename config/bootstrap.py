@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         PeopleService,
         TimerService,
     )
+    from carepath.engine.services.persons import PersonService
     from carepath.engine.services.reads import ReadService
     from carepath.notifications.dispatch import SmtpTarget
     from carepath.notifications.routing import Routing
@@ -139,6 +140,16 @@ class App:
         from carepath.engine.services import PeopleService
 
         return PeopleService(self.uow)
+
+    @cached_property
+    def persons(self) -> PersonService:
+        """The people cases are about (not the users: ``people``): writes in the unit of work, reads on the
+        read engine; rapidfuzz is imported by a search only."""
+        from carepath.engine.services.persons import PersonService
+        from carepath.storage.persons import person_store
+        from carepath.storage.queries.people import PersonQueries
+
+        return PersonService(lambda: self.uow, person_store, PersonQueries(self.read_engine), self.clock)
 
     @cached_property
     def panels(self) -> PanelService:

@@ -254,3 +254,46 @@ RECOMPUTES = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
 )
+
+#: A person a case is about (issue 10): a child, an applicant, a partner, a household member, a birth
+#: parent, a connected person. Never a user of carepath (``app_user``). Reached only through the
+#: cases they are linked to (``case_person``); never given to the notifications.
+PERSONS = Table(
+    "person",
+    METADATA,
+    _id(),
+    Column("given_names", String(100), nullable=False),
+    Column("family_name", String(100), nullable=False),
+    Column("born_on", Date),
+    Column("sex", String(12)),  # engine.people.SEX
+    Column("ethnicity", String(4)),  # engine.people.ETHNICITY (DfE codes)
+    Column("contact", String(500)),
+    Column("created_by", Integer, ForeignKey("app_user.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_person_created_by", "created_by"),
+    # The search by date of birth: (born_on, id) finds the day's people in number order.
+    Index("ix_person_born_on", "born_on", "id"),
+)
+
+#: The name keys a person is found by (engine.people.stored_keys): one row per key, so a
+#: forgiving search narrows its candidates by index before scoring their spelling.
+PERSON_KEYS = Table(
+    "person_name_key",
+    METADATA,
+    Column("key", String(40), primary_key=True),  # (key, person_id): the search's index
+    Column("person_id", Integer, ForeignKey("person.id"), primary_key=True),
+    Index("ix_person_name_key_person", "person_id"),
+)
+
+#: A person's role in a case; the primary key (case_id, person_id) serves a case's participants.
+PARTICIPANTS = Table(
+    "case_person",
+    METADATA,
+    Column("case_id", Integer, ForeignKey("case.id"), primary_key=True),
+    Column("person_id", Integer, ForeignKey("person.id"), primary_key=True),
+    Column("role", String(30), nullable=False),  # engine.people.PERSON_ROLES
+    Column("added_by", Integer, ForeignKey("app_user.id"), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_case_person_person", "person_id"),
+    Index("ix_case_person_added_by", "added_by"),
+)

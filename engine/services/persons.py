@@ -1,0 +1,264 @@
+"""The people cases are about: adding a person on a case, linking them to another, reading and finding them.
+
+Not the users of carepath (``PeopleService`` in ``engine.services.admin``): these are the
+children, applicants, partners, household members, birth parents and connected people whose
+cases carepath tracks (``engine.people``).
+
+The rule (docs/permissions.md, "People on cases"): person records are case data.
+
+- ``person.add``: a person is always added on a case, with their role in it, and the actor must
+  be allowed ``person.add`` on that case (caseworkers and team managers on their team's cases and
+  their own, service managers on any).
+- ``person.link``: linking a person to another case needs ``person.link`` on that case *and*
+  ``person.read`` on the person, so nobody comes to read a person by linking them to a case of
+  their own.
+- ``person.read`` (the grants of ``case.read``): a person may be read by whoever may read one of
+  the cases they are linked to; they are shown with those cases only. ``find`` searches only the
+  people linked to a case in the actor's scope. Administrators read no person.
+
+Every change records an ``Audited`` event (its handler writes the audit entry in the same
+transaction) naming the person by number, the case, the role and which fields were given,
+never their values: the audit trail is not case data, and administrators may one day read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from carepath.engine.case import Actor, Case
+from carepath.engine.clock import Clock, local_today
+from carepath.engine.errors import InvalidInput, NotFound, NotPermitted
+from carepath.engine.events import Audited
+from carepath.engine.people import Participant, Person, PersonDetails, person_details, person_role, search_keys
+from carepath.engine.people import stored_keys as keys_of
+from carepath.engine.policy import Subject, authorize, permitted
+from carepath.engine.ports import Transaction, UnitOfWork
+from carepath.engine.reads import DEFAULT_LIMIT, Page, Scope, clamp_limit
+from carepath.engine.services.cases import Who, resolve_actor
+from carepath.engine.services.reads import scope_for
+from carepath.engine.text import cursor, day_in_range, findable, one_line, record_id, reference
+
+#: The longest name someone may search for.
+SEARCH_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PersonCase:
+    """One case a person is linked to, with their role in it and what the policy needs of the case."""
+
+    case_ref: str
+    role: str
+    workflow_id: str
+    status: str
+    owner_id: int | None
+    team_id: int | None
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(owner_id=self.owner_id, team_id=self.team_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """A person as one actor may read them: their details and the cases of theirs the actor may read."""
+
+    person: Person
+    cases: tuple[PersonCase, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A person a search found: how close the name is (0-100; 100 when only the date was searched)."""
+
+    person: Person
+    score: int
+
+
+class PersonStore(Protocol):
+    """People, written in the unit of work's transaction."""
+
+    def add_person(self, details: PersonDetails, keys: frozenset[str], created_by: int) -> int:
+        """Insert a person and their name keys; their number."""
+        ...
+
+    def link(self, case_id: int, person_id: int, role: str, added_by: int) -> None:
+        """Link a person to a case in a role; ``InvalidInput`` if they are on it already."""
+        ...
+
+    def cases_of(self, person_id: int) -> list[PersonCase]:
+        """The cases a person is linked to; ``NotFound`` if there is no such person."""
+        ...
+
+
+class PersonReads(Protocol):
+    """People as they are read (on the read engine)."""
+
+    def person(self, person_id: int) -> Person:
+        """One person; ``NotFound`` if there is none."""
+        ...
+
+    def cases_of(self, person_id: int) -> list[PersonCase]:
+        """The cases a person is linked to, by reference."""
+        ...
+
+    def participants(self, case_id: int, case_ref: str) -> list[Participant]:
+        """A case's people, by role then name."""
+        ...
+
+    def find(
+        self, name: str | None, born_on: date | None, scope: Scope, *, limit: int, after: str | None
+    ) -> Page[Found]:
+        """A page of the people in ``scope`` whose name is close to ``name`` and born on ``born_on`` (either may be
+        ``None``, not both), closest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """A person just added to a case, or linked to one."""
+
+    person_id: int
+    case_ref: str
+    role: str
+
+
+def _given(details: PersonDetails) -> list[str]:
+    """The names of the fields that hold a value (for the audit entry: never the values)."""
+    fields = ["given_names", "family_name"]
+    for name in ("born_on", "sex", "ethnicity", "contact"):
+        if getattr(details, name) is not None:
+            fields.append(name)
+    return fields
+
+
+class PersonService:
+    """Adds, links, reads and finds the people cases are about."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        records: Callable[[Transaction], PersonStore],
+        reads: PersonReads,
+        clock: Clock,
+    ) -> None:
+        """``uow`` gives the unit of work when a change first needs it: a read (``case show``) builds no
+        message bus, so imports none of the notifications."""
+        self._uow = uow
+        self._records = records
+        self._reads = reads
+        self.clock = clock
+
+    # -- changes --------------------------------------------------------------------------
+
+    def add(
+        self,
+        case_ref: str,
+        role: str,
+        given_names: str,
+        family_name: str,
+        actor: Who | None,
+        *,
+        born_on: date | None = None,
+        sex: str | None = None,
+        ethnicity: str | None = None,
+        contact: str | None = None,
+    ) -> Added:
+        """Add a person to the case ``case_ref`` in ``role``."""
+        ref = reference(case_ref)
+        role = person_role(role)
+        details = person_details(
+            given_names,
+            family_name,
+            today=local_today(self.clock),
+            born_on=born_on,
+            sex=sex,
+            ethnicity=ethnicity,
+            contact=contact,
+        )
+        with self._uow().transaction() as tx:
+            by = resolve_actor(tx, actor, "person.add")
+            case = tx.case_for_update(ref)
+            authorize(by, "person.add", Subject(case.owner_id, case.team_id))
+            assert case.id is not None
+            store = self._records(tx)
+            person_id = store.add_person(details, keys_of(details), by.id)
+            store.link(case.id, person_id, role, by.id)
+            detail = {"case": case.ref, "role": role, "fields": _given(details)}
+            tx.record(Audited(by.id, "person.add", f"person:{person_id}", detail))
+        return Added(person_id, case.ref, role)
+
+    def link(self, person_id: int, case_ref: str, role: str, actor: Who | None) -> Added:
+        """Link an existing person to the case ``case_ref`` in ``role``."""
+        record_id(person_id, "the person number")
+        ref = reference(case_ref)
+        role = person_role(role)
+        with self._uow().transaction() as tx:
+            by = resolve_actor(tx, actor, "person.link")
+            case = tx.case_for_update(ref)
+            authorize(by, "person.link", Subject(case.owner_id, case.team_id))
+            assert case.id is not None
+            store = self._records(tx)
+            if not any(permitted(by, "person.read", c.subject) for c in store.cases_of(person_id)):
+                raise NotPermitted(by.email, "person.link", "the person is on no case they may read")
+            store.link(case.id, person_id, role, by.id)
+            tx.record(Audited(by.id, "person.link", f"person:{person_id}", {"case": case.ref, "role": role}))
+        return Added(person_id, case.ref, role)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def show(self, person_id: int, actor: Actor) -> PersonRecord:
+        """One person, with the cases of theirs ``actor`` may read; refused unless there is one."""
+        record_id(person_id, "the person number")
+        scope_for(actor, "person.read")  # a role with no grant (administrators) is refused before any read
+        cases = self._reads.cases_of(person_id)
+        if not cases:  # every person is added on a case: there is no such person
+            raise NotFound("person", person_id)
+        readable = tuple(c for c in cases if permitted(actor, "person.read", c.subject))
+        if not readable:
+            authorize(actor, "person.read", cases[0].subject)  # raises with the policy's reason
+            raise NotPermitted(actor.email, "person.read", "the person is on no case they may read")
+        return PersonRecord(self._reads.person(person_id), readable)
+
+    def participants(self, case: Case, actor: Actor) -> list[Participant]:
+        """The people of ``case`` (as read by the caller), by role then name."""
+        authorize(actor, "person.read", Subject(case.owner_id, case.team_id))
+        assert case.id is not None
+        return self._reads.participants(case.id, case.ref)
+
+    def find(
+        self,
+        actor: Actor,
+        *,
+        name: str | None = None,
+        born_on: date | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page[Found]:
+        """A page of the people linked to a case in ``actor``'s scope, by name (forgiving spelling) and/or date
+        of birth, closest first."""
+        scope = scope_for(actor, "person.read")
+        if name is not None:
+            if not findable(name, 10 * SEARCH_MAX):
+                raise InvalidInput("the name to search for must be one line of text")
+            name = one_line(name, "the name to search for", SEARCH_MAX)
+            if not search_keys(name):
+                raise InvalidInput("the name to search for holds no letters")
+        if born_on is not None:
+            day_in_range(born_on, "the date of birth")
+        if name is None and born_on is None:
+            raise InvalidInput("search by a name, a date of birth (--born), or both")
+        return self._reads.find(name, born_on, scope, limit=clamp_limit(limit), after=cursor(after))
+
+
+__all__ = [
+    "Added",
+    "Found",
+    "PersonCase",
+    "PersonReads",
+    "PersonRecord",
+    "PersonService",
+    "PersonStore",
+]

@@ -1,0 +1,173 @@
+"""``carepath people``: the people cases are about (children, applicants, partners, household members,
+birth parents, connected people). Not the users of carepath (``carepath users``).
+
+Who may do what is docs/permissions.md's "People on cases": a person is added on a case and read
+through the cases they are linked to. The JSON shape of a person is ``person_json``'s, the same
+in ``people show``, ``people find`` and ``case show``'s ``participants``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from carepath.engine.people import ETHNICITY, PERSON_ROLES, SEX
+from carepath.engine.text import ID_MAX
+from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
+from carepath.entrypoints.output import emit_json, table
+from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
+
+if TYPE_CHECKING:
+    from carepath.engine.case import Actor, Case
+    from carepath.engine.people import Participant, Person
+
+people_app = Typer(help="People cases are about: children, applicants, partners, household and birth family.")
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
+CaseRef = Annotated[str, typer.Option("--case", help="The case the person is on.")]
+Role = Annotated[str, typer.Option("--role", help="Their role in the case (see `people codes`).")]
+Number = Annotated[int, typer.Argument(min=1, max=ID_MAX, help="The person's number.")]
+
+
+def person_json(p: Person) -> dict[str, Any]:
+    """A person as every ``--json`` output shows one."""
+    d = p.details
+    return {
+        "id": p.id,
+        "given_names": d.given_names,
+        "family_name": d.family_name,
+        "born_on": d.born_on.isoformat() if d.born_on else None,
+        "sex": d.sex,
+        "ethnicity": d.ethnicity,
+        "contact": d.contact,
+    }
+
+
+def participants_of(case: Case, by: Actor) -> list[Participant]:
+    """The people of a case the actor reads (for ``case show``)."""
+    return get_app().persons.participants(case, by)
+
+
+def participant_json(p: Participant) -> dict[str, Any]:
+    """A person in a case: their role and the person (``person_json``)."""
+    return {"role": p.role, "person": person_json(p.person)}
+
+
+def participant_line(p: Participant) -> str:
+    """One line of ``case show``: role, name, date of birth, number."""
+    d = p.person.details
+    born = d.born_on.isoformat() if d.born_on else "-"
+    return f"  person   {p.role:<16} {d.full_name}    born {born}    (person {p.person.id})"
+
+
+@people_app.command("add")
+def people_add(
+    case: CaseRef,
+    role: Role,
+    given: Annotated[str, typer.Option("--given", help="Given names.")],
+    family: Annotated[str, typer.Option("--family", help="Family name.")],
+    born: Annotated[str | None, typer.Option("--born", help="Date of birth, YYYY-MM-DD.")] = None,
+    sex: Annotated[str | None, typer.Option("--sex", help="male, female, not_known or not_stated.")] = None,
+    ethnicity: Annotated[
+        str | None, typer.Option("--ethnicity", help="DfE ethnicity code (see `people codes`).")
+    ] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="Contact details (one line).")] = None,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Add a person to case CASE in ROLE (audited)."""
+    added = get_app().persons.add(
+        case,
+        role,
+        given,
+        family,
+        who(by),
+        born_on=parse_date(born, "--born"),
+        sex=sex,
+        ethnicity=ethnicity,
+        contact=contact,
+    )
+    if json_:
+        emit_json({"id": added.person_id, "case": added.case_ref, "role": added.role})
+        return
+    typer.echo(f"added person {added.person_id} to {added.case_ref} as {added.role}")
+
+
+@people_app.command("link")
+def people_link(person: Number, case: CaseRef, role: Role, by: By = None) -> None:
+    """Link person PERSON to another case in ROLE (audited)."""
+    added = get_app().persons.link(person, case, role, who(by))
+    typer.echo(f"linked person {added.person_id} to {added.case_ref} as {added.role}")
+
+
+@people_app.command("show")
+def people_show(person: Number, by: By = None, json_: Json = False) -> None:
+    """Show one person and the cases of theirs you may read."""
+    record = get_app().persons.show(person, actor(by))
+    cases = [{"ref": c.case_ref, "role": c.role, "workflow": c.workflow_id, "status": c.status} for c in record.cases]
+    if json_:
+        emit_json({**person_json(record.person), "cases": cases})
+        return
+    d = record.person.details
+    typer.echo(f"person {record.person.id}  {d.full_name}")
+    typer.echo(f"  born       {d.born_on.isoformat() if d.born_on else '-'}")
+    typer.echo(f"  sex        {SEX[d.sex][0] if d.sex else '-'}")
+    typer.echo(f"  ethnicity  {f'{d.ethnicity} ({ETHNICITY[d.ethnicity]})' if d.ethnicity else '-'}")
+    typer.echo(f"  contact    {d.contact or '-'}")
+    typer.echo("\nCases:")
+    table(cases, ["ref", "role", "workflow", "status"])
+
+
+@people_app.command("find")
+def people_find(
+    name: Annotated[str | None, typer.Argument(help="A name, spelt as well as you can.")] = None,
+    born: Annotated[str | None, typer.Option("--born", help="Date of birth, YYYY-MM-DD.")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Find people on cases you may read, by name (forgiving spelling) and/or date of birth, closest first."""
+    page = get_app().persons.find(actor(by), name=name, born_on=parse_date(born, "--born"), limit=limit, after=after)
+    rows = [{**person_json(f.person), "score": f.score} for f in page]
+    shown = [
+        {
+            "id": r["id"],
+            "name": f"{r['given_names']} {r['family_name']}",
+            "born": r["born_on"] or "-",
+            "score": r["score"],
+        }
+        for r in rows
+    ]
+    if json_:
+        emit_page(page, rows, [], True)
+        return
+    table(shown, ["id", "name", "born", "score"])
+    emit_page(page, shown, [], False, show_table=False)
+
+
+@people_app.command("codes")
+def people_codes(json_: Json = False) -> None:
+    """The code lists: roles in a case, sex, ethnicity (DfE)."""
+    if json_:
+        emit_json(
+            {
+                "roles": dict(PERSON_ROLES),
+                "sex": {k: v[0] for k, v in SEX.items()},
+                "ethnicity": dict(ETHNICITY),
+            }
+        )
+        return
+    typer.echo("Roles in a case:")
+    table([{"code": k, "meaning": v} for k, v in PERSON_ROLES.items()], ["code", "meaning"])
+    typer.echo("\nSex:")
+    table([{"code": k, "meaning": v[0]} for k, v in SEX.items()], ["code", "meaning"])
+    typer.echo("\nEthnicity (DfE codes):")
+    table([{"code": k, "meaning": v} for k, v in ETHNICITY.items()], ["code", "meaning"])
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``people`` to the ``carepath`` command."""
+    app.add_typer(people_app, name="people")

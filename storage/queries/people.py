@@ -1,0 +1,126 @@
+"""People cases are about, as they are read: one person, their cases, a case's people, the search.
+
+The search is forgiving of spelling but bounded: SQL narrows the candidates by index (the name
+keys of ``person_name_key``, or the date of birth when one is given) to the people linked to a
+case in the reader's scope, at most ``CANDIDATES_MAX`` of them; only those are scored, with
+rapidfuzz's ``WRatio`` (or ``token_sort_ratio``, for names given in another order, if higher) over
+the folded names (rapidfuzz is imported on a search, never on a case read), and those scoring
+``CUTOFF`` or more are paged, closest first. With more candidates than that the
+page says its total is not exact: narrow the search (add the date of birth).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, exists, or_, select
+
+from carepath.engine.errors import NotFound
+from carepath.engine.people import PERSON_ROLES, Participant, Person, PersonDetails, fold, search_keys
+from carepath.engine.reads import Page, Scope, cursor_parts, make_cursor
+from carepath.engine.services.persons import Found, PersonCase
+from carepath.storage.persons import cases_of
+from carepath.storage.tables import CASES, PARTICIPANTS, PERSON_KEYS, PERSONS
+
+#: The most people one search scores.
+CANDIDATES_MAX = 2000
+#: The lowest score (0-100) a name must reach to be found.
+CUTOFF = 70
+
+_PERSON = select(
+    PERSONS.c.id,
+    PERSONS.c.given_names,
+    PERSONS.c.family_name,
+    PERSONS.c.born_on,
+    PERSONS.c.sex,
+    PERSONS.c.ethnicity,
+    PERSONS.c.contact,
+)
+_ROLE_ORDER = {role: i for i, role in enumerate(PERSON_ROLES)}
+
+
+def person_from_row(r: Any) -> Person:
+    return Person(r.id, PersonDetails(r.given_names, r.family_name, r.born_on, r.sex, r.ethnicity, r.contact))
+
+
+class PersonQueries:
+    """The read side of ``engine.services.persons.PersonReads``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def person(self, person_id: int) -> Person:
+        with self.engine.connect() as conn:
+            row = conn.execute(_PERSON.where(PERSONS.c.id == person_id)).first()
+        if row is None:
+            raise NotFound("person", person_id)
+        return person_from_row(row)
+
+    def cases_of(self, person_id: int) -> list[PersonCase]:
+        with self.engine.connect() as conn:
+            return cases_of(conn, person_id)
+
+    def participants(self, case_id: int, case_ref: str) -> list[Participant]:
+        stmt = _PERSON.add_columns(PARTICIPANTS.c.role).join(PARTICIPANTS, PARTICIPANTS.c.person_id == PERSONS.c.id)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(stmt.where(PARTICIPANTS.c.case_id == case_id)))
+        found = [Participant(case_ref, r.role, person_from_row(r)) for r in rows]
+        return sorted(
+            found,
+            key=lambda p: (
+                _ROLE_ORDER.get(p.role, len(_ROLE_ORDER)),
+                p.person.details.family_name.casefold(),
+                p.person.details.given_names.casefold(),
+                p.person.id,
+            ),
+        )
+
+    def find(
+        self, name: str | None, born_on: date | None, scope: Scope, *, limit: int, after: str | None
+    ) -> Page[Found]:
+        conds: list[Any] = []
+        if born_on is not None:
+            conds.append(PERSONS.c.born_on == born_on)  # the day narrows; the name is scored, misspelt or not
+        elif name is not None:
+            keyed = select(PERSON_KEYS.c.person_id).where(PERSON_KEYS.c.key.in_(sorted(search_keys(name))))
+            conds.append(PERSONS.c.id.in_(keyed))
+        if not scope.all_cases:  # every person is on a case: only the scope needs saying
+            conds.append(
+                exists()
+                .where(PARTICIPANTS.c.person_id == PERSONS.c.id, CASES.c.id == PARTICIPANTS.c.case_id)
+                .where(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
+            )
+        stmt = _PERSON.where(*conds).order_by(PERSONS.c.id).limit(CANDIDATES_MAX + 1)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(stmt))
+        exact = len(rows) <= CANDIDATES_MAX
+        matches = _scored([person_from_row(r) for r in rows[:CANDIDATES_MAX]], name)
+        total = len(matches)
+        if after is not None:
+            score, last_id = cursor_parts(after, (int, int))
+            matches = [f for f in matches if (-f.score, f.person.id) > (-score, last_id)]
+        items = matches[:limit]
+        more = len(matches) > limit
+        return Page(
+            tuple(items), total, limit, make_cursor(items[-1].score, items[-1].person.id) if more else None, exact
+        )
+
+
+def _scored(people: list[Person], name: str | None) -> list[Found]:
+    """``people`` whose names score ``CUTOFF`` or more against ``name`` (all, scoring 100, without one),
+    closest first, then by number."""
+    if name is None:
+        return [Found(p, 100) for p in people]
+    from rapidfuzz import fuzz  # only a search pays for it (docs/adr/0006)
+
+    wanted = fold(name)
+    found = []
+    for p in people:
+        full = fold(p.details.full_name)
+        # WRatio forgives a part of the name and misspellings; token_sort_ratio the order ("Family, Given").
+        score = max(fuzz.WRatio(wanted, full), fuzz.token_sort_ratio(wanted, full))
+        if score < CUTOFF:
+            continue
+        found.append(Found(p, round(score)))
+    return sorted(found, key=lambda f: (-f.score, f.person.id))
