@@ -19,6 +19,12 @@ CaseStatus = Literal["open", "on_hold", "closed"]
 #: Events the system records about a case that are not things that happened to it.
 NOTICE_TRIGGERS = frozenset({"reminder_due", "deadline_breached", "deadline_escalated"})
 
+#: A note or a recorded contact (a visit, a call...): a line of the case's record that changes
+#: nothing about the case (no state, fact, owner, date or deadline), so the fold skips it.
+NOTE_TRIGGER = "note"
+#: What a note records: a plain note, or a contact with the family, carer or child, and how it was made.
+NOTE_KINDS: tuple[str, ...] = ("note", "phone", "visit", "meeting", "email", "letter")
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -112,10 +118,15 @@ def voided(events: Iterable[Event]) -> set[int]:
 
 
 def effective_events(events: list[Event]) -> list[Event]:
-    """Events that count: not voided, not corrections themselves, not system notices."""
+    """Events that count: not voided, not corrections themselves, not system notices, not notes."""
     gone = voided(events)
     return [
-        e for e in events if e.seq not in gone and e.trigger != "entered_in_error" and e.trigger not in NOTICE_TRIGGERS
+        e
+        for e in events
+        if e.seq not in gone
+        and e.trigger != "entered_in_error"
+        and e.trigger not in NOTICE_TRIGGERS
+        and e.trigger != NOTE_TRIGGER
     ]
 
 

@@ -102,6 +102,42 @@ def reference(value: str, what: str = "the case reference") -> str:
     return text
 
 
+#: A case reference as a journey hands them out: its prefix, a four-digit year, a number of 4 to 9 digits.
+_JOURNEY_REF = re.compile(r"([A-Za-z]{2,5})-([0-9]{4})-([0-9]{4,9})")
+
+
+def journey_reference(value: str, prefix: str, latest_year: int, what: str = "the case reference") -> str:
+    """A reference someone gave for a new case, in the journey's own pattern ``<PREFIX>-<YYYY>-<NNNN>``.
+
+    Returned upper case and canonical (the number at least four digits, as carepath hands them out,
+    so ``sm-2026-00001`` is ``SM-2026-0001``). The year lies between ``DATE_MIN`` and
+    ``latest_year`` (the year the case opens); the number is 1 or more. Refusals name the pattern
+    and never echo the value (a name and a date of birth typed as a reference stay out of the
+    error, the log and any email).
+    """
+    pattern = f"{prefix}-YYYY-NNNN (like {prefix}-{latest_year}-0001), or give none to have one generated"
+    try:
+        text = one_line(value, what, REF_MAX)  # as ``reference``: one bounded line...
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc}; use the pattern {pattern}") from None
+    match = _JOURNEY_REF.fullmatch(text)  # ...in the journey's form, a narrower one than ``reference`` allows
+    if match is None or match[1].upper() != prefix:
+        raise InvalidInput(f"{what} must follow the pattern {pattern}")
+    year, number = int(match[2]), int(match[3])
+    if not DATE_MIN.year <= year <= latest_year:
+        raise InvalidInput(f"{what}'s year must be from {DATE_MIN.year} to {latest_year}, the year the case opens")
+    if number < 1:
+        raise InvalidInput(f"{what}'s number must be 1 or more (like {prefix}-{latest_year}-0001)")
+    return f"{prefix}-{year}-{number:04d}"
+
+
+def lookup_reference(value: str) -> str | None:
+    """A reference someone typed to find a case, as references are stored (upper case, no
+    surrounding space); ``None`` if it could name no case (see ``findable``): not found, unasked."""
+    text = value.strip()
+    return text.upper() if text and len(text) <= REF_MAX and findable(text) else None
+
+
 def note(value: str | None, what: str = "the note") -> str | None:
     """A note for the history: lines of text (no other control characters), at most ``NOTE_MAX``;
     blank is ``None``."""

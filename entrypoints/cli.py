@@ -254,9 +254,16 @@ def case_fire(
 
 @case_app.command("show")
 def case_show(ref: str, by: By = None, json_: Json = False) -> None:
-    """Show one case."""
-    listing = get_app().reads.case_listing(ref, actor(by))
-    emit_json(_case_dict(listing)) if json_ else _print_case(listing.case, by=by)
+    """Show one case and the people in it (role, name, date of birth)."""
+    reader = actor(by)
+    listing = get_app().reads.case_listing(ref, reader)
+    people = cli_people.participants_of(listing.case, reader)
+    if json_:
+        emit_json({**_case_dict(listing), "participants": [cli_people.participant_json(p) for p in people]})
+        return
+    _print_case(listing.case, by=by)
+    for p in people:
+        typer.echo(cli_people.participant_line(p))
 
 
 def _event_row(e: Event, gone: set[int], by: str | None) -> dict[str, Any]:
@@ -311,10 +318,10 @@ def case_actions(ref: str, by: By = None, json_: Json = False) -> None:
         emit_json([asdict(x) for x in acts])
         return
     if c.status == "closed":
-        typer.echo(f"{ref} is closed ({c.exit_reason}); nothing further")
+        typer.echo(f"{c.ref} is closed ({c.exit_reason}); nothing further")
         return
     if c.state == "on_hold":
-        typer.echo(f"{ref} is on hold (from {c.held_from}): resume, withdraw or close")
+        typer.echo(f"{c.ref} is on hold (from {c.held_from}): resume, withdraw or close")
         return
     for x in acts:
         mark = "ready  " if x.ready else "blocked"
@@ -439,6 +446,27 @@ def case_error(
     _print_case(get_app().cases.mark_in_error(ref, seq, who(by), reason), f"event {seq} voided")
 
 
+@case_app.command("note")
+def case_note(
+    ref: str,
+    text: Annotated[str, typer.Option("--text", help="The note, or what the contact was about (mandatory).")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="note, phone, visit, meeting, email or letter (default note).")
+    ] = "note",
+    on: Annotated[str | None, typer.Option("--on", help="Day it happened, YYYY-MM-DD (default today).")] = None,
+    by: By = None,
+    expect_version: Expect = None,
+    json_: Json = False,
+) -> None:
+    """Record a note or a contact (a visit, a call...) in the case's history; nothing else changes."""
+    email = who(by)
+    e = get_app().cases.note(ref, email, text, kind=kind, on=parse_date(on), expected_version=expect_version)
+    if json_:
+        emit_json(_event_row(e, set(), email))
+        return
+    typer.echo(f"{ref.strip().upper()} {e.payload['kind']} on {e.effective_on} by {email} recorded as event {e.seq}")
+
+
 # -- people --------------------------------------------------------------------------------
 
 
@@ -495,10 +523,11 @@ def today() -> None:
 
 
 # The command groups in modules of their own, imported once the groups above exist.
-from carepath.entrypoints import cli_clock, cli_demo, cli_service, cli_worker  # noqa: E402
+from carepath.entrypoints import cli_clock, cli_demo, cli_people, cli_service, cli_worker  # noqa: E402
 
 cli_clock.register(app, case_app)
 cli_worker.register(app)
 cli_service.register(app)
 cli_demo.register(app)
+cli_people.register(app)
 __all__ = ["app", "fail"]

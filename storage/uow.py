@@ -260,15 +260,25 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         return [event_from_row(r) for r in self.conn.execute(_SELECT_EVENTS, {"case_id": case_id})]
 
     def next_reference(self, prefix: str, year: int) -> str:
+        """The counter's next reference for ``prefix`` and ``year`` that no case holds yet.
+
+        A reference given by hand (``open_case(ref=...)``, in the same pattern) may be ahead of the
+        counter; the counter steps over it rather than hand it out again (the case row's unique
+        reference would refuse it, and the person opening the case could do nothing about it).
+        """
         ins = pg_insert if self.postgres else sqlite_insert
         self.conn.execute(ins(COUNTERS).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
-        last: int = self.conn.execute(
+        step = (
             update(COUNTERS)
             .where(and_(COUNTERS.c.prefix == prefix, COUNTERS.c.year == year))
             .values(last=COUNTERS.c.last + 1)
             .returning(COUNTERS.c.last)
-        ).scalar_one()
-        return f"{prefix}-{year}-{last:04d}"
+        )
+        while True:
+            last: int = self.conn.execute(step).scalar_one()
+            ref = f"{prefix}-{year}-{last:04d}"
+            if self.conn.execute(select(CASES.c.id).where(CASES.c.ref == ref)).first() is None:
+                return ref
 
     def add_case(self, case: Case) -> int:
         values = {n: getattr(case, n) for n in _CASE_COLS if n != "id"}

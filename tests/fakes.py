@@ -241,9 +241,12 @@ class FakeTransaction:
         return sorted(self.state.events.get(case_id, ()), key=lambda e: e.seq)
 
     def next_reference(self, prefix: str, year: int) -> str:
-        last = self.state.counters.get((prefix, year), 0) + 1
-        self.state.counters[(prefix, year)] = last
-        return f"{prefix}-{year}-{last:04d}"
+        while True:  # as in SQL: a number someone gave (ahead of the counter) is skipped
+            last = self.state.counters.get((prefix, year), 0) + 1
+            self.state.counters[(prefix, year)] = last
+            ref = f"{prefix}-{year}-{last:04d}"
+            if ref not in self.state.refs:
+                return ref
 
     def add_case(self, case: Case) -> int:
         if case.ref in self.state.refs:

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Literal
 
 from carepath.engine.calendar import WorkingCalendar
-from carepath.engine.case import NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
+from carepath.engine.case import NOTE_KINDS, NOTE_TRIGGER, NOTICE_TRIGGERS, Actor, Case, Event, effective_events, replay
 from carepath.engine.clock import Clock, local_today
 from carepath.engine.compiler import CompiledWorkflow, Firing
 from carepath.engine.deadlines import DeadlineBook, may_change, replay_deadlines
@@ -31,18 +31,19 @@ from carepath.engine.errors import (
     shown,
 )
 from carepath.engine.events import CaseMoved, CaseRef, StateAnnounced
+from carepath.engine.facts import check_facts, texts_of, usable
 from carepath.engine.guards import GuardContext
 from carepath.engine.policy import Subject, authorize
 from carepath.engine.ports import Transaction, UnitOfWork
 from carepath.engine.registry import WorkflowRegistry
-from carepath.engine.text import day_in_range, email_address, fact_values, findable, reference
+from carepath.engine.text import choice, day_in_range, email_address, fact_values, journey_reference, lookup_reference
 from carepath.engine.text import note as note_text
 from carepath.engine.timers import Timer, plan_timers
 
 #: Who acts: a resolved ``Actor`` (trusted, from an entrypoint's session) or an email resolved in the transaction.
 Who = Actor | str
 #: Moves that never announce a state: they return to or stay in a state already announced.
-QUIET_TRIGGERS = frozenset({"resume", "hold", "assign", "entered_in_error", "update", *NOTICE_TRIGGERS})
+QUIET_TRIGGERS = frozenset({"resume", "hold", "assign", "entered_in_error", "update", NOTE_TRIGGER, *NOTICE_TRIGGERS})
 
 
 def resolve_actor(tx: Transaction, who: Who | None, command: str) -> Actor:
@@ -99,8 +100,24 @@ class CaseService:
         compiled = self.workflows.latest(workflow_id)
         d = compiled.definition
         on = self._check_date(on, None)
-        ref = reference(ref) if ref is not None else None
+        # A given reference follows the journey's own pattern, so nothing else (a name, a date of
+        # birth) can travel in it into emails and the digest; the counter skips it later.
+        ref = journey_reference(ref, d.reference_prefix, on.year) if ref is not None else None
+        texts = texts_of(facts)
         facts, note = fact_values(facts or {}), note_text(note)
+        opening = [f.name for f in d.facts.values() if f.at_opening]
+        today = local_today(self.clock)
+        facts = check_facts(
+            d.facts,
+            facts,
+            journey=d.id,
+            trigger="open",
+            allowed=opening,
+            recorded={},
+            today=today,
+            opened_on=on,
+            texts=texts,
+        )
         with self.uow.transaction() as tx:
             who = resolve_actor(tx, actor, "case.open")
             owner_id = owner_id or who.id
@@ -125,6 +142,7 @@ class CaseService:
         expected_version: int | None = None,
     ) -> Case:
         """Fire a declared trigger; raises ``TransitionRejected`` (or a subclass) if refused."""
+        texts = texts_of(facts)
         given, note = fact_values(facts or {}), note_text(note)
         with self.uow.transaction() as tx:
             who, case = self._begin(tx, actor, "case.fire", ref, expected_version)
@@ -132,6 +150,7 @@ class CaseService:
             on = self._check_date(on, case)
             transition = self._transition(compiled, case, trigger)
             self._check_role(case, transition, who)
+            given = self._typed(compiled, case, transition, given, texts)
             missing = [f for f in transition.requires if given.get(f) in (None, "")]
             if missing:
                 raise GuardFailed(case.ref, trigger, case.state, ["missing fact(s) " + ", ".join(missing)])
@@ -246,6 +265,56 @@ class CaseService:
                 payload["team_id"] = team_id
             self._record(tx, compiled, case, "assign", case.state, case.state, on, who, note, payload, expected_version)
             return case
+
+    def note(
+        self,
+        ref: str,
+        actor: Who | None,
+        text: str,
+        *,
+        kind: str = "note",
+        on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Event:
+        """Record a note, or a contact (a visit, a call...) of ``kind`` made on ``on``, in the case's history.
+
+        A note changes nothing about the case: no state, fact, owner, version or date of its latest
+        event, no deadline (none is read) and no timer; it tells nobody. It is appended to the
+        history (``NOTE_TRIGGER``, the kind in the payload) by its author, and ``Case.apply`` never
+        folds it. Its day is not in the future and not before the case opened (a visit is often
+        written up after later moves); a closed case may still take one (a letter after closure).
+        """
+        kind = choice(kind, NOTE_KINDS, "kind of note")
+        body = note_text(text)
+        if body is None:
+            raise InvalidInput("a note needs text")
+        with self.uow.transaction() as tx:
+            who, case = self._begin(tx, actor, "case.note", ref, expected_version)
+            assert case.id is not None
+            today = local_today(self.clock)
+            on = day_in_range(on or today)
+            if on > today:
+                raise InvalidInput(f"date {on} is in the future (today is {today} in London)")
+            if on < case.opened_on:
+                raise InvalidInput(f"date {on} is before {case.ref} was opened on {case.opened_on}")
+            event = Event(
+                case.id,
+                case.last_seq + 1,
+                NOTE_TRIGGER,
+                case.state,
+                case.state,
+                on,
+                self.clock.now(),
+                who.id,
+                body,
+                {"kind": kind},
+            )
+            tx.add_event(event)
+            case.last_seq = event.seq
+            tx.save_case(case, case.version)  # the sequence only: the case itself is unchanged
+            # No domain event: a note is not a move (``CaseMoved``), so no handler hears of it and
+            # nobody is told; the history row, with its author and time, is its record.
+            return event
 
     def mark_in_error(
         self, ref: str, seq: int, actor: Who | None, reason: str, *, expected_version: int | None = None
@@ -394,9 +463,10 @@ class CaseService:
         A stale ``expected_version`` is a conflict before any other check but the actor's.
         """
         who = resolve_actor(tx, actor, command)
-        if not findable(ref):
+        stored = lookup_reference(ref)  # references are stored upper case; any case finds them
+        if stored is None:
             raise CaseNotFound(ref)
-        case = tx.case_for_update(ref)
+        case = tx.case_for_update(stored)
         authorize(who, command, subject_of(case))
         if expected_version is not None and expected_version != case.version:
             raise ConcurrencyConflict(case.ref, expected_version, case.version)
@@ -434,6 +504,28 @@ class CaseService:
             raise TransitionRejected(case.ref, trigger, case.state, hint)
         return t
 
+    def _typed(
+        self,
+        compiled: CompiledWorkflow,
+        case: Case,
+        t: TransitionDef,
+        given: Mapping[str, Any],
+        texts: Mapping[str, str],
+    ) -> dict[str, Any]:
+        """The facts given to move ``t``, parsed and checked by the journey's declared facts (``engine.facts``)."""
+        d = compiled.definition
+        return check_facts(
+            d.facts,
+            given,
+            journey=d.id,
+            trigger=t.trigger,
+            allowed=(*t.requires, *t.accepts),
+            recorded=case.facts,
+            today=local_today(self.clock),
+            opened_on=case.opened_on,
+            texts=texts,
+        )
+
     @staticmethod
     def _check_role(case: Case, t: TransitionDef, actor: Actor) -> None:
         """The journey's own roles for this move, on top of the policy's ``case.fire``."""
@@ -448,10 +540,13 @@ class CaseService:
     def _context(
         self, case: Case, trigger: str, actor: Actor | None, on: date, given: Mapping[str, Any]
     ) -> GuardContext:
+        # Guards see only facts of their declared type: a legacy value that no longer parses (a
+        # medical "soon") counts as missing, so readiness cannot pass on it.
+        facts = usable(self._compiled(case).definition.facts, {**case.facts, **given})
         return GuardContext(
             case_ref=case.ref,
             state=case.state,
-            facts={**case.facts, **given},
+            facts=facts,
             given=given,
             actor_id=actor.id if actor else None,
             actor_email=actor.email if actor else None,

@@ -29,7 +29,7 @@ from carepath.engine.reads import (
     Scope,
     clamp_limit,
 )
-from carepath.engine.text import cursor, findable, record_id
+from carepath.engine.text import cursor, lookup_reference, record_id
 
 
 class CaseReads(Protocol):
@@ -106,10 +106,11 @@ class ReadService:
         self._people = people
 
     def case(self, ref: str, actor: Actor) -> Case:
-        """One case, if ``actor`` may read it."""
-        if not findable(ref):
+        """One case, if ``actor`` may read it; the reference in any case (they are stored upper case)."""
+        stored = lookup_reference(ref)
+        if stored is None:
             raise CaseNotFound(ref)
-        case = self._cases.case(ref)
+        case = self._cases.case(stored)
         authorize(actor, "case.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
         return case
 
@@ -137,7 +138,10 @@ class ReadService:
 
         Not paged: one case's deadlines are bounded by its journey's rules and their cycles.
         """
-        case = self._cases.case(ref)
+        stored = lookup_reference(ref)
+        if stored is None:
+            raise CaseNotFound(ref)
+        case = self._cases.case(stored)
         authorize(actor, "deadlines.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
         assert case.id is not None
         return case, self._deadlines.of_case(case.id)

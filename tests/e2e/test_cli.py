@@ -233,6 +233,72 @@ def test_the_acting_user_may_come_from_carepath_user(run: Run, monkeypatch: pyte
     assert items(run("case", "history", ref, "--json"))[-1]["by"] == TM
 
 
+# -- references and notes (issue 10, points 2 and 5) -------------------------------------------
+
+
+def test_references_follow_the_pattern_and_are_found_in_any_case(run: Run, db_file: Path) -> None:
+    staff(run)
+    team = ("--team", "Fostering East", "--by", CW)
+    assert run("case", "open", "sample", "--ref", "sm-2026-0002", *team).stdout.startswith("SM-2026-0002 opened")
+    before = table_counts(db_file)
+    for given, message in (
+        ("Jane SMITH dob 2015-03-01", "error: the case reference must follow the pattern SM-YYYY-NNNN"),
+        ("   ", "error: the case reference is empty; use the pattern SM-YYYY-NNNN (like SM-2026-0001)"),
+        ("SM-2026-0002", "error: case reference 'SM-2026-0002' is already taken"),
+    ):
+        line = refused(run, "case", "open", "sample", "--ref", given, *team)
+        assert line.startswith(message), line
+        assert "Jane" not in line
+        assert "2015" not in line
+    assert table_counts(db_file) == before
+    # the counter steps over the number given ahead of it
+    opened = [as_json(run("case", "open", "sample", *team, "--json"))["ref"] for _ in range(2)]
+    assert opened == ["SM-2026-0001", "SM-2026-0003"]
+    # every lookup finds a case whatever the letter case
+    assert as_json(run("case", "show", "sm-2026-0001", "--by", CW, "--json"))["ref"] == "SM-2026-0001"
+    assert "SM-2026-0001 book_visit: now visit" in run("case", "fire", "sm-2026-0001", "book_visit", "--by", CW).stdout
+    assert [e["trigger"] for e in items(run("case", "history", "Sm-2026-0001", "--by", CW, "--json"))] == [
+        "open",
+        "book_visit",
+    ]
+    assert as_json(run("case", "deadlines", "sm-2026-0001", "--by", CW, "--json"))
+    assert "apply" in run("case", "actions", "sm-2026-0001", "--by", CW).stdout
+    run("case", "hold", "sm-2026-0001", "--reason", "carer unwell", "--by", CW)
+    assert "sm-2026-0001" not in run("case", "actions", "sm-2026-0001", "--by", CW).stdout
+    assert refused(run, "case", "show", "sm-2026-9999", "--by", CW) == "error: no case with reference 'SM-2026-9999'"
+
+
+def test_a_note_is_in_the_history_and_changes_nothing_else(run: Run, db_file: Path) -> None:
+    staff(run)
+    ref = as_json(run("case", "open", "sample", "--by", CW, "--team", "Fostering East", "--json"))["ref"]
+    shown = as_json(run("case", "show", ref, "--by", CW, "--json"))
+    deadlines = as_json(run("case", "deadlines", ref, "--by", CW, "--json"))
+    before = table_counts(db_file)
+    out = run(
+        "case", "note", ref.lower(), "--text", "Phoned the applicant; visit booked", "--kind", "phone", "--by", CW
+    )
+    assert out.stdout.strip() == f"{ref} phone on 2026-11-02 by {CW} recorded as event 2"
+    note = as_json(run("case", "note", ref, "--text", "Home visit", "--kind", "visit", "--by", TM, "--json"))
+    assert (note["seq"], note["trigger"], note["on"], note["by"], note["note"], note["payload"]) == (
+        3, "note", "2026-11-02", TM, "Home visit", {"kind": "visit"}
+    )  # fmt: skip
+    # two events more, nothing else: no outbox row, no deadline, no timer, no audit entry
+    after = table_counts(db_file)
+    assert after == {**before, "case_event": before["case_event"] + 2}
+    assert as_json(run("case", "show", ref, "--by", CW, "--json")) == {**shown, "last_seq": 3}
+    assert as_json(run("case", "deadlines", ref, "--by", CW, "--json")) == deadlines
+    history = items(run("case", "history", ref, "--by", CW, "--json"))
+    assert [(e["trigger"], e["on"], e["by"], e["payload"].get("kind"), e["note"]) for e in history[1:]] == [
+        ("note", "2026-11-02", CW, "phone", "Phoned the applicant; visit booked"),
+        ("note", "2026-11-02", TM, "visit", "Home visit"),
+    ]
+    table = run("case", "history", ref, "--by", CW).stdout
+    assert re.search(r"3\s+2026-11-02\s+note\s+enquiry\s+tm@council.test .* kind=visit; \"Home visit\"", table), table
+    # the case still moves, and a move is checked against its latest move, not the notes
+    run("case", "fire", ref, "book_visit", "--by", CW)
+    assert as_json(run("case", "show", ref, "--by", CW, "--json"))["version"] == 2
+
+
 def test_users_and_teams(run: Run) -> None:
     staff(run)
     assert "added team Adoption (0 members)" in run("teams", "add", "Adoption", "--by", ADMIN).stdout

@@ -103,9 +103,9 @@ def test_opening_generates_unique_references_and_records_the_first_event(
 
 def test_a_reference_cannot_be_taken_twice(app: App, staff: Staff) -> None:
     cw = staff["caseworker"]
-    app.cases.open_case("sample", cw, ref="SM-LEGACY-1")
-    with pytest.raises(InvalidInput, match="'SM-LEGACY-1' is already taken"):
-        app.cases.open_case("sample", cw, ref="SM-LEGACY-1")
+    app.cases.open_case("sample", cw, ref="SM-2026-0042")
+    with pytest.raises(InvalidInput, match="'SM-2026-0042' is already taken"):
+        app.cases.open_case("sample", cw, ref="sm-2026-0042")
     with pytest.raises(UnknownWorkflow, match="'nosuch'"):
         app.cases.open_case("nosuch", cw)
 

@@ -202,7 +202,7 @@ def reaches(grant: str, actor: Actor, case: Case) -> bool:
 def scopes_of(command: str) -> tuple[str, ...]:
     if command == "case.list":
         return ("list",)
-    if command == "deadlines.read":
+    if command in ("deadlines.read", "person.read"):
         return (*CASE_SCOPES, "list")
     if command in CASE_COMMANDS:
         return CASE_SCOPES
@@ -256,6 +256,11 @@ def _void(w: World, role: str, scope: str) -> list[Call]:
     return [lambda: w.app.cases.mark_in_error(ref, 2, w.who(role), "recorded on the wrong case")]
 
 
+def _note(w: World, role: str, scope: str) -> list[Call]:
+    ref = w.new_case(scope, role)
+    return [lambda: w.app.cases.note(ref.lower(), w.who(role), "Phoned the carer", kind="phone")]
+
+
 def _read(w: World, role: str, scope: str) -> list[Call]:
     ref = w.read_ref(scope, role)
     case = w.all_cases()[ref]
@@ -299,6 +304,37 @@ def _deadlines(w: World, role: str, scope: str) -> list[Call]:
         _check_list(w, role, "deadlines.read", {d.case_ref for d in due}, complete=False)
 
     return [call]
+
+
+def _person_add(w: World, role: str, scope: str) -> list[Call]:
+    ref = w.new_case(scope, role)
+    return [lambda: w.app.persons.add(ref, "child", "Ada", f"Person{w.n()}", w.who(role), born_on=date(2015, 3, 1))]
+
+
+def _person_link(w: World, role: str, scope: str) -> list[Call]:
+    # A person the actor may read (on their own case), linked to a fresh case in ``scope``: only the
+    # target case decides (roles without ``person.read`` are refused by ``person.link`` alone anyway).
+    person = w.app.persons.add(w.read_ref("mine", role), "child", "Ada", f"Linked{w.n()}", CLERK).person_id
+    ref = w.new_case(scope, role)
+    return [lambda: w.app.persons.link(person, ref, "child", w.who(role))]
+
+
+def _person_read(w: World, role: str, scope: str) -> list[Call]:
+    if scope == "list":
+
+        def call() -> None:
+            found = w.app.persons.find(w.actor(role), born_on=date(2014, 2, 2), limit=1000)
+            for f in found:  # only people the actor may read one by one
+                w.app.persons.show(f.person.id, w.actor(role))
+
+        return [call]
+    ref = w.read_ref(scope, role)
+    person = w.app.persons.add(ref, "child", "Ada", f"Read{w.n()}", CLERK, born_on=date(2014, 2, 2)).person_id
+    case = w.all_cases()[ref]
+    return [
+        lambda: w.app.persons.show(person, w.actor(role)),
+        lambda: w.app.persons.participants(case, w.actor(role)),
+    ]
 
 
 def _sweep(w: World, role: str, scope: str) -> list[Call]:
@@ -383,9 +419,13 @@ SPECS: dict[str, Spec] = {
     "case.close": _close,
     "case.assign": _assign,
     "case.void": _void,
+    "case.note": _note,
     "case.read": _read,
     "case.list": _list,
     "deadlines.read": _deadlines,
+    "person.add": _person_add,
+    "person.link": _person_link,
+    "person.read": _person_read,
     "timers.raise": _sweep,
     "cases.recompute": _recompute,
     "panel.add": _panel_add,
@@ -497,6 +537,7 @@ def _human_commands(w: World) -> dict[str, Callable[[Who | None], object]]:
         "case.close": lambda who: a.cases.withdraw(ref, who, "AW0", trigger="close"),
         "case.assign": lambda who: a.cases.assign(ref, who, owner_id=mate2),
         "case.void": lambda who: a.cases.mark_in_error(ref, 1, who, "typo"),
+        "case.note": lambda who: a.cases.note(ref, who, "Phoned the carer", kind="phone"),
         "cases.recompute": lambda who: a.cases.recompute_deadlines(ref, who),
         "user.add": lambda who: a.people.add_user(f"nobody-adds@{DOMAIN}", "X", ["admin"], who),
         "user.deactivate": lambda who: a.people.deactivate(f"mate2@{DOMAIN}", who),
@@ -510,7 +551,7 @@ def _human_commands(w: World) -> dict[str, Callable[[Who | None], object]]:
 
 HUMAN_COMMANDS = (
     "case.open", "case.fire", "case.hold", "case.resume", "case.withdraw", "case.close", "case.assign",
-    "case.void", "cases.recompute", "user.add", "user.deactivate", "team.add", "panel.add",
+    "case.void", "case.note", "cases.recompute", "user.add", "user.deactivate", "team.add", "panel.add",
     "calendar.change", "calendar.change (remove)", "mail.retry",
 )  # fmt: skip
 
