@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from carepath.engine.errors import GuardFailed, NotPermitted
+from carepath.engine.errors import GuardFailed, InvalidInput, NotPermitted
 from tests.workflows.helpers import PANEL, Walker, step
 
 J = "child_adoption_pathway"
@@ -152,7 +152,7 @@ def test_match_decision_is_the_decision_makers_and_not_a_panel_members(walker: W
 def test_plan_changed_then_special_guardianship(walker: Walker) -> None:
     w = looked_after(walker)
     w.walk(REVIEWS + PLAN + CPR + COURT + MATCH[:1])
-    with pytest.raises(GuardFailed, match="RD1 or RD2 or RD3 or RD4"):
+    with pytest.raises(InvalidInput, match=r"plan_change_reason'.*use one of RD1, RD2, RD3, RD4"):
         w.fire("change_plan", "2026-08-01", plan_changed_on="2026-08-01", plan_change_reason="RD9")
     w.fire("change_plan", "2026-08-01", plan_changed_on="2026-08-01", plan_change_reason="RD3")
     assert w.state == "plan_changed"

@@ -83,7 +83,7 @@ def test_main_path_to_approval_reviews_and_adoption(walker: Walker) -> None:
 
 def test_fast_track_goes_straight_to_stage2(walker: Walker) -> None:
     w = opened(walker)
-    with pytest.raises(GuardFailed, match="fast_track_basis = previous_adopter or foster_carer"):
+    with pytest.raises(InvalidInput, match="fact 'fast_track_basis': use one of foster_carer, previous_adopter"):
         w.fire(
             "fast_track",
             "2026-01-06",
