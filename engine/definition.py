@@ -20,7 +20,9 @@ AnchorKind = Literal["enter", "leave", "event", "fact"]
 ON_HOLD = "on_hold"
 
 #: Moves every workflow gets without declaring them; they are not machine triggers.
-BUILTIN_TRIGGERS = frozenset({"open", "hold", "resume", "withdraw", "close", "assign", "entered_in_error", "update"})
+BUILTIN_TRIGGERS = frozenset(
+    {"open", "hold", "resume", "withdraw", "close", "assign", "entered_in_error", "update", "note"}
+)
 
 
 FactType = Literal["date", "text", "number", "yes_no", "choice", "user", "users", "case"]

@@ -229,3 +229,28 @@ def test_a_guard_naming_an_undeclared_readiness_list_is_refused() -> None:
         WorkflowDefinitionError, match=r"ready.v1.yaml:12: .*'ready_for_panel:dmeo' \(no readiness list"
     ):
         compile_workflow(parse_workflow(text, "ready.v1.yaml"))
+
+
+@pytest.mark.parametrize("builtin", ["note", "hold", "assign"])
+def test_a_built_in_move_cannot_be_redeclared_as_a_trigger(builtin: str) -> None:
+    """``note`` and the other built-in moves are recorded by the service; a journey trigger of the same
+    name would be skipped by replay (a note never moves a case)."""
+    text = f"""
+id: clash
+version: 1
+title: Clash
+reference_prefix: CL
+initial: start
+close_state: closed
+states:
+  start: {{label: Start}}
+  closed: {{label: Closed, terminal: true}}
+transitions:
+  - {{trigger: {builtin}, source: start, dest: start}}
+  - {{trigger: finish, source: start, dest: closed}}
+exit_reasons:
+  AW0: Withdrawn
+"""
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        compile_workflow(parse_workflow(text, "clash.v1.yaml"))
+    assert any(f"'{builtin}' is built in" in str(p) for p in caught.value.problems)
