@@ -89,7 +89,14 @@ class DirectorySql:
         return load_actor(self.conn, email)
 
     def recipients(self, roles: Iterable[str], *, owner_id: int | None, team_id: int | None) -> list[str]:
-        return resolve(self.conn, roles, owner_id=owner_id, team_id=team_id)
+        # Memoised per transaction: a sweep batch asks for the same few owners and teams thousands
+        # of times (the SQL below is memoised already; this saves the Python around it).
+        key = (tuple(roles), owner_id, team_id)
+        memo: dict[tuple[tuple[str, ...], int | None, int | None], list[str]]
+        memo = self.__dict__.setdefault("_recipients_memo", {})
+        if key not in memo:
+            memo[key] = resolve(self.conn, key[0], owner_id=owner_id, team_id=team_id)
+        return list(memo[key])
 
     def is_team_member(self, user_id: int, team_id: int) -> bool:
         teams = {r[0] for r in self.conn.execute(_TEAMS_OF, {"uid": user_id})}
