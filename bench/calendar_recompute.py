@@ -53,11 +53,17 @@ class Transactions:
     """BEGIN..COMMIT/ROLLBACK durations on one engine."""
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.durations: list[float] = []
         self._open: dict[int, float] = {}
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)
+
+    def stop(self) -> None:
+        """Stop listening (the engine lives on)."""
+        for name, fn in (("begin", self._begin), ("commit", self._end), ("rollback", self._end)):
+            event.remove(self.engine, name, fn)
 
     def _begin(self, conn: Any) -> None:
         self._open[id(conn)] = time.perf_counter()

@@ -35,12 +35,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
+from bench.calendar_recompute import Transactions, _pick_day  # noqa: E402
 from bench.scale_build import multiply  # noqa: E402
+from bench.sweep import _admin_exec, _pg_url  # noqa: E402
 from carepath.config.bootstrap import App, load_registry  # noqa: E402
 from carepath.config.settings import Settings  # noqa: E402
 from carepath.engine.clock import FixedClock, local_today  # noqa: E402
@@ -51,7 +53,6 @@ from carepath.storage.db import analyze, make_engine  # noqa: E402
 from carepath.workflows.loader import WORKFLOWS_DIR  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-PG = os.environ.get("CAREPATH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 READER = "sam.servicemanager@demo.carepath.invalid"  # the demo's service manager: every case in scope
 
 OPEN_CANDIDATES = """
@@ -59,10 +60,6 @@ SELECT c.id, c.ref, u.email FROM "case" c JOIN app_user u ON u.id = c.owner_id
 WHERE c.status = 'open' AND c.state <> 'on_hold' AND c.id <= :reached
   AND EXISTS (SELECT 1 FROM deadline d WHERE d.case_id = c.id AND d.status = 'open' AND d.due_on > :today)
 ORDER BY c.id
-"""
-SPANNING = """
-SELECT count(DISTINCT case_id) FROM deadline
-WHERE status IN ('open', 'paused') AND start_on <= :day AND due_on >= :day
 """
 
 
@@ -123,17 +120,6 @@ def _copy_sqlite(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-def _pg_admin(sql: str) -> None:
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(sql))
-    admin.dispose()
-
-
-def _pg_url(name: str) -> str:
-    return PG.rsplit("/", 1)[0] + "/" + name
-
-
 def build(kind: str, workdir: Path, factors: list[int], households: int, children: int) -> dict[int, str]:
     """The databases, one per factor; prints how long each took."""
     urls: dict[int, str] = {}
@@ -152,11 +138,11 @@ def build(kind: str, workdir: Path, factors: list[int], households: int, childre
             name = f"cp_scale_{os.getpid()}_{f}x"
             url = _pg_url(name)
             if f == 1:
-                _pg_admin(f'CREATE DATABASE "{name}"')
+                _admin_exec(f'CREATE DATABASE "{name}"')
                 took = _seed_template(url, households, children)
                 print(f"  postgres 1x: seeded through the service in {took:.0f} s", flush=True)
             else:
-                _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "cp_scale_{os.getpid()}_1x"')
+                _admin_exec(f'CREATE DATABASE "{name}" TEMPLATE "cp_scale_{os.getpid()}_1x"')
                 multiply(url, f)
         _analyzed(url)
         urls[f] = url
@@ -168,34 +154,10 @@ def build(kind: str, workdir: Path, factors: list[int], households: int, childre
 def drop(kind: str, urls: dict[int, str]) -> None:
     if kind == "postgres":
         for url in urls.values():
-            _pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            _admin_exec(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 # -- operations -------------------------------------------------------------------------------------
-
-
-class Longest:
-    """BEGIN..COMMIT durations on an engine (the longest is how long other writers wait at worst)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.durations: list[float] = []
-        self._open: dict[int, float] = {}
-        self.engine = engine
-        event.listen(engine, "begin", self._begin)
-        event.listen(engine, "commit", self._end)
-        event.listen(engine, "rollback", self._end)
-
-    def stop(self) -> None:
-        for name, fn in (("begin", self._begin), ("commit", self._end), ("rollback", self._end)):
-            event.remove(self.engine, name, fn)
-
-    def _begin(self, conn: Any) -> None:
-        self._open[id(conn)] = time.perf_counter()
-
-    def _end(self, conn: Any) -> None:
-        started = self._open.pop(id(conn), None)
-        if started is not None:
-            self.durations.append(time.perf_counter() - started)
 
 
 @dataclass
@@ -329,7 +291,7 @@ class Workload:
             if len(seen) >= batches:
                 raise _Enough
 
-        longest = Longest(a.engine)
+        longest = Transactions(a.engine)
         t1 = time.perf_counter()
         try:
             a.calendar_changes.recompute_pending(a.system, progress)
@@ -376,20 +338,6 @@ RECOMPUTE = (
 )
 #: Batches of the recompute timed per round (the rest is left for the next round's run).
 RECOMPUTE_BATCHES = 3
-
-
-def _pick_day(url: str, today: date) -> tuple[date, int]:
-    """The weekday in the next 30 days with the most open deadlines over it (same on every size)."""
-    engine = make_engine(url)
-    best = (today, -1)
-    with engine.connect() as conn:
-        for n in range(1, 31):
-            d = today + timedelta(days=n)
-            if d.weekday() < 5:
-                count = conn.execute(text(SPANNING), {"day": d.isoformat()}).scalar_one()
-                best = max(best, (d, count), key=lambda x: x[1])
-    engine.dispose()
-    return best
 
 
 def measure(kind: str, urls: dict[int, str], rounds: int, repeat: int, recompute_rounds: int) -> dict[str, Any]:

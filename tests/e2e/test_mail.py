@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from carepath.config.bootstrap import App, load_registry
 from carepath.config.settings import Settings
+from carepath.engine.case import Actor
 from carepath.engine.clock import FixedClock
 from carepath.entrypoints import common
 from carepath.entrypoints.cli import app as cli
@@ -79,6 +80,25 @@ def run(*args: str, code: int = 0) -> str:
 
 
 ADMIN = "admin@example.org"
+
+
+def staff_for_every_notice(app: App) -> tuple[Actor, int]:
+    """An administrator, one user per role every notice names, team North and an adoption sitting.
+
+    Returns the caseworker and the team's id.
+    """
+    p = app.people
+    p.add_user(ADMIN, "Administrator", ["admin"], None)
+    for email_, roles in [("sw@example.org", ["caseworker"]), ("tm@example.org", ["team_manager"]),
+                          ("sm@example.org", ["service_manager"])] + [
+                          (f"{r}@example.org", [r]) for r in ("panel_coordinator", "panel_adviser",
+                          "agency_decision_maker", "irm_liaison_officer", "iro")]:  # fmt: skip
+        p.add_user(email_, "Staff Member", roles, ADMIN)
+    team = p.add_team("North", ADMIN, manager="tm@example.org", service_manager="sm@example.org",
+                      members=["sw@example.org"])  # fmt: skip
+    sw = app.directory.actor("sw@example.org")
+    app.panels.add_sitting(date(2026, 11, 20), "adoption", "panel_coordinator@example.org")
+    return sw, team
 
 
 class Refuser:
@@ -228,17 +248,7 @@ def test_no_email_carries_a_name_from_the_case(tmp_path: Path) -> None:
     upgrade(engine)
     clock = FixedClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
     app = App(Settings(database_url=url, single_breach_emails=True), clock, engine, load_registry(journeys))
-    p = app.people
-    p.add_user(ADMIN, "Administrator", ["admin"], None)
-    for email_, roles in [("sw@example.org", ["caseworker"]), ("tm@example.org", ["team_manager"]),
-                          ("sm@example.org", ["service_manager"])] + [
-                          (f"{r}@example.org", [r]) for r in ("panel_coordinator", "panel_adviser",
-                          "agency_decision_maker", "irm_liaison_officer", "iro")]:  # fmt: skip
-        p.add_user(email_, "Staff Member", roles, ADMIN)
-    team = p.add_team("North", ADMIN, manager="tm@example.org", service_manager="sm@example.org",
-                      members=["sw@example.org"])  # fmt: skip
-    sw = app.directory.actor("sw@example.org")
-    app.panels.add_sitting(date(2026, 11, 20), "adoption", "panel_coordinator@example.org")
+    sw, team = staff_for_every_notice(app)
     refs = []
     for i, name in enumerate(FICTIONAL):
         facts = {"applicant_name": name, "child_name": FICTIONAL[-1 - i], "address": "1 Acacia Avenue"}

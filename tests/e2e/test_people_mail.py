@@ -27,9 +27,14 @@ from carepath.notifications.render import kinds
 from carepath.storage.db import make_engine
 from carepath.storage.queries.mail import MailQueries
 from carepath.storage.tables import OUTBOX
-from tests.e2e.test_mail import JOURNEY, NOTICE_KINDS, decoded_parts, every_notice_journey
+from tests.e2e.test_mail import (
+    JOURNEY,
+    NOTICE_KINDS,
+    decoded_parts,
+    every_notice_journey,
+    staff_for_every_notice,
+)
 
-ADMIN = "admin@example.org"
 #: One person per role, with a name nobody else has and a date of birth no case date is near.
 PLANTED = [
     ("child", "Zebediah", "Quillfeather", date(2013, 7, 19), "Flat 9, Wyvern Court, Grimsditch"),
@@ -78,17 +83,7 @@ def app(db_url: str, tmp_path: Path) -> Iterator[App]:
 
 
 def test_no_email_carries_a_persons_data(app: App) -> None:
-    p = app.people
-    p.add_user(ADMIN, "Administrator", ["admin"], None)
-    for email_, roles in [("sw@example.org", ["caseworker"]), ("tm@example.org", ["team_manager"]),
-                          ("sm@example.org", ["service_manager"])] + [
-                          (f"{r}@example.org", [r]) for r in ("panel_coordinator", "panel_adviser",
-                          "agency_decision_maker", "irm_liaison_officer", "iro")]:  # fmt: skip
-        p.add_user(email_, "Staff Member", roles, ADMIN)
-    team = p.add_team("North", ADMIN, manager="tm@example.org", service_manager="sm@example.org",
-                      members=["sw@example.org"])  # fmt: skip
-    sw = app.directory.actor("sw@example.org")
-    app.panels.add_sitting(date(2026, 11, 20), "adoption", "panel_coordinator@example.org")
+    sw, team = staff_for_every_notice(app)
     assert {role for role, *_ in PLANTED} == set(PERSON_ROLES)
 
     refs = [app.cases.open_case("notices", sw, owner_id=sw.id, team_id=team).ref for _ in range(3)]
