@@ -53,6 +53,14 @@ class FactSpec:
     #: The shared name of what this fact records, where the journey needs a qualified name (a child's
     #: case has two panels, so ``match_minutes_received_on`` means ``minutes_received_on``).
     means: str | None = None
+    #: For ``case``: the linked case must be open (not closed) when the link is recorded.
+    must_be_open: bool = False
+    #: For ``case``: may name a case another agency holds, as ``external:<AGENCY>/<THEIR-REF>``.
+    external: bool = False
+    #: For ``case``: the fact of the linked case's journey that records this case back (both ways).
+    back: str | None = None
+    #: For ``case``: the moves that end the link (the fact is cleared here and, with ``back``, there).
+    unlinked_by: tuple[str, ...] = ()
     line: int | None = None
 
 

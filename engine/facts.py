@@ -10,7 +10,12 @@ A declaration (``FactSpec``) gives the fact's type, label, help and constraints:
 - ``text``: one line; ``number``: a finite number; ``yes_no``: yes or no (kept as ``"yes"``/``"no"``,
   the text readiness ``when`` lists compare); ``choice``: one of ``options``;
 - ``user``: one email address; ``users``: a list of them (or a comma-separated line), kept as a list;
-- ``case``: the reference of a case of the journey (or one of the journeys) named in ``journey``.
+- ``case``: the reference of a case of the journey (or one of the journeys) named in ``journey``; with
+  ``external: true``, or ``external:<AGENCY>/<THEIR-REF>`` for a case another agency holds (adopters
+  approved by a voluntary adoption agency). That the case exists, is of the right journey and (with
+  ``must_be_open``) is open is checked by the case service in its transaction (``link_problem``);
+  ``back`` and ``unlinked_by`` record and end a link on both cases, and a state's ``meta.follow_on``
+  opens a follow-on case linked by ``follows``/``followed_by`` (``link_problems`` checks them at load).
 
 Values are normalised as they are stored (a date as its ISO text, a number as a number, emails in
 lower case), so a value reads back equal to what was meant. A command line gives text: a CLI passes
@@ -30,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from carepath.engine.definition import FactSpec
+from carepath.engine.definition import FactSpec, WorkflowDef
 from carepath.engine.errors import InvalidInput
 from carepath.engine.text import FACT_TEXT_MAX, INT_MAX, choice, day_in_range, email_address, one_line, reference
 
@@ -51,6 +56,14 @@ _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: Most members a ``users`` fact holds (a panel is about ten people).
 USERS_MAX = 50
+#: A case another agency holds: ``external:<AGENCY>/<THEIR-REF>`` (stored upper case after the prefix).
+EXTERNAL_PREFIX = "external:"
+_EXTERNAL = re.compile(r"external:([A-Z0-9][A-Z0-9-]{1,19})/([A-Z0-9][A-Z0-9-]{0,39})", re.IGNORECASE)
+EXTERNAL_FORM = "external:<AGENCY>/<THEIR-REF> (like external:VAA-NORTH/A-1234)"
+#: The link facts of a follow-on case (``meta.follow_on``): the new case ``follows`` the one that
+#: opened it, which records it as ``followed_by``.
+FOLLOWS = "follows"
+FOLLOWED_BY = "followed_by"
 
 
 class TypedText(dict[str, Any]):
@@ -131,8 +144,84 @@ def parse_value(spec: FactSpec, value: Any, text: str | None = None) -> Any:
     if spec.type == "user":
         return email_address(given, what)
     if spec.type == "case":
+        if given[: len(EXTERNAL_PREFIX)].lower() == EXTERNAL_PREFIX:
+            return _external(spec, given, what)
         return reference(given, what)
     raise AssertionError(spec.type)
+
+
+def _external(spec: FactSpec, given: str, what: str) -> str:
+    if not spec.external:
+        raise InvalidInput(f"{what} names a case held here; an external reference is not accepted for it")
+    match = _EXTERNAL.fullmatch(given)
+    if match is None:
+        raise InvalidInput(f"{what} must be an external reference {EXTERNAL_FORM}")
+    return f"{EXTERNAL_PREFIX}{match[1].upper()}/{match[2].upper()}"
+
+
+def is_external(value: Any) -> bool:
+    """Whether a stored case-link value names a case another agency holds (no case here)."""
+    return isinstance(value, str) and value.startswith(EXTERNAL_PREFIX)
+
+
+def journey_noun(d: WorkflowDef) -> str:
+    """What a case of journey ``d`` is called in a sentence: ``foster carer approval``."""
+    title = re.sub(r"\s*\(.*?\)", "", d.title).strip() or d.id
+    return title[:1].lower() + title[1:]
+
+
+def link_problem(
+    spec: FactSpec, ref: str, linked: WorkflowDef, status: str, *, own_ref: str, wanted: Iterable[str]
+) -> str | None:
+    """Why case ``ref`` (of journey ``linked``, with ``status``) may not be the value of case fact
+    ``spec``; ``None`` if it may. ``wanted``: what the journeys the fact links to are called."""
+    if ref == own_ref:
+        return f"{ref} cannot be linked to itself ({spec.name})"
+    if spec.journeys and linked.id not in spec.journeys:
+        return f"{ref} is a {journey_noun(linked)} case, not a {' or '.join(wanted)} case ({spec.name})"
+    if spec.must_be_open and status == "closed":
+        return f"{ref} is closed ({spec.name} needs an open case)"
+    return None
+
+
+def link_problems(definitions: Mapping[str, WorkflowDef]) -> list[tuple[str, int | None, str]]:
+    """Across journeys: each ``back`` names a case fact of the linked journey that links back here,
+    each ``unlinked_by`` a move of this journey, and each state's ``meta.follow_on`` a journey that
+    declares ``follows`` (linking here) while this one declares ``followed_by`` (linking there)."""
+    out: list[tuple[str, int | None, str]] = []
+
+    def links(d: WorkflowDef, name: str, to: str) -> bool:
+        spec = d.facts.get(name)
+        return spec is not None and spec.type == "case" and to in spec.journeys
+
+    for d in definitions.values():
+        triggers = {t.trigger for t in d.transitions}
+        for spec in d.facts.values():
+            for trigger in spec.unlinked_by:
+                if trigger not in triggers:
+                    out.append((d.file, spec.line, f"fact {spec.name!r}: unlinked_by names no move: {trigger!r}"))
+            for journey in spec.journeys if spec.back else ():
+                other = definitions.get(journey)
+                if other is not None and not links(other, spec.back or "", d.id):
+                    text = f"fact {spec.name!r}: back names no case fact of {journey} linking to {d.id}"
+                    out.append((d.file, spec.line, text))
+        for state in d.states.values():
+            follow = state.meta.get("follow_on")
+            if follow is None:
+                continue
+            target = definitions.get(str(follow))
+            if target is None:
+                out.append((d.file, state.line, f"state {state.name!r}: follow_on names no journey: {follow!r}"))
+            elif not links(target, FOLLOWS, d.id) or not links(d, FOLLOWED_BY, target.id):
+                out.append(
+                    (
+                        d.file,
+                        state.line,
+                        f"state {state.name!r}: follow_on {target.id} needs {target.id}.{FOLLOWS} linking to "
+                        f"{d.id} and {d.id}.{FOLLOWED_BY} linking to {target.id}",
+                    )
+                )
+    return out
 
 
 def _users(given: Any, what: str, wrong: InvalidInput) -> list[str]:

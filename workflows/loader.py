@@ -40,6 +40,7 @@ from carepath.engine.definition import (
     WorkflowDef,
 )
 from carepath.engine.errors import Problem, WorkflowDefinitionError
+from carepath.engine.facts import link_problems
 from carepath.engine.registry import WorkflowRegistry
 from carepath.workflows.files import FILE_NAME, WORKFLOWS_DIR, workflow_files
 
@@ -177,8 +178,12 @@ class _FactModel(_Model):
     not_after: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
     at_opening: bool = False
     means: str | None = Field(default=None, pattern=_NAME)
+    must_be_open: bool = False
+    external: bool = False
+    back: str | None = Field(default=None, pattern=_NAME)
+    unlinked_by: list[Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=list)
 
-    _as_list = field_validator("journey", "not_before", "not_after", mode="before")(
+    _as_list = field_validator("journey", "not_before", "not_after", "unlinked_by", mode="before")(
         classmethod(lambda cls, v: _names(v))
     )
 
@@ -200,6 +205,8 @@ class _FactModel(_Model):
         dated = self.future or self.before_opening or self.not_before or self.not_after
         if dated and self.type != "date":
             raise ValueError("future, before_opening, not_before and not_after apply to dates only")
+        if (self.must_be_open or self.external or self.back or self.unlinked_by) and self.type != "case":
+            raise ValueError("must_be_open, external, back and unlinked_by apply to case facts only")
         return self
 
     def build(self, name: str) -> FactSpec:
@@ -216,6 +223,10 @@ class _FactModel(_Model):
             not_after=tuple(self.not_after),
             at_opening=self.at_opening,
             means=self.means,
+            must_be_open=self.must_be_open,
+            external=self.external,
+            back=self.back,
+            unlinked_by=tuple(self.unlinked_by),
             line=self.line,
         )
 
@@ -520,6 +531,9 @@ def load_registry(directory: Path = WORKFLOWS_DIR, conventions: Mapping[str, str
         for spec in d.facts.values():
             for journey in (j for j in spec.journeys if j not in known):
                 problems.append(Problem(d.file, spec.line, f"fact {spec.name!r} links to unknown journey {journey!r}"))
+    if not problems:  # links both ways and follow-on cases, across journeys (engine.facts.link_problems)
+        latest = {w: registry.latest(w).definition for w in known}
+        problems.extend(Problem(file, line, text) for file, line, text in link_problems(latest))
     if problems:
         raise WorkflowDefinitionError(problems)
     return registry

@@ -20,7 +20,7 @@ from carepath.engine.case import NOTE_KINDS, NOTE_TRIGGER, NOTICE_TRIGGERS, Acto
 from carepath.engine.clock import Clock, local_today
 from carepath.engine.compiler import CompiledWorkflow, Firing
 from carepath.engine.deadlines import DeadlineBook, may_change, replay_deadlines
-from carepath.engine.definition import ON_HOLD, DeadlineRule, TransitionDef
+from carepath.engine.definition import ON_HOLD, DeadlineRule, TransitionDef, WorkflowDef
 from carepath.engine.errors import (
     CaseNotFound,
     ConcurrencyConflict,
@@ -31,7 +31,16 @@ from carepath.engine.errors import (
     shown,
 )
 from carepath.engine.events import CaseMoved, CaseRef, StateAnnounced
-from carepath.engine.facts import check_facts, texts_of, usable
+from carepath.engine.facts import (
+    FOLLOWED_BY,
+    FOLLOWS,
+    check_facts,
+    is_external,
+    journey_noun,
+    link_problem,
+    texts_of,
+    usable,
+)
 from carepath.engine.guards import GuardContext
 from carepath.engine.policy import Subject, authorize
 from carepath.engine.ports import Transaction, UnitOfWork
@@ -124,10 +133,12 @@ class CaseService:
             authorize(who, "case.open", Subject(owner_id=owner_id, team_id=team_id))
             self._check_owner(tx, owner_id, team_id)
             ref = ref or tx.next_reference(d.reference_prefix, on.year)
+            facts, linked = self._links(tx, d, facts, own_ref=ref)
             case = Case(ref, d.id, d.version, d.initial, on, on, owner_id=owner_id, team_id=team_id)
             case.id = tx.add_case(case)
             payload = {"facts": dict(facts or {}), "owner_id": case.owner_id, "team_id": team_id}
             self._record(tx, compiled, case, "open", None, d.initial, on, who, note, payload, expected_version=None)
+            self._link_back(tx, d, case, "open", linked, {}, on, who)
             return case
 
     def fire(
@@ -151,20 +162,35 @@ class CaseService:
             transition = self._transition(compiled, case, trigger)
             self._check_role(case, transition, who)
             given = self._typed(compiled, case, transition, given, texts)
+            given, linked = self._links(tx, compiled.definition, given, own_ref=case.ref)
             missing = [f for f in transition.requires if given.get(f) in (None, "")]
             if missing:
                 raise GuardFailed(case.ref, trigger, case.state, ["missing fact(s) " + ", ".join(missing)])
             firing = Firing(case.state, self._context(case, trigger, who, on, given))
             if not compiled.machine.events[trigger].trigger(firing):
                 raise GuardFailed(case.ref, trigger, case.state, firing.failures or ["guard failed"])
-            payload: dict[str, Any] = {"facts": given}
+            # A move that ends a link clears it here (and, below, on the linked case).
+            ended = {
+                f.name: case.facts[f.name]
+                for f in compiled.definition.facts.values()
+                if trigger in f.unlinked_by and case.facts.get(f.name) not in (None, "") and f.name not in given
+            }
+            payload: dict[str, Any] = {"facts": {**given, **dict.fromkeys(ended)}}
             dest = compiled.definition.state(firing.state)
             if dest.terminal and dest.meta.get("exit_reason"):
                 # A decision that ends the case (not approved, resigned...) names its own exit reason.
                 payload.update(reason=str(dest.meta["exit_reason"]), stage=case.state)
+            follow_on = dest.meta.get("follow_on")
+            follower: CompiledWorkflow | None = None
+            if follow_on:  # approval opens the approved carer's case, linked both ways
+                follower = self.workflows.latest(str(follow_on))
+                payload["facts"][FOLLOWED_BY] = tx.next_reference(follower.definition.reference_prefix, on.year)
             self._record(
                 tx, compiled, case, trigger, case.state, firing.state, on, who, note, payload, expected_version
             )
+            self._link_back(tx, compiled.definition, case, trigger, linked, ended, on, who)
+            if follower is not None:
+                self._open_follow_on(tx, follower, case, payload["facts"][FOLLOWED_BY], on, who)
             return case
 
     def hold(
@@ -471,6 +497,106 @@ class CaseService:
         if expected_version is not None and expected_version != case.version:
             raise ConcurrencyConflict(case.ref, expected_version, case.version)
         return who, case
+
+    def _links(
+        self, tx: Transaction, d: WorkflowDef, facts: Mapping[str, Any], *, own_ref: str
+    ) -> tuple[dict[str, Any], dict[str, Case]]:
+        """``facts`` with each case link checked and written as the linked case's stored reference.
+
+        A link names a case that exists, of a journey the fact names, open if the fact says
+        ``must_be_open``; an ``external:`` value (only where the fact allows it) names no case here.
+        Returns the facts and the linked cases (locked), by fact name.
+
+        Raises:
+            InvalidInput: one line naming the reference and what is wrong with it.
+        """
+        out = dict(facts)
+        linked: dict[str, Case] = {}
+        for name, value in facts.items():
+            spec = d.facts.get(name)
+            if spec is None or spec.type != "case" or value in (None, "") or is_external(value):
+                continue
+            stored = lookup_reference(str(value))
+            try:
+                if stored is None:
+                    raise CaseNotFound(str(value))
+                other = tx.case_for_update(stored)
+            except CaseNotFound:
+                raise InvalidInput(f"{str(value).strip().upper()}: no such case ({name})") from None
+            wanted = [journey_noun(self.workflows.latest(j).definition) for j in spec.journeys]
+            problem = link_problem(
+                spec, other.ref, self._compiled(other).definition, other.status, own_ref=own_ref, wanted=wanted
+            )
+            if problem:
+                raise InvalidInput(problem)
+            out[name] = other.ref
+            linked[name] = other
+        return out, linked
+
+    def _link_back(
+        self,
+        tx: Transaction,
+        d: WorkflowDef,
+        case: Case,
+        trigger: str,
+        linked: Mapping[str, Case],
+        ended: Mapping[str, Any],
+        on: date,
+        who: Actor,
+    ) -> None:
+        """Record the other side of each link ``case`` just made (a fact with ``back``) or ended.
+
+        The linked case gets an ``update`` event in the same unit of work, by the same actor, that
+        records (or clears) this case's reference under its own fact; it does not move. A case that
+        already records it, a closed one (when ending) and an external reference are left alone.
+        """
+        changes: list[tuple[Case, str, str | None]] = []
+        for name, other in linked.items():
+            back = d.facts[name].back
+            if back and other.facts.get(back) != case.ref:
+                changes.append((other, back, case.ref))
+        for name, value in ended.items():
+            back = d.facts[name].back
+            stored = lookup_reference(str(value)) if back and not is_external(value) else None
+            if stored is None or back is None:
+                continue
+            try:
+                other = tx.case_for_update(stored)
+            except CaseNotFound:
+                continue
+            if other.status != "closed" and other.facts.get(back) == case.ref:
+                changes.append((other, back, None))
+        for other, back, value in changes:
+            compiled = self._compiled(other)
+            payload: dict[str, Any] = {"facts": {back: value}, "linked_from": case.ref, "by": trigger}
+            if other.state == ON_HOLD:
+                payload["held_from"] = other.held_from
+            what = f"linked with {case.ref}" if value else f"link with {case.ref} ended"
+            note = f"{what} ({trigger} on {case.ref})"
+            day = max(on, other.last_event_on)
+            self._record(tx, compiled, other, "update", other.state, other.state, day, who, note, payload, None)
+
+    def _open_follow_on(
+        self, tx: Transaction, compiled: CompiledWorkflow, case: Case, ref: str, on: date, who: Actor
+    ) -> Case:
+        """Open the case that follows ``case`` (its state's ``meta.follow_on``), in the same unit of work.
+
+        Same day, same actor, same owner and team (the owner must still be a member of the team);
+        the new case ``follows`` this one and takes the facts it opens with that this one holds.
+        """
+        d = compiled.definition
+        self._check_owner(tx, case.owner_id, case.team_id)
+        facts: dict[str, Any] = {FOLLOWS: case.ref}
+        for spec in d.facts.values():
+            value = case.facts.get(spec.name)
+            if spec.at_opening and spec.name != FOLLOWS and value not in (None, ""):
+                facts[spec.name] = value
+        new = Case(ref, d.id, d.version, d.initial, on, on, owner_id=case.owner_id, team_id=case.team_id)
+        new.id = tx.add_case(new)
+        payload = {"facts": facts, "owner_id": new.owner_id, "team_id": new.team_id, "follows": case.ref}
+        note = f"opened on {case.ref}'s {case.state.replace('_', ' ')}"
+        self._record(tx, compiled, new, "open", None, d.initial, on, who, note, payload, expected_version=None)
+        return new
 
     @staticmethod
     def _check_owner(tx: Transaction, owner_id: int | None, team_id: int | None) -> None:

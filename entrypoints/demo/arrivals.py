@@ -33,6 +33,7 @@ class Arrival:
         team: the owning team's name.
         facts: facts the case opens with.
         prefer: triggers the walk takes over its usual main move.
+        ref: a case already open to walk instead (the approved carer's case an approval opened).
     """
 
     on: date
@@ -40,6 +41,7 @@ class Arrival:
     team: str
     facts: Mapping[str, Any]
     prefer: tuple[str, ...] = ()
+    ref: str | None = None
 
 
 def arrivals(rng: random.Random, today: date, households: int, children: int, journeys: Iterable[str]) -> list[Arrival]:

@@ -65,7 +65,7 @@ def _typed(seeder: Seeder, w: CaseWalk, spec: FactSpec, on: date) -> Any:
     if spec.type == "user":
         return PANEL_MEMBERS[0]
     if spec.type == "case":
-        return _reference(seeder, w, name) or f"DEMO-EXT-{w.rng.randint(100, 999)}"
+        return _reference(seeder, w, name) or f"external:DEMO-EXT/{w.rng.randint(100, 999)}"
     if spec.type == "choice":
         return _one_of(w, name, spec.options)
     if spec.type == "yes_no":
@@ -112,8 +112,8 @@ def _panel_day(seeder: Seeder, w: CaseWalk, on: date) -> date:
 def _reference(seeder: Seeder, w: CaseWalk, name: str) -> str | None:
     if name == PARTNER_FACT:
         waiting = seeder.waiting_partner()
-        return waiting.case.ref if waiting and waiting.case else f"DEMO-VAA-{w.rng.randint(100, 999)}"
+        return waiting.case.ref if waiting and waiting.case else f"external:DEMO-VAA/{w.rng.randint(100, 999)}"
     if name.endswith("_ref"):
         partner = w.partner.case if w.partner else None
-        return partner.ref if partner else f"DEMO-EXT-{w.rng.randint(100, 999)}"
+        return partner.ref if partner else f"external:DEMO-EXT/{w.rng.randint(100, 999)}"
     return None

@@ -187,6 +187,10 @@ class Gateway:
         """Open a case (``CaseService.open_case``)."""
         return self.app.cases.open_case(journey, actor, on=on, owner_id=owner_id, team_id=team_id, facts=facts)
 
+    def case(self, ref: str, actor: Actor) -> Case:
+        """A case as stored (``ReadService.case``): one the service opened itself, as a follow-on."""
+        return self.app.reads.case(ref, actor)
+
     def fire(self, ref: str, trigger: str, actor: Actor, *, on: date, facts: Mapping[str, Any]) -> Case:
         """Fire a trigger (``CaseService.fire``)."""
         return self.app.cases.fire(ref, trigger, actor, on=on, facts=facts)

@@ -4,7 +4,8 @@ A queue holds (next date, case, token); the clock is set to each step's day befo
 runs. A child's link names waiting approved adopters (``adopter_case_ref``) and the adopters'
 case records the match, placement, disruption and order the same day as the child's
 (``PARTNER_MOVES``); adopters never match on their own. An approval opens the approved
-carer's case the same day (``FOLLOW_ON``).
+carer's case the same day: the service opens it (the approved state's ``follow_on``) and the
+walk goes on with it (``FOLLOW_ON`` names the moves it prefers).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any
 
-from carepath.engine.case import Case
+from carepath.engine.case import Actor, Case
 from carepath.engine.clock import LONDON, FixedClock
 from carepath.engine.deadlines import Deadline
 from carepath.engine.definition import ON_HOLD, WorkflowDef
+from carepath.engine.facts import FOLLOWED_BY, FOLLOWS
 from carepath.entrypoints.demo.arrivals import Arrival
 from carepath.entrypoints.demo.definitions import Shape
 from carepath.entrypoints.demo.gateway import Gateway
@@ -143,9 +145,10 @@ class Seeder:
         if nxt is not None:
             heapq.heappush(self.queue, (nxt, w.index, w.token))
 
-    def add(self, arrival: Arrival) -> None:
-        """Queue a new case."""
+    def add(self, arrival: Arrival, owner: Actor | None = None) -> None:
+        """Queue a new case (``owner``: who holds it, if already chosen)."""
         w = Walker(self, arrival, random.Random(self.rng.random()))
+        w.owner = owner
         w.index = len(self.walkers)
         self.walkers.append(w)
         heapq.heappush(self.queue, (arrival.on, w.index, w.token))
@@ -156,8 +159,12 @@ class Seeder:
         nxt, prefer = FOLLOW_ON.get(w.definition.id, (None, ()))
         if nxt is None or nxt not in self.gateway.journeys():
             return
+        opened = w.case.facts.get(FOLLOWED_BY)
+        if opened:  # the approval opened it, linked (docs/journeys.md "Linked cases")
+            self.add(Arrival(on, nxt, w.arrival.team, {}, prefer, ref=str(opened)), owner=w.owner)
+            return
         facts = {k: v for k, v in w.case.facts.items() if k in ("household_name",)}
-        facts["approval_case_ref"] = w.case.ref
+        facts[FOLLOWS] = w.case.ref
         self.add(Arrival(on, nxt, w.arrival.team, facts, prefer))
 
     def run(self) -> None:

@@ -83,7 +83,13 @@ class Walker(Planner):
     # -- moves -----------------------------------------------------------------------------------
 
     def _open(self, on: date) -> None:
-        self.owner = self.seeder.org.owner_for(self.team_id, self.rng)
+        self.owner = self.owner or self.seeder.org.owner_for(self.team_id, self.rng)
+        if self.arrival.ref is not None:  # opened by the service with the case it follows
+            self.case = self.seeder.gateway.case(self.arrival.ref, self.owner)
+            self.seeder.opened[self.definition.id] += 1
+            self.seeder.by_ref[self.case.ref] = self
+            self.plan_stay(on)
+            return
         facts = dict(self.arrival.facts)
         for name in opening_facts(self.definition):
             facts.setdefault(name, on.isoformat())

@@ -159,7 +159,10 @@ def test_every_synthetic_fact_is_valid(app: App, seeded: Seeded) -> None:
     """The demo's facts pass the journeys' typed schema: the service refused none of its moves."""
     assert "refused" not in seeded.output, seeded.output
     approved_carers = [c for c in all_cases(app) if c.workflow_id == "approved_foster_carer"]
-    assert any(c.facts.get("approval_case_ref") for c in approved_carers)  # a follow-on names its approval
+    follow_ons = [c for c in approved_carers if c.facts.get("follows")]
+    assert follow_ons  # the approval opened the approved carer's case, linked both ways
+    by_ref = {c.ref: c for c in all_cases(app)}
+    assert all(by_ref[c.facts["follows"]].facts.get("followed_by") == c.ref for c in follow_ons)
 
 
 def test_names_are_fictional_and_never_in_mail(app: App) -> None:

@@ -33,7 +33,7 @@ COURT = [
 ]
 MATCH = [
     step("start_family_finding", "2026-07-02"),
-    step("record_link", "2026-08-03", linked_on="2026-08-03", adopter_case_ref="PA-2026-0001"),
+    step("record_link", "2026-08-03", linked_on="2026-08-03", adopter_case_ref="external:VAA-TEST/PA-1"),
     step("record_support_assessment", "2026-08-10", adoption_support_assessed_on="2026-08-10"),
     step("refer_match_to_panel", "2026-08-12", "team_manager", placement_report_authorised_on="2026-08-12"),
     step("book_match_panel", "2026-08-13", "panel_coordinator", panel_date="2026-09-09"),
@@ -200,7 +200,7 @@ def test_disruption_then_a_new_placement_has_its_own_first_review(walker: Walker
     w.fire("record_cla_review", "2026-12-01", cla_review_on="2026-12-01")
     assert w.due("CS3") == "2027-06-01"  # looked-after reviews resume
     w.fire("resume_family_finding", "2026-12-02")
-    w.walk([step("record_link", "2027-01-04", linked_on="2027-01-04", adopter_case_ref="PA-2026-0002")])
+    w.walk([step("record_link", "2027-01-04", linked_on="2027-01-04", adopter_case_ref="external:VAA-TEST/PA-2")])
     assert (
         w.actions("team_manager")["refer_match_to_panel"]
         .reasons[0]
@@ -246,12 +246,14 @@ def test_foster_for_adoption_is_a_recorded_option_with_its_dual_approval(walker:
     w.walk(REVIEWS + PLAN)
     w.fire("record_ffa_consideration", "2026-04-20", ffa_considered_on="2026-04-20", ffa_outcome="placed")
     with pytest.raises(GuardFailed, match="ffa_dual_approval_on"):
-        w.fire("record_ffa_placement", "2026-04-20", ffa_placed_on="2026-04-20", ffa_carers_ref="PA-2025-0007")
+        w.fire(
+            "record_ffa_placement", "2026-04-20", ffa_placed_on="2026-04-20", ffa_carers_ref="external:VAA-TEST/PA-7"
+        )
     w.fire(
         "record_ffa_placement",
         "2026-04-20",
         ffa_placed_on="2026-04-20",
-        ffa_carers_ref="PA-2025-0007",
+        ffa_carers_ref="external:VAA-TEST/PA-7",
         ffa_dual_approval_on="2026-04-17",
     )
     cs12 = w.deadline("CS12")

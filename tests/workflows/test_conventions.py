@@ -120,7 +120,7 @@ def test_placement_day_and_the_ten_weeks(ten_weeks: Walker, eligible: str) -> No
             step("decide_should_be_placed", "2025-07-22", "agency_decision_maker"),
             step("record_consent", "2025-08-01", authority_to_place_on="2025-08-01"),
             step("start_family_finding", "2025-08-04"),
-            step("record_link", "2025-10-01", linked_on="2025-10-01", adopter_case_ref="PA-2025-0001"),
+            step("record_link", "2025-10-01", linked_on="2025-10-01", adopter_case_ref="external:VAA-TEST/PA-1"),
             step("record_support_assessment", "2025-10-02", adoption_support_assessed_on="2025-10-02"),
             step("refer_match_to_panel", "2025-10-03", "team_manager", placement_report_authorised_on="2025-10-03"),
             step("book_match_panel", "2025-10-06", "panel_coordinator", panel_date="2025-11-05"),

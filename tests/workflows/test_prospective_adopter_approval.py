@@ -74,7 +74,7 @@ def test_main_path_to_approval_reviews_and_adoption(walker: Walker) -> None:
     w.fire("start_approval_review", "2027-06-01", review_started_on="2027-06-01")
     w.fire("continue_approval", "2027-06-10", "agency_decision_maker")
     assert w.due("AS11") == "2028-06-10"  # from the actual review
-    w.fire("record_match", "2027-09-01", matched_on="2027-09-01", child_case_ref="CH-2026-0001")
+    w.fire("record_match", "2027-09-01", matched_on="2027-09-01", child_case_ref="external:LA-TEST/CH-1")
     w.fire("record_placement", "2027-09-20", child_placed_on="2027-09-20")
     assert w.deadline("AS11").status == "cancelled"  # no review while a child is placed
     case = w.fire("record_adoption_order", "2028-03-01", adoption_order_on="2028-03-01")
@@ -245,7 +245,7 @@ def test_disruption_returns_to_approved_and_restarts_reviews(walker: Walker) -> 
     w = opened(walker)
     w.walk(TO_ADM)
     w.fire("approve", "2026-07-24", "agency_decision_maker")
-    w.fire("record_match", "2026-09-01", matched_on="2026-09-01", child_case_ref="CH-2026-0001")
+    w.fire("record_match", "2026-09-01", matched_on="2026-09-01", child_case_ref="external:LA-TEST/CH-1")
     w.fire("record_placement", "2026-09-20", child_placed_on="2026-09-20")
     w.fire("record_disruption", "2026-12-01", disrupted_on="2026-12-01")
     assert (w.state, w.due("AS11")) == ("approved", "2027-12-01")
@@ -256,15 +256,15 @@ def test_foster_for_adoption_dual_approval_is_recorded(walker: Walker) -> None:
     w.walk(TO_ADM)
     w.fire("approve", "2026-07-24", "agency_decision_maker")
     with pytest.raises(NotPermitted, match="nominated_officer"):
-        w.fire("record_ffa_approval", "2026-08-03", ffa_approved_on="2026-08-03", ffa_child_ref="CH-2026-0002")
+        w.fire("record_ffa_approval", "2026-08-03", ffa_approved_on="2026-08-03", ffa_child_ref="external:LA-TEST/CH-2")
     w.fire(
         "record_ffa_approval",
         "2026-08-03",
         "nominated_officer",
         ffa_approved_on="2026-08-03",
-        ffa_child_ref="CH-2026-0002",
+        ffa_child_ref="external:LA-TEST/CH-2",
     )
-    assert w.case.facts["ffa_child_ref"] == "CH-2026-0002"
+    assert w.case.facts["ffa_child_ref"] == "external:LA-TEST/CH-2"
 
 
 # -- holds: only the delays AAR 30B(2) allows pause the 4-month clock -------------------------------------
