@@ -50,6 +50,26 @@ class CatcherSettings(BaseModel):
     port: Port = 8025
 
 
+class WebSettings(BaseModel):
+    """The web app and API (``carepath web``, and ``carepath run`` beside the scheduler)."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    council_name: str = Field(default="Example Council", min_length=1, max_length=80)
+    #: Signs the session cookie; share it between app processes. Unset: a random key per process
+    #: (sessions then end when the process restarts, and need one process).
+    secret_key: SecretStr | None = None
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(
+                "use at least 32 random characters (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+
 class Settings(BaseSettings):
     """carepath's configuration."""
 
@@ -66,6 +86,7 @@ class Settings(BaseSettings):
     user: str | None = Field(default=None, description="email of the person using the CLI")
     smtp: SmtpSettings = SmtpSettings()
     catcher: CatcherSettings = CatcherSettings()
+    web: WebSettings = WebSettings()
     conventions: dict[str, Literal["after", "beginning_with"]] = Field(
         default_factory=lambda: dict(DEFAULT_CONVENTIONS),
         description="counting conventions the regulations leave open; see docs/conventions.md",

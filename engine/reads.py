@@ -114,6 +114,23 @@ class CaseListing:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkItem:
+    """An open case with its owner and team, and its earliest open deadline (if any)."""
+
+    listing: CaseListing
+    next_deadline: Deadline | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLoad:
+    """How many open cases one worker of a team holds."""
+
+    owner: str | None
+    name: str | None
+    open_cases: int
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One event with the email of who recorded it."""
 

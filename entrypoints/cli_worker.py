@@ -60,12 +60,59 @@ def worker(
     ticker.run_until_signalled()
 
 
-def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    """Start carepath: scheduler ticks and, without SMTP settings, the built-in mail catcher."""
+def _web_server(app: App) -> Any:
+    """A uvicorn server for the web app on the configured host and port (not yet started)."""
+    import uvicorn
+
+    from carepath.entrypoints.web.app import create_app
+
+    w = app.settings.web
+    config = uvicorn.Config(create_app(app), host=w.host, port=w.port, log_level="warning", proxy_headers=False)
+    return uvicorn.Server(config)
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or type(exc).__name__)
+            fail(f"the web app cannot listen on {host}:{port}: {why} (set CAREPATH_WEB__PORT)")
+
+
+def web(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Serve only the web app and API (run several beside one PostgreSQL; the scheduler runs elsewhere)."""
+    _logging(verbose)
+    app = get_app()
+    w = app.settings.web
+    _check_port(w.host, w.port)
+    if w.secret_key is None:
+        typer.echo("note: CAREPATH_WEB__SECRET_KEY is not set: sessions end when this process stops", err=True)
+    typer.echo(f"carepath web app on http://{w.host}:{w.port}/ ; Ctrl-C to stop")
+    _web_server(app).run()
+
+
+def run(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    serve_web: Annotated[bool, typer.Option("--web/--no-web", help="Also serve the web app.")] = True,
+) -> None:
+    """Start carepath: the web app, scheduler ticks and, without SMTP settings, the built-in mail catcher."""
+    import threading
+
     from carepath.entrypoints.scheduler import Ticker
 
     _logging(verbose)
     app = get_app()
+    server: Any = None
+    if serve_web:
+        w = app.settings.web
+        _check_port(w.host, w.port)
+        server = _web_server(app)
+        threading.Thread(target=server.run, name="carepath-web", daemon=True).start()
+        typer.echo(f"web app on http://{w.host}:{w.port}/ : open it in a browser and sign in")
     catcher: Any = None
     if not app.settings.smtp.host:
         from carepath.notifications.catcher import MailCatcher
@@ -85,6 +132,8 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     try:
         ticker.run_until_signalled()
     finally:
+        if server is not None:
+            server.should_exit = True
         if catcher is not None:
             catcher.stop()
 
@@ -93,3 +142,4 @@ def register(app: typer.Typer) -> None:
     """Add ``worker`` and ``run``."""
     app.command("worker")(worker)
     app.command("run")(run)
+    app.command("web")(web)

@@ -6,6 +6,7 @@ the small Protocols below.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ from carepath.engine.reads import (
     Override,
     Page,
     Scope,
+    WorkerLoad,
+    WorkItem,
     clamp_limit,
 )
 from carepath.engine.text import cursor, lookup_reference, record_id
@@ -77,6 +80,26 @@ class PanelReads(Protocol):
     def overrides(self, *, limit: int = ..., after: str | None = None) -> Page[Override]: ...
 
 
+class WorkReads(Protocol):
+    def tray(
+        self,
+        scope: Scope,
+        *,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        places: Sequence[tuple[str, str]] = (),
+        workflow: str | None = None,
+        state: str | None = None,
+        statuses: Sequence[str] = ("open", "on_hold"),
+        limit: int = ...,
+        after: str | None = None,
+    ) -> Page[WorkItem]: ...
+    def breaches(
+        self, scope: Scope, since: date, until: date, *, team_id: int | None = None, limit: int = ...
+    ) -> Page[tuple[Deadline, str, str | None]]: ...
+    def caseloads(self, team_id: int) -> list[WorkerLoad]: ...
+
+
 def scope_for(actor: Actor, command: str) -> Scope:
     """The cases ``actor`` may see in a list read by ``command``; refused if none."""
     kind, team_ids = case_scope_filter(actor, command)
@@ -97,6 +120,7 @@ class ReadService:
         mail: MailReads,
         panels: PanelReads,
         people: PeopleReads,
+        work: WorkReads | None = None,
     ) -> None:
         self._cases = cases
         self._history = history
@@ -104,6 +128,7 @@ class ReadService:
         self._mail = mail
         self._panels = panels
         self._people = people
+        self._work = work
 
     def case(self, ref: str, actor: Actor) -> Case:
         """One case, if ``actor`` may read it; the reference in any case (they are stored upper case)."""
@@ -215,3 +240,49 @@ class ReadService:
         """A page of teams with their people, by name."""
         authorize(actor, "team.read")
         return self._people.teams(limit=clamp_limit(limit), after=cursor(after))
+
+    def tray(
+        self,
+        actor: Actor,
+        *,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        places: Sequence[tuple[str, str]] = (),
+        workflow: str | None = None,
+        state: str | None = None,
+        statuses: Sequence[str] = ("open", "on_hold"),
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page[WorkItem]:
+        """A page of open cases ``actor`` may see, soonest-due (overdue) first, with each one's next deadline.
+
+        ``owner_id``: one worker's tray (My work); ``team_id``: a team's; ``places``: cases in those
+        (journey, state) pairs (awaiting a decision, ready for panel).
+        """
+        assert self._work is not None, "the work read model is not wired"
+        return self._work.tray(
+            scope_for(actor, "case.list"),
+            owner_id=owner_id,
+            team_id=team_id,
+            places=places,
+            workflow=workflow or None,
+            state=state or None,
+            statuses=statuses,
+            limit=clamp_limit(limit),
+            after=cursor(after),
+        )
+
+    def breaches(
+        self, actor: Actor, since: date, until: date, *, team_id: int | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[tuple[Deadline, str, str | None]]:
+        """Deadlines breached between ``since`` and ``until`` on cases ``actor`` may see, latest first."""
+        assert self._work is not None, "the work read model is not wired"
+        return self._work.breaches(
+            scope_for(actor, "deadlines.read"), since, until, team_id=team_id, limit=clamp_limit(limit)
+        )
+
+    def caseloads(self, actor: Actor, team_id: int) -> list[WorkerLoad]:
+        """Open cases per worker of a team: for whoever may assign that team's cases."""
+        authorize(actor, "case.assign", Subject(owner_id=None, team_id=team_id))
+        assert self._work is not None, "the work read model is not wired"
+        return self._work.caseloads(team_id)

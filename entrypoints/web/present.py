@@ -1,0 +1,178 @@
+"""What pages show: dates in words, deadlines as tags with days left in their rule's own unit.
+
+Plain functions over the engine's values, so the pages, the API and the tests agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from carepath.engine.calendar import WorkingCalendar, parse_limit
+from carepath.engine.deadlines import Deadline, breach_day, lateness
+from carepath.engine.definition import DeadlineRule, WorkflowDef
+
+LONDON = ZoneInfo("Europe/London")
+#: A live deadline this close (in working days) is "due soon" (UI.md: yellow).
+DUE_SOON_WORKING_DAYS = 5
+#: What each class means, for the tag's title and the "Why this date?" details.
+CLASSES = {
+    "STAT": "statutory: set by regulations",
+    "SG": "statutory guidance",
+    "NMS": "national minimum standards",
+    "LOCAL": "local procedure",
+}
+
+
+def long_date(d: date | None) -> str:
+    """``Wednesday 4 March 2026`` (GOV.UK style), or an empty string."""
+    if d is None:
+        return ""
+    return f"{d:%A} {d.day} {d:%B %Y}"
+
+
+def short_date(d: date | None) -> str:
+    """``4 Mar 2026`` for tables."""
+    return "" if d is None else f"{d.day} {d:%b %Y}"
+
+
+def local_time(at: datetime | None) -> str:
+    """``4 Mar 2026 at 09:05`` in London time."""
+    if at is None:
+        return ""
+    local = at.astimezone(LONDON) if at.tzinfo else at
+    return f"{local.day} {local:%b %Y} at {local:%H:%M}"
+
+
+def _plural(n: int, unit: str) -> str:
+    singular = unit[:-1] if unit.endswith("s") else unit
+    return f"{n} {singular if n == 1 else unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineView:
+    """One deadline as a page shows it."""
+
+    rule: str
+    label: str
+    klass: str
+    klass_meaning: str
+    source: str
+    cycle: int
+    start_on: date
+    due_on: date
+    raw_due_on: date
+    status: str
+    tag: str
+    colour: str
+    days: str
+    live: bool
+    overdue: bool
+    due_soon: bool
+    met_on: date | None
+    breached_on: date | None
+    limit: str
+    skipped: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "label": self.label,
+            "class": self.klass,
+            "source": self.source,
+            "cycle": self.cycle,
+            "start_on": self.start_on.isoformat(),
+            "due_on": self.due_on.isoformat(),
+            "status": self.status,
+            "days": self.days,
+            "overdue": self.overdue,
+            "met_on": self.met_on.isoformat() if self.met_on else None,
+            "breached_on": self.breached_on.isoformat() if self.breached_on else None,
+        }
+
+
+def deadline_view(d: Deadline, rule: DeadlineRule | None, today: date, calendar: WorkingCalendar) -> DeadlineView:
+    """``d`` with its tag, colour and days left or overdue in its rule's unit."""
+    limit_text = rule.limit if rule else "0 days"
+    try:
+        limit = parse_limit(limit_text)
+        working = limit.unit == "working_days"
+    except ValueError:
+        limit, working = None, False
+    unit = "working days" if working else "days"
+    live = d.status in ("open", "paused")
+    due_in = calendar.working_days_between(today, d.due_on) if working else (d.due_on - today).days
+    overdue = live and today > d.due_on
+    due_soon = live and not overdue and calendar.working_days_between(today, d.due_on) <= DUE_SOON_WORKING_DAYS
+    if d.status == "met":
+        late = lateness(d, limit, calendar) if limit else None
+        if late:
+            status, tag, colour, days = "met late", f"Met late by {_plural(*late)}", "orange", _plural(*late) + " late"
+        else:
+            status, tag, colour, days = "met", "Met", "green", ""
+    elif d.status == "breached":
+        status, tag, colour, days = "breached", "Breached", "red", ""
+    elif d.status == "cancelled":
+        status, tag, colour, days = "cancelled", "Cancelled", "grey", ""
+    elif d.status == "void":
+        status, tag, colour, days = "void", "Void", "grey", ""
+    elif overdue:
+        status, tag, colour = "overdue", "Overdue", "red"
+        days = _plural(-due_in, unit) + " overdue"
+    elif d.status == "paused":
+        status, tag, colour, days = "paused", "Paused", "blue", _plural(max(due_in, 0), unit) + " left when resumed"
+    else:
+        status = "due soon" if due_soon else "open"
+        tag, colour = ("Due soon", "yellow") if due_soon else ("Open", "grey")
+        days = "due today" if due_in == 0 else _plural(due_in, unit) + " left"
+    return DeadlineView(
+        rule=d.rule,
+        label=rule.label if rule else d.rule,
+        klass=rule.klass if rule else "",
+        klass_meaning=CLASSES.get(rule.klass if rule else "", ""),
+        source=rule.source if rule else "",
+        cycle=d.cycle,
+        start_on=d.start_on,
+        due_on=d.due_on,
+        raw_due_on=d.raw_due_on,
+        status=status,
+        tag=tag,
+        colour=colour,
+        days=days,
+        live=live,
+        overdue=overdue,
+        due_soon=due_soon,
+        met_on=d.met_on,
+        breached_on=breach_day(d, today),
+        limit=limit_text,
+        skipped=skipped_days(d, calendar) if working else (),
+    )
+
+
+def skipped_days(d: Deadline, calendar: WorkingCalendar) -> tuple[str, ...]:
+    """The bank holidays and closures between start and due date (weekends are counted, not listed)."""
+    out: list[str] = []
+    day = d.start_on
+    steps = 0
+    while day < d.due_on and steps < 800:
+        day = date.fromordinal(day.toordinal() + 1)
+        steps += 1
+        if day.weekday() < 5 and not calendar.is_working_day(day):
+            name = calendar.holiday_name(day) or "local closure"
+            out.append(f"{long_date(day)}: {name}")
+    return tuple(out)
+
+
+def rule_of(workflow: WorkflowDef, name: str) -> DeadlineRule | None:
+    for rule in workflow.deadlines:
+        if rule.name == name:
+            return rule
+    return None
+
+
+def humanise(name: str) -> str:
+    """``record_application`` → ``Record application`` (for names without a label)."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

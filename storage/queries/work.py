@@ -1,0 +1,146 @@
+"""Work trays for the web app: open cases with their next deadline, soonest (overdue) first;
+breaches in a period; caseload per worker.
+
+A caseworker's tray is their open cases ordered by the earliest open deadline (cases with none
+last), keyset-paged on (next due day, case id), so a page costs the same whatever the caseload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, tuple_
+
+from carepath.engine.deadlines import Deadline
+from carepath.engine.reads import DEFAULT_LIMIT, CaseListing, Page, Scope, WorkerLoad, WorkItem, cursor_parts
+from carepath.storage.paging import read_page, rows_of
+from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
+from carepath.storage.uow import case_from_row, deadline_from_row
+
+#: Where cases with no open deadline sort: after every real due day.
+_NEVER = date(9999, 12, 31)
+
+
+class WorkQueries:
+    """Trays of open cases, breaches and caseloads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def tray(
+        self,
+        scope: Scope,
+        *,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        places: Sequence[tuple[str, str]] = (),
+        workflow: str | None = None,
+        state: str | None = None,
+        statuses: Sequence[str] = ("open", "on_hold"),
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> Page[WorkItem]:
+        """Cases in ``scope`` with one of ``statuses`` (open and on hold by default), soonest due first.
+
+        ``owner_id``, ``team_id``: one worker's or one team's; ``places``: in those (journey, state) pairs.
+        """
+        d = DEADLINES.c
+        nd = select(d.case_id, func.min(d.due_on).label("next_due")).where(d.status == "open")
+        if owner_id is not None:
+            nd = nd.where(d.owner_id == owner_id)  # the deadline's copy of its case's owner: ix_deadline_owner_due
+        if team_id is not None:
+            nd = nd.where(d.team_id == team_id)
+        nd_sub = nd.group_by(d.case_id).subquery()
+        key = func.coalesce(nd_sub.c.next_due, _NEVER)
+        conds: list[Any] = [CASES.c.status.in_(list(statuses))]
+        if not scope.all_cases:
+            conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
+        if owner_id is not None:
+            conds.append(CASES.c.owner_id == owner_id)
+        if team_id is not None:
+            conds.append(CASES.c.team_id == team_id)
+        if workflow:
+            conds.append(CASES.c.workflow_id == workflow)
+        if state:
+            conds.append(CASES.c.state == state)
+        if places:
+            conds.append(or_(*(and_(CASES.c.workflow_id == w, CASES.c.state == s) for w, s in places)))
+        stmt = (
+            select(
+                CASES,
+                USERS.c.email.label("owner_email"),
+                TEAMS.c.name.label("team_name"),
+                key.label("sort_due"),
+            )
+            .outerjoin(nd_sub, nd_sub.c.case_id == CASES.c.id)
+            .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
+            .outerjoin(TEAMS, TEAMS.c.id == CASES.c.team_id)
+            .where(*conds)
+        )
+        if after is not None:
+            due, cid = cursor_parts(after, (date, int))
+            stmt = stmt.where(tuple_(key, CASES.c.id) > tuple_(due, cid))
+        stmt = stmt.order_by(key, CASES.c.id)
+        matching = rows_of(CASES).where(*conds)
+        with self.engine.connect() as conn:
+            rows, total, exact, cursor = read_page(conn, stmt, matching, limit, lambda r: (_day(r.sort_due), r.id))
+            firsts = self._firsts(conn, [(r.id, _day(r.sort_due)) for r in rows if _day(r.sort_due) != _NEVER])
+        items = tuple(
+            WorkItem(CaseListing(case_from_row(r), r.owner_email, r.team_name), firsts.get(r.id)) for r in rows
+        )
+        return Page(items, total, limit, cursor, exact)
+
+    @staticmethod
+    def _firsts(conn: Any, keys: list[tuple[int, date]]) -> dict[int, Deadline]:
+        """The open deadline each case has on its earliest due day (one statement for the page)."""
+        if not keys:
+            return {}
+        rows = conn.execute(
+            select(DEADLINES)
+            .where(DEADLINES.c.status == "open", tuple_(DEADLINES.c.case_id, DEADLINES.c.due_on).in_(keys))
+            .order_by(DEADLINES.c.case_id, DEADLINES.c.id)
+        )
+        out: dict[int, Deadline] = {}
+        for r in rows:
+            out.setdefault(r.case_id, deadline_from_row(r))
+        return out
+
+    def breaches(
+        self, scope: Scope, since: date, until: date, *, team_id: int | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[tuple[Deadline, str, str | None]]:
+        """Deadlines breached in [since, until] (the day after their due day), with case ref and owner."""
+        d = DEADLINES.c
+        conds: list[Any] = [d.breached_on.is_not(None), d.breached_on >= since, d.breached_on <= until]
+        if not scope.all_cases:
+            conds.append(or_(d.owner_id == scope.actor_id, d.team_id.in_(sorted(scope.team_ids))))
+        if team_id is not None:
+            conds.append(d.team_id == team_id)
+        stmt = (
+            select(DEADLINES, CASES.c.ref, USERS.c.email.label("owner_email"))
+            .join(CASES, CASES.c.id == d.case_id)
+            .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
+            .where(*conds)
+            .order_by(d.breached_on.desc(), d.id.desc())
+        )
+        with self.engine.connect() as conn:
+            rows, total, exact, _ = read_page(conn, stmt, rows_of(DEADLINES).where(*conds), limit, lambda r: (r.id,))
+        return Page(tuple((deadline_from_row(r), r.ref, r.owner_email) for r in rows), total, limit, None, exact)
+
+    def caseloads(self, team_id: int) -> list[WorkerLoad]:
+        """Open cases per owner in one team (a team is tens of people: not paged)."""
+        stmt = (
+            select(USERS.c.email, USERS.c.name, func.count(CASES.c.id))
+            .select_from(CASES)
+            .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
+            .where(CASES.c.team_id == team_id, CASES.c.status == "open")
+            .group_by(USERS.c.email, USERS.c.name)
+            .order_by(func.count(CASES.c.id).desc(), USERS.c.email)
+        )
+        with self.engine.connect() as conn:
+            return [WorkerLoad(r[0], r[1], int(r[2])) for r in conn.execute(stmt)]
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
