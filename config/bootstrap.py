@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         PeopleService,
         TimerService,
     )
+    from carepath.engine.services.accounts import AccountService, PasswordHasher
     from carepath.engine.services.persons import PersonService
     from carepath.engine.services.reads import ReadService
     from carepath.notifications.dispatch import SmtpTarget
@@ -150,6 +151,23 @@ class App:
         from carepath.storage.queries.people import PersonQueries
 
         return PersonService(lambda: self.uow, person_store, PersonQueries(self.read_engine), self.clock)
+
+    @cached_property
+    def hasher(self) -> PasswordHasher:
+        """argon2id (config/passwords.py; tests install cheap parameters there)."""
+        from carepath.config.passwords import argon2_hasher
+
+        return argon2_hasher()
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        """Signing in, sessions, passwords, API tokens, the read audit; reads on the read engine."""
+        from carepath.engine.services.accounts import AccountService
+        from carepath.storage.accounts import AccountQueries, account_store
+
+        return AccountService(
+            self.uow, self.clock, self.hasher, store=account_store, reads=AccountQueries(self.read_engine)
+        )
 
     @cached_property
     def panels(self) -> PanelService:

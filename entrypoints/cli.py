@@ -523,11 +523,12 @@ def today() -> None:
 
 
 # The command groups in modules of their own, imported once the groups above exist.
-from carepath.entrypoints import cli_clock, cli_demo, cli_people, cli_service, cli_worker  # noqa: E402
+from carepath.entrypoints import cli_accounts, cli_clock, cli_demo, cli_people, cli_service, cli_worker  # noqa: E402
 
 cli_clock.register(app, case_app)
 cli_worker.register(app)
 cli_service.register(app)
 cli_demo.register(app)
 cli_people.register(app)
+cli_accounts.register(users_app, case_app)
 __all__ = ["app", "fail"]

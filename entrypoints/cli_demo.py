@@ -23,7 +23,7 @@ def demo_seed(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if any case exists.")] = False,
 ) -> None:
     """Generate cases through the real service: two years of enquiries ending today."""
-    from carepath.entrypoints.demo import case_count, check_sizes, seed, summarise
+    from carepath.entrypoints.demo import case_count, check_sizes, seed, sign_in_lines, summarise
     from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
 
     check_sizes(households, children)
@@ -31,6 +31,7 @@ def demo_seed(
     existing = case_count(a)
     if if_empty and existing:
         typer.echo(f"demo seed: the database already has {existing} case(s); nothing added")
+        typer.echo("\n".join(sign_in_lines(a.settings.base_url)))
         return
     result = seed(a, households=households, children=children, seed_value=seed_value)
     for journey in result.skipped:
@@ -50,6 +51,7 @@ def demo_seed(
         f"work as the demo's people: export CAREPATH_USER={Gateway.reader()} (a service manager, reads every case);"
         f" administrator {DEMO_ADMIN[0]}; everyone: `carepath users list --by {DEMO_ADMIN[0]}`"
     )
+    typer.echo("\n".join(sign_in_lines(a.settings.base_url)))
 
 
 @demo_app.command("show")

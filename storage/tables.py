@@ -46,6 +46,11 @@ USERS = Table(
     Column("roles", JSONType, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    #: Sign-in (migration 0007): an argon2id hash (``config.passwords``), never the password; none: cannot sign in.
+    Column("password_hash", String),
+    Column("failed_sign_ins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime),
+    Column("password_set_at", UTCDateTime),
 )
 
 TEAMS = Table(
@@ -296,4 +301,62 @@ PARTICIPANTS = Table(
     Column("added_at", UTCDateTime, nullable=False),
     Index("ix_case_person_person", "person_id"),
     Index("ix_case_person_added_by", "added_by"),
+)
+
+#: A signed-in browser (migration 0007). Only the sha256 of the cookie's random token is stored, so a
+#: copy of the database signs nobody in. Rows are ended (``ended_at``), never deleted.
+WEB_SESSIONS = Table(
+    "web_session",
+    METADATA,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("app_user.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("client", String(64), nullable=False),
+    Index("ix_web_session_user", "user_id"),
+)
+
+#: A personal API token (migration 0007): the sha256 of the raw ``cp_...`` value, shown once at issue.
+API_TOKENS = Table(
+    "api_token",
+    METADATA,
+    _id(),
+    Column("user_id", Integer, ForeignKey("app_user.id"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Index("ix_api_token_user", "user_id"),
+)
+
+#: Who read which case, and what of it (migration 0007): append-only, shown to administrators only.
+CASE_VIEWS = Table(
+    "case_view",
+    METADATA,
+    _id(),
+    Column("case_id", Integer, ForeignKey("case.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("app_user.id"), nullable=False),
+    Column("viewed_at", UTCDateTime, nullable=False),
+    Column("what", String(40), nullable=False),
+    Column("via", String(8), nullable=False),  # web | api
+    Index("ix_case_view_case", "case_id", "viewed_at"),
+    Index("ix_case_view_user", "user_id"),
+)
+
+#: Sign-in attempts (migration 0007), for the limits: failures per client address and per email
+#: (by its sha256: an unknown email is never stored, nor a password typed into the email box).
+SIGN_IN_ATTEMPTS = Table(
+    "sign_in_attempt",
+    METADATA,
+    _id(),
+    Column("at", UTCDateTime, nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("email_key", String(64), nullable=False),
+    Column("outcome", String(10), nullable=False),  # ok | failed | locked | limited
+    Index("ix_sign_in_attempt_client", "client", "at"),
+    Index("ix_sign_in_attempt_email", "email_key", "at"),
 )

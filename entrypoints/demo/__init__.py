@@ -19,7 +19,7 @@ before today; each case walks its journey as the YAML declares it. The modules:
 
 from __future__ import annotations
 
-from carepath.entrypoints.demo.report import Summary, case_count, sample_case, summarise
+from carepath.entrypoints.demo.report import Summary, case_count, sample_case, sign_in_lines, summarise
 from carepath.entrypoints.demo.scenario import ADOPTER, CARER, CHILD, CONNECTED, DOMAIN, FOSTER
 from carepath.entrypoints.demo.seeding import SeedResult, check_sizes, seed
 
@@ -36,5 +36,6 @@ __all__ = [
     "check_sizes",
     "sample_case",
     "seed",
+    "sign_in_lines",
     "summarise",
 ]

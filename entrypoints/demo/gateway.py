@@ -135,6 +135,10 @@ class Gateway:
         """Create a user with one role."""
         self.app.people.add_user(email, name, [role], by)
 
+    def set_passwords(self, emails: Iterable[str], password: str, by: Actor) -> None:
+        """Give the demo's people one password, hashed once (argon2id is slow on purpose)."""
+        self.app.accounts.set_passwords(list(emails), password, by)
+
     def team_names(self, by: Actor) -> set[str]:
         """Every team's name."""
         return {t.name for t in _every(lambda after: self.app.reads.teams(by, limit=MAX_LIMIT, after=after))}

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from carepath.engine.case import Actor
-from carepath.entrypoints.demo.gateway import Gateway
+from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
 from carepath.entrypoints.demo.scenario import ADOPTION_TEAM, FOSTERING_TEAM, PEOPLE
 
 TEAMS = (FOSTERING_TEAM, ADOPTION_TEAM)
+#: Every demo user's password, to sign in to the web app (a demo's, printed by ``demo seed``).
+DEMO_PASSWORD = "carepath-demo-2026"
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Org:
 
 
 def build_org(gateway: Gateway, by: Actor) -> Org:
-    """Create (or reuse) the demo users and the two teams.
+    """Create (or reuse) the demo users, with the password ``DEMO_PASSWORD``, and the two teams.
 
     Args:
         gateway: the application.
@@ -48,6 +50,7 @@ def build_org(gateway: Gateway, by: Actor) -> Org:
         The organisation.
     """
     _ensure_users(gateway, by)
+    gateway.set_passwords([DEMO_ADMIN[0], *(p.email for p in PEOPLE)], DEMO_PASSWORD, by)
     _ensure_teams(gateway, by)
     actors = {p.email: gateway.actor(p.email) for p in PEOPLE}
     by_role: dict[str, list[Actor]] = {}

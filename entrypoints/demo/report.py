@@ -10,13 +10,16 @@ from typing import Any
 
 from carepath.config.bootstrap import App
 from carepath.engine.calendar import add_months
-from carepath.entrypoints.demo.gateway import Gateway
-from carepath.entrypoints.demo.scenario import FOSTER
+from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
+from carepath.entrypoints.demo.org import DEMO_PASSWORD
+from carepath.entrypoints.demo.scenario import FOSTER, PEOPLE
 
 #: Fostering National Minimum Standards 2011, standard 14: a fostering assessment reaches the
 #: panel's recommendation within 8 months of the application. The demo measures approvals by
 #: the approved case's latest event, which is no earlier than the recommendation.
 ASSESSMENT_MONTHS = 8
+#: The roles ``sign_in_lines`` names one demo user of: a tour of the web app, role by role.
+SIGN_IN_ROLES = ("caseworker", "team_manager", "panel_coordinator", "agency_decision_maker", "admin")
 
 
 @dataclass
@@ -105,3 +108,20 @@ def sample_case(app: App) -> str | None:
         Its reference (the most-moved fostering case first), or ``None`` with no cases.
     """
     return Gateway(app).summary().most_moved(FOSTER)
+
+
+def sign_in_lines(base_url: str) -> list[str]:
+    """Whom to sign in to the web app as: one demo user of each role in ``SIGN_IN_ROLES``.
+
+    Args:
+        base_url: where the web app is served (``CAREPATH_BASE_URL``).
+
+    Returns:
+        One line per role.
+    """
+    emails = {role: next(p.email for p in PEOPLE if p.role == role) for role in SIGN_IN_ROLES if role != "admin"}
+    emails["admin"] = DEMO_ADMIN[0]
+    return [
+        f"Sign in at {base_url} as {emails[role]} / password {DEMO_PASSWORD}  ({role.replace('_', ' ')})"
+        for role in SIGN_IN_ROLES
+    ]

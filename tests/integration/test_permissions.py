@@ -410,6 +410,22 @@ def _mail_digest(w: World, role: str, scope: str) -> list[Call]:
     return [lambda: w.app.mail.digests(w.actor(role))]
 
 
+def _viewers(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.accounts.viewers(w.read_cases["team"], w.who(role))]
+
+
+def _set_password(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.accounts.set_password(f"mate2@{DOMAIN}", "a long enough passphrase", w.who(role))]
+
+
+def _token_issue(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.accounts.issue_token(w.who(role), "laptop")]
+
+
+def _token_revoke(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.accounts.revoke_token(10**6, w.who(role))]
+
+
 SPECS: dict[str, Spec] = {
     "case.open": _open,
     "case.fire": _fire,
@@ -422,6 +438,7 @@ SPECS: dict[str, Spec] = {
     "case.note": _note,
     "case.read": _read,
     "case.list": _list,
+    "case.viewers": _viewers,
     "deadlines.read": _deadlines,
     "person.add": _person_add,
     "person.link": _person_link,
@@ -434,16 +451,19 @@ SPECS: dict[str, Spec] = {
     "calendar.change": _calendar_change,
     "user.add": _user_add,
     "user.deactivate": _user_deactivate,
+    "user.set_password": _set_password,
     "user.read": _user_read,
     "team.add": _team_add,
     "team.read": _team_read,
+    "token.issue": _token_issue,
+    "token.revoke": _token_revoke,
     "mail.read": _mail_read,
     "mail.retry": _mail_retry,
     "mail.send": _mail_send,
     "mail.digest": _mail_digest,
 }
 #: What an allowed call raises instead of succeeding, where the test cannot make it succeed.
-WHEN_ALLOWED: dict[str, type[Exception]] = {"mail.retry": NotFound}
+WHEN_ALLOWED: dict[str, type[Exception]] = {"mail.retry": NotFound, "token.revoke": NotFound}
 
 MATRIX = [(command, role, scope) for command in COMMANDS for role in ROLES for scope in scopes_of(command)]
 
