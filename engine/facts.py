@@ -170,6 +170,10 @@ def journey_noun(d: WorkflowDef) -> str:
     return title[:1].lower() + title[1:]
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def link_problem(
     spec: FactSpec, ref: str, linked: WorkflowDef, status: str, *, own_ref: str, wanted: Iterable[str]
 ) -> str | None:
@@ -178,7 +182,7 @@ def link_problem(
     if ref == own_ref:
         return f"{ref} cannot be linked to itself ({spec.name})"
     if spec.journeys and linked.id not in spec.journeys:
-        return f"{ref} is a {journey_noun(linked)} case, not a {' or '.join(wanted)} case ({spec.name})"
+        return f"{ref} is {_a(journey_noun(linked))} case, not {_a(' or '.join(wanted))} case ({spec.name})"
     if spec.must_be_open and status == "closed":
         return f"{ref} is closed ({spec.name} needs an open case)"
     return None

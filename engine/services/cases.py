@@ -585,7 +585,12 @@ class CaseService:
         the new case ``follows`` this one and takes the facts it opens with that this one holds.
         """
         d = compiled.definition
-        self._check_owner(tx, case.owner_id, case.team_id)
+        try:
+            self._check_owner(tx, case.owner_id, case.team_id)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"{case.ref} cannot open its {journey_noun(d)} case: {exc}; assign {case.ref} first"
+            ) from None
         facts: dict[str, Any] = {FOLLOWS: case.ref}
         for spec in d.facts.values():
             value = case.facts.get(spec.name)
