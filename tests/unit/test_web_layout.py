@@ -160,7 +160,7 @@ def test_the_header_names_the_council_and_links_carepath_home_without_crown_or_l
     html = full_page(env)
 
     header = html[html.index("<header") : html.index("</header>")]
-    assert f'<span class="moj-header__link moj-header__link--organisation-name">{COUNCIL}</span>' in header
+    assert f'moj-header__link--organisation-name carepath-header__organisation">{COUNCIL}</span>' in header
     assert '<a class="moj-header__link moj-header__link--service-name" href="/">carepath</a>' in header
     for branding in ("<svg", "crown", "crest", "GOV.UK", "govuk-logo", "govuk-header__logotype"):
         assert branding.lower() not in html.lower()
