@@ -205,6 +205,7 @@ def create_api(app: App) -> FastAPI:
         openapi_url="/openapi.json",
         responses=ERRORS,
     )
+    api.state.carepath = app
 
     def _error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)

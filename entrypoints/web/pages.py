@@ -27,7 +27,7 @@ from carepath.engine.errors import (
     NotPermitted,
     TransitionRejected,
 )
-from carepath.engine.policy import Subject, permitted
+from carepath.engine.policy import CASE_COMMANDS, Subject, case_scope_filter, permitted
 from carepath.engine.text import lookup_reference
 from carepath.entrypoints.web import present
 from carepath.entrypoints.web.forms import Field, Posted, field_for_message, fields_for, read_form
@@ -79,10 +79,10 @@ _SECTIONS: tuple[tuple[str, str, str | None], ...] = (
 
 
 def _may(actor: Actor, command: str) -> bool:
-    try:
-        return permitted(actor, command, Subject(owner_id=actor.id, team_id=None)) or permitted(actor, command)
-    except ValueError:
-        return False
+    """Whether ``actor`` may run ``command`` at all (on some case of theirs, for a case command)."""
+    if command not in CASE_COMMANDS:
+        return permitted(actor, command)
+    return case_scope_filter(actor, command)[0] != "none"
 
 
 def nav_for(actor: Actor, path: str) -> list[NavItem]:
@@ -686,24 +686,20 @@ async def action_post(request: Request, ref: str, name: str) -> Response:
     app = carepath(request)
     c = app.reads.case(ref, actor)
     form_data = await request.form()
-    form = _action_form(app, actor, c, name)
-    posted = read_form(form_data, form.fields, with_date=form.with_date)
     version = _int(form_data.get("version"))
     seen_seq = _int(form_data.get("seq"))
-    changed: list[Any] = []
+    if (form_data.get("version") and version is None) or (form_data.get("seq") and seen_seq is None):
+        raise InvalidInput("this form is damaged (its version is not a number): reload the page and try again")
+    if version is not None and version != c.version:
+        # The case moved since the form was opened: say what changed, whatever the move was.
+        return _stale(request, app, actor, c, seen_seq)
+    form = _action_form(app, actor, c, name)
+    posted = read_form(form_data, form.fields, with_date=form.with_date)
     if not posted.errors:
         try:
             _fire(app, actor, c, form, posted, version)
         except ConcurrencyConflict:
-            _, page = app.reads.history(c.ref, actor, limit=100, after=str(seen_seq) if seen_seq else None)
-            changed = list(page)
-            posted.errors.append(
-                (
-                    "on-day" if form.with_date else form.fields[0].first_id,
-                    "This case changed since you opened it: check what changed below, then try again",
-                )
-            )
-            c = app.reads.case(ref, actor)
+            return _stale(request, app, actor, app.reads.case(ref, actor), seen_seq)
         except GuardFailed as exc:
             for reason in exc.reasons:
                 posted.errors.append((field_for_message(reason, form.fields), _sentence(reason)))
@@ -724,15 +720,32 @@ async def action_post(request: Request, ref: str, name: str) -> Response:
         request,
         "action.html",
         f"Error: {form.title} – {c.ref}",
-        status=409 if changed else 400,
+        status=400,
         **ctx,
         form=form,
         posted=posted,
         version=c.version,
         seq=c.last_seq,
         errors=posted.errors,
-        changed=changed,
         labels=_trigger_labels(journey),
+    )
+
+
+def _stale(request: Request, app: App, actor: Actor, c: Case, seen_seq: int | None) -> Response:
+    """The refusal of a form opened before the case last changed: what changed since, and a way back."""
+    _, page = app.reads.history(c.ref, actor, limit=100, after=str(seen_seq) if seen_seq else None)
+    journey = app.workflows.get(c.workflow_id, c.workflow_version).definition
+    return render(
+        request,
+        "stale.html",
+        f"This case changed – {c.ref}",
+        status=409,
+        case=c,
+        journey=journey,
+        stage=_stage_label(app, c.workflow_id, c.workflow_version, c.state),
+        changed=list(page),
+        labels=_trigger_labels(journey),
+        errors=[("changes", "This case changed since you opened it: nothing was saved")],
     )
 
 

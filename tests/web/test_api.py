@@ -1,0 +1,91 @@
+"""``/api/v1`` with personal API tokens: the same service calls and permission checks as the pages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tests.support import email_for
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from carepath.config.bootstrap import App
+    from tests.support import Staff
+
+CW = email_for("caseworker")
+TM = email_for("team_manager")
+
+
+def _token(app: App, email: str) -> dict[str, str]:
+    _, raw = app.accounts.issue_token(email, "tests")
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def test_no_token_no_data(client: TestClient, web_app: App, web_staff: Staff) -> None:
+    ref = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    for path in ("/api/v1/cases", f"/api/v1/cases/{ref}", "/api/v1/deadlines", "/api/v1/me"):
+        r = client.get(path)
+        assert r.status_code == 401
+        assert ref not in r.text
+    r = client.get("/api/v1/cases", headers={"Authorization": "Bearer cp_not-a-token"})
+    assert r.status_code == 401
+
+
+def test_a_token_reads_and_moves_a_case(client: TestClient, web_app: App, web_staff: Staff) -> None:
+    ref = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    h = _token(web_app, CW)
+    assert client.get("/api/v1/me", headers=h).json() == {"email": CW, "roles": ["caseworker"]}
+    listed = client.get("/api/v1/cases", headers=h).json()
+    assert [c["ref"] for c in listed["items"]] == [ref]
+    case = client.get(f"/api/v1/cases/{ref.lower()}", headers=h).json()
+    assert case["stage"] == "enquiry" and case["version"] == 1
+    actions = client.get(f"/api/v1/cases/{ref}/actions", headers=h).json()
+    assert "send_information" in [a["trigger"] for a in actions]
+    r = client.post(f"/api/v1/cases/{ref}/actions/send_information", headers=h, json={"expected_version": 1})
+    assert r.status_code == 200, r.text
+    assert r.json()["stage"] == "initial_contact"
+    stale = client.post(f"/api/v1/cases/{ref}/actions/hold_initial_visit", headers=h, json={"expected_version": 1})
+    assert stale.status_code == 409
+    history = client.get(f"/api/v1/cases/{ref}/history", headers=h).json()
+    assert [e["trigger"] for e in history["items"]] == ["open", "send_information"]
+    deadlines = client.get(f"/api/v1/cases/{ref}/deadlines", headers=h).json()
+    assert all({"rule", "class", "source", "due_on", "status", "days"} <= set(d) for d in deadlines)
+    views = [(v.what, v.via) for v in web_app.accounts.viewers(ref, "admin@council.test")]
+    assert ("api:case", "api") in views
+
+
+def test_the_api_refuses_what_the_role_may_not_do(client: TestClient, web_app: App, web_staff: Staff) -> None:
+    ref = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    for trigger in ("send_information", "hold_initial_visit"):
+        web_app.cases.fire(ref, trigger, CW)
+    h = _token(web_app, CW)
+    r = client.post(
+        f"/api/v1/cases/{ref}/actions/accept_application",
+        headers=h,
+        json={"facts": {"application_received_on": "2026-11-01"}},
+    )
+    assert r.status_code == 403  # only a team manager accepts an application
+    admin = _token(web_app, "admin@council.test")
+    assert client.get(f"/api/v1/cases/{ref}", headers=admin).status_code == 403
+    bad = client.post(
+        f"/api/v1/cases/{ref}/actions/accept_application",
+        headers=_token(web_app, TM),
+        json={"facts": {"application_received_on": "soon"}},
+    )
+    assert bad.status_code == 400
+    assert "application_received_on" in bad.json()["error"]
+    assert web_app.reads.case(ref, web_app.directory.actor(TM)).state == "initial_visit"
+
+
+def test_a_revoked_token_stops_working(client: TestClient, web_app: App, web_staff: Staff) -> None:
+    token_id, raw = web_app.accounts.issue_token(CW, "laptop")
+    h = {"Authorization": f"Bearer {raw}"}
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    web_app.accounts.revoke_token(token_id, CW)
+    assert client.get("/api/v1/me", headers=h).status_code == 401
+
+
+def test_the_openapi_schema_is_served(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    assert spec["info"]["title"] == "carepath API"
+    assert "/cases/{ref}/actions/{trigger}" in spec["paths"]
