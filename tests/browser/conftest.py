@@ -3,17 +3,19 @@
 No `playwright install`: the browser is the system's `chromium` (`apt-get install -y chromium`).
 Without it these tests skip with a message; with CI=true they fail instead (as PostgreSQL's do).
 
-    from tests.browser.conftest import assert_accessible, serve_folder
+    from tests.browser.conftest import assert_accessible, serve_asgi, serve_folder
 
     def test_my_page(page):                    # pytest-playwright's page, on chromium
-        page.goto(url)
-        assert_accessible(page)                # 0 axe violations for wcag2a ... wcag22aa
+        with serve_asgi(create_app(app)) as url:   # or serve_folder(path) for static files
+            page.goto(f"{url}/my-work")
+            assert_accessible(page)            # 0 axe violations for wcag2a ... wcag22aa
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +106,26 @@ def serve_folder(root: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def serve_asgi(app: Any) -> Iterator[str]:
+    """Run an ASGI app (the FastAPI web app) with uvicorn in a thread on a free port; yields its URL.
+
+    The socket is bound and listening before the thread starts, so the browser's first request
+    waits in the backlog rather than racing the server's start-up.
+    """
+    import uvicorn
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="serve_asgi", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        listener.close()

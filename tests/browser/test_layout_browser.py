@@ -16,7 +16,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from playwright.sync_api import Page
 
-from tests.browser.conftest import assert_accessible, serve_folder
+from tests.browser.conftest import CONTENT_SECURITY_POLICY, assert_accessible, serve_asgi, serve_folder
 
 WEB = Path(str(files("carepath.entrypoints.web")))
 
@@ -152,3 +152,19 @@ def test_the_skip_link_is_the_first_stop_and_leads_to_main(page: Page, site: str
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main-content"
+
+
+def test_serve_asgi_runs_an_app_the_browser_can_reach(page: Page) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    async def home(_: object) -> HTMLResponse:
+        body = (
+            '<!DOCTYPE html><html lang="en-GB"><head><title>Up – carepath</title></head><body><h1>Up</h1></body></html>'
+        )
+        return HTMLResponse(body, headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY})
+
+    with serve_asgi(Starlette(routes=[Route("/", home)])) as url:
+        page.goto(url)
+        assert page.title() == "Up – carepath"
