@@ -38,7 +38,8 @@ def test_a_token_reads_and_moves_a_case(client: TestClient, web_app: App, web_st
     listed = client.get("/api/v1/cases", headers=h).json()
     assert [c["ref"] for c in listed["items"]] == [ref]
     case = client.get(f"/api/v1/cases/{ref.lower()}", headers=h).json()
-    assert case["stage"] == "enquiry" and case["version"] == 1
+    assert case["stage"] == "enquiry"
+    assert case["version"] == 1
     actions = client.get(f"/api/v1/cases/{ref}/actions", headers=h).json()
     assert "send_information" in [a["trigger"] for a in actions]
     r = client.post(f"/api/v1/cases/{ref}/actions/send_information", headers=h, json={"expected_version": 1})

@@ -226,7 +226,8 @@ def test_a_caseworker_cannot_reach_the_manager_pages(client: TestClient, web_app
     assert client.get("/team").status_code == 403
     assert client.get("/admin/users").status_code == 403
     nav = client.get("/my-work").text
-    assert 'href="/team"' not in nav and 'href="/admin/users"' not in nav
+    assert 'href="/team"' not in nav
+    assert 'href="/admin/users"' not in nav
 
 
 def test_the_team_page_shows_caseload_and_due_deadlines(client: TestClient, web_app: App, web_staff: Staff) -> None:
@@ -262,7 +263,8 @@ def test_security_headers_and_no_store(client: TestClient, web_app: App, web_sta
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] == "same-origin"
-    assert "<script>" not in r.text and " style=" not in r.text
+    assert "<script>" not in r.text
+    assert " style=" not in r.text
     cookie = r.request.headers.get("cookie", "")
     assert "carepath_session" in cookie
 
@@ -273,7 +275,9 @@ def test_the_session_cookie_is_http_only_and_same_site(client: TestClient) -> No
     assert token
     r = client.post("/sign-in", data={"email": CW, "password": PASSWORD, "sign_in_token": token.group(1)})
     cookie = r.headers["set-cookie"].lower()
-    assert "carepath_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "carepath_session=" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
 
 
 def test_no_case_data_reaches_someone_signed_out(client: TestClient, web_app: App, web_staff: Staff) -> None:
