@@ -490,3 +490,18 @@ def test_the_committed_static_files_are_what_the_refresh_script_wrote() -> None:
     assert set(listed) == shipped
     for name, digest in listed.items():
         assert hashlib.sha256((STATIC / name).read_bytes()).hexdigest() == digest, f"{name} was edited by hand"
+
+
+def test_no_template_has_an_inline_style_script_or_event_handler() -> None:
+    """Every page template, not just the layout: the CSP (script-src 'self'; style-src 'self') blocks them."""
+    inline = re.compile(
+        r"""\sstyle\s*=|<style\b|<script\b(?![^>]*\ssrc=)|\son(?:click|load|error|submit|change|input|focus|blur|key\w+|mouse\w+|pointer\w+)\s*=|javascript:""",
+        re.I,
+    )
+    offenders = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if inline.search(line)
+    ]
+    assert offenders == []
