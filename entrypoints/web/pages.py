@@ -93,9 +93,8 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
                 continue
         elif not _may(actor, command):
             continue
-        active = path == href or (path.startswith(href.rsplit("/", 1)[0] + "/") and href != "/cases")
-        if href == "/cases":
-            active = path == "/cases" or path.startswith("/cases/")
+        section = "/admin/" if href.startswith("/admin/") else href + "/"
+        active = path == href or path.startswith(section)
         out.append(NavItem(label, href, active))
     return out
 
@@ -511,6 +510,9 @@ def case_page(request: Request, ref: str) -> Response:
     _, deadlines = app.reads.case_deadlines(c.ref, actor)
     views = [present.deadline_view(x, present.rule_of(d, x.rule), today, app.calendar) for x in deadlines]
     views.sort(key=lambda v: (not v.live, v.due_on))
+    live = [v for v in views if v.live]
+    missed = [v for v in views if not v.live and v.status in ("breached", "met late")]
+    done = [v for v in views if not v.live and v.status not in ("breached", "met late")]
     actions = app.cases.actions(c, actor) if c.status != "closed" else []
     try:
         people = app.persons.participants(c, actor)
@@ -526,7 +528,9 @@ def case_page(request: Request, ref: str) -> Response:
         f"{c.ref}",
         **ctx,
         stages=_stages(d, c.held_from or c.state),
-        deadlines=views,
+        live=live,
+        missed=missed,
+        done=done,
         actions=actions,
         people=people,
         facts=_facts_rows(d, c.facts),

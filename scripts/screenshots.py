@@ -1,0 +1,103 @@
+"""Screenshots of the main pages for the README, taken from the real app over the seeded demo.
+
+    CAREPATH_DATABASE_URL=sqlite:///carepath.db .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Needs a database seeded with ``carepath demo seed`` (``make run`` does it) and Debian's chromium
+(``apt-get install -y chromium``). It serves the web app on a free local port, signs in as the
+demo's people (password ``carepath-demo-2026``) and saves one PNG per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+DEMO_PASSWORD = "carepath-demo-2026"
+DOMAIN = "demo.carepath.invalid"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def _serve(asgi: Any) -> tuple[str, Any, threading.Thread]:
+    import uvicorn
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", server, thread
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--width", type=int, default=1280)
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    from carepath.config.bootstrap import bootstrap
+    from carepath.config.settings import load_settings
+    from carepath.engine.clock import SystemClock
+    from carepath.entrypoints.web.app import create_app
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("error: chromium is not installed (apt-get install -y chromium)", file=sys.stderr)
+        return 2
+    app = bootstrap(load_settings(), SystemClock())
+    url, server, thread = _serve(create_app(app))
+    args.out.mkdir(parents=True, exist_ok=True)
+    shots: list[tuple[str, str, str]] = [
+        ("amy.caseworker", "/my-work", "my-work"),
+        ("amy.caseworker", "{case}", "case"),
+        ("amy.caseworker", "{case}/timeline", "timeline"),
+        ("amy.caseworker", "{action}", "action-form"),
+        ("fiona.teammanager", "/team", "team"),
+        ("pat.panelcoordinator", "/panels", "panels"),
+        ("dora.agencydecisionmaker", "/decisions", "decisions"),
+        ("ada.admin", "/admin/workflows", "admin-journeys"),
+    ]
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            signed_in: dict[str, Any] = {}
+            case_href = action_href = ""
+            for who, path, name in shots:
+                if who not in signed_in:
+                    context = browser.new_context(viewport={"width": args.width, "height": 900})
+                    page = context.new_page()
+                    page.goto(f"{url}/sign-in")
+                    page.fill("#email", f"{who}@{DOMAIN}")
+                    page.fill("#password", DEMO_PASSWORD)
+                    page.click("button[type=submit]")
+                    signed_in[who] = page
+                page = signed_in[who]
+                if path.startswith("{case}"):
+                    if not case_href:
+                        page.goto(f"{url}/my-work")
+                        case_href = page.locator("table a.govuk-link[href^='/cases/']").first.get_attribute("href") or ""
+                    path = case_href + path.removeprefix("{case}")
+                if path == "{action}":
+                    page.goto(f"{url}{case_href}")
+                    action_href = page.locator("a.govuk-task-list__link").first.get_attribute("href") or case_href
+                    path = action_href
+                page.goto(f"{url}{path}")
+                target = args.out / f"{name}.png"
+                page.screenshot(path=str(target), full_page=True)
+                print(f"{target}: {path}")
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
