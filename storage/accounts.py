@@ -7,10 +7,10 @@ engine: the web app asks for its session on every request, and most of those wri
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, update
 
 from carepath.engine.case import Actor
 from carepath.engine.errors import CaseNotFound, InvalidInput, NotFound
@@ -54,6 +54,10 @@ _TOKEN = select(
     USERS.c.active,
 ).join(USERS, USERS.c.id == API_TOKENS.c.user_id)
 _FAILED = ("failed", "locked")
+#: How long a client's sign-in attempts are kept (the audit trail keeps every sign-in for good).
+_KEEP_ATTEMPTS = timedelta(days=1)
+#: The PostgreSQL advisory lock key ``first_admin`` holds for its transaction.
+_FIRST_ADMIN_LOCK = 70070001
 
 
 def _actor(conn: Connection, email: str, active: bool) -> Actor | None:
@@ -98,7 +102,11 @@ class AccountSql:
         return [r[0] for r in self.conn.execute(select(a.at).where(where).order_by(a.at, a.id))]
 
     def add_attempt(self, client: str, email_key: str, outcome: str) -> None:
-        values = {"at": self.tx.now(), "client": client, "email_key": email_key, "outcome": outcome}
+        now = self.tx.now()
+        # The limits look back 15 minutes; the client's attempts older than a day go (by its index).
+        a = SIGN_IN_ATTEMPTS.c
+        self.conn.execute(delete(SIGN_IN_ATTEMPTS).where(a.client == client, a.at < now - _KEEP_ATTEMPTS))
+        values = {"at": now, "client": client, "email_key": email_key, "outcome": outcome}
         self.conn.execute(insert(SIGN_IN_ATTEMPTS).values(values))
 
     def count_failure(self, user_id: int) -> int:
@@ -129,6 +137,9 @@ class AccountSql:
         self.conn.execute(update(USERS).where(USERS.c.id == user_id).values(roles=new_roles, active=True))
 
     def signing_in_admins(self) -> int:
+        # Two first_admin at once: the second waits, then counts the first (SQLite: BEGIN IMMEDIATE does).
+        if self.tx.postgres:
+            self.conn.execute(select(func.pg_advisory_xact_lock(_FIRST_ADMIN_LOCK)))
         # Few users, and roles are JSON (no portable "contains"): filtered here.
         rows = self.conn.execute(
             select(USERS.c.roles).where(USERS.c.active.is_(True), USERS.c.password_hash.is_not(None))

@@ -173,7 +173,7 @@ class AccountStore(Protocol):
         ...
 
     def add_attempt(self, client: str, email_key: str, outcome: str) -> None:
-        """Record one sign-in attempt: ok, failed, locked or limited."""
+        """Record one sign-in attempt: ok, failed, locked or limited (the limits' window is all they need kept)."""
         ...
 
     def count_failure(self, user_id: int) -> int:

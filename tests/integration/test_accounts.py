@@ -139,6 +139,18 @@ def test_one_client_fails_at_most_ten_times_in_fifteen_minutes(accounts: Account
     assert accounts.sign_in(CW, PASSWORD, client="203.0.113.9")
 
 
+def test_a_clients_old_attempts_are_dropped(app: App, accounts: AccountService, clock: FixedClock) -> None:
+    from carepath.storage.tables import SIGN_IN_ATTEMPTS
+
+    refused(accounts, CW, "wrong password!", client="198.51.100.7")
+    accounts.sign_in(CW, PASSWORD, client="198.51.100.7")
+    clock.advance(days=1, seconds=1)
+    accounts.sign_in(CW, PASSWORD, client="198.51.100.7")
+    with app.engine.connect() as conn:
+        kept = conn.execute(select(SIGN_IN_ATTEMPTS.c.outcome).where(SIGN_IN_ATTEMPTS.c.client == "198.51.100.7"))
+        assert [r.outcome for r in kept] == ["ok"]
+
+
 def test_sessions_end_idle_after_thirty_minutes(accounts: AccountService, clock: FixedClock) -> None:
     signed = accounts.sign_in(CW, PASSWORD, client="10.0.0.1")
     clock.advance(minutes=29)
