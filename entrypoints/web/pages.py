@@ -190,7 +190,7 @@ async def sign_in(request: Request) -> Response:
     response = render(
         request,
         "sign_in.html",
-        "Error: Sign in",
+        "Sign in",
         status=400,
         errors=errors,
         sign_in_token=token,
@@ -420,7 +420,7 @@ def search(request: Request, q: str = "") -> Response:
     return render(
         request,
         "cases.html",
-        ("Error: " if errors else "") + "Find a case",
+        "Find a case",
         q=q,
         people=people,
         recent=cases,
@@ -723,7 +723,7 @@ async def action_post(request: Request, ref: str, name: str) -> Response:
     return render(
         request,
         "action.html",
-        f"Error: {form.title} – {c.ref}",
+        f"{form.title} – {c.ref}",
         status=400,
         **ctx,
         form=form,
@@ -967,7 +967,7 @@ def admin_viewers(request: Request, ref: str = "") -> Response:
     return render(
         request,
         "admin_viewers.html",
-        ("Error: " if errors else "") + "Who viewed a case",
+        "Who viewed a case",
         ref=ref.strip()[:40],
         views=views,
         errors=errors,
