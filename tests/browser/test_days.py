@@ -233,7 +233,7 @@ def test_a_note_with_the_keyboard_alone(browser: Browser, site: Site) -> None:
         if page.evaluate("document.activeElement.textContent").strip() == "Add a note or contact":
             break
     page.keyboard.press("Enter")
-    page.wait_for_url(f"**/actions/note")
+    page.wait_for_url("**/actions/note")
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.name")
     while focused != "kind":
