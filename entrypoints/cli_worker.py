@@ -71,16 +71,21 @@ def _web_server(app: App) -> Any:
     return uvicorn.Server(config)
 
 
-def _check_port(host: str, port: int) -> None:
+def _web_socket(host: str, port: int) -> Any:
+    """The web app's listening socket, bound now (so a taken port is one clear line, before anything starts)."""
     import socket
 
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or type(exc).__name__)
-            fail(f"the web app cannot listen on {host}:{port}: {why} (set CAREPATH_WEB__PORT)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or type(exc).__name__)
+        fail(f"the web app cannot listen on {host}:{port}: {why} (set CAREPATH_WEB__PORT)")
+    return sock
 
 
 def web(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
@@ -88,11 +93,11 @@ def web(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     _logging(verbose)
     app = get_app()
     w = app.settings.web
-    _check_port(w.host, w.port)
+    sock = _web_socket(w.host, w.port)
     if w.secret_key is None:
         typer.echo("note: CAREPATH_WEB__SECRET_KEY is not set: sessions end when this process stops", err=True)
     typer.echo(f"carepath web app on http://{w.host}:{w.port}/ ; Ctrl-C to stop")
-    _web_server(app).run()
+    _web_server(app).run(sockets=[sock])
 
 
 def run(
@@ -107,12 +112,8 @@ def run(
     _logging(verbose)
     app = get_app()
     server: Any = None
-    if serve_web:
-        w = app.settings.web
-        _check_port(w.host, w.port)
-        server = _web_server(app)
-        threading.Thread(target=server.run, name="carepath-web", daemon=True).start()
-        typer.echo(f"web app on http://{w.host}:{w.port}/ : open it in a browser and sign in")
+    w = app.settings.web
+    sock = _web_socket(w.host, w.port) if serve_web else None
     catcher: Any = None
     if not app.settings.smtp.host:
         from carepath.notifications.catcher import MailCatcher
@@ -126,6 +127,10 @@ def run(
             why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or type(exc).__name__)
             fail(f"the mail catcher cannot listen on {c.host}:{c.port}: {why} (set CAREPATH_CATCHER__PORT)")
         typer.echo(f"mail catcher on {c.host}:{c.port}: read mail with `carepath mail list`")
+    if sock is not None:
+        server = _web_server(app)
+        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="carepath-web", daemon=True).start()
+        typer.echo(f"web app on http://{w.host}:{w.port}/ : open it in a browser and sign in")
     ticker = Ticker()
     _jobs(app, ticker, mail=True)
     typer.echo(f"carepath running on {app.engine.url.render_as_string()}; Ctrl-C to stop")

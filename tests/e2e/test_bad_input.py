@@ -464,14 +464,23 @@ def test_the_carepath_command_refuses_in_one_line(cli: Cli, env: str) -> None:
     assert table_counts(env) == before
 
 
-def test_run_says_when_the_mail_catchers_port_is_taken(env: str) -> None:
+def test_run_says_when_the_mail_catchers_or_the_web_apps_port_is_taken(env: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         process_env = {k: v for k, v in os.environ.items() if k.startswith("CAREPATH_") or k in ("PATH", "HOME")}
         process_env.pop("CAREPATH_SMTP__HOST", None)
-        line = one_error(_process({**process_env, "CAREPATH_CATCHER__PORT": str(port)}, "run"), ("run",))
-    assert line == (
-        f"error: the mail catcher cannot listen on 127.0.0.1:{port}: the port is in use (set CAREPATH_CATCHER__PORT)"
-    )
+        line = one_error(_process({**process_env, "CAREPATH_CATCHER__PORT": str(port)}, "run", "--no-web"), ("run",))
+        assert line == (
+            f"error: the mail catcher cannot listen on 127.0.0.1:{port}: the port is in use (set CAREPATH_CATCHER__PORT)"
+        )
+        web_taken = {**process_env, "CAREPATH_WEB__PORT": str(port)}
+        line = one_error(_process(web_taken, "run"), ("run",))
+        assert (
+            line == f"error: the web app cannot listen on 127.0.0.1:{port}: the port is in use (set CAREPATH_WEB__PORT)"
+        )
+        line = one_error(_process(web_taken, "web"), ("web",))
+        assert (
+            line == f"error: the web app cannot listen on 127.0.0.1:{port}: the port is in use (set CAREPATH_WEB__PORT)"
+        )
