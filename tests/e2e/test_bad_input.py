@@ -472,9 +472,8 @@ def test_run_says_when_the_mail_catchers_or_the_web_apps_port_is_taken(env: str)
         process_env = {k: v for k, v in os.environ.items() if k.startswith("CAREPATH_") or k in ("PATH", "HOME")}
         process_env.pop("CAREPATH_SMTP__HOST", None)
         line = one_error(_process({**process_env, "CAREPATH_CATCHER__PORT": str(port)}, "run", "--no-web"), ("run",))
-        assert line == (
-            f"error: the mail catcher cannot listen on 127.0.0.1:{port}: the port is in use (set CAREPATH_CATCHER__PORT)"
-        )
+        taken_message = f"cannot listen on 127.0.0.1:{port}: the port is in use"
+        assert line == f"error: the mail catcher {taken_message} (set CAREPATH_CATCHER__PORT)"
         web_taken = {**process_env, "CAREPATH_WEB__PORT": str(port)}
         line = one_error(_process(web_taken, "run"), ("run",))
         assert (
