@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carepath.engine.case import NOTE_KINDS, Actor, Case
 from carepath.engine.clock import local_today
@@ -230,6 +231,10 @@ def create_api(app: App) -> FastAPI:
     @api.exception_handler(CarepathError)
     async def _bad(request: Request, exc: CarepathError) -> JSONResponse:
         return _error(400, str(exc))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
 
     @api.exception_handler(RequestValidationError)
     async def _unparsed(request: Request, exc: RequestValidationError) -> JSONResponse:
