@@ -1,5 +1,6 @@
 # carepath: two commands for a fresh machine.
 #   make run   - venv, install, migrate a SQLite database, seed a demo caseload, start carepath
+#                (the web app on http://127.0.0.1:8000/, the scheduler and the mail catcher)
 #   make test  - venv, install dev extras, ruff, mypy --strict, import contract, pytest
 PYTHON ?= python3
 VENV   ?= .venv
@@ -30,8 +31,9 @@ contracts: install
 unit: install
 	$(BIN)/pytest -q tests/unit
 
+# Both cores (pytest-xdist): every test makes its own SQLite file or PostgreSQL database and its own ports.
 test: lint type contracts
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 ci: test
 

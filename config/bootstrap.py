@@ -230,10 +230,17 @@ class App:
         from carepath.engine.services.reads import ReadService
         from carepath.storage.people import PeopleQueries
         from carepath.storage.queries import CaseloadQueries, DeadlineQueries, HistoryQueries, MailQueries, PanelQueries
+        from carepath.storage.queries.work import WorkQueries
 
         e = self.read_engine
         return ReadService(
-            CaseloadQueries(e), HistoryQueries(e), DeadlineQueries(e), MailQueries(e), PanelQueries(e), PeopleQueries(e)
+            CaseloadQueries(e),
+            HistoryQueries(e),
+            DeadlineQueries(e),
+            MailQueries(e),
+            PanelQueries(e),
+            PeopleQueries(e),
+            WorkQueries(e),
         )
 
     @cached_property
