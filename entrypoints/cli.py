@@ -15,7 +15,7 @@ from carepath.engine.errors import WorkflowDefinitionError
 from carepath.engine.reads import HISTORY_LIMIT, CaseFilter, CaseListing
 from carepath.engine.text import ID_MAX, choice
 from carepath.entrypoints.common import Typer, actor, error_line, fail, get_app, parse_date, parse_facts, who
-from carepath.entrypoints.output import emit_json, table
+from carepath.entrypoints.output import action_json, case_json, emit_json, event_json, table, team_json, user_json
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
 if TYPE_CHECKING:
@@ -56,9 +56,13 @@ def db_upgrade() -> None:
 
 
 @db_app.command("current")
-def db_current() -> None:
+def db_current(json_: Json = False) -> None:
     """Show the schema revision."""
-    typer.echo(get_app().schema_revision() or "(not migrated; run carepath db upgrade)")
+    revision = get_app().schema_revision()
+    if json_:
+        emit_json({"revision": revision})
+        return
+    typer.echo(revision or "(not migrated; run carepath db upgrade)")
 
 
 # -- workflows -----------------------------------------------------------------------------
@@ -69,19 +73,22 @@ def wf_list(json_: Json = False) -> None:
     """List loaded journeys."""
     rows = [
         {
-            "id": c.definition.id,
-            "version": c.definition.version,
+            "workflow": c.definition.id,
+            "workflow_version": c.definition.version,
             "title": c.definition.title,
+            "reference_prefix": c.definition.reference_prefix,
             "states": len(c.definition.states),
             "transitions": len(c.definition.transitions),
             "deadlines": len(c.definition.deadlines),
-            "prefix": c.definition.reference_prefix,
         }
         for c in get_app().workflows
     ]
-    emit_json(rows) if json_ else table(
-        rows, ["id", "version", "title", "prefix", "states", "transitions", "deadlines"]
-    )
+    if json_:
+        emit_json(rows)
+        return
+    for r in rows:
+        r.update(id=r["workflow"], version=r["workflow_version"], prefix=r["reference_prefix"])
+    table(rows, ["id", "version", "title", "prefix", "states", "transitions", "deadlines"])
 
 
 @wf_app.command("show")
@@ -162,24 +169,26 @@ def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (
 
 
 @wf_app.command("diagram")
-def wf_diagram(workflow: str, version: Annotated[int | None, typer.Option()] = None) -> None:
+def wf_diagram(workflow: str, version: Annotated[int | None, typer.Option()] = None, json_: Json = False) -> None:
     """Print a journey as a mermaid state diagram."""
     from carepath.entrypoints.diagram import mermaid
 
     reg = get_app().workflows
-    typer.echo(mermaid((reg.get(workflow, version) if version else reg.latest(workflow)).definition), nl=False)
+    d = (reg.get(workflow, version) if version else reg.latest(workflow)).definition
+    if json_:
+        emit_json({"workflow": d.id, "workflow_version": d.version, "mermaid": mermaid(d)})
+        return
+    typer.echo(mermaid(d), nl=False)
 
 
 # -- cases ---------------------------------------------------------------------------------
 
 
 def _case_dict(listing: CaseListing) -> dict[str, Any]:
+    """The case as every ``--json`` output shows one (``output.case_json``; docs/json.md)."""
     c = listing.case
-    d = asdict(c)
-    d["owner"] = listing.owner
-    d["team"] = listing.team
-    d["label"] = get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
-    return d
+    label = get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
+    return case_json(c, listing.owner, listing.team, label)
 
 
 def _listing(c: Case, by: str | None) -> CaseListing:
@@ -194,7 +203,7 @@ def _print_case(c: Case, verb: str | None = None, by: str | None = None) -> None
         return
     d = _case_dict(_listing(c, by))
     typer.echo(f"{c.ref}  {c.workflow_id} v{c.workflow_version}")
-    typer.echo(f"  state    {c.state} ({d['label']}){' - held from ' + c.held_from if c.held_from else ''}")
+    typer.echo(f"  state    {c.state} ({d['state_label']}){' - held from ' + c.held_from if c.held_from else ''}")
     typer.echo(f"  status   {c.status}{' (' + c.exit_reason + ')' if c.exit_reason else ''}")
     typer.echo(f"  owner    {d['owner'] or '-'}    team {d['team'] or '-'}")
     typer.echo(f"  opened   {c.opened_on}    latest event {c.last_event_on}    version {c.version}")
@@ -259,26 +268,27 @@ def case_show(ref: str, by: By = None, json_: Json = False) -> None:
     listing = get_app().reads.case_listing(ref, reader)
     people = cli_people.participants_of(listing.case, reader)
     if json_:
-        emit_json({**_case_dict(listing), "participants": [cli_people.participant_json(p) for p in people]})
+        emit_json(case_show_json(listing, people))
         return
     _print_case(listing.case, by=by)
     for p in people:
         typer.echo(cli_people.participant_line(p))
 
 
+def case_show_json(listing: CaseListing, people: list[Any]) -> dict[str, Any]:
+    """``case show --json`` (and ``demo show --json``'s sample): the case and its participants."""
+    return {**_case_dict(listing), "participants": [cli_people.participant_json(p) for p in people]}
+
+
+def history_json(ref: str, by: str | None, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The first page of a case's history as ``event_json`` entries."""
+    _, page = get_app().reads.history(ref, actor(by), limit=limit)
+    return [_event_row(h.event, {h.event.seq} if h.in_error else set(), h.by) for h in page]
+
+
 def _event_row(e: Event, gone: set[int], by: str | None) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "on": e.effective_on,
-        "trigger": e.trigger,
-        "from": e.from_state,
-        "to": e.to_state,
-        "by": by,
-        "recorded_at": e.recorded_at,
-        "note": e.note,
-        "payload": dict(e.payload),
-        "in_error": e.seq in gone,
-    }
+    """A history entry as every ``--json`` output shows one (``output.event_json``; docs/json.md)."""
+    return event_json(e, by, e.seq in gone)
 
 
 @case_app.command("history")
@@ -291,17 +301,19 @@ def case_history(
     if json_:
         emit_page(page, rows, (), json_)
         return
-    for r in rows:
-        r["recorded"] = r["recorded_at"].strftime("%Y-%m-%d %H:%M")
-        r["move"] = f"{r['from'] or ''} -> {r['to']}" if r["from"] != r["to"] else r["to"]
+    for h, r in zip(page, rows, strict=True):
+        r["on"] = r["effective_on"]
+        r["recorded"] = h.event.recorded_at.strftime("%Y-%m-%d %H:%M")
+        r["move"] = f"{r['from_state'] or ''} -> {r['to_state']}" if r["from_state"] != r["to_state"] else r["to_state"]
         r["mark"] = "IN ERROR" if r["in_error"] else ""
         r["detail"] = _detail(r["payload"], r["note"])
     emit_page(page, rows, ["seq", "on", "trigger", "move", "by", "recorded", "mark", "detail"], json_)
 
 
 def _detail(payload: dict[str, Any], note: str | None) -> str:
+    """Facts and payload of an event for the human table: internal ids (owner, team) left out."""
     bits = [f"{k}={v}" for k, v in payload.get("facts", {}).items()]
-    bits += [f"{k}={v}" for k, v in payload.items() if k != "facts" and v is not None]
+    bits += [f"{k}={v}" for k, v in payload.items() if k != "facts" and v is not None and not k.endswith("_id")]
     if note:
         bits.append(f'"{note}"')
     return "; ".join(bits)
@@ -315,7 +327,7 @@ def case_actions(ref: str, by: By = None, json_: Json = False) -> None:
     c = a.reads.case(ref, me)
     acts: list[Action] = a.cases.actions(c, me)
     if json_:
-        emit_json([asdict(x) for x in acts])
+        emit_json([action_json(x) for x in acts])
         return
     if c.status == "closed":
         typer.echo(f"{c.ref} is closed ({c.exit_reason}); nothing further")
@@ -357,6 +369,9 @@ def case_list(
     f = CaseFilter(workflow, state, owner_id, team_id, status, limit, after)  # type: ignore[arg-type]
     page = get_app().reads.cases(f, actor(by))
     rows = [_case_dict(c) for c in page]
+    if not json_:
+        for r in rows:
+            r["workflow_id"] = r["workflow"]
     emit_page(
         page, rows, ["ref", "workflow_id", "state", "status", "owner", "team", "opened_on", "last_event_on"], json_
     )
@@ -486,7 +501,7 @@ def users_add(
 def users_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
     """List users by email, a page at a time."""
     page = get_app().reads.users(actor(by), limit=limit, after=after)
-    emit_page(page, [asdict(u) for u in page], ["email", "name", "roles", "teams", "active"], json_)
+    emit_page(page, [user_json(u) for u in page], ["email", "name", "roles", "teams", "active"], json_)
 
 
 @users_app.command("deactivate")
@@ -513,13 +528,14 @@ def teams_add(
 def teams_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
     """List teams by name, a page at a time."""
     page = get_app().reads.teams(actor(by), limit=limit, after=after)
-    emit_page(page, [asdict(t) for t in page], ["name", "manager", "service_manager", "members"], json_)
+    emit_page(page, [team_json(t) for t in page], ["name", "manager", "service_manager", "members"], json_)
 
 
 @app.command("today")
-def today() -> None:
+def today(json_: Json = False) -> None:
     """Print today's date in Europe/London (by the injected clock)."""
-    typer.echo(local_today(get_app().clock).isoformat())
+    day = local_today(get_app().clock).isoformat()
+    emit_json({"today": day}) if json_ else typer.echo(day)
 
 
 # The command groups in modules of their own, imported once the groups above exist.

@@ -15,7 +15,7 @@ from carepath.engine.definition import DeadlineRule
 from carepath.engine.errors import InvalidInput, shown
 from carepath.engine.text import day_in_range
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
-from carepath.entrypoints.output import emit_json, table
+from carepath.entrypoints.output import emit_json, override_json, table
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
 if TYPE_CHECKING:
@@ -52,17 +52,17 @@ def calendar_due(
     s, lim = _day(start, "START"), parse_limit(limit)
     due = due_date(s, lim, cal, mode)  # type: ignore[arg-type]
     out = {
-        "start": s.isoformat(),
+        "start_on": s.isoformat(),
         "limit": str(lim),
         "counting": mode,
-        "due": due.isoformat(),
+        "due_on": due.isoformat(),
         "weekday": due.strftime("%A"),
         "working_day": cal.is_working_day(due),
     }
     if json_:
         emit_json(out)
     else:
-        typer.echo(f"{out['due']} ({out['weekday']}): {lim} {mode.replace('_', ' ')} {s}")
+        typer.echo(f"{out['due_on']} ({out['weekday']}): {lim} {mode.replace('_', ' ')} {s}")
 
 
 @calendar_app.command("working-day")
@@ -73,10 +73,10 @@ def calendar_working_day(day: str, json_: Json = False) -> None:
     ok = cal.is_working_day(d)
     why = None if ok else (cal.holiday_name(d) or d.strftime("%A"))
     out = {
-        "date": d.isoformat(),
+        "on": d.isoformat(),
         "working_day": ok,
         "reason": why,
-        "next_working_day": cal.add_working_days(d, 1).isoformat(),
+        "next_working_day_on": cal.add_working_days(d, 1).isoformat(),
     }
     if json_:
         emit_json(out)
@@ -146,11 +146,15 @@ def calendar_recompute(json_: Json = False) -> None:
 def override_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
     """List local overrides by day, a page at a time."""
     page = get_app().reads.overrides(actor(by), limit=limit, after=after)
-    emit_page(page, [asdict(o) for o in page], ["day", "kind", "reason"], json_)
+    rows = [override_json(o) for o in page]
+    if not json_:
+        for r in rows:
+            r["day"] = r["on"]
+    emit_page(page, rows, ["day", "kind", "reason"], json_)
 
 
 def deadline_view(d: Deadline, rule: DeadlineRule | None, cal: WorkingCalendar, today: date) -> dict[str, Any]:
-    """One deadline as people read it: rule, basis, dates, status and days left."""
+    """One deadline as people read it: rule, basis, dates, status and days left (docs/json.md)."""
     status = display_status(d, today)
     live = d.status in ("open", "paused")
     return {
@@ -160,9 +164,9 @@ def deadline_view(d: Deadline, rule: DeadlineRule | None, cal: WorkingCalendar, 
         "class": rule.klass if rule else None,
         "source": rule.source if rule else None,
         "limit": rule.limit if rule else None,
-        "start": d.start_on,
-        "due": d.due_on,
-        "raw_due": d.raw_due_on,
+        "start_on": d.start_on,
+        "due_on": d.due_on,
+        "raw_due_on": d.raw_due_on,
         "status": status,
         "met_on": d.met_on,
         "breached_on": breach_day(d, today),
@@ -186,17 +190,22 @@ def _rule(workflow_id: str, version: int, name: str) -> DeadlineRule | None:
         return None
 
 
-def case_deadlines(ref: str, by: By = None, json_: Json = False) -> None:
-    """Each deadline of case REF: rule, class and source, start, due, status, days left."""
+def deadline_rows(ref: str, by: str | None) -> list[dict[str, Any]]:
+    """Each deadline of case ``ref`` as ``deadline_view`` shows it (``case deadlines``, ``demo show``)."""
     a = get_app()
     c, deadlines = a.reads.case_deadlines(ref, actor(by))
     today = local_today(a.clock)
-    rows = [deadline_view(d, _rule(c.workflow_id, c.workflow_version, d.rule), a.calendar, today) for d in deadlines]
+    return [deadline_view(d, _rule(c.workflow_id, c.workflow_version, d.rule), a.calendar, today) for d in deadlines]
+
+
+def case_deadlines(ref: str, by: By = None, json_: Json = False) -> None:
+    """Each deadline of case REF: rule, class and source, start, due, status, days left."""
+    rows = deadline_rows(ref, by)
     if json_:
         emit_json(rows)
         return
     for r in rows:
-        r["left"] = _left(r)
+        r.update(left=_left(r), start=r["start_on"], due=r["due_on"])
     table(rows, ["rule", "label", "class", "source", "start", "due", "status", "left"])
 
 
@@ -235,11 +244,11 @@ def deadlines_due(
         rule = _rule(item.workflow_id, item.workflow_version, item.deadline.rule)
         view = deadline_view(item.deadline, rule, a.calendar, today)
         rows.append(
-            {"case": item.case_ref, "workflow": item.workflow_id, "owner": item.owner, "team": item.team, **view}
+            {"ref": item.case_ref, "workflow": item.workflow_id, "owner": item.owner, "team": item.team, **view}
         )
     if not json_:
         for row in rows:
-            row["left"] = _left(row)
+            row.update(left=_left(row), case=row["ref"], due=row["due_on"])
     emit_page(page, rows, ["case", "rule", "label", "class", "due", "status", "left", "owner", "team"], json_)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from carepath.entrypoints.common import Typer, get_app
-from carepath.entrypoints.output import table
+from carepath.entrypoints.output import emit_json, table
 
 if TYPE_CHECKING:  # the demo's generator is imported by the demo commands only
     from carepath.entrypoints.demo import Summary
@@ -57,6 +58,7 @@ def demo_seed(
 @demo_app.command("show")
 def demo_show(
     by: Annotated[str | None, typer.Option("--by", help="Who reads it (default: the demo's service manager).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """A short tour: counts by journey and state, one case's history and deadlines."""
     from carepath.entrypoints.cli import case_history, case_show
@@ -65,6 +67,9 @@ def demo_show(
     from carepath.entrypoints.demo.gateway import Gateway
 
     a = get_app()
+    if json_:
+        emit_json(_show_json(by))
+        return
     if not case_count(a):
         typer.echo("no cases yet: run `carepath demo seed`")
         return
@@ -82,6 +87,37 @@ def demo_show(
     typer.echo("\nDeadlines:")
     case_deadlines(ref, by=reader)
     typer.echo(f"\nMore: carepath case actions {ref} --by <email>; carepath deadlines due; carepath users list")
+
+
+def _show_json(by: str | None) -> dict[str, Any]:
+    """``demo show --json``: ``as_of``, the ``summary`` and a ``sample`` case (``null`` with no cases) with
+    its ``history`` and ``deadlines``, each noun in its documented shape (docs/json.md)."""
+    from carepath.entrypoints import cli_people
+    from carepath.entrypoints.cli import case_show_json, history_json
+    from carepath.entrypoints.cli_clock import deadline_rows
+    from carepath.entrypoints.common import actor
+    from carepath.entrypoints.demo import case_count, sample_case, summarise
+    from carepath.entrypoints.demo.gateway import Gateway
+
+    a = get_app()
+    gateway = Gateway(a)
+    out: dict[str, Any] = {"as_of": gateway.today().isoformat(), "summary": None, "sample": None}
+    if not case_count(a):
+        return out
+    summary = asdict(summarise(a))
+    rows = summary["by_state"]
+    summary["by_state"] = [{"workflow": r["journey"], "state": r["state"], "cases": r["cases"]} for r in rows]
+    out["summary"] = summary
+    ref = sample_case(a)
+    if ref is not None:
+        reader = by or a.settings.user or gateway.reader()
+        listing = a.reads.case_listing(ref, actor(reader))
+        out["sample"] = {
+            "case": case_show_json(listing, cli_people.participants_of(listing.case, actor(reader))),
+            "history": history_json(ref, reader),
+            "deadlines": deadline_rows(ref, reader),
+        }
+    return out
 
 
 def _print_summary(s: Summary) -> None:

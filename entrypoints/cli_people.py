@@ -90,7 +90,7 @@ def people_add(
         contact=contact,
     )
     if json_:
-        emit_json({"id": added.person_id, "case": added.case_ref, "role": added.role})
+        emit_json({"id": added.person_id, "ref": added.case_ref, "role": added.role})
         return
     typer.echo(f"added person {added.person_id} to {added.case_ref} as {added.role}")
 

@@ -11,6 +11,7 @@ from carepath.engine.panels import check_type, sittings
 from carepath.engine.reads import OutboxListing, Page
 from carepath.engine.text import ID_MAX, choice
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
+from carepath.entrypoints.output import caught_json, emit_json, outbox_json, sitting_json
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
 if TYPE_CHECKING:  # the email package is imported by ``mail show`` only
@@ -30,16 +31,10 @@ panels_app = Typer(help="Panel sittings: ready-for-panel emails name the next on
 def mail_list(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
     """Messages the built-in mail catcher received, newest first, a page at a time."""
     page = get_app().reads.caught(actor(by), limit, after)
-    rows = [
-        {
-            "id": m.id,
-            "message_id": m.message_id,
-            "recipients": list(m.recipients),
-            "subject": m.subject,
-            "time": m.received_at.isoformat(timespec="seconds"),
-        }
-        for m in page
-    ]
+    rows = [caught_json(m) for m in page]
+    if not json_:
+        for m, r in zip(page, rows, strict=True):
+            r["time"] = m.received_at.isoformat(timespec="seconds")
     emit_page(page, rows, ["id", "time", "recipients", "subject", "message_id"], json_)
 
 
@@ -56,18 +51,34 @@ def mail_show(
     raw: Annotated[bool, typer.Option("--raw", help="The whole message as received (MIME).")] = False,
     html: Annotated[bool, typer.Option("--html", help="The HTML part instead of the text part.")] = False,
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """One caught message: its headers and text part."""
     from email import message_from_string
     from email.message import EmailMessage
     from email.policy import default as default_policy
 
-    text = get_app().reads.caught_raw(caught_id, actor(by))
-    if raw:
+    reader = actor(by)
+    text = get_app().reads.caught_raw(caught_id, reader)
+    if raw and not json_:
         typer.echo(text)
         return
     msg = message_from_string(text, policy=default_policy)
     assert isinstance(msg, EmailMessage)
+    if json_:
+        # The listing's fields (``caught_json``), then what only the message holds.
+        found = [m for m in get_app().reads.caught(reader, 1, str(caught_id + 1)) if m.id == caught_id]
+        html_part = msg.get_body(preferencelist=("html",))
+        out: dict[str, Any] = caught_json(found[0]) if found else {"id": caught_id}
+        out.update(
+            sender=str(msg.get("From", "")),
+            text=_text_part(msg),
+            html=str(html_part.get_content()) if html_part is not None else None,
+        )
+        if raw:
+            out["raw"] = text
+        emit_json(out)
+        return
     for header in ("Message-ID", "Date", "From", "To", "Subject"):
         typer.echo(f"{header}: {msg.get(header, '')}")
     typer.echo("")
@@ -78,29 +89,19 @@ def mail_show(
         typer.echo(_text_part(msg).rstrip("\n"))
 
 
-def _outbox_rows(page: Page[OutboxListing]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "case": r.case_ref,
-            "recipients": list(r.recipients),
-            "status": r.status,
-            "attempts": r.attempts,
-            "next_attempt_at": r.next_attempt_at.isoformat(timespec="seconds"),
-            "last_error": r.last_error,
-            "message_id": r.message_id,
-            "key": r.key,
-        }
-        for r in page
-    ]
+def _outbox_rows(page: Page[OutboxListing], json_: bool) -> list[dict[str, Any]]:
+    rows = [outbox_json(r) for r in page]
+    if not json_:  # the human table: the case's reference and the time to the second
+        for r, row in zip(page, rows, strict=True):
+            row.update(case=row["ref"], next_attempt_at=r.next_attempt_at.isoformat(timespec="seconds"))
+    return rows
 
 
 @mail_app.command("failed")
 def mail_failed(limit: Limit = DEFAULT_LIMIT, after: After = None, by: By = None, json_: Json = False) -> None:
     """Dead messages, newest first: refused by the server (5xx) or out of attempts. Requeue with `mail retry ID`."""
     page = get_app().reads.outbox(actor(by), "dead", limit, after)
-    emit_page(page, _outbox_rows(page), ["id", "kind", "case", "recipients", "attempts", "last_error"], json_)
+    emit_page(page, _outbox_rows(page, json_), ["id", "kind", "case", "recipients", "attempts", "last_error"], json_)
 
 
 @mail_app.command("outbox")
@@ -117,7 +118,7 @@ def mail_outbox(
     page = get_app().reads.outbox(actor(by), status, limit, after)  # type: ignore[arg-type]
     counts = get_app().reads.outbox_counts(actor(by))
     columns = ["id", "kind", "case", "recipients", "status", "attempts", "next_attempt_at"]
-    emit_page(page, _outbox_rows(page), columns, json_, extra={"counts": counts})
+    emit_page(page, _outbox_rows(page, json_), columns, json_, extra={"counts": counts})
     if not json_:
         typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
@@ -183,16 +184,10 @@ def panels_list(
     today = local_today(a.clock)
     page = a.reads.sitting_days(actor(by), panel_type, None if all_ else today, limit=limit, after=after)
     found = sittings(page, a.calendar)
-    rows = [
-        {
-            "date": s.day.isoformat(),
-            "weekday": f"{s.day:%A}",
-            "type": s.panel_type,
-            "papers_by": s.papers_by.isoformat(),
-            "open": s.papers_by >= today,
-        }
-        for s in found
-    ]
+    rows = [sitting_json(s, today) for s in found]
+    if not json_:
+        for r in rows:
+            r.update(date=r["sits_on"], type=r["panel_type"], papers_by=r["papers_due_on"])
     emit_page(page, rows, ["date", "weekday", "type", "papers_by", "open"], json_)
 
 

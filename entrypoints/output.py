@@ -63,3 +63,177 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+# -- one shape per noun (docs/json.md) -----------------------------------------------------------
+# Every ``--json`` output builds its nouns here, so a case, a deadline or a person has the same keys
+# whichever command prints it: a case reference is always ``ref``, a journey ``workflow``, a day ISO
+# in a field ending ``_on``, an instant ISO 8601 with its offset in a field ending ``_at``, people by
+# email and teams by name; an internal id only where a command takes it as input.
+
+#: The keys of each noun, in order (tests/e2e/test_json_shapes.py holds every command to them).
+CASE_KEYS = (
+    "ref",
+    "workflow",
+    "workflow_version",
+    "state",
+    "state_label",
+    "status",
+    "held_from",
+    "exit_reason",
+    "opened_on",
+    "last_event_on",
+    "owner",
+    "team",
+    "facts",
+    "version",
+    "last_seq",
+)
+EVENT_KEYS = (
+    "seq",
+    "trigger",
+    "from_state",
+    "to_state",
+    "effective_on",
+    "recorded_at",
+    "by",
+    "note",
+    "payload",
+    "in_error",
+)
+DEADLINE_KEYS = (
+    "rule",
+    "cycle",
+    "label",
+    "class",
+    "source",
+    "limit",
+    "start_on",
+    "due_on",
+    "raw_due_on",
+    "status",
+    "met_on",
+    "breached_on",
+    "late",
+    "paused_days",
+    "working_days_left",
+    "calendar_days_left",
+)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def case_json(case: Any, owner: str | None, team: str | None, state_label: str) -> dict[str, Any]:
+    """A case (``engine.case.Case``) with its owner's email, its team's name and its state's label."""
+    return {
+        "ref": case.ref,
+        "workflow": case.workflow_id,
+        "workflow_version": case.workflow_version,
+        "state": case.state,
+        "state_label": state_label,
+        "status": case.status,
+        "held_from": case.held_from,
+        "exit_reason": case.exit_reason,
+        "opened_on": _iso(case.opened_on),
+        "last_event_on": _iso(case.last_event_on),
+        "owner": owner,
+        "team": team,
+        "facts": dict(case.facts),
+        "version": case.version,
+        "last_seq": case.last_seq,
+    }
+
+
+def event_json(event: Any, by: str | None, in_error: bool) -> dict[str, Any]:
+    """One entry of a case's history (``engine.case.Event``) with the email of who recorded it."""
+    return {
+        "seq": event.seq,
+        "trigger": event.trigger,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "effective_on": _iso(event.effective_on),
+        "recorded_at": _iso(event.recorded_at),
+        "by": by,
+        "note": event.note,
+        "payload": dict(event.payload),
+        "in_error": in_error,
+    }
+
+
+def action_json(action: Any) -> dict[str, Any]:
+    """A move available (or blocked) from a case's state (``engine.services.Action``)."""
+    return {
+        "trigger": action.trigger,
+        "label": action.label,
+        "to_state": action.dest,
+        "ready": action.ready,
+        "reasons": list(action.reasons),
+        "requires": list(action.requires),
+        "roles": list(action.roles),
+    }
+
+
+def user_json(user: Any) -> dict[str, Any]:
+    """A user of carepath, known by email (commands take the email, never an id)."""
+    return {
+        "email": user.email,
+        "name": user.name,
+        "roles": list(user.roles),
+        "teams": list(user.teams),
+        "active": user.active,
+    }
+
+
+def team_json(team: Any) -> dict[str, Any]:
+    """A team, known by name, with its people's emails."""
+    return {
+        "name": team.name,
+        "manager": team.manager,
+        "service_manager": team.service_manager,
+        "members": list(team.members),
+    }
+
+
+def sitting_json(sitting: Any, today: date) -> dict[str, Any]:
+    """A panel sitting (``engine.panels.Sitting``): its day, type and the day papers must reach members."""
+    return {
+        "sits_on": sitting.day.isoformat(),
+        "weekday": f"{sitting.day:%A}",
+        "panel_type": sitting.panel_type,
+        "papers_due_on": sitting.papers_by.isoformat(),
+        "open": sitting.papers_by >= today,
+    }
+
+
+def outbox_json(row: Any) -> dict[str, Any]:
+    """One outbox message (``engine.reads.OutboxListing``); ``id`` is what ``mail retry`` takes."""
+    return {
+        "id": row.id,
+        "key": row.key,
+        "kind": row.kind,
+        "ref": row.case_ref,
+        "recipients": list(row.recipients),
+        "status": row.status,
+        "attempts": row.attempts,
+        "next_attempt_at": _iso(row.next_attempt_at),
+        "last_error": row.last_error,
+        "message_id": row.message_id,
+    }
+
+
+def caught_json(message: Any) -> dict[str, Any]:
+    """A message the mail catcher received (``engine.reads.CaughtListing``); ``id`` is what ``mail show`` takes."""
+    return {
+        "id": message.id,
+        "message_id": message.message_id,
+        "recipients": list(message.recipients),
+        "subject": message.subject,
+        "received_at": _iso(message.received_at),
+    }
+
+
+def override_json(override: Any) -> dict[str, Any]:
+    """A local calendar override: the day, ``closure`` or ``opening``, and why."""
+    return {"on": _iso(override.day), "kind": override.kind, "reason": override.reason}

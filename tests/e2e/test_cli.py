@@ -147,7 +147,7 @@ def test_every_read_prints_json_with_json(run: Run) -> None:
     show = as_json(run("case", "show", ref, "--by", CW, "--json"))
     assert (show["state"], show["version"], show["facts"]) == ("assessment", 3, {"application_on": "2026-11-02"})
     history = items(run("case", "history", ref, "--by", CW, "--json"))
-    assert [(e["seq"], e["trigger"], e["to"]) for e in history] == [
+    assert [(e["seq"], e["trigger"], e["to_state"]) for e in history] == [
         (1, "open", "enquiry"),
         (2, "book_visit", "visit"),
         (3, "apply", "assessment"),
@@ -171,7 +171,7 @@ def test_every_read_prints_json_with_json(run: Run) -> None:
     teams = items(run("teams", "list", "--by", CW, "--json"))
     assert [(t["name"], t["manager"], t["members"]) for t in teams] == [("Fostering East", TM, [CW])]
     workflows = as_json(run("workflows", "list", "--json"))
-    assert [(w["id"], w["version"], w["prefix"]) for w in workflows] == [("sample", 1, "SM")]
+    assert [(w["workflow"], w["workflow_version"], w["reference_prefix"]) for w in workflows] == [("sample", 1, "SM")]
     shown = as_json(run("workflows", "show", "sample", "--json"))
     assert (shown["id"], shown["initial"]) == ("sample", "enquiry")
     assert [t["trigger"] for t in shown["transitions"]][:2] == ["book_visit", "apply"]
@@ -279,7 +279,7 @@ def test_a_note_is_in_the_history_and_changes_nothing_else(run: Run, db_file: Pa
     )
     assert out.stdout.strip() == f"{ref} phone on 2026-11-02 by {CW} recorded as event 2"
     note = as_json(run("case", "note", ref, "--text", "Home visit", "--kind", "visit", "--by", TM, "--json"))
-    assert (note["seq"], note["trigger"], note["on"], note["by"], note["note"], note["payload"]) == (
+    assert (note["seq"], note["trigger"], note["effective_on"], note["by"], note["note"], note["payload"]) == (
         3, "note", "2026-11-02", TM, "Home visit", {"kind": "visit"}
     )  # fmt: skip
     # two events more, nothing else: no outbox row, no deadline, no timer, no audit entry
@@ -288,7 +288,7 @@ def test_a_note_is_in_the_history_and_changes_nothing_else(run: Run, db_file: Pa
     assert as_json(run("case", "show", ref, "--by", CW, "--json")) == {**shown, "last_seq": 3}
     assert as_json(run("case", "deadlines", ref, "--by", CW, "--json")) == deadlines
     history = items(run("case", "history", ref, "--by", CW, "--json"))
-    assert [(e["trigger"], e["on"], e["by"], e["payload"].get("kind"), e["note"]) for e in history[1:]] == [
+    assert [(e["trigger"], e["effective_on"], e["by"], e["payload"].get("kind"), e["note"]) for e in history[1:]] == [
         ("note", "2026-11-02", CW, "phone", "Phoned the applicant; visit booked"),
         ("note", "2026-11-02", TM, "visit", "Home visit"),
     ]
@@ -519,8 +519,8 @@ def test_a_caseworker_sees_only_their_own_and_their_teams_cases(run: Run, db_fil
 
     assert sorted(c["ref"] for c in items(run("case", "list", "--by", CW, "--json"))) == [mine, colleague]
     assert [c["ref"] for c in items(run("case", "list", "--by", other, "--json"))] == [theirs]
-    assert [r["case"] for r in items(run("deadlines", "due", "--by", other, "--json"))] == [theirs]
-    assert theirs not in {r["case"] for r in items(run("deadlines", "due", "--by", CW, "--json"))}
+    assert [r["ref"] for r in items(run("deadlines", "due", "--by", other, "--json"))] == [theirs]
+    assert theirs not in {r["ref"] for r in items(run("deadlines", "due", "--by", CW, "--json"))}
     # the decider's scope is the whole service
     assert len(items(run("case", "list", "--by", ADM, "--json"))) == 3
 
@@ -585,7 +585,7 @@ def test_list_commands_page_with_limit_and_after(run: Run) -> None:
     due = as_json(run("deadlines", "due", "--limit", "1", "--by", CW, "--json"))
     assert (len(due["items"]), due["total"]) == (1, 3)
     again = as_json(run("deadlines", "due", "--limit", "1", "--after", due["next"], "--by", CW, "--json"))
-    assert again["items"][0]["case"] != due["items"][0]["case"]
+    assert again["items"][0]["ref"] != due["items"][0]["ref"]
     users = run("users", "list", "--limit", "3", "--by", ADMIN).stdout.splitlines()[-1]
     assert users == f"showing 3 of 4; next: --after {CW}"
     history = as_json(run("case", "history", refs[0], "--limit", "1", "--after", "1", "--by", CW, "--json"))

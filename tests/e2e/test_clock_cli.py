@@ -60,7 +60,7 @@ def items(out: str) -> list[Any]:
 
 
 def due(*args: str) -> str:
-    return str(json.loads(run("calendar", "due", *args, "--json"))["due"])
+    return str(json.loads(run("calendar", "due", *args, "--json"))["due_on"])
 
 
 @pytest.mark.usefixtures("cli")
@@ -99,23 +99,23 @@ def test_a_local_closure_moves_due_dates_and_open_deadlines() -> None:
     assert due("2026-12-23", "2 working days") == "2026-12-29"
     run("case", "open", "sample", "--on", "2026-11-02", "--team", "Fostering", "--by", CW)
     before = json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))
-    assert before[0]["due"] == "2026-11-09"
+    assert before[0]["due_on"] == "2026-11-09"
     out = run("calendar", "override", "add", "2026-11-04", "--reason", "Office move", "--by", ADMIN)
     assert "recomputed deadlines of 1 case(s)" in out
     assert due("2026-12-23", "2 working days") == "2026-12-29"
     after = json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))
-    assert after[0]["due"] == "2026-11-10"
+    assert after[0]["due_on"] == "2026-11-10"
     listed = items(run("calendar", "override", "list", "--by", CW, "--json"))
-    assert [(o["day"], o["kind"]) for o in listed] == [("2026-11-04", "closure")]
+    assert [(o["on"], o["kind"]) for o in listed] == [("2026-11-04", "closure")]
     assert "already has an override" in run(
         "calendar", "override", "add", "2026-11-04", "--reason", "x", "--by", ADMIN, code=2
     )
     # only an administrator changes the calendar
     assert "may not calendar.change" in run("calendar", "override", "remove", "2026-11-04", "--by", CW, code=2)
     assert "(nobody) may not" in run("calendar", "override", "remove", "2026-11-04", code=2)
-    assert json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))[0]["due"] == "2026-11-10"
+    assert json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))[0]["due_on"] == "2026-11-10"
     run("calendar", "override", "remove", "2026-11-04", "--by", ADMIN)
-    assert json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))[0]["due"] == "2026-11-09"
+    assert json.loads(run("case", "deadlines", "SM-2026-0001", "--by", CW, "--json"))[0]["due_on"] == "2026-11-09"
     assert "no calendar override" in run("calendar", "override", "remove", "2026-11-04", "--by", ADMIN, code=2)
 
 
@@ -133,9 +133,9 @@ def test_deadlines_show_basis_status_and_days_left() -> None:
             "class": "LOCAL",
             "source": "sample procedure",
             "limit": "5 working days",
-            "start": "2026-10-20",
-            "due": "2026-10-27",
-            "raw_due": "2026-10-27",
+            "start_on": "2026-10-20",
+            "due_on": "2026-10-27",
+            "raw_due_on": "2026-10-27",
             "status": "breached",
             "met_on": None,
             "breached_on": "2026-10-28",  # the first day after the due date
@@ -146,13 +146,13 @@ def test_deadlines_show_basis_status_and_days_left() -> None:
         }
     ]
     listing = items(run("deadlines", "due", "--by", TM, "--json"))
-    assert [(r["case"], r["status"]) for r in listing] == [("SM-2026-0001", "breached"), ("SM-2026-0002", "open")]
+    assert [(r["ref"], r["status"]) for r in listing] == [("SM-2026-0001", "breached"), ("SM-2026-0002", "open")]
     mine = items(run("deadlines", "due", "--owner", CW, "--by", TM, "--json"))
-    assert [r["case"] for r in mine] == ["SM-2026-0001"]
+    assert [r["ref"] for r in mine] == ["SM-2026-0001"]
     team = items(run("deadlines", "due", "--team", "Fostering", "--by", TM, "--json"))
-    assert [r["case"] for r in team] == ["SM-2026-0001"]
+    assert [r["ref"] for r in team] == ["SM-2026-0001"]
     # the caseworker sees their team's cases, not the manager's own case outside the team
-    assert [r["case"] for r in items(run("deadlines", "due", "--by", CW, "--json"))] == ["SM-2026-0001"]
+    assert [r["ref"] for r in items(run("deadlines", "due", "--by", CW, "--json"))] == ["SM-2026-0001"]
     assert run("case", "deadlines", "SM-2026-0002", "--by", CW, code=2) == (
         f"error: {CW} may not deadlines.read: the case is neither theirs nor in one of their teams\n"
     )
@@ -173,4 +173,4 @@ def test_sweep_command_raises_once_and_refuses_the_future() -> None:
     history = items(run("case", "history", "SM-2026-0001", "--by", CW, "--json"))
     assert [h["trigger"] for h in history] == ["open", "deadline_breached"]
     assert history[-1]["by"] == "system@carepath.invalid"  # the sweep acts as carepath itself
-    assert history[-1]["on"] == "2026-10-28"
+    assert history[-1]["effective_on"] == "2026-10-28"

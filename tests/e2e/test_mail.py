@@ -122,7 +122,13 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
     assert "papers to members by 2026-11-03" in booked
     listed = items(run("panels", "list", "--by", "owner@example.org", "--json"))
     assert listed == [
-        {"date": "2026-11-10", "weekday": "Tuesday", "type": "fostering", "papers_by": "2026-11-03", "open": True}
+        {
+            "sits_on": "2026-11-10",
+            "weekday": "Tuesday",
+            "panel_type": "fostering",
+            "papers_due_on": "2026-11-03",
+            "open": True,
+        }
     ]
     opened = json.loads(
         run("case", "open", "notices", "--owner", "owner@example.org", "--team", "North",
@@ -139,7 +145,7 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
     finally:
         catcher.stop()
     (message,) = items(run("mail", "list", "--by", ADMIN, "--json"))
-    assert set(message) == {"id", "message_id", "recipients", "subject", "time"}
+    assert set(message) == {"id", "message_id", "recipients", "subject", "received_at"}
     assert message["recipients"] == ["pa@example.org", "pc@example.org"]
     assert message["subject"] == f"Ready for panel: {ref} for Tuesday 10 November 2026"
     assert re.fullmatch(r"<[0-9a-f]{32}@carepath>", message["message_id"])
@@ -165,7 +171,7 @@ def test_mail_from_the_command_line(env: dict[str, str], monkeypatch: pytest.Mon
     finally:
         refuser.stop()
     (dead,) = items(run("mail", "failed", "--by", ADMIN, "--json"))
-    assert (dead["kind"], dead["case"], dead["last_error"]) == (
+    assert (dead["kind"], dead["ref"], dead["last_error"]) == (
         "panel_recommendation",
         ref,
         "550 5.7.1 relaying denied",

@@ -61,7 +61,7 @@ def test_add_show_find_and_case_show(ref: str) -> None:
     assert out.strip() == f"added person 1 to {ref} as child"
     anne = ["--role", "birth-parent", "--given", "Anne", "--family", "Quillfeather", "--by", CW, "--json"]
     added = json.loads(run("people", "add", "--case", ref, *anne))
-    assert added == {"id": 2, "case": ref, "role": "birth_parent"}
+    assert added == {"id": 2, "ref": ref, "role": "birth_parent"}
 
     shown = run("case", "show", ref, "--by", CW)
     lines = [line.split() for line in shown.splitlines() if line.startswith("  person")]
