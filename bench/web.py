@@ -404,6 +404,18 @@ def _machine() -> str:
     )
 
 
+def _bad_arguments(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, in one line, or None."""
+    for name in ("cases", "rounds", "requests"):
+        if getattr(args, name) < 1:
+            return f"--{name} must be 1 or more, not {getattr(args, name)}"
+    for name in ("database_url", "small_database_url"):
+        given = getattr(args, name)
+        if given and (not given.startswith("sqlite:///") or not Path(given.split("///", 1)[1]).is_file()):
+            return f"--{name.replace('_', '-')} must be sqlite:///<an existing file>, not {given!r}"
+    return None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", type=int, default=100 * TEMPLATE_CASES, help="target size (default 100,900: 100x)")
@@ -414,13 +426,10 @@ def main() -> None:
     p.add_argument("--also-small", action="store_true", help="also measure at 1,009 cases")
     p.add_argument("--keep", action="store_true", help="keep the built files and print how to reuse them")
     args = p.parse_args()
-    for name in ("cases", "rounds", "requests"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be 1 or more")
-    for name in ("database_url", "small_database_url"):
-        given = getattr(args, name)
-        if given and (not given.startswith("sqlite:///") or not Path(given.split("///", 1)[1]).is_file()):
-            p.error(f"--{name.replace('_', '-')} must be sqlite:///<an existing file>, not {given!r}")
+    problem = _bad_arguments(args)
+    if problem:
+        print(f"bench/web.py: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     lines = [_machine() + f"; {args.rounds} rounds (+1 warm-up not kept) of {args.requests} requests per page.", ""]
     workdir = Path(tempfile.mkdtemp(prefix="carepath-web-"))
     try:
