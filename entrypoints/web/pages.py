@@ -30,7 +30,7 @@ from carepath.engine.errors import (
 from carepath.engine.policy import CASE_COMMANDS, Subject, case_scope_filter, permitted
 from carepath.engine.text import lookup_reference
 from carepath.entrypoints.web import present
-from carepath.entrypoints.web.forms import Field, Posted, field_for_message, fields_for, read_form
+from carepath.entrypoints.web.forms import Field, Posted, field_for_message, fields_for, read_date, read_form
 from carepath.entrypoints.web.session import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
@@ -919,17 +919,90 @@ def panels(request: Request, after: str | None = None) -> Response:
 def admin_users(request: Request, after: str | None = None) -> Response:
     actor = page_actor(request)
     app = carepath(request)
+    return _users_page(request, app, actor, after=after)
+
+
+def _users_page(
+    request: Request,
+    app: App,
+    actor: Actor,
+    *,
+    after: str | None = None,
+    errors: list[tuple[str, str]] | None = None,
+    values: dict[str, Any] | None = None,
+    flash: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    from carepath.engine.roles import ROLES
+
     page = app.reads.users(actor, limit=100, after=after)
     teams = app.reads.teams(actor, limit=200)
     return render(
         request,
         "admin_users.html",
         "Users and teams",
+        status=status,
         users=list(page),
         teams=list(teams),
         next_href=f"/admin/users?after={page.next}" if page.next else None,
         admin_nav="users",
+        roles=[(r, text) for r, text in ROLES.items() if r != "system"],
+        may_add=permitted(actor, "user.add"),
+        errors=errors or [],
+        values=values or {},
+        flash=flash,
     )
+
+
+@router.post("/admin/users", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def admin_add_user(request: Request) -> Response:
+    actor = page_actor(request)
+    app = carepath(request)
+    form = await request.form()
+    email = str(form.get("email") or "").strip()
+    name = str(form.get("name") or "").strip()
+    roles = [str(r) for r in form.getlist("roles")]
+    password = str(form.get("password") or "")
+    values = {"email": email[:320], "name": name[:200], "roles": roles}
+    errors: list[tuple[str, str]] = []
+    if not email:
+        errors.append(("email", "Enter the person's work email address"))
+    if not name:
+        errors.append(("name", "Enter the person's name"))
+    if not roles:
+        errors.append(("roles", "Select at least one role"))
+    if not password:
+        errors.append(("password", "Enter a first password for them (12 characters or more)"))
+    else:
+        from carepath.engine.services.accounts import check_password
+
+        try:
+            check_password(password, email)
+        except InvalidInput as exc:
+            errors.append(("password", _sentence(str(exc))))
+    if not errors:
+        try:
+            app.people.add_user(email, name, roles, actor)
+        except (InvalidInput, NotPermitted) as exc:
+            field = "roles" if "role" in str(exc) else "name" if "name" in str(exc) else "email"
+            if isinstance(exc, NotPermitted):
+                raise
+            errors.append((field, _sentence(str(exc))))
+        else:
+            app.accounts.set_password(email, password, actor)
+            flash = {"title": "Success", "text": f"{email} can now sign in.", "success": True}
+            return _users_page(request, app, actor, flash=flash)
+    return _users_page(request, app, actor, errors=errors, values=values, status=400)
+
+
+@router.post("/admin/users/deactivate", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def admin_deactivate(request: Request) -> Response:
+    actor = page_actor(request)
+    app = carepath(request)
+    email = str((await request.form()).get("email") or "").strip()
+    app.people.deactivate(email, actor)
+    flash = {"title": "Success", "text": f"{email[:320]} can no longer sign in.", "success": True}
+    return _users_page(request, app, actor, flash=flash)
 
 
 @router.get("/admin/calendar", response_class=HTMLResponse)
@@ -938,8 +1011,59 @@ def admin_calendar(request: Request) -> Response:
     app = carepath(request)
     if "admin" not in actor.roles:
         raise NotPermitted(actor.email, "calendar.change", "only an administrator manages the calendar")
+    return _calendar_page(request, app, actor)
+
+
+def _calendar_page(
+    request: Request,
+    app: App,
+    actor: Actor,
+    *,
+    posted: Posted | None = None,
+    flash: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
     overrides = app.reads.overrides(actor, limit=200)
-    return render(request, "admin_calendar.html", "Calendar closures", overrides=list(overrides), admin_nav="calendar")
+    posted = posted or Posted()
+    return render(
+        request,
+        "admin_calendar.html",
+        "Calendar closures",
+        status=status,
+        overrides=list(overrides),
+        admin_nav="calendar",
+        posted=posted,
+        errors=posted.errors,
+        flash=flash,
+    )
+
+
+@router.post("/admin/calendar", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def admin_add_closure(request: Request) -> Response:
+    actor = page_actor(request)
+    app = carepath(request)
+    form = await request.form()
+    posted = Posted()
+    for p in ("day", "month", "year"):
+        posted.values[f"day-{p}"] = str(form.get(f"day-{p}") or "")
+    day = read_date(form, "day", "The day", posted.errors)
+    reason = str(form.get("reason") or "").strip()
+    posted.values["reason"] = reason[:200]
+    kind = str(form.get("kind") or "closure")
+    posted.values["kind"] = kind if kind in ("closure", "opening") else "closure"
+    if day is None and not posted.errors:
+        posted.errors.append(("day-day", "Enter the day"))
+    if not reason:
+        posted.errors.append(("reason", "Enter why (for example, Council closure day)"))
+    if not posted.errors and day is not None:
+        try:
+            app.calendar_changes.add_override(day, reason, actor, opening=kind == "opening", recompute=False)
+        except InvalidInput as exc:
+            posted.errors.append(("reason" if "reason" in str(exc) else "day-day", _sentence(str(exc))))
+        else:
+            text = f"{present.long_date(day)} added. Deadlines it moves are recomputed by carepath in the background."
+            return _calendar_page(request, app, actor, flash={"title": "Success", "text": text, "success": True})
+    return _calendar_page(request, app, actor, posted=posted, status=400)
 
 
 @router.get("/admin/workflows", response_class=HTMLResponse)
@@ -948,7 +1072,17 @@ def admin_workflows(request: Request) -> Response:
     app = carepath(request)
     if "admin" not in actor.roles:
         raise NotPermitted(actor.email, "workflows.read", "only an administrator manages journeys")
-    return render(request, "admin_workflows.html", "Journeys", journeys=_journeys(app), admin_nav="workflows")
+    from carepath.entrypoints.diagram import mermaid
+
+    journeys = _journeys(app)
+    return render(
+        request,
+        "admin_workflows.html",
+        "Journeys",
+        journeys=journeys,
+        diagrams={d.id: mermaid(d) for d in journeys},
+        admin_nav="workflows",
+    )
 
 
 @router.get("/admin/viewers", response_class=HTMLResponse)

@@ -8,6 +8,7 @@ stale form refused with what changed, and every view of a case in the read audit
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import TYPE_CHECKING
 
 from carepath.engine.clock import FixedClock
@@ -317,3 +318,59 @@ def test_bad_input_never_answers_500(client: TestClient, web_app: App, web_staff
         r = client.post(f"/cases/{ref}/actions/note", data={**data, "csrf_token": token})
         assert r.status_code < 500, (data, r.text[-800:])
         assert r.status_code == 400
+
+
+def test_an_administrator_adds_a_user_who_can_then_sign_in(client: TestClient, web_app: App) -> None:
+    sign_in(client, ADMIN)
+    page = client.get("/admin/users")
+    token = csrf_of(page.text)
+    bad = client.post(
+        "/admin/users",
+        data={"csrf_token": token, "email": "new@council.test", "name": "New Worker", "password": "short"},
+    )
+    assert bad.status_code == 400
+    assert '<a href="#roles">Select at least one role</a>' in bad.text
+    assert 'href="#password"' in bad.text
+    assert "new@council.test" not in [u.email for u in web_app.reads.users(web_app.directory.actor(ADMIN))]
+    ok = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "email": "new@council.test",
+            "name": "New Worker",
+            "roles": ["caseworker"],
+            "password": "a long enough first password",
+        },
+    )
+    assert ok.status_code == 200
+    assert "new@council.test can now sign in" in ok.text
+    client.cookies.clear()
+    sign_in(client, "new@council.test", "a long enough first password")
+    assert client.get("/my-work").status_code == 200
+
+
+def test_an_administrator_adds_a_closure(client: TestClient, web_app: App) -> None:
+    sign_in(client, ADMIN)
+    token = csrf_of(client.get("/admin/calendar").text)
+    bad = client.post("/admin/calendar", data={"csrf_token": token, "day-day": "24", "day-month": "12"})
+    assert bad.status_code == 400
+    assert "must include a year" in bad.text
+    ok = client.post(
+        "/admin/calendar",
+        data={"csrf_token": token, "day-day": "24", "day-month": "12", "day-year": "2026", "reason": "Council closure"},
+    )
+    assert ok.status_code == 200
+    assert "Thursday 24 December 2026 added" in ok.text
+    days = [o.day for o in web_app.reads.overrides(web_app.directory.actor(ADMIN))]
+    assert date(2026, 12, 24) in days
+
+
+def test_my_work_has_a_search_box_that_finds_a_case_by_reference(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref = _case(web_app, web_staff)
+    sign_in(client, CW)
+    assert 'action="/cases"' in client.get("/my-work").text
+    r = client.get(f"/cases?q={ref.lower()}")
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/cases/{ref}"
