@@ -548,12 +548,13 @@ class CaseService:
 
         The linked case gets an ``update`` event in the same unit of work, by the same actor, that
         records (or clears) this case's reference under its own fact; it does not move. A case that
-        already records it, a closed one (when ending) and an external reference are left alone.
+        already records it (or, when ending, names another), a closed case (an event would lose its
+        exit reason) and an external reference are left alone.
         """
         changes: list[tuple[Case, str, str | None]] = []
         for name, other in linked.items():
             back = d.facts[name].back
-            if back and other.facts.get(back) != case.ref:
+            if back and other.status != "closed" and other.facts.get(back) != case.ref:
                 changes.append((other, back, case.ref))
         for name, value in ended.items():
             back = d.facts[name].back
