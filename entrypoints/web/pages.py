@@ -8,6 +8,7 @@ opened) is refused with what changed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -181,8 +182,13 @@ async def sign_in(request: Request) -> Response:
         except InvalidInput:
             errors.append(("email", "Enter a correct email address and password"))
         else:
-            moved = see_other(next_path)
             cookies = request.app.state.cookies
+            restored = _restored(request, done, next_path, form)
+            if restored is not None:
+                restored.set_cookie(SESSION_COOKIE, cookies.dump(done.token), **cookies.options())
+                restored.delete_cookie(SIGN_IN_COOKIE, path="/")
+                return restored
+            moved = see_other(next_path)
             moved.set_cookie(SESSION_COOKIE, cookies.dump(done.token), **cookies.options())
             moved.delete_cookie(SIGN_IN_COOKIE, path="/")
             return moved
@@ -196,9 +202,73 @@ async def sign_in(request: Request) -> Response:
         sign_in_token=token,
         next=next_path,
         values={"email": email[:320]},
+        kept=[(k.removeprefix(_KEPT_PREFIX), str(v)) for k, v in form.multi_items() if k.startswith(_KEPT_PREFIX)],
     )
     response.set_cookie(SIGN_IN_COOKIE, token, max_age=1800, **request.app.state.cookies.options())
     return response
+
+
+#: Form fields a sign-in carries back to the form it interrupted (never the old CSRF token).
+_KEPT_PREFIX = "kept:"
+_ACTION_PATH = re.compile(r"/cases/([A-Za-z0-9-]{1,40})/actions/([a-z_]{1,80})")
+
+
+async def _sign_in_keeping(request: Request, path: str) -> Response:
+    """The sign-in page, carrying the posted form's fields in its own form (never in a URL or cookie)."""
+    form = await request.form()
+    kept = [(k, str(v)[:10_000]) for k, v in form.multi_items() if k != "csrf_token" and isinstance(v, str)][:100]
+    token = new_sign_in_token()
+    flash = {
+        "title": "Important",
+        "text": "You were signed out after 30 minutes without activity. Sign in again: what you entered is kept.",
+    }
+    response = render(
+        request,
+        "sign_in.html",
+        "Sign in",
+        status=401,
+        sign_in_token=token,
+        next=path,
+        flash=flash,
+        values={},
+        kept=kept,
+    )
+    response.set_cookie(SIGN_IN_COOKIE, token, max_age=1800, **request.app.state.cookies.options())
+    return response
+
+
+def _restored(request: Request, done: Any, next_path: str, form: Any) -> Response | None:
+    """After signing in again, the interrupted form filled in as it was (for the person to check and send)."""
+    found = _ACTION_PATH.fullmatch(next_path)
+    kept = [(k.removeprefix(_KEPT_PREFIX), str(v)) for k, v in form.multi_items() if k.startswith(_KEPT_PREFIX)]
+    if found is None or not kept:
+        return None
+    request.state._state["carepath.session"] = done.session
+    app = carepath(request)
+    actor = done.session.actor
+    ref, name = found.groups()
+    c = app.reads.case(ref, actor)
+    action = _action_form(app, actor, c, name)
+    values = dict(kept)
+    posted = Posted(values={k: v for k, v in values.items() if k not in ("version", "seq")})
+    journey = app.workflows.get(c.workflow_id, c.workflow_version).definition
+    flash = {"title": "Important", "text": "You are signed in again. Check what you entered, then send it."}
+    return render(
+        request,
+        "action.html",
+        f"{action.title} – {c.ref}",
+        case=c,
+        listing=app.reads.case_listing(c.ref, actor),
+        journey=journey,
+        stage=_stage_label(app, c.workflow_id, c.workflow_version, c.state),
+        sub_nav="action",
+        form=action,
+        posted=posted,
+        version=_int(values.get("version")) or c.version,
+        seq=_int(values.get("seq")) or c.last_seq,
+        errors=[],
+        flash=flash,
+    )
 
 
 @router.post("/sign-out", dependencies=[Depends(check_csrf)])
@@ -684,8 +754,12 @@ def action_form(request: Request, ref: str, name: str) -> Response:
     )
 
 
-@router.post("/cases/{ref}/actions/{name}", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+@router.post("/cases/{ref}/actions/{name}", response_class=HTMLResponse)
 async def action_post(request: Request, ref: str, name: str) -> Response:
+    if web_session(request) is None:
+        # Signed out (30 idle minutes) while filling the form: sign in again, keeping what was typed.
+        return await _sign_in_keeping(request, f"/cases/{ref[:40]}/actions/{name[:80]}")
+    await check_csrf(request)
     actor = page_actor(request)
     app = carepath(request)
     c = app.reads.case(ref, actor)

@@ -374,3 +374,43 @@ def test_my_work_has_a_search_box_that_finds_a_case_by_reference(
     r = client.get(f"/cases?q={ref.lower()}")
     assert r.status_code == 303
     assert r.headers["location"] == f"/cases/{ref}"
+
+
+def test_signed_out_mid_form_keeps_what_was_typed(
+    client: TestClient, web_app: App, web_staff: Staff, web_clock: FixedClock
+) -> None:
+    ref = _case(web_app, web_staff)
+    sign_in(client, CW)
+    form = client.get(f"/cases/{ref}/actions/note")
+    web_clock.advance(minutes=45)  # a long phone call
+    r = client.post(
+        f"/cases/{ref}/actions/note",
+        data={"csrf_token": csrf_of(form.text), "kind": "phone", "text": "Long call about the <b>visit</b>"},
+    )
+    assert r.status_code == 401
+    assert "what you entered is kept" in r.text
+    assert 'name="kept:text" value="Long call about the &lt;b&gt;visit&lt;/b&gt;"' in r.text
+    assert _history_len(web_app, ref) == 1  # nothing saved while signed out
+    token = re.search(r'name="sign_in_token" value="([^"]+)"', r.text)
+    assert token
+    back = client.post(
+        "/sign-in",
+        data={
+            "email": CW,
+            "password": PASSWORD,
+            "sign_in_token": token.group(1),
+            "next": f"/cases/{ref}/actions/note",
+            "kept:kind": "phone",
+            "kept:text": "Long call about the <b>visit</b>",
+        },
+    )
+    assert back.status_code == 200
+    assert "Check what you entered" in back.text
+    assert "Long call about the &lt;b&gt;visit&lt;/b&gt;</textarea>" in back.text
+    assert 'value="phone" checked' in back.text
+    saved = client.post(
+        f"/cases/{ref}/actions/note",
+        data={"csrf_token": csrf_of(back.text), "kind": "phone", "text": "Long call about the <b>visit</b>"},
+    )
+    assert saved.status_code == 303
+    assert _history_len(web_app, ref) == 2
