@@ -134,7 +134,9 @@ def wf_show(workflow: str, version: Annotated[int | None, typer.Option()] = None
 
 
 @wf_app.command("validate")
-def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (default: all).")] = None) -> None:
+def wf_validate(
+    files: Annotated[list[Path] | None, typer.Argument(help="Files (default: all).")] = None, json_: Json = False
+) -> None:
     """Check definitions; exit 2 naming file, line and fault for each problem."""
     from carepath.config.settings import load_settings
     from carepath.engine.compiler import compile_workflow
@@ -165,6 +167,9 @@ def wf_validate(files: Annotated[list[Path] | None, typer.Argument(help="Files (
         for p in problems:
             typer.echo(error_line(p), err=True)
         raise typer.Exit(2)
+    if json_:
+        emit_json({"valid": True, "files": [str(p) for p in paths]})
+        return
     typer.echo(f"{len(paths)} workflow file(s) valid")
 
 

@@ -215,6 +215,7 @@ READS: list[tuple[tuple[str, ...], Callable[[Any], Found]]] = [
     (("db", "current"), _exact({"revision"})),
     (("workflows", "list"), lambda d: _each(d, "workflow")),
     (("workflows", "show", "foster_carer_approval"), lambda d: []),  # the definition as loaded
+    (("workflows", "validate"), _exact({"valid", "files"})),
     (("workflows", "diagram", "foster_carer_approval"), _exact({"workflow", "workflow_version", "mermaid"})),
     (("case", "show", "{ref}"), _case_with_people),
     (("case", "history", "{ref}"), lambda d: _page(d, "event")),
@@ -247,7 +248,6 @@ OTHER_READS: list[tuple[str, ...]] = [("users", "tokens", "list", "--by", ADMIN)
 #: Commands that change something or run something; not reads.
 WRITES = {
     "db upgrade",
-    "workflows validate",
     "case open",
     "case fire",
     "case hold",
