@@ -70,6 +70,7 @@ def templates() -> Jinja2Templates:
     env.filters["short_date"] = present.short_date
     env.filters["local_time"] = present.local_time
     env.filters["humanise"] = present.humanise
+    env.filters["plain"] = present.plain
     return t
 
 

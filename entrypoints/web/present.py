@@ -176,3 +176,18 @@ def humanise(name: str) -> str:
     """``record_application`` → ``Record application`` (for names without a label)."""
     text = name.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+def plain(reason: str) -> str:
+    """A refusal or an unmet condition in words: role and fact names as people say them."""
+    import re
+
+    from carepath.engine.roles import ROLES
+
+    def role(m: re.Match[str]) -> str:
+        return " or ".join(r.replace("_", " ") for r in m.group(1).split(" or "))
+
+    names = "|".join(sorted((re.escape(r) for r in ROLES), key=len, reverse=True))
+    text = re.sub(rf"needs role ((?:{names})(?: or (?:{names}))*)", lambda m: "needs a " + role(m), reason)
+    text = text.replace("Fact '", "'").replace("fact '", "'")
+    return text[:1].upper() + text[1:]
