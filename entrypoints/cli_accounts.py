@@ -121,10 +121,10 @@ def case_viewers(
     """Who viewed a case, newest first (administrators)."""
     page = get_app().accounts.viewers(ref, who(by), limit=limit, after=after)
     rows = [
-        {"viewed": v.viewed_at if json_ else _local(v.viewed_at), "email": v.email, "what": v.what, "via": v.via}
+        {"viewed_at": v.viewed_at if json_ else _local(v.viewed_at), "by": v.email, "what": v.what, "via": v.via}
         for v in page
     ]
-    emit_page(page, rows, ["viewed", "email", "what", "via"], json_)
+    emit_page(page, rows, ["viewed_at", "by", "what", "via"], json_)
 
 
 def register(users_app: typer.Typer, case_app: typer.Typer) -> None:

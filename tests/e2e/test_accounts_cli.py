@@ -127,7 +127,7 @@ def test_case_viewers_for_administrators() -> None:
     assert out.splitlines()[1].split() == ["2026-11-02", "09:00", CW, "timeline", "web"]
     assert out.splitlines()[-1] == "showing 1 of 1"
     data = json.loads(invoke("case", "viewers", ref, "--by", ADMIN, "--json").stdout)
-    assert data["items"] == [{"viewed": "2026-11-02T09:00:00+00:00", "email": CW, "what": "timeline", "via": "web"}]
+    assert data["items"] == [{"viewed_at": "2026-11-02T09:00:00+00:00", "by": CW, "what": "timeline", "via": "web"}]
     refused = invoke("case", "viewers", ref, "--by", CW, code=2)
     assert refused.output.strip() == f"error: {CW} may not case.viewers: needs role admin"
     invoke("case", "viewers", "FC-2026-9999", "--by", ADMIN, code=2)

@@ -96,6 +96,7 @@ NOUNS: dict[str, frozenset[str]] = {
     ),
     "caught": frozenset({"id", "message_id", "recipients", "subject", "received_at"}),
     "override": frozenset({"on", "kind", "reason"}),
+    "case_view": frozenset({"viewed_at", "by", "what", "via"}),
     "workflow": frozenset(
         {"workflow", "workflow_version", "title", "reference_prefix", "states", "transitions", "deadlines"}
     ),
@@ -239,12 +240,13 @@ READS: list[tuple[tuple[str, ...], Callable[[Any], Found]]] = [
     (("people", "show", "{person}"), _person_shown),
     (("people", "find", "Quill"), lambda d: _page(d, "person", frozenset({"score"}))),
     (("people", "codes"), _exact({"roles", "sex", "ethnicity"})),
+    (("case", "viewers", "{ref}", "--by", ADMIN), lambda d: _page(d, "case_view")),
     (("demo", "show"), _demo),
 ]
 #: Reads that act for nobody (no ``--by``): the clock, the schema, the journeys, the calendar, code lists.
 NO_ACTOR: set[Any] = {"today", "db", "workflows", ("calendar", "due"), ("calendar", "working-day"), ("people", "codes")}
 #: Reads of the accounts work (another module's own shapes): checked to print JSON only.
-OTHER_READS: list[tuple[str, ...]] = [("users", "tokens", "list", "--by", ADMIN), ("case", "viewers", "{ref}")]
+OTHER_READS: list[tuple[str, ...]] = [("users", "tokens", "list", "--by", ADMIN)]
 #: Commands that change something or run something; not reads.
 WRITES = {
     "db upgrade",
