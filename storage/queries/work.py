@@ -11,10 +11,20 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, tuple_
+from sqlalchemy import Engine, and_, func, literal_column, or_, select, tuple_
 
 from carepath.engine.deadlines import Deadline
-from carepath.engine.reads import DEFAULT_LIMIT, CaseListing, Page, Scope, WorkerLoad, WorkItem, cursor_parts
+from carepath.engine.reads import (
+    COUNT_CAP,
+    DEFAULT_LIMIT,
+    CaseListing,
+    Page,
+    Scope,
+    WorkerLoad,
+    WorkItem,
+    cursor_parts,
+    make_cursor,
+)
 from carepath.storage.paging import read_page, rows_of
 from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
 from carepath.storage.uow import case_from_row, deadline_from_row
@@ -68,6 +78,8 @@ class WorkQueries:
             conds.append(CASES.c.state == state)
         if places:
             conds.append(or_(*(and_(CASES.c.workflow_id == w, CASES.c.state == s) for w, s in places)))
+        if owner_id is not None:
+            return self._owner_tray(owner_id, team_id, conds, limit, after)
         stmt = (
             select(
                 CASES,
@@ -92,6 +104,100 @@ class WorkQueries:
             WorkItem(CaseListing(case_from_row(r), r.owner_email, r.team_name), firsts.get(r.id)) for r in rows
         )
         return Page(items, total, limit, cursor, exact)
+
+    def _owner_tray(
+        self, owner_id: int, team_id: int | None, conds: list[Any], limit: int, after: str | None
+    ) -> Page[WorkItem]:
+        """One worker's tray (My work), the same page as the general query, read in due order.
+
+        The general query groups every open deadline of the worker and sorts all their cases, so
+        its cost grows with the caseload (35 ms for 2,800 open cases among 18,600). Here the
+        worker's open deadlines are walked in their index's due order, each case at its earliest
+        one, until the page is full and its last due day is complete; then, if the page is still
+        short, their cases with no open deadline, by id. The page costs about its own size.
+        """
+        start: tuple[date, int] | None = cursor_parts(after, (date, int)) if after is not None else None
+        with self.engine.connect() as conn:
+            keys: list[tuple[date, int]] = []
+            if start is None or start[0] != _NEVER:
+                keys = self._due_keys(conn, owner_id, team_id, conds, limit + 1, start)
+            if len(keys) <= limit:
+                since = start[1] if start is not None and start[0] == _NEVER else None
+                keys += [
+                    (_NEVER, i) for i in self._undue_ids(conn, owner_id, team_id, conds, limit + 1 - len(keys), since)
+                ]
+            more = len(keys) > limit
+            keys = keys[:limit]
+            rows = {
+                r.id: r
+                for r in conn.execute(
+                    select(CASES, USERS.c.email.label("owner_email"), TEAMS.c.name.label("team_name"))
+                    .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
+                    .outerjoin(TEAMS, TEAMS.c.id == CASES.c.team_id)
+                    .where(CASES.c.id.in_([cid for _, cid in keys]))
+                )
+            }
+            counted = select(func.count()).select_from(rows_of(CASES).where(*conds).limit(COUNT_CAP + 1).subquery())
+            total = int(conn.execute(counted).scalar_one())
+            firsts = self._firsts(conn, [(cid, due) for due, cid in keys if due != _NEVER])
+        items = tuple(
+            WorkItem(CaseListing(case_from_row(rows[cid]), rows[cid].owner_email, rows[cid].team_name), firsts.get(cid))
+            for _, cid in keys
+        )
+        cursor = make_cursor(*keys[-1]) if more else None
+        return Page(items, min(total, COUNT_CAP), limit, cursor, total <= COUNT_CAP)
+
+    @staticmethod
+    def _open_of(d: Any, owner_id: int, team_id: int | None) -> list[Any]:
+        out = [d.status == "open", d.owner_id == owner_id]
+        return out if team_id is None else [*out, d.team_id == team_id]
+
+    def _due_keys(
+        self, conn: Any, owner_id: int, team_id: int | None, conds: list[Any], want: int, start: tuple[date, int] | None
+    ) -> list[tuple[date, int]]:
+        """Up to ``want`` (earliest open due day, case id) of the worker's cases matching ``conds``, after ``start``."""
+        d, other = DEADLINES.alias("d"), DEADLINES.alias("d_other")
+        earlier = (
+            select(literal_column("1"))
+            .where(
+                other.c.case_id == d.c.case_id, *self._open_of(other.c, owner_id, team_id), other.c.due_on < d.c.due_on
+            )
+            .exists()
+        )
+        stmt = (
+            select(d.c.due_on, d.c.case_id)
+            .join(CASES, CASES.c.id == d.c.case_id)
+            .where(*self._open_of(d.c, owner_id, team_id), *conds, ~earlier)
+        )
+        if start is not None:
+            stmt = stmt.where(or_(d.c.due_on > start[0], and_(d.c.due_on == start[0], d.c.case_id > start[1])))
+        found: dict[int, date] = {}
+        last: date | None = None
+        with conn.execute(stmt.order_by(d.c.due_on).execution_options(yield_per=100)) as result:
+            for row in result:
+                day = _day(row.due_on)
+                if last is not None and day > last:
+                    break  # the page is full and its last due day complete
+                found.setdefault(row.case_id, day)
+                if last is None and len(found) >= want:
+                    last = day
+        return sorted((day, cid) for cid, day in found.items())[:want]
+
+    @staticmethod
+    def _undue_ids(
+        conn: Any, owner_id: int, team_id: int | None, conds: list[Any], want: int, since: int | None
+    ) -> list[int]:
+        """Ids of the worker's cases matching ``conds`` with no open deadline (they sort last), by id."""
+        d = DEADLINES.alias("d_open")
+        some = (
+            select(literal_column("1"))
+            .where(d.c.case_id == CASES.c.id, *WorkQueries._open_of(d.c, owner_id, team_id))
+            .exists()
+        )
+        stmt = select(CASES.c.id).where(*conds, ~some)
+        if since is not None:
+            stmt = stmt.where(CASES.c.id > since)
+        return [r.id for r in conn.execute(stmt.order_by(CASES.c.id).limit(want))]
 
     @staticmethod
     def _firsts(conn: Any, keys: list[tuple[int, date]]) -> dict[int, Deadline]:
