@@ -4,7 +4,8 @@ Runs over a SQLite file and the PostgreSQL server (the ``app`` fixture). The tra
 read in due order from their deadlines (storage/queries/work.py); what a person relies on is the
 order (the earliest open deadline first, ties by case, cases with none last), that paging shows
 each case once, that the next deadline shown is the case's earliest, and that other people's and
-closed cases are not there.
+closed cases are not there. The team page's breaches, read per status along the team's due
+index and merged, are the month's latest first, met late or missed, with the whole count.
 """
 
 from __future__ import annotations
@@ -83,3 +84,25 @@ def test_my_work_counts_and_filters_as_the_page_asks(app: App, staff: Staff) -> 
     assert [i.listing.case.ref for i in everything.items] == [*mine[:2], mine[3]]
     assert [i.listing.case.ref for p in held_only for i in p] == [mine[2]]
     assert [i.listing.case.ref for p in open_only for i in p] == [mine[0], mine[1], mine[3], mine[4]]
+
+
+def test_the_team_page_lists_the_latest_breaches_first_met_late_or_missed(app: App, staff: Staff) -> None:
+    worker, manager = staff["caseworker"], staff["team_manager"]
+    refs = [_open(app, staff, date(2026, 10, day)) for day in (1, 5, 5, 12, 19)]  # S1: 5 working days
+    for ref in refs[:3]:
+        app.cases.fire(ref, "book_visit", worker, on=TODAY)  # S1 met late
+    app.cases.withdraw(refs[3], worker, "AW0", on=TODAY)  # S1 breached, the case closed
+    expected = []
+    for ref in refs[:4]:
+        case, deadlines = app.reads.case_deadlines(ref, manager)
+        expected += [(d.breached_on, case.id, ref) for d in deadlines if d.breached_on is not None]
+    expected.sort(reverse=True)
+
+    latest = app.reads.breaches(manager, date(2026, 10, 1), TODAY, team_id=staff.team_id, limit=3)
+    october = app.reads.breaches(manager, date(2026, 10, 1), date(2026, 10, 9), team_id=staff.team_id, limit=10)
+
+    assert len(expected) == 4
+    assert [(d.breached_on, ref) for d, ref, _ in latest] == [(day, ref) for day, _, ref in expected[:3]]
+    assert (latest.total, latest.total_exact) == (4, True)
+    assert all(owner == worker.email for _, _, owner in latest)
+    assert [ref for _, ref, _ in october] == [ref for day, _, ref in expected if day <= date(2026, 10, 9)]
