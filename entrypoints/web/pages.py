@@ -578,7 +578,7 @@ def case_page(request: Request, ref: str) -> Response:
     today = local_today(app.clock)
     d = ctx["journey"]
     _, deadlines = app.reads.case_deadlines(c.ref, actor)
-    views = [present.deadline_view(x, present.rule_of(d, x.rule), today, app.calendar) for x in deadlines]
+    views = [present.deadline_view(x, present.rule_of(d, x.rule), today, app.calendar, d) for x in deadlines]
     views.sort(key=lambda v: (not v.live, v.due_on))
     live = [v for v in views if v.live]
     missed = [v for v in views if not v.live and v.status in ("breached", "met late")]

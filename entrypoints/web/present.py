@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from carepath.engine.calendar import WorkingCalendar, parse_limit
 from carepath.engine.deadlines import Deadline, breach_day, lateness
-from carepath.engine.definition import DeadlineRule, WorkflowDef
+from carepath.engine.definition import Anchor, DeadlineRule, WorkflowDef
 
 LONDON = ZoneInfo("Europe/London")
 #: A live deadline this close (in working days) is "due soon" (UI.md: yellow).
@@ -75,6 +75,8 @@ class DeadlineView:
     breached_on: date | None
     limit: str
     skipped: tuple[str, ...]
+    started_by: str = ""
+    working: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -93,7 +95,29 @@ class DeadlineView:
         }
 
 
-def deadline_view(d: Deadline, rule: DeadlineRule | None, today: date, calendar: WorkingCalendar) -> DeadlineView:
+def _anchor(anchor: Anchor, workflow: WorkflowDef | None) -> str:
+    """What starts a clock, in words: "entering Application", "Medical report recorded"."""
+    if anchor.kind == "event" and anchor.name == "open":
+        return "the case opening"
+    if workflow is not None and anchor.kind in ("enter", "leave") and anchor.name in workflow.states:
+        label = workflow.states[anchor.name].label or humanise(anchor.name)
+        return f"{'entering' if anchor.kind == 'enter' else 'leaving'} “{label}”"
+    if workflow is not None and anchor.kind == "event":
+        for t in workflow.transitions:
+            if t.trigger == anchor.name:
+                return f"“{t.label or humanise(t.trigger)}”"
+    if workflow is not None and anchor.kind == "fact" and anchor.name in workflow.facts:
+        return f"the date recorded as “{workflow.facts[anchor.name].label or humanise(anchor.name)}”"
+    return humanise(str(anchor))
+
+
+def deadline_view(
+    d: Deadline,
+    rule: DeadlineRule | None,
+    today: date,
+    calendar: WorkingCalendar,
+    workflow: WorkflowDef | None = None,
+) -> DeadlineView:
     """``d`` with its tag, colour and days left or overdue in its rule's unit."""
     limit_text = rule.limit if rule else "0 days"
     try:
@@ -148,6 +172,8 @@ def deadline_view(d: Deadline, rule: DeadlineRule | None, today: date, calendar:
         breached_on=breach_day(d, today),
         limit=limit_text,
         skipped=skipped_days(d, calendar) if working else (),
+        started_by=" or ".join(_anchor(a, workflow) for a in rule.start) if rule else "",
+        working=working,
     )
 
 
