@@ -227,7 +227,7 @@ class WorkQueries:
         # The same rows, said so an index can find them: breached_on is set only on met and breached
         # deadlines (kept when one is voided later), always the day after due_on (engine.deadlines,
         # migration 0004). With breached_on alone (no index) SQLite walked a whole deadline index: 1 s
-        # for a team of 50,000 cases.
+        # for a team of 77,100 cases.
         ended = ("met", "breached", "void")
         conds += [d.status.in_(ended), d.due_on >= since - _ONE_DAY, d.due_on <= until - _ONE_DAY]
         if not scope.all_cases:
@@ -253,7 +253,7 @@ class WorkQueries:
         conn: Any, stmt: Any, conds: list[Any], ended: Sequence[str], limit: int
     ) -> tuple[list[Any], int, bool]:
         """A team's latest breaches: each status's latest ``limit`` read backwards along the team's due index
-        (no sort of the whole month: 1,250 rows for a 50,000-case team), then merged."""
+        (no sort of the whole month: 1,800 rows for a 77,100-case team), then merged."""
         d = DEADLINES.c
         rows: list[Any] = []
         for status in ended:
