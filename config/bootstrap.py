@@ -35,11 +35,11 @@ if TYPE_CHECKING:
         CalendarService,
         CaseService,
         MailService,
-        PanelService,
         PeopleService,
         TimerService,
     )
     from carepath.engine.services.accounts import AccountService, PasswordHasher
+    from carepath.engine.services.panels import PanelService
     from carepath.engine.services.persons import PersonService
     from carepath.engine.services.reads import ReadService
     from carepath.notifications.dispatch import SmtpTarget
@@ -171,9 +171,20 @@ class App:
 
     @cached_property
     def panels(self) -> PanelService:
-        from carepath.engine.services import PanelService
+        """Sittings, members, booking, papers, recommendations and minutes; every case move through ``cases``."""
+        from carepath.engine.services.panels import PanelService
+        from carepath.storage.panels import panel_store
+        from carepath.storage.queries.panels import PanelQueries
 
-        return PanelService(self.uow, self.clock, self.calendar)
+        return PanelService(
+            self.uow,
+            self.clock,
+            self.calendar,
+            self.cases,
+            store=panel_store,
+            reads=PanelQueries(self.read_engine),
+            joint_quorum=self.settings.panel_joint_quorum,
+        )
 
     @cached_property
     def calendar_changes(self) -> CalendarService:

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
         '{"*": "...", "FS17": "...", "foster_carer_approval.FS1": "..."}; see config/procedures.py',
     )
     mail_max_attempts: int = Field(default=8, ge=1)
+    panel_joint_quorum: int = Field(
+        default=6, ge=1, le=20, description="members a joint panel needs (domain.md 5.1: VERIFY against FSR 24 / AAR 6)"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -9,7 +9,7 @@ Scopes, narrowest first:
 - ``own``: cases the actor owns (``Subject.owner_id == actor.id``).
 - ``team``: the actor's own cases plus cases whose ``team_id`` is in ``actor.team_ids``.
 - ``service``: every case of the service.
-- ``system``: the command is not about a case (users, teams, calendar, panel dates, mail,
+- ``system``: the command is not about a case (users, teams, calendar, panels, mail,
   the scheduler's work); holding the role is enough.
 
 A command's roles all have case scopes (``own``/``team``/``service``: a *case command*, in
@@ -58,6 +58,14 @@ COMMANDS: tuple[str, ...] = (
     "timers.raise",
     "cases.recompute",
     "panel.add",
+    "panel.plan",
+    "panel.cancel",
+    "panel.members",
+    "panel.attend",
+    "panel.book",
+    "panel.papers",
+    "panel.recommend",
+    "panel.minutes",
     "panel.read",
     "calendar.read",
     "calendar.change",
@@ -111,6 +119,14 @@ _TABLE: dict[str, dict[str, Scope]] = {
     "timers.raise":    {"system": "system"},
     "cases.recompute": {"system": "system"},
     "panel.add":       {"panel_coordinator": "system"},
+    "panel.plan":     {"panel_coordinator": "system"},
+    "panel.cancel":   {"panel_coordinator": "system"},
+    "panel.members":  {"panel_coordinator": "system"},
+    "panel.attend":   {"panel_coordinator": "system"},
+    "panel.book":     {"panel_coordinator": "system"},
+    "panel.papers":   {"panel_coordinator": "system"},
+    "panel.recommend": {"panel_coordinator": "system"},
+    "panel.minutes":  {"panel_coordinator": "system"},
     "panel.read":      {"caseworker": "system", "team_manager": "system", "service_manager": "system",
                         "panel_coordinator": "system", "panel_adviser": "system",
                         "agency_decision_maker": "system", "nominated_officer": "system",

@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from carepath.engine.clock import local_today
-from carepath.engine.panels import check_type, sittings
+from carepath.engine.errors import InvalidInput, shown
+from carepath.engine.panels import CAPACITY_MAX, DEFAULT_CAPACITY, MEMBER_ROLES, WEEKDAYS, check_type
 from carepath.engine.reads import OutboxListing, Page
 from carepath.engine.text import ID_MAX, choice
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
-from carepath.entrypoints.output import caught_json, emit_json, outbox_json, sitting_json
+from carepath.entrypoints.output import (
+    agenda_json,
+    caught_json,
+    emit_json,
+    member_json,
+    outbox_json,
+    sitting_json,
+    table,
+)
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
 if TYPE_CHECKING:  # the email package is imported by ``mail show`` only
     from email.message import EmailMessage
 
+    from carepath.engine.services.panels import AgendaItem, SittingView
+
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
 
 mail_app = Typer(help="Email: what the mail catcher caught, the outbox, dead messages.")
-panels_app = Typer(help="Panel sittings: ready-for-panel emails name the next one that leaves 5 working days.")
+panels_app = Typer(help="Panels: sittings, members and quorum, the agenda, papers, recommendations and minutes.")
 
 
 # -- mail --------------------------------------------------------------------------------------
@@ -152,43 +165,315 @@ def mail_digest() -> None:
 
 # -- panels ------------------------------------------------------------------------------------
 
+PanelType = Annotated[str, typer.Option("--type", help="fostering, adoption or joint.")]
+SittingId = Annotated[
+    int, typer.Argument(metavar="ID", min=1, max=ID_MAX, help="The sitting's id (`carepath panels list`).")
+]
+Capacity = Annotated[int, typer.Option("--capacity", min=1, max=CAPACITY_MAX, help="Cases the sitting takes.")]
+Place = Annotated[str, typer.Option("--place", help="Where it sits (a room, an address, online).")]
+StartsAt = Annotated[str | None, typer.Option("--time", help="When it starts, HH:MM.")]
+members_app = Typer(help="The central list of panel members: chairs, social workers, independents, advisers.")
+
+
+def _time(value: str | None) -> time | None:
+    if value is None:
+        return None
+    try:
+        parsed = time.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"--time {shown(value, 20)} is not a time HH:MM") from None
+    return parsed.replace(second=0, microsecond=0)
+
+
+def _sitting_line(s: SittingView) -> str:
+    when = f" at {s.starts_at:%H:%M}" if s.starts_at else ""
+    where = f", {s.place}" if s.place else ""
+    return (
+        f"sitting {s.id}: {s.panel_type} panel on {s.day:%A} {s.day.isoformat()}{when}{where}; "
+        f"{s.status}, {s.booked} of {s.capacity} cases; papers to members by {s.papers_due_on.isoformat()}"
+    )
+
+
+def _quorum_line(s: SittingView) -> str:
+    return "quorum: yes" if s.quorum.ok else "quorum: no (" + "; ".join(s.quorum.reasons) + ")"
+
 
 @panels_app.command("add")
 def panels_add(
     day: Annotated[str, typer.Argument(metavar="DATE", help="The sitting's date, YYYY-MM-DD.")],
-    panel_type: Annotated[str, typer.Option("--type", help="fostering or adoption.")],
+    panel_type: PanelType,
+    capacity: Capacity = DEFAULT_CAPACITY,
+    place: Place = "",
+    starts: StartsAt = None,
     by: By = None,
+    json_: Json = False,
 ) -> None:
-    """Book a panel sitting (audited)."""
+    """Plan one panel sitting on a working day (audited)."""
     when = parse_date(day, "DATE")
     assert when is not None
-    s = get_app().panels.add_sitting(when, panel_type, who(by))
+    a = get_app()
+    s = a.panels.add_sitting(when, panel_type, who(by), capacity=capacity, place=place, starts_at=_time(starts))
+    if json_:
+        emit_json(sitting_json(s, local_today(a.clock)))
+        return
     typer.echo(
         f"booked {panel_type} panel on {when:%A} {when.isoformat()}; papers to members by {s.papers_by.isoformat()}"
+        f" (sitting {s.id})"
     )
+
+
+@panels_app.command("plan")
+def panels_plan(
+    panel_type: PanelType,
+    weekday: Annotated[str, typer.Option("--weekday", help="monday ... friday.")],
+    nth: Annotated[int, typer.Option("--nth", min=-1, max=5, help="Which one in the month: 1 to 5, -1 the last.")],
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    capacity: Capacity = DEFAULT_CAPACITY,
+    place: Place = "",
+    starts: StartsAt = None,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Plan a year (or any run) of sittings, e.g. the first Wednesday of each month; holidays move to the next
+    working day, and say so."""
+    days = [d.lower() for d in WEEKDAYS[:5]]
+    day_no = days.index(choice(weekday.strip().lower(), days, "--weekday"))
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    assert first is not None
+    assert last is not None
+    a = get_app()
+    result = a.panels.plan(
+        panel_type, day_no, nth, first, last, who(by), capacity=capacity, place=place, starts_at=_time(starts)
+    )
+    today = local_today(a.clock)
+    if json_:
+        emit_json(
+            {
+                "added": [sitting_json(s, today) for s in result.added],
+                "shifted": [
+                    {"wanted_on": w.isoformat(), "sits_on": d.isoformat(), "reason": r} for w, d, r in result.shifted
+                ],
+                "skipped": [{"on": d.isoformat(), "reason": r} for d, r in result.skipped],
+            }
+        )
+        return
+    for s in result.added:
+        typer.echo(_sitting_line(s))
+    for wanted, actual, why in result.shifted:
+        typer.echo(f"moved {wanted.isoformat()} ({why}) to {actual:%A} {actual.isoformat()}")
+    for d, why in result.skipped:
+        typer.echo(f"skipped {d.isoformat()}: {why}")
+    typer.echo(f"planned {len(result.added)} {panel_type} sitting(s)")
 
 
 @panels_app.command("list")
 def panels_list(
-    panel_type: Annotated[str | None, typer.Option("--type", help="fostering or adoption.")] = None,
+    panel_type: Annotated[str | None, typer.Option("--type", help="fostering, adoption or joint.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include past sittings.")] = False,
     limit: Limit = DEFAULT_LIMIT,
     after: After = None,
     by: By = None,
     json_: Json = False,
 ) -> None:
-    """Booked sittings from today in date order, a page at a time, with the date papers must reach members."""
+    """Sittings from today in date order, a page at a time: papers date, cases booked, status and quorum."""
     a = get_app()
     if panel_type is not None:
         check_type(panel_type)
     today = local_today(a.clock)
-    page = a.reads.sitting_days(actor(by), panel_type, None if all_ else today, limit=limit, after=after)
-    found = sittings(page, a.calendar)
-    rows = [sitting_json(s, today) for s in found]
+    page = a.panels.sittings(actor(by), panel_type=panel_type, since=None if all_ else today, limit=limit, after=after)
+    rows = [sitting_json(s, today) for s in page]
     if not json_:
-        for r in rows:
-            r.update(date=r["sits_on"], type=r["panel_type"], papers_by=r["papers_due_on"])
-    emit_page(page, rows, ["date", "weekday", "type", "papers_by", "open"], json_)
+        for s, r in zip(page, rows, strict=True):
+            r.update(
+                date=r["sits_on"],
+                type=r["panel_type"],
+                papers_by=r["papers_due_on"],
+                cases=f"{s.booked}/{s.capacity}",
+                quorum="yes" if s.quorum.ok else "no",
+            )
+    emit_page(page, rows, ["id", "date", "weekday", "type", "status", "cases", "papers_by", "open", "quorum"], json_)
+
+
+@panels_app.command("show")
+def panels_show(sitting_id: SittingId, by: By = None, json_: Json = False) -> None:
+    """One sitting: when and where, capacity, quorum, who attends and the agenda."""
+    a = get_app()
+    reader = actor(by)
+    s = a.panels.sitting(sitting_id, reader)
+    members = a.panels.attendance(sitting_id, reader)
+    agenda = a.panels.agenda(sitting_id, reader)
+    if json_:
+        out = sitting_json(s, local_today(a.clock))
+        out.update(attendance=[member_json(m) for m in members], agenda=[agenda_json(i) for i in agenda])
+        emit_json(out)
+        return
+    typer.echo(_sitting_line(s))
+    if s.cancel_reason:
+        typer.echo(f"cancelled: {s.cancel_reason}")
+    typer.echo(_quorum_line(s))
+    if s.minutes_received_on:
+        typer.echo(f"final minutes received {s.minutes_received_on.isoformat()}")
+    typer.echo("attending: " + (", ".join(f"{m.name} ({'/'.join(m.roles)})" for m in members) or "nobody recorded"))
+    _agenda_table(agenda)
+
+
+def _agenda_table(agenda: Sequence[AgendaItem]) -> None:
+    rows = [agenda_json(i) for i in agenda]
+    for r in rows:
+        r.update(
+            papers=r["papers_circulated_on"] or r["papers_status"], outcome=r["recommendation"] or r["deferred_reason"]
+        )
+    table(rows, ["ref", "workflow", "state", "booked_on", "papers", "outcome"])
+
+
+@panels_app.command("cancel")
+def panels_cancel(
+    sitting_id: SittingId,
+    reason: Annotated[str, typer.Option("--reason", help="Why (told to each case deferred).")],
+    by: By = None,
+) -> None:
+    """Cancel a planned sitting; its booked cases go back to the queue with the reason (audited)."""
+    s = get_app().panels.cancel(sitting_id, reason, who(by))
+    typer.echo(f"cancelled the {s.panel_type} panel on {s.day.isoformat()}: {reason.strip()}")
+
+
+@members_app.command("list")
+def members_list(
+    panel_type: Annotated[str | None, typer.Option("--type", help="fostering, adoption or joint.")] = None,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """The central list of panel members, by name."""
+    members = get_app().panels.members(actor(by), panel_type=panel_type)
+    rows = [member_json(m) for m in members]
+    if json_:
+        emit_json(rows)
+        return
+    for r in rows:
+        r.update(roles=", ".join(r["roles"]), panel_types=", ".join(r["panel_types"]), expires=r["expires_on"] or "")
+    table(rows, ["id", "name", "email", "roles", "panel_types", "expires", "active"])
+
+
+@members_app.command("add")
+def members_add(
+    name: Annotated[str, typer.Argument(help="The member's name.")],
+    role: Annotated[list[str], typer.Option("--role", help=f"One of {', '.join(MEMBER_ROLES)}; repeat for more.")],
+    panel_type: Annotated[list[str], typer.Option("--type", help="fostering, adoption or joint; repeat for more.")],
+    email: Annotated[str | None, typer.Option("--email", help="Their email (how panel_members records them).")] = None,
+    expires: Annotated[str | None, typer.Option("--expires", help="Last day of membership, YYYY-MM-DD.")] = None,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Add someone to the central list of panel members (audited)."""
+    m = get_app().panels.add_member(name, email, role, panel_type, who(by), expires_on=parse_date(expires, "--expires"))
+    if json_:
+        emit_json(member_json(m))
+        return
+    typer.echo(f"member {m.id}: {m.name} ({', '.join(m.roles)}) on {', '.join(m.panel_types)} panels")
+
+
+@panels_app.command("attend")
+def panels_attend(
+    sitting_id: SittingId,
+    member: Annotated[
+        list[int], typer.Option("--member", min=1, max=ID_MAX, help="A member's id; repeat. Replaces the list.")
+    ],
+    by: By = None,
+) -> None:
+    """Record who attends a sitting (replacing the list); says whether that makes a quorum."""
+    s = get_app().panels.attend(sitting_id, member, who(by))
+    typer.echo(f"{len(member)} attending the {s.panel_type} panel on {s.day.isoformat()}; {_quorum_line(s)}")
+
+
+@panels_app.command("book")
+def panels_book(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="A case ready for panel.")],
+    sitting_id: SittingId,
+    on: Annotated[str | None, typer.Option("--on", help="Day of the booking (default today).")] = None,
+    by: By = None,
+) -> None:
+    """Book a case that is ready for panel on a sitting of its type with room (its journey's booking move)."""
+    s = get_app().panels.book(ref, sitting_id, who(by), on=parse_date(on))
+    typer.echo(f"{ref.strip().upper()} booked: {_sitting_line(s)}")
+
+
+@panels_app.command("move")
+def panels_move(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="A case booked on a panel.")],
+    sitting_id: SittingId,
+    reason: Annotated[str, typer.Option("--reason", help="Why it moves.")],
+    by: By = None,
+) -> None:
+    """Move a booked case to another sitting (deferred from one, booked on the other: the history keeps both)."""
+    s = get_app().panels.move(ref, sitting_id, who(by), reason)
+    typer.echo(f"{ref.strip().upper()} moved: {_sitting_line(s)}")
+
+
+@panels_app.command("papers")
+def panels_papers(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="A case booked on a panel.")],
+    on: Annotated[str | None, typer.Option("--on", help="Day the papers went out (default today).")] = None,
+    by: By = None,
+) -> None:
+    """Record that a booked case's papers went to the panel members."""
+    item = get_app().panels.papers(ref, who(by), on=parse_date(on))
+    assert item.papers_circulated_on is not None
+    typer.echo(f"{item.ref}: papers sent to members on {item.papers_circulated_on.isoformat()}")
+
+
+@panels_app.command("agenda")
+def panels_agenda(sitting_id: SittingId, by: By = None, json_: Json = False) -> None:
+    """A sitting's cases with their papers' status (circulated, due, late) and outcomes."""
+    agenda = get_app().panels.agenda(sitting_id, actor(by))
+    if json_:
+        emit_json([agenda_json(i) for i in agenda])
+        return
+    _agenda_table(agenda)
+
+
+@panels_app.command("recommend")
+def panels_recommend(
+    sitting_id: SittingId,
+    outcome: Annotated[
+        list[str],
+        typer.Option(
+            "--outcome",
+            metavar="REF=RECOMMENDATION[:NOTE]",
+            help="One case's recommendation (or deferred:REASON); repeat for the whole agenda.",
+        ),
+    ],
+    on: Annotated[str | None, typer.Option("--on", help="Day recorded (default the sitting's day).")] = None,
+    by: By = None,
+) -> None:
+    """Record the recommendations at a sitting with quorum; each moves its case (deferred: back to the queue)."""
+    outcomes: dict[str, tuple[str, str | None]] = {}
+    for given in outcome:
+        ref, sep, rest = given.partition("=")
+        if not sep or not ref.strip() or not rest.strip():
+            raise InvalidInput(f"--outcome {shown(given, 40)} is not REF=RECOMMENDATION[:NOTE]")
+        rec, _, note = rest.partition(":")
+        outcomes[ref.strip()] = (rec.strip(), note.strip() or None)
+    items = get_app().panels.recommend(sitting_id, outcomes, who(by), on=parse_date(on))
+    for i in items:
+        if i.recommendation or i.deferred_reason:
+            typer.echo(f"{i.ref}: {i.recommendation or 'deferred: ' + str(i.deferred_reason)} (now {i.state})")
+
+
+@panels_app.command("minutes")
+def panels_minutes(
+    sitting_id: SittingId,
+    received: Annotated[str, typer.Option("--received", help="Day the final minutes were received, YYYY-MM-DD.")],
+    by: By = None,
+) -> None:
+    """Record a held sitting's final minutes: each heard case's decision clock (7 working days) starts that day."""
+    day = parse_date(received, "--received")
+    assert day is not None
+    moved = get_app().panels.minutes(sitting_id, day, who(by))
+    typer.echo(f"minutes received {day.isoformat()}: to the decision maker: {', '.join(moved) or 'none'}")
+
+
+panels_app.add_typer(members_app, name="members")
 
 
 def register(app: typer.Typer) -> None:

@@ -197,13 +197,55 @@ def team_json(team: Any) -> dict[str, Any]:
 
 
 def sitting_json(sitting: Any, today: date) -> dict[str, Any]:
-    """A panel sitting (``engine.panels.Sitting``): its day, type and the day papers must reach members."""
+    """A panel sitting (``engine.services.panels.SittingView``); ``id`` is what ``panels show|book|...`` take.
+
+    ``open``: still taking cases whose papers can go out in time (planned, papers date today or later).
+    """
+    starts = getattr(sitting, "starts_at", None)
+    status = getattr(sitting, "status", "planned")
+    q = getattr(sitting, "quorum", None)
     return {
+        "id": getattr(sitting, "id", None),
         "sits_on": sitting.day.isoformat(),
         "weekday": f"{sitting.day:%A}",
         "panel_type": sitting.panel_type,
+        "starts": starts.strftime("%H:%M") if starts is not None else None,
+        "place": getattr(sitting, "place", ""),
+        "capacity": getattr(sitting, "capacity", None),
+        "booked": getattr(sitting, "booked", None),
+        "status": status,
+        "cancel_reason": getattr(sitting, "cancel_reason", None),
         "papers_due_on": sitting.papers_by.isoformat(),
-        "open": sitting.papers_by >= today,
+        "minutes_received_on": _iso(getattr(sitting, "minutes_received_on", None)),
+        "open": status == "planned" and sitting.papers_by >= today,
+        "quorum": {"ok": q.ok, "reasons": list(q.reasons)} if q is not None else None,
+    }
+
+
+def member_json(member: Any) -> dict[str, Any]:
+    """A panel member on the central list; ``id`` is what ``panels attend --member`` takes."""
+    return {
+        "id": member.id,
+        "name": member.name,
+        "email": member.email,
+        "roles": list(member.roles),
+        "panel_types": list(member.panel_types),
+        "expires_on": _iso(member.expires_on),
+        "active": member.active,
+    }
+
+
+def agenda_json(item: Any) -> dict[str, Any]:
+    """A case on a sitting's agenda (``engine.services.panels.AgendaItem``)."""
+    return {
+        "ref": item.ref,
+        "workflow": item.workflow,
+        "state": item.state,
+        "booked_on": _iso(item.booked_on),
+        "papers_circulated_on": _iso(item.papers_circulated_on),
+        "papers_status": item.papers_status,
+        "recommendation": item.recommendation,
+        "deferred_reason": item.deferred_reason,
     }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from carepath.engine.errors import InvalidInput, NotFound
+from carepath.engine.panels import DEFAULT_CAPACITY
 from carepath.engine.ports import CalendarRecompute, OutboxMessage, OverrideKind, Requeued
 from carepath.storage.tables import CASES, DEADLINES, OUTBOX, OVERRIDES, PANELS, RECOMPUTES
 
@@ -101,7 +102,7 @@ class OutboxSql:
 
 
 class PanelSql:
-    """Panel sittings."""
+    """Panel sittings as the ``Panels`` port sees them (``storage.panels`` has the rest)."""
 
     conn: Connection
 
@@ -109,9 +110,17 @@ class PanelSql:
         raise NotImplementedError
 
     def add_sitting(self, day: date, panel_type: str) -> None:
+        values = {
+            "day": day,
+            "panel_type": panel_type,
+            "place": "",
+            "capacity": DEFAULT_CAPACITY,
+            "status": "planned",
+            "created_at": self.now(),
+        }
         try:
             with self.conn.begin_nested():
-                self.conn.execute(insert(PANELS).values(day=day, panel_type=panel_type, created_at=self.now()))
+                self.conn.execute(insert(PANELS).values(values))
         except IntegrityError as exc:
             raise InvalidInput(f"a {panel_type} panel is already booked on {day.isoformat()}") from exc
 
@@ -120,8 +129,12 @@ class PanelSql:
 
 
 def sitting_days(conn: Connection, panel_type: str | None, since: date | None) -> list[tuple[date, str]]:
-    """Booked sittings (day, type) in date order, of one type and from ``since`` if given."""
-    stmt: Any = select(PANELS.c.day, PANELS.c.panel_type).order_by(PANELS.c.day, PANELS.c.panel_type)
+    """Sittings not cancelled (day, type) in date order, of one type and from ``since`` if given."""
+    stmt: Any = (
+        select(PANELS.c.day, PANELS.c.panel_type)
+        .where(PANELS.c.status != "cancelled")
+        .order_by(PANELS.c.day, PANELS.c.panel_type)
+    )
     if panel_type is not None:
         stmt = stmt.where(PANELS.c.panel_type == panel_type)
     if since is not None:

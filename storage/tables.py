@@ -25,7 +25,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Time,
     UniqueConstraint,
+    text,
 )
 
 from carepath.storage.types import JSONType, UTCDateTime
@@ -235,13 +237,75 @@ AUDIT = Table(
     Index("ix_audit_entry_actor", "actor_id"),
 )
 
-#: A booked panel sitting (``carepath panels add``); ready-for-panel notices name the next one.
-PANELS = Table(
-    "panel_date",
+#: A panel sitting (``engine.services.panels``): its day, type, time, place, how many cases it takes
+#: and whether it is planned, held or cancelled. One sitting of a type a day, cancelled ones aside.
+PANEL_SITTINGS = Table(
+    "panel_sitting",
     METADATA,
-    Column("day", Date, primary_key=True),
-    Column("panel_type", String(20), primary_key=True),  # fostering | adoption
+    _id(),
+    Column("day", Date, nullable=False),
+    Column("panel_type", String(20), nullable=False),  # fostering | adoption | joint
+    Column("starts_at", Time),
+    Column("place", String(200), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # planned | held | cancelled
+    Column("cancel_reason", String(500)),
+    Column("minutes_received_on", Date),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_panel_sitting_day", "day", "panel_type"),
+    Index(
+        "uq_panel_sitting_day_type",
+        "day",
+        "panel_type",
+        unique=True,
+        sqlite_where=text("status <> 'cancelled'"),
+        postgresql_where=text("status <> 'cancelled'"),
+    ),
+)
+#: Kept for callers of the old name: the sittings.
+PANELS = PANEL_SITTINGS
+
+#: The central list of people who may sit on panels (FSR 23; AAR 3), with their roles and expiry.
+PANEL_MEMBERS = Table(
+    "panel_member",
+    METADATA,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254)),
+    Column("roles", JSONType, nullable=False),
+    Column("panel_types", JSONType, nullable=False),
+    Column("expires_on", Date),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Who attends (or is expected at) a sitting.
+PANEL_ATTENDANCE = Table(
+    "panel_attendance",
+    METADATA,
+    Column("sitting_id", Integer, ForeignKey("panel_sitting.id"), primary_key=True),
+    Column("member_id", Integer, ForeignKey("panel_member.id"), primary_key=True),
+    Index("ix_panel_attendance_member", "member_id"),
+)
+
+#: A case on a sitting's agenda. ``status``: booked (on the agenda), heard (a recommendation made),
+#: moved (to another sitting: a new row), deferred (back to the queue, with the reason). Rows are
+#: never deleted: the history of a case's bookings is kept.
+PANEL_BOOKINGS = Table(
+    "panel_booking",
+    METADATA,
+    _id(),
+    Column("sitting_id", Integer, ForeignKey("panel_sitting.id"), nullable=False),
+    Column("case_id", Integer, ForeignKey("case.id"), nullable=False),
+    Column("booked_on", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("papers_circulated_on", Date),
+    Column("recommendation", String(80)),
+    Column("note", String(500)),
+    Column("reason", String(500)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_panel_booking_sitting", "sitting_id", "status"),
+    Index("ix_panel_booking_case", "case_id", "status"),
 )
 
 #: A calendar change's recompute of the cases over its day, run in batches in the order the cases were opened.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from carepath.engine.services.admin import CalendarService, MailService, PanelService, PeopleService, write_audit
+from carepath.engine.services.admin import CalendarService, MailService, PeopleService, write_audit
 from carepath.engine.services.cases import Action, CaseService, Who, resolve_actor
+from carepath.engine.services.panels import PanelService
 from carepath.engine.services.timers import SweepResult, TimerService
 
 __all__ = [

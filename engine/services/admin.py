@@ -1,4 +1,4 @@
-"""Application services beside cases: people and teams, panel sittings, the calendar, mail repairs.
+"""Application services beside cases: people and teams, the calendar, mail repairs (panels: ``services.panels``).
 
 Each command resolves and authorizes its actor (``engine.policy``), changes storage in one
 unit of work and records an ``Audited`` domain event, whose handler writes the audit entry
@@ -16,8 +16,7 @@ from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock
 from carepath.engine.errors import InvalidInput, NotPermitted, shown
-from carepath.engine.events import Audited, CalendarChanged, PanelSittingAdded
-from carepath.engine.panels import Sitting, check_type, papers_by
+from carepath.engine.events import Audited, CalendarChanged
 from carepath.engine.policy import authorize
 from carepath.engine.ports import (
     CalendarRecompute,
@@ -121,26 +120,6 @@ class PeopleService:
             detail = {"manager": manager, "service_manager": service_manager, "members": list(members)}
             tx.record(Audited(by.id, "team.add", team.name, detail))
         return tid
-
-
-class PanelService:
-    """Panel sittings (booked by panel coordinators)."""
-
-    def __init__(self, uow: UnitOfWork, clock: Clock, calendar: WorkingCalendar) -> None:
-        self.uow = uow
-        self.clock = clock
-        self.calendar = calendar
-
-    def add_sitting(self, day: date, panel_type: str, actor: Who | None) -> Sitting:
-        """Book a sitting; returns it with the day its papers must reach members."""
-        check_type(panel_type)
-        day_in_range(day, "the sitting's date")
-        with self.uow.transaction() as tx:
-            by = _acting(tx, actor, "panel.add")
-            tx.add_sitting(day, panel_type)
-            tx.record(PanelSittingAdded(day, panel_type))
-            tx.record(Audited(by.id, "panel.add", f"{panel_type}:{day.isoformat()}", {}))
-        return Sitting(day, panel_type, papers_by(day, self.calendar))
 
 
 RECOMPUTE_BATCH = 200

@@ -178,6 +178,32 @@ class Gateway:
             booked += 1
         return booked
 
+    def panel_member_emails(self, by: Actor) -> set[str]:
+        """Emails on the central list of panel members."""
+        return {m.email for m in self.app.panels.members(by) if m.email}
+
+    def add_panel_member(
+        self, name: str, email: str | None, roles: Iterable[str], kinds: Iterable[str], by: Actor
+    ) -> int:
+        """Add someone to the central list of panel members; their id."""
+        return self.app.panels.add_member(name, email, list(roles), list(kinds), by).id
+
+    def seat_members(self, before: date, member_ids: Mapping[str, list[int]], by: Actor) -> int:
+        """Record attendance at every sitting before ``before`` with none recorded (``member_ids`` by panel type).
+
+        Returns:
+            How many sittings got their attendance.
+        """
+        done = 0
+        sittings = _every(lambda after: self.app.panels.sittings(by, limit=MAX_LIMIT, after=after))
+        for s in sittings:
+            if s.day >= before or s.status == "cancelled" or s.panel_type not in member_ids:
+                continue
+            if not self.app.panels.attendance(s.id, by):
+                self.app.panels.attend(s.id, member_ids[s.panel_type], by)
+                done += 1
+        return done
+
     def first_sitting(self, kind: str, since: date) -> date | None:
         """The day of the first booked ``kind`` panel on or after ``since``."""
         ahead = self.app.reads.sitting_days(self.coordinator(), kind, since, limit=1)

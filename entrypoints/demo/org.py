@@ -1,4 +1,4 @@
-"""The demo service's organisation: its people and teams as actors, and its panel sittings."""
+"""The demo service's organisation: its people and teams as actors, its panel sittings and members."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from carepath.engine.case import Actor
 from carepath.entrypoints.demo.gateway import DEMO_ADMIN, Gateway
-from carepath.entrypoints.demo.scenario import ADOPTION_TEAM, FOSTERING_TEAM, PEOPLE
+from carepath.entrypoints.demo.scenario import ADOPTION_TEAM, DOMAIN, FOSTERING_TEAM, PANEL_MEMBERS, PEOPLE
 
 TEAMS = (FOSTERING_TEAM, ADOPTION_TEAM)
 #: Every demo user's password, to sign in to the web app (a demo's, printed by ``demo seed``).
@@ -101,6 +101,53 @@ def book_panels(gateway: Gateway, start: date, end: date, by: Actor) -> int:
         How many sittings were booked (already booked ones and non-working days are skipped).
     """
     return gateway.book_sittings(panel_days(start, end), by)
+
+
+#: The central list of panel members (issue 12): a chair, a vice chair, social workers with 3 years'
+#: post-qualifying experience, independents, a medical adviser, an adviser and a minute taker, on both
+#: the fostering and the adoption panel. The first five are those ``panel_members`` facts name.
+PANEL_LIST: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    ("Chair Charlie", PANEL_MEMBERS[0], ("chair",)),
+    ("Vice Chair Val", PANEL_MEMBERS[1], ("vice_chair",)),
+    ("Social Worker Sol", PANEL_MEMBERS[2], ("social_worker",)),
+    ("Independent Indra", PANEL_MEMBERS[3], ("independent",)),
+    ("Independent Ike", PANEL_MEMBERS[4], ("independent",)),
+    ("Social Worker Suki", f"socialworker2.panel@{DOMAIN}", ("social_worker",)),
+    ("Dr Medic Mo", f"medical.panel@{DOMAIN}", ("medical_adviser",)),
+    ("Adviser Ari", f"adviser.panel@{DOMAIN}", ("adviser",)),
+    ("Minute Taker Min", None, ("minute_taker",)),
+)
+#: Who sits at each past sitting (indexes into ``PANEL_LIST``): a quorum, with the minute taker.
+SEATED = (0, 1, 2, 3, 4, 6, 8)
+
+
+def seed_panel_members(gateway: Gateway, by: Actor) -> list[int]:
+    """Put the demo's central list of panel members in place (once); the ids of those who sit.
+
+    Args:
+        gateway: the application.
+        by: who adds them (a panel coordinator).
+
+    Returns:
+        The ids of the members seated at each sitting, or none if the list was there already.
+    """
+    if gateway.panel_member_emails(by):
+        return []
+    ids = [
+        gateway.add_panel_member(name, email, roles, ("fostering", "adoption"), by) for name, email, roles in PANEL_LIST
+    ]
+    return [ids[i] for i in SEATED]
+
+
+def seat_panels(gateway: Gateway, before: date, seated: list[int], by: Actor) -> int:
+    """Record the seated members' attendance at every sitting before ``before`` (a quorum each).
+
+    Returns:
+        How many sittings got attendance.
+    """
+    if not seated:
+        return 0
+    return gateway.seat_members(before, {"fostering": seated, "adoption": seated}, by)
 
 
 def panel_days(start: date, end: date) -> Iterator[tuple[date, str]]:

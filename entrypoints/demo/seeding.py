@@ -19,7 +19,7 @@ from carepath.engine.clock import LONDON, FixedClock
 from carepath.engine.errors import InvalidInput
 from carepath.entrypoints.demo.arrivals import arrivals
 from carepath.entrypoints.demo.gateway import Gateway
-from carepath.entrypoints.demo.org import book_panels, build_org
+from carepath.entrypoints.demo.org import book_panels, build_org, seat_panels, seed_panel_members
 from carepath.entrypoints.demo.scenario import CARER, CHILD, CHILD_HEAD_START, HOUSEHOLD_SHARE, WINDOW_DAYS
 from carepath.entrypoints.demo.seeder import Seeder
 
@@ -82,12 +82,14 @@ def seed(app: App, *, households: int, children: int, seed_value: int) -> SeedRe
     sim = Gateway.simulation(app, clock)
     org = build_org(sim, sim.administrator())
     seeder = Seeder(sim, clock, org, today, seed_value, now)
-    panels = book_panels(sim, start - timedelta(days=30), today + timedelta(days=120), sim.coordinator())
+    panels = book_panels(sim, start - timedelta(days=30), today + timedelta(days=365), sim.coordinator())
+    seated = seed_panel_members(sim, sim.coordinator())
     loaded = set(real.journeys())
     for a in arrivals(seeder.rng, today, households, children, loaded & WANTED):
         seeder.add(a)
     seeder.run()
     clock.set(now)
+    seat_panels(sim, today, seated, sim.coordinator())
     return SeedResult(
         opened=seeder.opened,
         skipped=sorted(WANTED - loaded),

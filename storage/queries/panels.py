@@ -1,4 +1,4 @@
-"""Panel sittings and calendar overrides as people read them, a page at a time."""
+"""Panel sittings, members, attendance and agendas, and calendar overrides, as people read them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from typing import Any
 
 from sqlalchemy import Engine, select, tuple_
 
+from carepath.engine.case import Actor
+from carepath.engine.errors import NotFound
 from carepath.engine.reads import DEFAULT_LIMIT, Override, Page, cursor_parts
+from carepath.engine.services.panels import Booking, Member, StoredSitting
 from carepath.storage.paging import read_page, rows_of
-from carepath.storage.tables import OVERRIDES, PANELS
+from carepath.storage.panels import BOOKING_SELECT, attendance_of, booking_of, member_of, sittings_of
+from carepath.storage.people import load_actor
+from carepath.storage.tables import OVERRIDES, PANEL_BOOKINGS, PANEL_MEMBERS, PANEL_SITTINGS
+
+PANELS = PANEL_SITTINGS
 
 
 class PanelQueries:
@@ -21,8 +28,8 @@ class PanelQueries:
     def sitting_days(
         self, panel_type: str | None, since: date | None, *, limit: int = DEFAULT_LIMIT, after: str | None = None
     ) -> Page[tuple[date, str]]:
-        """A page of booked sittings (day, type) in date order (keyset on the primary key, day and type)."""
-        conds: list[Any] = []
+        """A page of sittings not cancelled (day, type) in date order (keyset on day and type)."""
+        conds: list[Any] = [PANELS.c.status != "cancelled"]
         if panel_type is not None:
             conds.append(PANELS.c.panel_type == panel_type)
         if since is not None:
@@ -36,6 +43,58 @@ class PanelQueries:
         with self.engine.connect() as conn:
             rows, total, exact, cursor = read_page(conn, stmt, matching, limit, lambda r: (r.day, r.panel_type))
         return Page(tuple((r.day, r.panel_type) for r in rows), total, limit, cursor, exact)
+
+    def actor(self, email: str) -> Actor:
+        """The active user ``email`` (a reader named by email)."""
+        with self.engine.connect() as conn:
+            return load_actor(conn, email)
+
+    def sitting(self, sitting_id: int) -> StoredSitting:
+        """One sitting; ``NotFound`` if there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(PANELS).where(PANELS.c.id == sitting_id)).first()
+            if row is None:
+                raise NotFound("panel sitting", sitting_id)
+            return sittings_of(conn, [row])[0]
+
+    def sittings(
+        self, panel_type: str | None, since: date | None, *, limit: int = DEFAULT_LIMIT, after: str | None = None
+    ) -> Page[StoredSitting]:
+        """A page of sittings (cancelled ones too) in date order (keyset on day, id)."""
+        conds: list[Any] = []
+        if panel_type is not None:
+            conds.append(PANELS.c.panel_type == panel_type)
+        if since is not None:
+            conds.append(PANELS.c.day >= since)
+        stmt = select(PANELS).where(*conds)
+        if after is not None:
+            day, sid = cursor_parts(after, (date, int))
+            stmt = stmt.where(tuple_(PANELS.c.day, PANELS.c.id) > tuple_(day, sid))
+        stmt = stmt.order_by(PANELS.c.day, PANELS.c.id)
+        with self.engine.connect() as conn:
+            rows, total, exact, cursor = read_page(
+                conn, stmt, rows_of(PANELS).where(*conds), limit, lambda r: (r.day, r.id)
+            )
+            found = sittings_of(conn, rows)
+        return Page(tuple(found), total, limit, cursor, exact)
+
+    def members(self, panel_type: str | None) -> list[Member]:
+        """The central list of members, by name (those sitting on ``panel_type`` panels if given)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(PANEL_MEMBERS).order_by(PANEL_MEMBERS.c.name, PANEL_MEMBERS.c.id))
+            out = [member_of(r) for r in rows]
+        return [m for m in out if panel_type is None or panel_type in m.panel_types]
+
+    def attendance(self, sitting_id: int) -> list[Member]:
+        """Who attends the sitting, by name."""
+        with self.engine.connect() as conn:
+            return attendance_of(conn, sitting_id)
+
+    def agenda(self, sitting_id: int) -> list[Booking]:
+        """The sitting's bookings that were not moved elsewhere, in booking order."""
+        stmt = BOOKING_SELECT.where(PANEL_BOOKINGS.c.sitting_id == sitting_id, PANEL_BOOKINGS.c.status != "moved")
+        with self.engine.connect() as conn:
+            return [booking_of(r) for r in conn.execute(stmt.order_by(PANEL_BOOKINGS.c.id))]
 
     def overrides(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Override]:
         """A page of local calendar overrides, by day (keyset on the day)."""

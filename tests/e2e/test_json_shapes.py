@@ -79,7 +79,37 @@ NOUNS: dict[str, frozenset[str]] = {
     ),
     "user": frozenset({"email", "name", "roles", "teams", "active"}),
     "team": frozenset({"name", "manager", "service_manager", "members"}),
-    "sitting": frozenset({"sits_on", "weekday", "panel_type", "papers_due_on", "open"}),
+    "sitting": frozenset(
+        {
+            "id",
+            "sits_on",
+            "weekday",
+            "panel_type",
+            "starts",
+            "place",
+            "capacity",
+            "booked",
+            "status",
+            "cancel_reason",
+            "papers_due_on",
+            "minutes_received_on",
+            "open",
+            "quorum",
+        }
+    ),
+    "panel_member": frozenset({"id", "name", "email", "roles", "panel_types", "expires_on", "active"}),
+    "agenda_item": frozenset(
+        {
+            "ref",
+            "workflow",
+            "state",
+            "booked_on",
+            "papers_circulated_on",
+            "papers_status",
+            "recommendation",
+            "deferred_reason",
+        }
+    ),
     "outbox": frozenset(
         {
             "id",
@@ -132,7 +162,9 @@ def seeded(
         ok(cli, "calendar", "override", "add", "2026-12-24", "--reason", "Office closed", *BY_ADMIN)
         _catch(url)
         caught = str(json.loads(ok(cli, "mail", "list", "--json", *BY_ADMIN))["items"][0]["id"])
-        yield cli, {"ref": case["ref"], "person": str(json.loads(person)["id"]), "caught": caught}
+        sittings = json.loads(ok(cli, "panels", "list", "--all", "--limit", "1", "--json", *BY_READER))
+        names = {"ref": case["ref"], "person": str(json.loads(person)["id"]), "caught": caught}
+        yield cli, {**names, "sitting": str(sittings["items"][0]["id"])}
 
 
 def _catch(url: str) -> None:
@@ -195,6 +227,11 @@ def _demo(d: Obj) -> Found:
     )
 
 
+def _sitting_shown(d: Obj) -> Found:
+    found: Found = [("sitting", d, frozenset({"attendance", "agenda"}))]
+    return found + _each(d["attendance"], "panel_member") + _each(d["agenda"], "agenda_item")
+
+
 def _mail_show(d: Obj) -> Found:
     return [("caught", d, frozenset({"sender", "text", "html"}))]
 
@@ -227,6 +264,9 @@ READS: list[tuple[tuple[str, ...], Callable[[Any], Found]]] = [
     (("users", "list", "--by", ADMIN), lambda d: _page(d, "user")),
     (("teams", "list", "--by", ADMIN), lambda d: _page(d, "team")),
     (("panels", "list", "--all"), lambda d: _page(d, "sitting")),
+    (("panels", "show", "{sitting}"), _sitting_shown),
+    (("panels", "agenda", "{sitting}"), lambda d: _each(d, "agenda_item")),
+    (("panels", "members", "list"), lambda d: _each(d, "panel_member")),
     (("mail", "outbox", "--by", ADMIN), lambda d: _page(d, "outbox", page_extra=frozenset({"counts"}))),
     (("mail", "failed", "--by", ADMIN), lambda d: _page(d, "outbox")),
     (("mail", "list", "--by", ADMIN), lambda d: _page(d, "caught")),
@@ -277,6 +317,15 @@ WRITES = {
     "mail send",
     "mail digest",
     "panels add",
+    "panels plan",
+    "panels cancel",
+    "panels members add",
+    "panels attend",
+    "panels book",
+    "panels move",
+    "panels papers",
+    "panels recommend",
+    "panels minutes",
     "people add",
     "people link",
     "demo seed",

@@ -351,6 +351,39 @@ def _panel_add(w: World, role: str, scope: str) -> list[Call]:
     return [lambda: w.app.panels.add_sitting(day, "fostering", w.who(role))]
 
 
+def _panel_plan(w: World, role: str, scope: str) -> list[Call]:
+    start = date(2028, 1, 1) + timedelta(days=40 * w.n())
+    return [lambda: w.app.panels.plan("adoption", 1, 2, start, start + timedelta(days=35), w.who(role))]
+
+
+def _panel_members(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.panels.add_member(f"Member {w.n()}", None, ["independent"], ["fostering"], w.who(role))]
+
+
+def _panel_cancel(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.panels.cancel(10**6, "no quorum", w.who(role))]
+
+
+def _panel_attend(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.panels.attend(10**6, [], w.who(role))]
+
+
+def _panel_book(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.panels.book(w.read_cases["team"], 10**6, w.who(role))]
+
+
+def _panel_papers(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.panels.papers("SM-2026-9999", w.who(role))]
+
+
+def _panel_recommend(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.panels.recommend(10**6, {"SM-2026-9999": ("deferred", "no quorum")}, w.who(role))]
+
+
+def _panel_minutes(w: World, role: str, scope: str) -> list[Call]:
+    return [lambda: w.app.panels.minutes(10**6, date(2026, 11, 2), w.who(role))]
+
+
 def _panel_read(w: World, role: str, scope: str) -> list[Call]:
     return [lambda: w.app.reads.sitting_days(w.actor(role), None, None)]
 
@@ -446,6 +479,14 @@ SPECS: dict[str, Spec] = {
     "timers.raise": _sweep,
     "cases.recompute": _recompute,
     "panel.add": _panel_add,
+    "panel.plan": _panel_plan,
+    "panel.cancel": _panel_cancel,
+    "panel.members": _panel_members,
+    "panel.attend": _panel_attend,
+    "panel.book": _panel_book,
+    "panel.papers": _panel_papers,
+    "panel.recommend": _panel_recommend,
+    "panel.minutes": _panel_minutes,
     "panel.read": _panel_read,
     "calendar.read": _calendar_read,
     "calendar.change": _calendar_change,
@@ -463,7 +504,17 @@ SPECS: dict[str, Spec] = {
     "mail.digest": _mail_digest,
 }
 #: What an allowed call raises instead of succeeding, where the test cannot make it succeed.
-WHEN_ALLOWED: dict[str, type[Exception]] = {"mail.retry": NotFound, "token.revoke": NotFound}
+WHEN_ALLOWED: dict[str, type[Exception]] = {
+    "mail.retry": NotFound,
+    "token.revoke": NotFound,
+    # a sitting or case that does not exist: found missing only after the actor is authorized
+    "panel.cancel": NotFound,
+    "panel.attend": NotFound,
+    "panel.book": NotFound,
+    "panel.papers": LookupError,
+    "panel.recommend": NotFound,
+    "panel.minutes": NotFound,
+}
 
 MATRIX = [(command, role, scope) for command in COMMANDS for role in ROLES for scope in scopes_of(command)]
 
