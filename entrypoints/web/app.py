@@ -80,7 +80,7 @@ def _is_api(request: Request) -> bool:
 
 def create_app(app: App) -> FastAPI:
     """The web app and API over ``app``'s services."""
-    from carepath.entrypoints.web import pages
+    from carepath.entrypoints.web import pages, panels
     from carepath.entrypoints.web.api import create_api
 
     web = FastAPI(
@@ -98,6 +98,7 @@ def create_app(app: App) -> FastAPI:
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=str(HERE / "static"), check_dir=False), name="static")
     web.include_router(pages.router)
+    web.include_router(panels.router)
     web.mount("/api/v1", create_api(app))
 
     @web.exception_handler(SignInNeeded)

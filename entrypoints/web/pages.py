@@ -968,24 +968,6 @@ def decisions(request: Request, after: str | None = None) -> Response:
     )
 
 
-@router.get("/panels", response_class=HTMLResponse)
-def panels(request: Request, after: str | None = None) -> Response:
-    actor = page_actor(request)
-    app = carepath(request)
-    today = local_today(app.clock)
-    page = app.reads.tray(actor, places=_places_for_role(app, "panel_coordinator"), limit=PAGE, after=after)
-    sittings = app.reads.sitting_days(actor, None, today, limit=20)
-    return render(
-        request,
-        "panels.html",
-        "Panels",
-        rows=_rows(app, page.items, today),
-        page=page,
-        sittings=list(sittings),
-        next_href=f"/panels?after={page.next}" if page.next else None,
-    )
-
-
 # -- admin -----------------------------------------------------------------------------
 
 

@@ -249,3 +249,39 @@ def test_a_note_with_the_keyboard_alone(browser: Browser, site: Site) -> None:
     page.wait_for_url(f"**/cases/{ref}?done=note")
     _, history = site.app.reads.history(ref, site.app.directory.actor(TM))
     assert history.items[-1].event.note == "Phoned the applicant about the visit"
+
+
+def test_the_panel_coordinators_day_on_the_sitting_page(browser: Browser, site: Site) -> None:
+    """Add a sitting, book a ready case, send papers, record attendance, the recommendation and the
+    minutes; every step in the browser, each page checked with axe."""
+    from tests.web.test_panel_pages import members, ready_case
+
+    staff = type("S", (), {"team_id": site.team_id})()
+    ref = ready_case(site.app, staff)  # type: ignore[arg-type]
+    ids = members(site.app)
+    pc = signed_in(browser, site, PC)
+    pc.fill("#day-day", "16")
+    pc.fill("#day-month", "11")
+    pc.fill("#day-year", "2026")
+    pc.check("input[name=panel_type][value=fostering]")
+    pc.click("form[action='/panels'] button[type=submit]")
+    pc.wait_for_load_state()
+    assert_accessible(pc)  # the sitting page
+    pc.fill("#ref", ref)
+    pc.click("form[action$='/book'] button[type=submit]")
+    pc.click(f"button[formaction$='/papers'][value='{ref}']")
+    for i in ids:
+        pc.check(f"input[name=members][value='{i}']")
+    pc.click("form[action$='/attendance'] button[type=submit]")
+    assert "Quorate" in pc.locator("dl").inner_text()
+    site.clock.advance(days=14)
+    pc = signed_in(browser, site, PC)
+    pc.goto(f"{site.url}/panels")
+    pc.click("a[href^='/panels/']")
+    pc.check(f"input[name='outcome-{ref}'][value=suitable]")
+    assert_accessible(pc)  # the recommendations form
+    pc.click("text=Record the panel's recommendations")
+    pc.wait_for_load_state()
+    pc.click("text=Record the final minutes")
+    pc.wait_for_load_state()
+    assert state_of(site, ref) == "awaiting_adm"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import selectors
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import httpx
@@ -23,21 +22,19 @@ def _free_port() -> int:
 
 
 def _line_with(proc: subprocess.Popen[str], text: str, seconds: float = 60) -> str:
-    """Read the process's output until a line holds ``text`` (a deadline, not a sleep)."""
+    """Read the process's output until a line holds ``text``; a watchdog kills it after ``seconds``
+    (a deadline, not a sleep; select() would miss lines already read into the pipe's buffer)."""
     assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    end = time.monotonic() + seconds
+    watchdog = threading.Timer(seconds, proc.kill)
+    watchdog.start()
     seen = []
-    while time.monotonic() < end:
-        if not sel.select(timeout=end - time.monotonic()):
-            break
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if text in line:
-            return line
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if text in line:
+                return line
+    finally:
+        watchdog.cancel()
     raise AssertionError(f"no line with {text!r} in {seen!r}")
 
 

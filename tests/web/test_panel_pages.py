@@ -1,0 +1,136 @@
+"""The panel coordinator's pages over HTTP: a sitting added, a ready case booked, papers sent,
+attendance with quorum, the whole agenda's recommendations in one form, the minutes; refusals show
+the GOV.UK error summary and write nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from tests.support import email_for
+from tests.web.conftest import csrf_of, sign_in
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from carepath.config.bootstrap import App
+    from carepath.engine.clock import FixedClock
+    from tests.support import Staff
+
+CW, TM, PC, ADM = (email_for(r) for r in ("caseworker", "team_manager", "panel_coordinator", "agency_decision_maker"))
+TODAY = "2026-11-02"
+
+
+def ready_case(app: App, staff: Staff) -> str:
+    """A foster carer case walked to ready for panel through the service."""
+    ref = app.cases.open_case("foster_carer_approval", CW, team_id=staff.team_id).ref
+    steps: list[tuple[str, str, dict[str, str]]] = [
+        (CW, "send_information", {}),
+        (CW, "hold_initial_visit", {}),
+        (TM, "accept_application", {"application_received_on": TODAY}),
+        (CW, "start_assessment", {}),
+        (CW, "record_dbs_checks", {"dbs_checks_on": TODAY}),
+        (CW, "record_la_checks", {"la_checks_on": TODAY}),
+        (CW, "record_medical", {"medical_on": TODAY}),
+        (CW, "record_referee_interviews", {"referees_interviewed_on": TODAY}),
+        (CW, "record_training", {"training_completed_on": TODAY}),
+        (CW, "complete_report", {"report_completed_on": TODAY, "report_type": "full"}),
+        (CW, "share_report", {"report_shared_on": TODAY}),
+        (TM, "authorise_report", {"report_authorised_on": TODAY}),
+    ]
+    for who, trigger, facts in steps:
+        app.cases.fire(ref, trigger, who, facts=facts)
+    return ref
+
+
+def members(app: App) -> list[int]:
+    roles = [["chair"], ["vice_chair"], ["social_worker"], ["independent"], ["independent"], ["medical_adviser"]]
+    out = []
+    for i, r in enumerate(roles):
+        m = app.panels.add_member(f"Member {i}", f"member{i}@council.test", r, ["fostering"], PC)
+        out.append(m.id)
+    return out
+
+
+def _post(client: TestClient, page: str, url: str, data: dict[str, object]) -> object:
+    return client.post(url, data={"csrf_token": csrf_of(page), **data})
+
+
+def test_the_coordinators_day(client: TestClient, web_app: App, web_staff: Staff, web_clock: FixedClock) -> None:
+    ref = ready_case(web_app, web_staff)
+    ids = members(web_app)
+    sign_in(client, PC)
+    home = client.get("/panels")
+    assert f'href="/cases/{ref}"' in home.text  # the ready queue
+    bad = client.post(
+        "/panels",
+        data={
+            "csrf_token": csrf_of(home.text),
+            "day-day": "12",
+            "day-month": "12",
+            "day-year": "2026",
+            "panel_type": "fostering",
+        },
+    )
+    assert bad.status_code == 400  # a Saturday
+    assert "govuk-error-summary" in bad.text
+    r = client.post(
+        "/panels",
+        data={
+            "csrf_token": csrf_of(home.text),
+            "day-day": "16",
+            "day-month": "11",
+            "day-year": "2026",
+            "panel_type": "fostering",
+            "capacity": "4",
+        },
+    )
+    assert r.status_code == 303, r.text[-1500:]
+    sitting = r.headers["location"].split("?")[0]
+    page = client.get(sitting).text
+    assert "0 booked of 4" in page
+    wrong = client.post(f"{sitting}/book", data={"csrf_token": csrf_of(page), "ref": "FC-2026-9999"})
+    assert wrong.status_code in (400, 404)
+    assert client.post(f"{sitting}/book", data={"csrf_token": csrf_of(page), "ref": ref.lower()}).status_code == 303
+    assert web_app.reads.case(ref, web_app.directory.actor(TM)).facts["panel_date"] == "2026-11-16"
+    page = client.get(sitting).text
+    assert client.post(f"{sitting}/papers", data={"csrf_token": csrf_of(page), "ref": ref}).status_code == 303
+    page = client.get(sitting).text
+    assert "Sent 2 Nov 2026" in page
+    assert (
+        client.post(f"{sitting}/attendance", data={"csrf_token": csrf_of(page), "members": ids[2:]}).status_code == 303
+    )
+    page = client.get(sitting).text
+    assert "needs a chair or vice chair" in page
+    web_clock.advance(days=14)  # the panel sits on the 16th
+    sign_in(client, PC)
+    page = client.get(sitting).text
+    refused = client.post(
+        f"{sitting}/recommendations", data={"csrf_token": csrf_of(page), f"outcome-{ref}": "suitable"}
+    )
+    assert refused.status_code == 400
+    assert "no quorum" in refused.text
+    assert web_app.reads.case(ref, web_app.directory.actor(TM)).state == "panel_booked"
+    assert client.post(f"{sitting}/attendance", data={"csrf_token": csrf_of(page), "members": ids}).status_code == 303
+    page = client.get(sitting).text
+    done = client.post(f"{sitting}/recommendations", data={"csrf_token": csrf_of(page), f"outcome-{ref}": "suitable"})
+    assert done.status_code == 303, done.text[-2000:]
+    case = web_app.reads.case(ref, web_app.directory.actor(TM))
+    assert case.state == "panel_recommended"
+    assert case.facts["panel_held_on"] == "2026-11-16"
+    future = client.post(
+        f"{sitting}/minutes",
+        data={"csrf_token": csrf_of(page), "received-day": "17", "received-month": "11", "received-year": "2026"},
+    )
+    assert future.status_code == 400
+    assert "in the future" in future.text
+    web_clock.advance(days=1)  # the minutes arrive the next day
+    sign_in(client, PC)
+    page = client.get(sitting).text
+    r = client.post(
+        f"{sitting}/minutes",
+        data={"csrf_token": csrf_of(page), "received-day": "17", "received-month": "11", "received-year": "2026"},
+    )
+    assert r.status_code == 303, r.text[-2000:]
+    assert web_app.reads.case(ref, web_app.directory.actor(TM)).state == "awaiting_adm"
+    assert re.search(r"received\s+Tuesday 17 November 2026", client.get(sitting).text)
