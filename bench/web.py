@@ -195,7 +195,7 @@ class Page:
     expect: str  # text every answer holds (checked in the warm-up round)
 
 
-def my_work_model(app: App, actor: Actor) -> object:
+def my_work_model(app: App, actor: Actor) -> tuple[Any, ...]:
     """What ``pages.my_work`` reads, unfiltered: the tray's first page and the deadlines due soon."""
     today = local_today(app.clock)
     tray = app.reads.tray(actor, owner_id=actor.id, workflow="", state="", statuses=("open", "on_hold"), limit=PAGE)
@@ -204,7 +204,7 @@ def my_work_model(app: App, actor: Actor) -> object:
     return tray, due
 
 
-def case_model(app: App, actor: Actor, ref: str) -> object:
+def case_model(app: App, actor: Actor, ref: str) -> tuple[Any, ...]:
     """What ``pages.case_page`` reads (the read audit insert is the page's own, not a read)."""
     listing = app.reads.case_listing(ref, actor)
     c = listing.case
@@ -217,7 +217,7 @@ def case_model(app: App, actor: Actor, ref: str) -> object:
     return listing, deadlines, actions, people
 
 
-def team_model(app: App, actor: Actor) -> object:
+def team_model(app: App, actor: Actor) -> tuple[Any, ...]:
     """What ``pages.team`` reads for the manager's first team."""
     today = local_today(app.clock)
     teams = [t for t in app.reads.teams(actor, limit=200) if t.id in actor.team_ids or "service_manager" in actor.roles]
@@ -248,9 +248,9 @@ def pages_of(app: App, who: People) -> list[Page]:
 
 def rows_read(app: App, who: People) -> dict[str, str]:
     """What each page shows, so the table says how much it read."""
-    tray, due = my_work_model(app, who.caseworker)  # type: ignore[misc]
-    _, deadlines, actions, people = case_model(app, who.caseworker, who.refs[0])  # type: ignore[misc]
-    loads, team_due, breaches = team_model(app, who.manager)  # type: ignore[misc]
+    tray, due = my_work_model(app, who.caseworker)
+    _, deadlines, actions, people = case_model(app, who.caseworker, who.refs[0])
+    loads, team_due, breaches = team_model(app, who.manager)
     return {
         "My work (caseworker)": f"{len(tray.items)} cases, {len(due.items)} deadlines",
         "case page": f"first case: {len(deadlines)} deadlines, {len(actions)} actions, {len(people)} people",
