@@ -374,3 +374,35 @@ def test_panel_commands_are_the_coordinators(walker: Walker) -> None:
             call()
     assert counts(app) == before
     assert isinstance(app.panels.sitting(s.id, CW), SittingView)
+
+
+def test_migration_0008_keeps_the_booked_panel_dates_as_planned_sittings(walker: Walker) -> None:
+    from alembic import command
+    from sqlalchemy import column, insert, inspect, table
+
+    from carepath.storage.migrate import alembic_config, current
+
+    app = walker.app
+    app.panels.add_sitting(date(2026, 11, 25), "fostering", PC)
+    cfg = alembic_config(str(app.engine.url.render_as_string(hide_password=False)))
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    names = set(inspect(app.engine).get_table_names())
+    assert "panel_date" in names
+    assert not {"panel_sitting", "panel_member", "panel_attendance", "panel_booking"} & names
+    panel_date = table("panel_date", column("day"), column("panel_type"), column("created_at"))
+    with app.engine.begin() as conn:
+        conn.execute(
+            insert(panel_date).values(day=date(2026, 12, 2), panel_type="adoption", created_at=datetime(2026, 11, 2))
+        )
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert current(app.engine) == "0008"
+    assert "panel_date" not in set(inspect(app.engine).get_table_names())
+    kept = [(s.day, s.panel_type, s.capacity, s.status) for s in app.panels.sittings(PC)]
+    assert kept == [
+        (date(2026, 11, 25), "fostering", 6, "planned"),
+        (date(2026, 12, 2), "adoption", 6, "planned"),
+    ]
