@@ -25,7 +25,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 def _serve(asgi: Any) -> tuple[str, Any, threading.Thread]:
     import uvicorn
 
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))

@@ -97,6 +97,7 @@ CASES = Table(
     Index("ix_case_workflow_state", "workflow_id", "state"),
     Index("ix_case_owner", "owner_id"),
     Index("ix_case_team", "team_id"),
+    Index("ix_case_team_status_owner", "team_id", "status", "owner_id"),
     # Lists by state alone or by status, newest first: (column, id) filters and orders in one index.
     Index("ix_case_state", "state", "id"),
     Index("ix_case_status", "status", "id"),

@@ -50,6 +50,8 @@ router = APIRouter()
 #: "Due soon" on My work and the team page: within this many working days.
 DUE_WITHIN_WORKING_DAYS = 10
 PAGE = 25
+#: The team page shows this many due deadlines and breaches, soonest (latest) first, with a link on.
+TEAM_PAGE = 50
 
 
 # -- rendering -------------------------------------------------------------------------
@@ -889,11 +891,11 @@ def team(request: Request, team: str | None = None) -> Response:
     chosen = next((t for t in teams if t.name == team), teams[0]) if team else teams[0]
     loads = app.reads.caseloads(actor, chosen.id)
     until = app.calendar.add_working_days(today, DUE_WITHIN_WORKING_DAYS)
-    due = app.reads.deadlines_due(until, actor, team_id=chosen.id, limit=200)
+    due = app.reads.deadlines_due(until, actor, team_id=chosen.id, limit=TEAM_PAGE)
     by_worker: dict[str, list[DueRow]] = {}
     for listing in due:
         by_worker.setdefault(listing.owner or "(nobody)", []).append(_due_row(app, listing, today))
-    breaches = app.reads.breaches(actor, _month_start(today), today, team_id=chosen.id, limit=100)
+    breaches = app.reads.breaches(actor, _month_start(today), today, team_id=chosen.id, limit=TEAM_PAGE)
     breach_rows = []
     for deadline, ref, owner in breaches:
         breach_rows.append((ref, owner, deadline, _rule_label(app, ref, deadline.rule, actor)))
@@ -919,12 +921,13 @@ def _rule_label(app: App, ref: str, rule: str, actor: Actor) -> str:
 
 
 @router.get("/deadlines", response_class=HTMLResponse)
-def deadlines(request: Request, after: str | None = None) -> Response:
+def deadlines(request: Request, after: str | None = None, team: str | None = None) -> Response:
     actor = page_actor(request)
     app = carepath(request)
     today = local_today(app.clock)
     until = app.calendar.add_working_days(today, DUE_WITHIN_WORKING_DAYS)
-    page = app.reads.deadlines_due(until, actor, limit=50, after=after)
+    team_id = app.directory.team_id(team[:200]) if team else None
+    page = app.reads.deadlines_due(until, actor, team_id=team_id, limit=50, after=after)
     rows = [_due_row(app, d, today) for d in page]
     return render(
         request,
@@ -933,7 +936,8 @@ def deadlines(request: Request, after: str | None = None) -> Response:
         rows=rows,
         page=page,
         until=until,
-        next_href=f"/deadlines?after={page.next}" if page.next else None,
+        team=team[:200] if team else None,
+        next_href=_with(request, after=page.next) if page.next else None,
     )
 
 

@@ -287,8 +287,14 @@ def test_a_sitting_from_papers_to_decision(walker: Walker) -> None:
     one, two, three = ready_case(walker), ready_case(walker), ready_case(walker)
     s = app.panels.add_sitting(date(2026, 11, 25), "fostering", PC, place="Town Hall")
     assert s.papers_due_on == date(2026, 11, 18)
+    queued = app.panels.queue(PC)
+    assert [(q.ref, q.panel_type, q.state) for q in queued] == [
+        (r, "fostering", "ready_for_panel") for r in (one, two, three)
+    ]
+    assert app.panels.queue(PC, panel_type="adoption") == []
     for ref in (one, two, three):
         app.panels.book(ref, s.id, PC)
+    assert app.panels.queue(CW) == []
     at(walker, "2026-11-16")
     sent = app.panels.papers(one, PC)
     assert (sent.papers_circulated_on, sent.papers_status) == (date(2026, 11, 16), "circulated")
@@ -335,6 +341,7 @@ def test_a_sitting_from_papers_to_decision(walker: Walker) -> None:
     assert facts["panel_members"] == ["adm2@carepath.test", "chair@carepath.test", "ind1@carepath.test",
                                       "sw1@carepath.test"]  # fmt: skip
     assert app.panels.sitting(s.id, PC).status == "held"
+    assert [q.ref for q in app.panels.queue(PC)] == [three]  # deferred: back in the queue
 
     # the minutes come in late (they were expected within a few days): the clocks run from the day received
     at(walker, "2026-12-08")
@@ -357,6 +364,12 @@ def test_a_sitting_from_papers_to_decision(walker: Walker) -> None:
         walker.fire("approve", "2026-12-08", ADM2, approval_terms="1 child aged 0-5")
     assert counts(app) == before
     assert walker.fire("approve", "2026-12-08", ADM, approval_terms="1 child aged 0-5").state == "approved"
+
+    # the reports' read model: one decided within 7 working days of the minutes; papers in time for one
+    (report,) = app.panels.report(PC, date(2026, 11, 1), date(2026, 11, 30))
+    figures = (report.heard, report.deferred, report.papers_in_time, report.decided, report.decided_in_time)
+    assert (report.status, report.minutes_received_on, figures) == ("held", date(2026, 12, 7), (2, 1, 1, 1, 1))
+    assert report.papers_in_time_share == 0.5
 
 
 def test_panel_commands_are_the_coordinators(walker: Walker) -> None:
@@ -398,7 +411,7 @@ def test_migration_0008_keeps_the_booked_panel_dates_as_planned_sittings(walker:
         )
     with app.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "0008")
     assert current(app.engine) == "0008"
     assert "panel_date" not in set(inspect(app.engine).get_table_names())
     kept = [(s.day, s.panel_type, s.capacity, s.status) for s in app.panels.sittings(PC)]
