@@ -20,7 +20,9 @@ from carepath.entrypoints.output import (
     emit_json,
     member_json,
     outbox_json,
+    queue_json,
     sitting_json,
+    sitting_report_json,
     table,
 )
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
@@ -471,6 +473,41 @@ def panels_minutes(
     assert day is not None
     moved = get_app().panels.minutes(sitting_id, day, who(by))
     typer.echo(f"minutes received {day.isoformat()}: to the decision maker: {', '.join(moved) or 'none'}")
+
+
+@panels_app.command("queue")
+def panels_queue(
+    panel_type: Annotated[str | None, typer.Option("--type", help="fostering, adoption or joint.")] = None,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Cases ready for panel and not booked yet, across journeys, longest waiting first."""
+    rows = [queue_json(i) for i in get_app().panels.queue(actor(by), panel_type=panel_type)]
+    if json_:
+        emit_json(rows)
+        return
+    table(rows, ["ref", "workflow", "state", "panel_type", "last_event_on"])
+
+
+@panels_app.command("report")
+def panels_report(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Each sitting from --from to --to: held or not, cases heard and deferred, papers sent at least 5 working
+    days before, decisions within 7 working days of the final minutes."""
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    assert first is not None
+    assert last is not None
+    rows = [sitting_report_json(r) for r in get_app().panels.report(actor(by), first, last)]
+    if json_:
+        emit_json(rows)
+        return
+    table(rows, ["id", "sits_on", "panel_type", "status", "heard", "deferred", "papers_in_time", "decided_in_time"])
+    held = sum(1 for r in rows if r["status"] == "held")
+    typer.echo(f"{held} of {len(rows)} sittings held; {sum(r['deferred'] for r in rows)} case(s) deferred")
 
 
 panels_app.add_typer(members_app, name="members")

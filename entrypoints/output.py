@@ -249,6 +249,33 @@ def agenda_json(item: Any) -> dict[str, Any]:
     }
 
 
+def queue_json(item: Any) -> dict[str, Any]:
+    """A case waiting for panel (``engine.services.panels.QueueItem``)."""
+    return {
+        "ref": item.ref,
+        "workflow": item.workflow,
+        "state": item.state,
+        "panel_type": item.panel_type,
+        "last_event_on": _iso(item.last_event_on),
+    }
+
+
+def sitting_report_json(row: Any) -> dict[str, Any]:
+    """One sitting's figures for the reports (``engine.services.panels.SittingReport``)."""
+    return {
+        "id": row.id,
+        "sits_on": _iso(row.day),
+        "panel_type": row.panel_type,
+        "status": row.status,
+        "heard": row.heard,
+        "deferred": row.deferred,
+        "papers_in_time": row.papers_in_time,
+        "minutes_received_on": _iso(row.minutes_received_on),
+        "decided": row.decided,
+        "decided_in_time": row.decided_in_time,
+    }
+
+
 def outbox_json(row: Any) -> dict[str, Any]:
     """One outbox message (``engine.reads.OutboxListing``); ``id`` is what ``mail retry`` takes."""
     return {

@@ -43,7 +43,7 @@ from carepath.engine.panels import (
     quorum,
     serves,
 )
-from carepath.engine.policy import authorize
+from carepath.engine.policy import authorize, case_scope_filter
 from carepath.engine.ports import Transaction, UnitOfWork
 from carepath.engine.reads import DEFAULT_LIMIT, Page, clamp_limit
 from carepath.engine.services.cases import CaseService, Who, resolve_actor
@@ -109,6 +109,43 @@ class AgendaItem:
     papers_status: PapersStatus
     recommendation: str | None
     deferred_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """A case ready for panel and not yet booked: the coordinator's queue, across journeys."""
+
+    ref: str
+    workflow: str
+    state: str
+    panel_type: str
+    last_event_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class SittingReport:
+    """What one sitting's record says for the reports (issue 12 point 8).
+
+    ``papers_in_time``: cases heard whose papers went at least 5 working days before (by the
+    calendar now); ``decided_in_time``: cases whose decision was made within 7 working days of the
+    final minutes (their journey's decision clock met on time), of ``decided``.
+    """
+
+    id: int
+    day: date
+    panel_type: str
+    status: SittingStatus
+    heard: int
+    deferred: int
+    papers_in_time: int
+    minutes_received_on: date | None
+    decided: int
+    decided_in_time: int
+
+    @property
+    def papers_in_time_share(self) -> float | None:
+        """Share of the cases heard whose papers went in time (``None`` with none heard)."""
+        return self.papers_in_time / self.heard if self.heard else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +262,23 @@ class PanelReads(Protocol):
 
     def agenda(self, sitting_id: int) -> list[Booking]:
         """Bookings on the sitting that are not moved elsewhere, in the order they were made."""
+        ...
+
+    def waiting(
+        self, states: Sequence[tuple[str, int, str]], *, all_cases: bool, actor_id: int, team_ids: frozenset[int]
+    ) -> list[tuple[str, str, int, str, date]]:
+        """Open cases in one of ``states`` (workflow, version, state) with no booking waiting, oldest
+        latest event first: (ref, workflow, version, state, last_event_on); only the actor's own and
+        their teams' cases unless ``all_cases``."""
+        ...
+
+    def report_rows(self, since: date, until: date) -> list[tuple[StoredSitting, list[Booking]]]:
+        """Sittings from ``since`` to ``until`` with every booking made on them."""
+        ...
+
+    def decisions_in_time(self, case_ids: Sequence[int], rules: Sequence[str], since: date) -> tuple[int, int]:
+        """Of the cases, how many have a deadline of ``rules`` started on or after ``since`` that was met,
+        and how many of those were met on time."""
         ...
 
 
@@ -653,6 +707,59 @@ class PanelService:
         s = reads.sitting(record_id(sitting_id, "the sitting id"))
         return [self._item(b, s.day) for b in reads.agenda(s.id)]
 
+    def queue(self, actor: Who | None, *, panel_type: str | None = None) -> list[QueueItem]:
+        """Cases ready for panel and not booked yet, across journeys, longest waiting first (``case.list`` scope)."""
+        who = self._reader(actor)
+        if panel_type is not None:
+            check_type(panel_type)
+        kind, teams = case_scope_filter(who, "case.list")
+        if kind == "none":
+            return []
+        if self._cases is None:
+            raise NotImplementedError("panels: the queue needs the case service")
+        states: dict[tuple[str, int, str], str] = {}
+        for compiled in self._cases.workflows:
+            d = compiled.definition
+            for route in panel_routes(d).values():
+                if panel_type is None or serves(panel_type, route.panel_type):
+                    states[(d.id, d.version, route.ready)] = route.panel_type
+        if not states:
+            return []
+        rows = self._reads_().waiting(list(states), all_cases=kind == "all", actor_id=who.id, team_ids=teams)
+        return [QueueItem(ref, wf, state, states[(wf, v, state)], last) for ref, wf, v, state, last in rows]
+
+    def report(self, actor: Who | None, since: date, until: date) -> list[SittingReport]:
+        """Each sitting from ``since`` to ``until``: held or not, cases heard and deferred, papers in time,
+        minutes, decisions within 7 working days of the minutes (the reports' read model)."""
+        self._reader(actor)
+        if until < since:
+            raise InvalidInput(f"the report ends ({until}) before it starts ({since})")
+        reads = self._reads_()
+        out: list[SittingReport] = []
+        for s, bookings in reads.report_rows(since, until):
+            heard = [b for b in bookings if b.status == "heard"]
+            due = papers_by(s.day, self.calendar)
+            in_time = sum(1 for b in heard if b.papers_circulated_on is not None and b.papers_circulated_on <= due)
+            decided, decided_in_time = (0, 0)
+            if s.minutes_received_on is not None and heard:
+                ids = [b.case_id for b in heard]
+                decided, decided_in_time = reads.decisions_in_time(ids, self._decision_rules(), s.minutes_received_on)
+            out.append(
+                SittingReport(
+                    s.id,
+                    s.day,
+                    s.panel_type,
+                    s.status,
+                    len(heard),
+                    sum(1 for b in bookings if b.status == "deferred"),
+                    in_time,
+                    s.minutes_received_on,
+                    decided,
+                    decided_in_time,
+                )
+            )
+        return out
+
     # -- the sitting -------------------------------------------------------------------------------
 
     def recommend(
@@ -817,6 +924,18 @@ class PanelService:
         if key not in self._routes:
             self._routes[key] = panel_routes(self._cases.workflows.get(*key).definition)
         return self._routes[key].get(case.state)
+
+    def _decision_rules(self) -> list[str]:
+        """The deadline rules every journey starts from the final minutes (the decision maker's clock)."""
+        if self._cases is None:
+            return []
+        rules: set[str] = set()
+        for compiled in self._cases.workflows:
+            d = compiled.definition
+            for rule in d.deadlines:
+                if any(a.kind == "fact" and _meaning(d, a.name) == "minutes_received_on" for a in rule.start):
+                    rules.add(rule.name)
+        return sorted(rules)
 
     def _check_sitting(self, capacity: int, place: str) -> tuple[int, str]:
         if not 1 <= capacity <= CAPACITY_MAX:

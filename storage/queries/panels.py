@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, select, tuple_
+from sqlalchemy import Engine, or_, select, tuple_
 
 from carepath.engine.case import Actor
 from carepath.engine.errors import NotFound
@@ -14,7 +15,7 @@ from carepath.engine.services.panels import Booking, Member, StoredSitting
 from carepath.storage.paging import read_page, rows_of
 from carepath.storage.panels import BOOKING_SELECT, attendance_of, booking_of, member_of, sittings_of
 from carepath.storage.people import load_actor
-from carepath.storage.tables import OVERRIDES, PANEL_BOOKINGS, PANEL_MEMBERS, PANEL_SITTINGS
+from carepath.storage.tables import CASES, DEADLINES, OVERRIDES, PANEL_BOOKINGS, PANEL_MEMBERS, PANEL_SITTINGS
 
 PANELS = PANEL_SITTINGS
 
@@ -95,6 +96,53 @@ class PanelQueries:
         stmt = BOOKING_SELECT.where(PANEL_BOOKINGS.c.sitting_id == sitting_id, PANEL_BOOKINGS.c.status != "moved")
         with self.engine.connect() as conn:
             return [booking_of(r) for r in conn.execute(stmt.order_by(PANEL_BOOKINGS.c.id))]
+
+    def waiting(
+        self, states: Sequence[tuple[str, int, str]], *, all_cases: bool, actor_id: int, team_ids: frozenset[int]
+    ) -> list[tuple[str, str, int, str, date]]:
+        """Open cases in one of ``states`` with no booking waiting, oldest latest event first."""
+        c = CASES.c
+        booked = select(PANEL_BOOKINGS.c.id).where(
+            PANEL_BOOKINGS.c.case_id == c.id, PANEL_BOOKINGS.c.status == "booked"
+        )
+        stmt = select(c.ref, c.workflow_id, c.workflow_version, c.state, c.last_event_on).where(
+            c.status == "open",
+            c.state.in_(sorted({s for _, _, s in states})),
+            tuple_(c.workflow_id, c.workflow_version, c.state).in_(list(states)),
+            ~booked.exists(),
+        )
+        if not all_cases:
+            stmt = stmt.where(or_(c.owner_id == actor_id, c.team_id.in_(sorted(team_ids))))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(c.last_event_on, c.ref))
+            return [(r.ref, r.workflow_id, r.workflow_version, r.state, r.last_event_on) for r in rows]
+
+    def report_rows(self, since: date, until: date) -> list[tuple[StoredSitting, list[Booking]]]:
+        """Sittings from ``since`` to ``until`` in date order, each with every booking made on it."""
+        stmt = select(PANELS).where(PANELS.c.day >= since, PANELS.c.day <= until).order_by(PANELS.c.day, PANELS.c.id)
+        with self.engine.connect() as conn:
+            found = sittings_of(conn, conn.execute(stmt))
+            ids = [s.id for s in found]
+            by_sitting: dict[int, list[Booking]] = {i: [] for i in ids}
+            if ids:
+                rows = conn.execute(
+                    BOOKING_SELECT.where(PANEL_BOOKINGS.c.sitting_id.in_(ids)).order_by(PANEL_BOOKINGS.c.id)
+                )
+                for r in rows:
+                    by_sitting[r.sitting_id].append(booking_of(r))
+        return [(s, by_sitting[s.id]) for s in found]
+
+    def decisions_in_time(self, case_ids: Sequence[int], rules: Sequence[str], since: date) -> tuple[int, int]:
+        """Of the cases, the deadlines of ``rules`` started on or after ``since`` that were met, and those on time."""
+        if not case_ids or not rules:
+            return 0, 0
+        d = DEADLINES.c
+        stmt = select(d.met_on, d.due_on).where(
+            d.case_id.in_(list(case_ids)), d.rule.in_(list(rules)), d.start_on >= since, d.met_on.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            met = list(conn.execute(stmt))
+        return len(met), sum(1 for r in met if r.met_on <= r.due_on)
 
     def overrides(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Override]:
         """A page of local calendar overrides, by day (keyset on the day)."""

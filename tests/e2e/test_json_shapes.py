@@ -97,6 +97,21 @@ NOUNS: dict[str, frozenset[str]] = {
             "quorum",
         }
     ),
+    "queue_item": frozenset({"ref", "workflow", "state", "panel_type", "last_event_on"}),
+    "sitting_report": frozenset(
+        {
+            "id",
+            "sits_on",
+            "panel_type",
+            "status",
+            "heard",
+            "deferred",
+            "papers_in_time",
+            "minutes_received_on",
+            "decided",
+            "decided_in_time",
+        }
+    ),
     "panel_member": frozenset({"id", "name", "email", "roles", "panel_types", "expires_on", "active"}),
     "agenda_item": frozenset(
         {
@@ -267,6 +282,8 @@ READS: list[tuple[tuple[str, ...], Callable[[Any], Found]]] = [
     (("panels", "show", "{sitting}"), _sitting_shown),
     (("panels", "agenda", "{sitting}"), lambda d: _each(d, "agenda_item")),
     (("panels", "members", "list"), lambda d: _each(d, "panel_member")),
+    (("panels", "queue"), lambda d: _each(d, "queue_item")),
+    (("panels", "report", "--from", "2025-01-01", "--to", "2027-12-31"), lambda d: _each(d, "sitting_report")),
     (("mail", "outbox", "--by", ADMIN), lambda d: _page(d, "outbox", page_extra=frozenset({"counts"}))),
     (("mail", "failed", "--by", ADMIN), lambda d: _page(d, "outbox")),
     (("mail", "list", "--by", ADMIN), lambda d: _page(d, "caught")),
