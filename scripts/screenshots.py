@@ -61,6 +61,7 @@ def main() -> int:
         ("amy.caseworker", "{action}", "action-form"),
         ("fiona.teammanager", "/team", "team"),
         ("pat.panelcoordinator", "/panels", "panels"),
+        ("pat.panelcoordinator", "{sitting}", "panel-sitting"),
         ("dora.agencydecisionmaker", "/decisions", "decisions"),
         ("ada.admin", "/admin/workflows", "admin-journeys"),
     ]
@@ -71,7 +72,7 @@ def main() -> int:
             case_href = action_href = ""
             for who, path, name in shots:
                 if who not in signed_in:
-                    context = browser.new_context(viewport={"width": args.width, "height": 900})
+                    context = browser.new_context(viewport={"width": args.width, "height": 1000})
                     page = context.new_page()
                     page.goto(f"{url}/sign-in")
                     page.fill("#email", f"{who}@{DOMAIN}")
@@ -84,13 +85,16 @@ def main() -> int:
                         page.goto(f"{url}/my-work")
                         case_href = page.locator("table a.govuk-link[href^='/cases/']").first.get_attribute("href") or ""
                     path = case_href + path.removeprefix("{case}")
+                if path == "{sitting}":
+                    page.goto(f"{url}/panels")
+                    path = page.locator("a[href^='/panels/']").first.get_attribute("href") or "/panels"
                 if path == "{action}":
                     page.goto(f"{url}{case_href}")
                     action_href = page.locator("a.govuk-task-list__link").first.get_attribute("href") or case_href
                     path = action_href
                 page.goto(f"{url}{path}")
                 target = args.out / f"{name}.png"
-                page.screenshot(path=str(target), full_page=True)
+                page.screenshot(path=str(target), full_page=False)
                 print(f"{target}: {path}")
             browser.close()
     finally:
