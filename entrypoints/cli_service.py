@@ -510,6 +510,46 @@ def panels_report(
     typer.echo(f"{held} of {len(rows)} sittings held; {sum(r['deferred'] for r in rows)} case(s) deferred")
 
 
+@panels_app.command("ics")
+def panels_ics(
+    panel_type: Annotated[str | None, typer.Option("--type", help="One panel type's sittings.")] = None,
+    member: Annotated[
+        int | None, typer.Option("--member", min=1, max=ID_MAX, help="One member's sittings (their attendance).")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include past sittings.")] = False,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """The sittings as an iCalendar file on stdout (a panel type's, or one member's), to import or subscribe to."""
+    from carepath.entrypoints.ics import sittings_ics
+
+    a = get_app()
+    reader = actor(by)
+    since = None if all_ else local_today(a.clock)
+    if member is not None:
+        found = a.panels.member_sittings(member, reader, since=since)
+        found = [s for s in found if panel_type is None or s.panel_type == panel_type]
+        name = f"Panel sittings of member {member}"
+    else:
+        found = list(_every_sitting(panel_type, since, reader))
+        name = f"{(panel_type or 'all').capitalize()} panel sittings"
+    text = sittings_ics(found, name=name, stamped_at=a.clock.now()).decode()
+    if json_:
+        emit_json({"calendar": name, "events": len(found), "ics": text})
+        return
+    typer.echo(text, nl=False)
+
+
+def _every_sitting(panel_type: str | None, since: Any, reader: Any) -> Any:
+    after: str | None = None
+    while True:
+        page = get_app().panels.sittings(reader, panel_type=panel_type, since=since, limit=1000, after=after)
+        yield from page.items
+        if page.next is None:
+            return
+        after = page.next
+
+
 panels_app.add_typer(members_app, name="members")
 
 

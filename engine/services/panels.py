@@ -264,6 +264,10 @@ class PanelReads(Protocol):
         """Bookings on the sitting that are not moved elsewhere, in the order they were made."""
         ...
 
+    def member_sittings(self, member_id: int, since: date | None) -> list[StoredSitting]:
+        """The sittings the member is recorded as attending, in date order; ``NotFound`` for no such member."""
+        ...
+
     def waiting(
         self, states: Sequence[tuple[str, int, str]], *, all_cases: bool, actor_id: int, team_ids: frozenset[int]
     ) -> list[tuple[str, str, int, str, date]]:
@@ -624,6 +628,11 @@ class PanelService:
         """Who attends the sitting."""
         self._reader(actor)
         return self._reads_().attendance(record_id(sitting_id, "the sitting id"))
+
+    def member_sittings(self, member_id: int, actor: Who | None, *, since: date | None = None) -> list[SittingView]:
+        """The sittings a member is recorded at (their calendar), in date order, from ``since`` if given."""
+        self._reader(actor)
+        return [self._view(s) for s in self._reads_().member_sittings(record_id(member_id, "the member id"), since)]
 
     # -- booking and papers ----------------------------------------------------------------------
 

@@ -15,7 +15,15 @@ from carepath.engine.services.panels import Booking, Member, StoredSitting
 from carepath.storage.paging import read_page, rows_of
 from carepath.storage.panels import BOOKING_SELECT, attendance_of, booking_of, member_of, sittings_of
 from carepath.storage.people import load_actor
-from carepath.storage.tables import CASES, DEADLINES, OVERRIDES, PANEL_BOOKINGS, PANEL_MEMBERS, PANEL_SITTINGS
+from carepath.storage.tables import (
+    CASES,
+    DEADLINES,
+    OVERRIDES,
+    PANEL_ATTENDANCE,
+    PANEL_BOOKINGS,
+    PANEL_MEMBERS,
+    PANEL_SITTINGS,
+)
 
 PANELS = PANEL_SITTINGS
 
@@ -96,6 +104,20 @@ class PanelQueries:
         stmt = BOOKING_SELECT.where(PANEL_BOOKINGS.c.sitting_id == sitting_id, PANEL_BOOKINGS.c.status != "moved")
         with self.engine.connect() as conn:
             return [booking_of(r) for r in conn.execute(stmt.order_by(PANEL_BOOKINGS.c.id))]
+
+    def member_sittings(self, member_id: int, since: date | None) -> list[StoredSitting]:
+        """The sittings the member attends, in date order; ``NotFound`` if there is no such member."""
+        stmt = (
+            select(PANELS)
+            .join(PANEL_ATTENDANCE, PANEL_ATTENDANCE.c.sitting_id == PANELS.c.id)
+            .where(PANEL_ATTENDANCE.c.member_id == member_id)
+        )
+        if since is not None:
+            stmt = stmt.where(PANELS.c.day >= since)
+        with self.engine.connect() as conn:
+            if conn.execute(select(PANEL_MEMBERS.c.id).where(PANEL_MEMBERS.c.id == member_id)).first() is None:
+                raise NotFound("panel member", member_id)
+            return sittings_of(conn, conn.execute(stmt.order_by(PANELS.c.day, PANELS.c.id)))
 
     def waiting(
         self, states: Sequence[tuple[str, int, str]], *, all_cases: bool, actor_id: int, team_ids: frozenset[int]

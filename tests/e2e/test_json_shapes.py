@@ -283,6 +283,7 @@ READS: list[tuple[tuple[str, ...], Callable[[Any], Found]]] = [
     (("panels", "agenda", "{sitting}"), lambda d: _each(d, "agenda_item")),
     (("panels", "members", "list"), lambda d: _each(d, "panel_member")),
     (("panels", "queue"), lambda d: _each(d, "queue_item")),
+    (("panels", "ics", "--type", "fostering"), _exact({"calendar", "events", "ics"})),
     (("panels", "report", "--from", "2025-01-01", "--to", "2027-12-31"), lambda d: _each(d, "sitting_report")),
     (("mail", "outbox", "--by", ADMIN), lambda d: _page(d, "outbox", page_extra=frozenset({"counts"}))),
     (("mail", "failed", "--by", ADMIN), lambda d: _page(d, "outbox")),

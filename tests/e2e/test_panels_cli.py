@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from icalendar import Calendar
 
 from carepath.engine.clock import FixedClock
 from carepath.entrypoints import common
@@ -130,3 +131,10 @@ def test_the_coordinators_day(ready: str, cli: Cli, db_url: str, monkeypatch: py
     )
     assert "sat on this case's panel" in refused
     assert "only a planned sitting can be cancelled" in one_error(cli("panels", "cancel", sid, "--reason", "x", *PC))
+
+    # the chair's calendar, and the fostering panel's, as iCalendar files
+    chairs = Calendar.from_ical(ok(cli, "panels", "ics", "--member", ids[0], "--all", *PC))
+    (event,) = chairs.walk("VEVENT")
+    assert (str(event["UID"]), str(event["LOCATION"])) == (f"panel-sitting-{sid}@carepath", "Town Hall")
+    year = Calendar.from_ical(ok(cli, "panels", "ics", "--type", "fostering", *PC))
+    assert len(year.walk("VEVENT")) == 11  # from today: the sitting of 30 November is past

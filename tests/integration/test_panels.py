@@ -11,7 +11,7 @@ names its reason and writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -419,3 +419,43 @@ def test_migration_0008_keeps_the_booked_panel_dates_as_planned_sittings(walker:
         (date(2026, 11, 25), "fostering", 6, "planned"),
         (date(2026, 12, 2), "adoption", 6, "planned"),
     ]
+
+
+def test_a_members_calendar_parses_back_with_its_sittings(walker: Walker) -> None:
+    from icalendar import Calendar
+
+    from carepath.entrypoints.ics import sittings_ics
+
+    app = walker.app
+    ids = panel_members(app)
+    morning = app.panels.add_sitting(date(2026, 11, 25), "fostering", PC, place="Town Hall", starts_at=time(10, 0))
+    all_day = app.panels.add_sitting(date(2026, 12, 9), "fostering", PC)
+    app.panels.add_sitting(date(2026, 12, 16), "fostering", PC)  # the chair is not down for this one
+    for s in (morning, all_day):
+        app.panels.attend(s.id, [ids["chair"], ids["sw1"]], PC)
+    app.panels.cancel(all_day.id, "chair unwell", PC)
+    mine = app.panels.member_sittings(ids["chair"], CW)
+    assert [s.day for s in mine] == [date(2026, 11, 25), date(2026, 12, 9)]
+    with pytest.raises(NotFound, match="no panel member 999"):
+        app.panels.member_sittings(999, PC)
+
+    ics = sittings_ics(mine, name="Chris Chair's panels", stamped_at=walker.clock.now())
+    cal = Calendar.from_ical(ics)
+    assert str(cal["X-WR-CALNAME"]) == "Chris Chair's panels"
+    events = list(cal.walk("VEVENT"))
+    assert [str(e["UID"]) for e in events] == [
+        f"panel-sitting-{morning.id}@carepath",
+        f"panel-sitting-{all_day.id}@carepath",
+    ]
+    first, second = events
+    start = first.decoded("DTSTART")
+    assert (start.date(), start.hour, str(start.tzinfo)) == (date(2026, 11, 25), 10, "Europe/London")
+    assert first.decoded("DTEND") - start == timedelta(hours=3)
+    assert (str(first["LOCATION"]), str(first["STATUS"]), str(first["SUMMARY"])) == (
+        "Town Hall",
+        "CONFIRMED",
+        "Fostering panel",
+    )
+    assert "Papers to members by 2026-11-18" in str(first["DESCRIPTION"])
+    assert (second.decoded("DTSTART"), str(second["STATUS"])) == (date(2026, 12, 9), "CANCELLED")
+    assert "@" not in ics.decode().replace("@carepath", "")  # no email addresses
