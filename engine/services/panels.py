@@ -877,10 +877,8 @@ class PanelService:
                 if case.state != route.recommended:
                     continue
                 ready = [a for a in cases.actions(case, by) if a.trigger == route.minutes]
-                if not ready:
-                    continue
-                if ready[0].reasons and not all(r.startswith("missing fact") for r in ready[0].reasons):
-                    continue  # e.g. a recommendation that goes back to assessment, not to the decision maker
+                if not ready or any(not r.startswith("needs role") for r in ready[0].reasons):
+                    continue  # a guard says no: a full report asked for goes back to assessment, not to the ADM
                 on = max(received_on, case.last_event_on)
                 cases.fire(b.ref, route.minutes, by, on=on, facts={route.minutes_fact: received_on.isoformat()})
                 moved.append(b.ref)

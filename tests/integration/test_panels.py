@@ -459,3 +459,20 @@ def test_a_members_calendar_parses_back_with_its_sittings(walker: Walker) -> Non
     assert "Papers to members by 2026-11-18" in str(first["DESCRIPTION"])
     assert (second.decoded("DTSTART"), str(second["STATUS"])) == (date(2026, 12, 9), "CANCELLED")
     assert "@" not in ics.decode().replace("@carepath", "")  # no email addresses
+
+
+def test_minutes_move_only_the_cases_whose_recommendation_goes_to_the_decision_maker(walker: Walker) -> None:
+    app = walker.app
+    ids = panel_members(app)
+    refused, more = ready_case(walker), ready_case(walker)
+    s = app.panels.add_sitting(date(2026, 11, 25), "fostering", PC)
+    for ref in (refused, more):
+        app.panels.book(ref, s.id, PC)
+    app.panels.attend(s.id, [ids[k] for k in ("chair", "sw1", "sw2", "ind1", "med")], PC)
+    at(walker, "2026-11-25")
+    with pytest.raises(InvalidInput, match="record its recommendations first"):
+        app.panels.minutes(s.id, date(2026, 11, 25), PC)
+    app.panels.recommend(s.id, {refused: ("not_suitable", None), more: ("full_report", "a full report is needed")}, PC)
+    assert app.panels.minutes(s.id, date(2026, 11, 25), PC) == [refused]
+    assert app.reads.case(refused, walker.reader).state == "awaiting_adm"
+    assert app.reads.case(more, walker.reader).state == "panel_recommended"
