@@ -280,6 +280,13 @@ def case_show(ref: str, by: By = None, json_: Json = False) -> None:
         typer.echo(cli_people.participant_line(p))
 
 
+def case_json_of(ref: str, by: str | None) -> dict[str, Any]:
+    """One case with its participants, as ``case show --json`` prints it, read as ``by``."""
+    reader = actor(by)
+    listing = get_app().reads.case_listing(ref, reader)
+    return case_show_json(listing, cli_people.participants_of(listing.case, reader))
+
+
 def case_show_json(listing: CaseListing, people: list[Any]) -> dict[str, Any]:
     """``case show --json`` (and ``demo show --json``'s sample): the case and its participants."""
     return {**_case_dict(listing), "participants": [cli_people.participant_json(p) for p in people]}

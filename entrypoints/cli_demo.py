@@ -92,10 +92,8 @@ def demo_show(
 def _show_json(by: str | None) -> dict[str, Any]:
     """``demo show --json``: ``as_of``, the ``summary`` and a ``sample`` case (``null`` with no cases) with
     its ``history`` and ``deadlines``, each noun in its documented shape (docs/json.md)."""
-    from carepath.entrypoints import cli_people
-    from carepath.entrypoints.cli import case_show_json, history_json
+    from carepath.entrypoints.cli import case_json_of, history_json
     from carepath.entrypoints.cli_clock import deadline_rows
-    from carepath.entrypoints.common import actor
     from carepath.entrypoints.demo import case_count, sample_case, summarise
     from carepath.entrypoints.demo.gateway import Gateway
 
@@ -111,9 +109,8 @@ def _show_json(by: str | None) -> dict[str, Any]:
     ref = sample_case(a)
     if ref is not None:
         reader = by or a.settings.user or gateway.reader()
-        listing = a.reads.case_listing(ref, actor(reader))
         out["sample"] = {
-            "case": case_show_json(listing, cli_people.participants_of(listing.case, actor(reader))),
+            "case": case_json_of(ref, reader),
             "history": history_json(ref, reader),
             "deadlines": deadline_rows(ref, reader),
         }
