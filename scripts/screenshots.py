@@ -49,7 +49,7 @@ def main() -> int:
 
     chromium = shutil.which("chromium")
     if chromium is None:
-        print("error: chromium is not installed (apt-get install -y chromium)", file=sys.stderr)
+        sys.stderr.write("error: chromium is not installed (apt-get install -y chromium)\n")
         return 2
     app = bootstrap(load_settings(), SystemClock())
     url, server, thread = _serve(create_app(app))
@@ -83,7 +83,8 @@ def main() -> int:
                 if path.startswith("{case}"):
                     if not case_href:
                         page.goto(f"{url}/my-work")
-                        case_href = page.locator("table a.govuk-link[href^='/cases/']").first.get_attribute("href") or ""
+                        first = page.locator("table a.govuk-link[href^='/cases/']").first
+                        case_href = first.get_attribute("href") or ""
                     path = case_href + path.removeprefix("{case}")
                 if path == "{sitting}":
                     page.goto(f"{url}/panels")
@@ -95,7 +96,7 @@ def main() -> int:
                 page.goto(f"{url}{path}")
                 target = args.out / f"{name}.png"
                 page.screenshot(path=str(target), full_page=False)
-                print(f"{target}: {path}")
+                sys.stdout.write(f"{target}: {path}\n")
             browser.close()
     finally:
         server.should_exit = True

@@ -117,7 +117,8 @@ def serve_asgi(app: Any) -> Iterator[str]:
     """
     import uvicorn
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, as in bench/_serve.py
+    # IPPROTO_TCP so asyncio sets TCP_NODELAY on each connection (bench/_serve.py says why)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
