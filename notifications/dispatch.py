@@ -24,14 +24,15 @@ With no SMTP host configured, the bootstrap points the target at the built-in ca
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import aiosmtplib
 
@@ -41,6 +42,8 @@ from carepath.notifications import mime
 from carepath.notifications.days import at_send
 from carepath.notifications.render import render
 from carepath.storage.outbox import Claimed, Engine, Outcomes, claim, counts, flush, flush_and_claim
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -282,13 +285,28 @@ async def dispatch_due_async(
     return total
 
 
+def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to its end for a synchronous caller.
+
+    ``asyncio.run`` refuses to start inside a thread whose event loop is running (a caller inside
+    an async framework, or Playwright's sync API in the same thread); there the coroutine runs on a
+    fresh loop in a short-lived thread instead, and the caller waits for it.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="carepath-mail") as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def dispatch_due(engine: Engine, clock: Clock, target: SmtpTarget, **options: object) -> int:
-    """``dispatch_due_async`` for synchronous callers (a scheduler job); not inside a running loop.
+    """``dispatch_due_async`` for synchronous callers (a scheduler job, the CLI).
 
     Returns:
         How many messages the server accepted.
     """
-    return asyncio.run(dispatch_due_async(engine, clock, target, **options))  # type: ignore[arg-type]
+    return run_sync(lambda: dispatch_due_async(engine, clock, target, **options))  # type: ignore[arg-type]
 
 
 def run_dispatcher(
@@ -326,4 +344,4 @@ def run_dispatcher(
             await asyncio.sleep(pause)
         return total
 
-    return asyncio.run(loop())
+    return run_sync(loop)
