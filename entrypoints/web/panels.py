@@ -127,6 +127,34 @@ async def add_sitting(request: Request) -> Response:
     return _panels_page(request, app, actor, posted=posted, status=400)
 
 
+@router.get("/panels/calendar.ics")
+def calendar_ics(request: Request, panel_type: str | None = None) -> Response:
+    """The coming sittings (of one panel type) as an iCalendar file: no case references, no names."""
+    from carepath.engine.panels import check_type
+    from carepath.entrypoints.ics import sittings_ics
+
+    actor = page_actor(request)
+    app = carepath(request)
+    if panel_type:
+        check_type(panel_type)
+    today = local_today(app.clock)
+    found, after = [], None
+    while True:
+        page = app.panels.sittings(actor, panel_type=panel_type or None, since=today, limit=200, after=after)
+        found.extend(page.items)
+        if page.next is None or len(found) >= 1000:
+            break
+        after = page.next
+    name = f"{(panel_type or 'all').capitalize()} panel sittings"
+    body = sittings_ics(found, name=name, stamped_at=app.clock.now())
+    filename = f"carepath-{panel_type or 'all'}-panels.ics"
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.get("/panels/{sitting_id}", response_class=HTMLResponse)
 def sitting_page(request: Request, sitting_id: str) -> Response:
     actor = page_actor(request)

@@ -134,3 +134,23 @@ def test_the_coordinators_day(client: TestClient, web_app: App, web_staff: Staff
     assert r.status_code == 303, r.text[-2000:]
     assert web_app.reads.case(ref, web_app.directory.actor(TM)).state == "awaiting_adm"
     assert re.search(r"received\s+Tuesday 17 November 2026", client.get(sitting).text)
+
+
+def test_the_sittings_download_as_a_calendar_without_case_details(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    from datetime import date
+
+    from icalendar import Calendar
+
+    ref = ready_case(web_app, web_staff)
+    s = web_app.panels.add_sitting(date(2026, 11, 16), "fostering", PC, place="Room 4")
+    web_app.panels.book(ref, s.id, PC)
+    sign_in(client, PC)
+    r = client.get("/panels/calendar.ics?panel_type=fostering")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/calendar")
+    events = list(Calendar.from_ical(r.content).walk("VEVENT"))
+    assert [e.decoded("dtstart") for e in events] == [date(2026, 11, 16)]
+    assert ref not in r.text
+    assert client.get("/panels/calendar.ics?panel_type=bogus").status_code == 400
