@@ -163,6 +163,7 @@ class CaseService:
             self._check_role(case, transition, who)
             given = self._typed(compiled, case, transition, given, texts)
             given, linked = self._links(tx, compiled.definition, given, own_ref=case.ref)
+            self._check_sitting(tx, compiled.definition, case, given)
             missing = [f for f in transition.requires if given.get(f) in (None, "")]
             if missing:
                 raise GuardFailed(case.ref, trigger, case.state, ["missing fact(s) " + ", ".join(missing)])
@@ -532,6 +533,30 @@ class CaseService:
             out[name] = other.ref
             linked[name] = other
         return out, linked
+
+    @staticmethod
+    def _check_sitting(tx: Transaction, d: WorkflowDef, case: Case, given: Mapping[str, Any]) -> None:
+        """A panel date names a sitting that is planned: of the panel the case waits for (or joint), not cancelled.
+
+        Booking onto a sitting (``carepath panels book``, the Panels page) gives the date itself; a
+        date typed by hand that no panel sits on is refused, so a case cannot wait for a sitting that
+        will not happen.
+        """
+        state = d.states.get(case.state)
+        kind = state.meta.get("panel_type") if state is not None else None
+        if not kind:
+            return
+        for name, value in given.items():
+            spec = d.facts.get(name)
+            if spec is None or (spec.means or spec.name) != "panel_date" or value in (None, ""):
+                continue
+            day = date.fromisoformat(str(value))
+            sitting = {t for on, t in tx.sitting_days(None, day) if on == day}
+            if str(kind) not in sitting and "joint" not in sitting:
+                raise InvalidInput(
+                    f"no {kind} panel sits on {day:%A} {day.day} {day:%B %Y} ({name}): book the case onto a "
+                    "planned sitting (carepath panels list, then carepath panels book REF SITTING)"
+                )
 
     def _link_back(
         self,

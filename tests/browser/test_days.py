@@ -131,6 +131,9 @@ def test_an_enquiry_to_approval_through_the_browser(browser: Browser, site: Site
     tm.goto(f"{site.url}/team")
     assert_accessible(tm)
 
+    from datetime import date
+
+    site.app.panels.add_sitting(date(2026, 11, 9), "fostering", PC)  # a panel date must name a sitting
     pc = signed_in(browser, site, PC)
     assert_accessible(pc)  # the panels page is the coordinator's home
     assert pc.locator(f"a[href='/cases/{ref}']").count() == 1

@@ -476,3 +476,24 @@ def test_minutes_move_only_the_cases_whose_recommendation_goes_to_the_decision_m
     assert app.panels.minutes(s.id, date(2026, 11, 25), PC) == [refused]
     assert app.reads.case(refused, walker.reader).state == "awaiting_adm"
     assert app.reads.case(more, walker.reader).state == "panel_recommended"
+
+
+def test_a_panel_date_typed_by_hand_must_name_a_planned_sitting(walker: Walker) -> None:
+    """Issue 10's reproduction: ``book_panel --set panel_date=2026-12-18`` with no sitting that day is
+    refused with what to do, and writes nothing; the day of a planned (not cancelled) sitting is taken."""
+    ref = ready_case(walker)
+    app = walker.app
+    coordinator = walker.actor("panel_coordinator")
+    with pytest.raises(InvalidInput, match=r"no fostering panel sits on Friday 18 December 2026 \(panel_date\)"):
+        app.cases.fire(ref, "book_panel", coordinator, facts={"panel_date": "2026-12-18"})
+    cancelled = app.panels.add_sitting(date(2026, 12, 16), "fostering", PC)
+    app.panels.cancel(cancelled.id, "Room unavailable", PC)
+    adoption = app.panels.add_sitting(date(2026, 12, 17), "adoption", PC)
+    before = counts(app)
+    for day in ("2026-12-16", "2026-12-17"):  # cancelled; another panel's
+        with pytest.raises(InvalidInput, match="no fostering panel sits on"):
+            app.cases.fire(ref, "book_panel", coordinator, facts={"panel_date": day})
+    assert counts(app) == before
+    assert adoption.panel_type == "adoption"
+    app.panels.add_sitting(date(2026, 12, 18), "fostering", PC)
+    assert app.cases.fire(ref, "book_panel", coordinator, facts={"panel_date": "2026-12-18"}).state == "panel_booked"

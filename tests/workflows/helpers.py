@@ -127,8 +127,25 @@ class Walker:
         return case
 
     def fire(self, trigger: str, on: str, by: str = "caseworker", **facts: Any) -> Case:
-        """Fire ``trigger`` on the current case."""
-        return self.app.cases.fire(self.ref, trigger, self.actor(by), on=self.at(on), facts=facts)
+        """Fire ``trigger`` on the current case (a panel date first gets its sitting, as a coordinator plans one)."""
+        day = self.at(on)
+        self.plan_sitting_for(facts)
+        return self.app.cases.fire(self.ref, trigger, self.actor(by), on=day, facts=facts)
+
+    def plan_sitting_for(self, facts: dict[str, Any]) -> None:
+        """Plan the sitting a panel date in ``facts`` names, if none is planned (a panel date must name one)."""
+        case = self.case
+        d = self.app.workflows.get(case.workflow_id, case.workflow_version).definition
+        state = d.states.get(case.state)
+        kind = state.meta.get("panel_type") if state is not None else None
+        for name, value in facts.items():
+            spec = d.facts.get(name)
+            if not kind or spec is None or (spec.means or name) != "panel_date" or not value:
+                continue
+            day = date.fromisoformat(str(value))
+            with self.app.uow.transaction() as tx:  # planned back then: the walks replay earlier dates
+                if (day, str(kind)) not in set(tx.sitting_days(str(kind), day)):
+                    tx.add_sitting(day, str(kind))
 
     def walk(self, steps: Iterable[Step]) -> Case:
         """Fire each step in order; returns the case after the last."""
