@@ -138,7 +138,8 @@ def calendar_ics(request: Request, panel_type: str | None = None) -> Response:
     if panel_type:
         check_type(panel_type)
     today = local_today(app.clock)
-    found, after = [], None
+    found: list[Any] = []
+    after: str | None = None
     while True:
         page = app.panels.sittings(actor, panel_type=panel_type or None, since=today, limit=200, after=after)
         found.extend(page.items)
