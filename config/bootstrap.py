@@ -111,7 +111,7 @@ class App:
     def bus(self) -> MessageBus:
         """Which handler hears which domain event."""
         from carepath.engine.bus import MessageBus
-        from carepath.engine.events import Audited, StateAnnounced, TimerRaised
+        from carepath.engine.events import AgendaSent, Audited, StateAnnounced, TimerRaised
         from carepath.engine.services import write_audit
         from carepath.notifications.routing import Notifier
 
@@ -120,6 +120,7 @@ class App:
             {
                 TimerRaised: [notifier.on_timer_raised],
                 StateAnnounced: [notifier.on_state_announced],
+                AgendaSent: [notifier.on_agenda_sent],
                 Audited: [write_audit],
             }
         )

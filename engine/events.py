@@ -92,6 +92,19 @@ class PanelSittingAdded(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class AgendaSent(DomainEvent):
+    """A sitting's agenda went to its members with the papers: references only, never names."""
+
+    sitting_id: int
+    day: date
+    panel_type: str
+    papers_due_on: date
+    refs: tuple[str, ...]
+    recipients: tuple[str, ...]
+    place: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarChanged(DomainEvent):
     """A local closure or extra working day was added or removed."""
 

@@ -434,6 +434,13 @@ def panels_agenda(sitting_id: SittingId, by: By = None, json_: Json = False) -> 
     _agenda_table(agenda)
 
 
+@panels_app.command("send-agenda")
+def panels_send_agenda(sitting_id: SittingId, by: By = None) -> None:
+    """Email the agenda (case references only) to the sitting's members: those attending, else the panel type's list."""
+    sent_to = get_app().panels.send_agenda(sitting_id, who(by))
+    typer.echo(f"agenda of sitting {sitting_id} queued to {len(sent_to)} member(s)")
+
+
 @panels_app.command("recommend")
 def panels_recommend(
     sitting_id: SittingId,

@@ -15,6 +15,7 @@ never case facts, names or notes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from urllib.parse import quote
 from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.clock import LONDON, Clock
 from carepath.engine.definition import WorkflowDef
-from carepath.engine.events import StateAnnounced, TimerRaised
+from carepath.engine.events import AgendaSent, StateAnnounced, TimerRaised
 from carepath.engine.panels import PANEL_TYPES, Sitting, next_sitting
 from carepath.engine.ports import OutboxMessage, Transaction
 from carepath.engine.roles import OWNER, ROLES, TEAM_MANAGER
@@ -174,6 +175,26 @@ class Notifier:
         key = f"event:{case.id}:{event.event.seq}:{event.kind}"
         context = notice_context(event, self.routing.base_url, sitting)
         tx.enqueue(OutboxMessage(key, event.kind, tuple(recipients), context, case.id))
+
+    def on_agenda_sent(self, event: AgendaSent, tx: Transaction) -> None:
+        """Queue a sitting's agenda to its members: one message, once a day at most per sitting."""
+        today = self.clock.now().astimezone(LONDON).date()
+        agenda = hashlib.sha256(",".join(sorted(event.refs)).encode()).hexdigest()[:12]
+        key = f"agenda:{event.sitting_id}:{today.isoformat()}:{agenda}"  # the same agenda once a day
+        tx.enqueue(OutboxMessage(key, "agenda", event.recipients, agenda_context(event, self.routing.base_url), None))
+
+
+def agenda_context(event: AgendaSent, base_url: str) -> dict[str, Any]:
+    """A sitting's agenda for its members: the day, the panel, the papers date and case references only."""
+    return {
+        "sitting_id": event.sitting_id,
+        "sits_on": event.day.isoformat(),
+        "panel_type": event.panel_type,
+        "papers_due_on": event.papers_due_on.isoformat(),
+        "place": event.place,
+        "refs": list(event.refs),
+        "link": f"{base_url.rstrip('/')}/panels/{event.sitting_id}",
+    }
 
 
 def check_notices(definition: WorkflowDef) -> list[str]:

@@ -29,7 +29,7 @@ from carepath.engine.case import Actor, Case
 from carepath.engine.clock import Clock, local_today
 from carepath.engine.definition import WorkflowDef
 from carepath.engine.errors import CaseNotFound, InvalidInput, NotFound, NotPermitted
-from carepath.engine.events import Audited, PanelSittingAdded
+from carepath.engine.events import AgendaSent, Audited, PanelSittingAdded
 from carepath.engine.panels import (
     CAPACITY_MAX,
     DEFAULT_CAPACITY,
@@ -708,6 +708,33 @@ class PanelService:
             store.set_papers(booking.id, day)
             tx.record(Audited(by.id, "panel.papers", _subject(s), {"ref": case.ref, "on": day.isoformat()}))
         return AgendaItem(moved.ref, moved.workflow_id, moved.state, booking.booked_on, day, "circulated", None, None)
+
+    def send_agenda(self, sitting_id: int, actor: Who | None) -> tuple[str, ...]:
+        """Email the sitting's agenda to its members (case references and papers dates only, never names).
+
+        The members are those recorded as attending (or expected); with none recorded yet, every
+        active member of the central list for that panel type. Sent at most once a day per sitting.
+        Returns the addresses it went to.
+        """
+        record_id(sitting_id, "the sitting id")
+        with self.uow.transaction() as tx:
+            by = self._acting(tx, actor, "panel.papers")
+            store = self._store_of(tx)
+            s = store.sitting_for_update(sitting_id)
+            if s.status != "planned":
+                raise InvalidInput(f"the {_named(s)} is {s.status}: its agenda is not sent any more")
+            refs = tuple(b.ref for b in store.bookings(s.id, ("booked",)))
+            if not refs:
+                raise InvalidInput(f"the {_named(s)} has no case booked: nothing to send")
+            members = store.attendance(s.id) or [
+                m for m in self._reads_().members(None if s.panel_type == "joint" else s.panel_type) if m.active
+            ]
+            recipients = tuple(sorted({m.email for m in members if m.email}))
+            if not recipients:
+                raise InvalidInput(f"no member of the {_named(s)} has an email address")
+            tx.record(AgendaSent(s.id, s.day, s.panel_type, papers_by(s.day, self.calendar), refs, recipients, s.place))
+            tx.record(Audited(by.id, "panel.agenda", _subject(s), {"refs": list(refs), "members": len(recipients)}))
+        return recipients
 
     def agenda(self, sitting_id: int, actor: Who | None) -> list[AgendaItem]:
         """The sitting's cases (booked, heard or deferred from it) with their papers' status."""

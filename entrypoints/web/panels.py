@@ -252,6 +252,17 @@ async def papers(request: Request, sitting_id: str) -> Response:
     return see_other(f"/panels/{sid}?done=papers")
 
 
+@router.post("/panels/{sitting_id}/agenda", response_class=HTMLResponse)
+async def send_agenda(request: Request, sitting_id: str) -> Response:
+    app, actor, sid, _ = await _post(request, sitting_id)
+    try:
+        sent_to = app.panels.send_agenda(sid, actor)
+    except (InvalidInput, NotPermitted, LookupError) as exc:
+        return _refused(request, app, actor, sid, "agenda", exc)
+    text = f"The agenda (case references only) is on its way to {len(sent_to)} member(s)."
+    return _sitting_page(request, app, actor, sid, flash={"title": "Success", "text": text, "success": True})
+
+
 @router.post("/panels/{sitting_id}/attendance", response_class=HTMLResponse)
 async def attendance(request: Request, sitting_id: str) -> Response:
     app, actor, sid, form = await _post(request, sitting_id)

@@ -307,6 +307,7 @@ NO_ACTOR: set[Any] = {"today", "db", "workflows", ("calendar", "due"), ("calenda
 OTHER_READS: list[tuple[str, ...]] = [("users", "tokens", "list", "--by", ADMIN)]
 #: Commands that change something or run something; not reads.
 WRITES = {
+    "panels send-agenda",
     "db upgrade",
     "case open",
     "case fire",

@@ -28,6 +28,7 @@ from carepath.config.bootstrap import App, load_registry
 from carepath.config.settings import Settings
 from carepath.engine.case import Actor
 from carepath.engine.clock import FixedClock
+from carepath.engine.events import AgendaSent
 from carepath.entrypoints import common
 from carepath.entrypoints.cli import app as cli
 from carepath.notifications.catcher import MailCatcher, free_port
@@ -264,6 +265,10 @@ def test_no_email_carries_a_name_from_the_case(tmp_path: Path) -> None:
     for i in range(len(NOTICE_KINDS)):
         app.cases.fire(every.ref, f"to_s{i}", sw, note=f"spoke to {FICTIONAL[1]}", facts={"carer": FICTIONAL[2]})
     app.cases.fire(refs[0], "start", sw, facts={"referee": FICTIONAL[3]})
+    with app.uow.transaction() as tx:  # a sitting's agenda to its members (the panels service records this)
+        tx.record(
+            AgendaSent(1, date(2026, 11, 20), "adoption", date(2026, 11, 13), (refs[0],), ("member@example.org",))
+        )
     for _ in range(4):  # four weeks of sweeps and morning digests
         clock.advance(days=7)
         app.timers.sweep(app.system)

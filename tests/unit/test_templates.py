@@ -22,14 +22,14 @@ from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Case, Event
 from carepath.engine.clock import FixedClock
 from carepath.engine.definition import Anchor, DeadlineRule, Escalation, Reminder, StateDef, WorkflowDef
-from carepath.engine.events import CaseRef, StateAnnounced
+from carepath.engine.events import AgendaSent, CaseRef, StateAnnounced
 from carepath.engine.panels import Sitting
 from carepath.engine.timers import TimerFired
 from carepath.notifications.days import at_send
 from carepath.notifications.dispatch import build_message
 from carepath.notifications.mime import MAX_SUBJECT
 from carepath.notifications.render import TEMPLATES, kinds, longdate, render, template_kind
-from carepath.notifications.routing import DEFAULT_NOTIFY, deadline_context, notice_context
+from carepath.notifications.routing import DEFAULT_NOTIFY, agenda_context, deadline_context, notice_context
 from carepath.storage.admin import message_id_for
 from carepath.storage.outbox import Claimed
 
@@ -128,11 +128,21 @@ def digest_sample() -> dict[str, Any]:
     }
 
 
+def agenda_sample() -> dict[str, Any]:
+    """A sitting's agenda as queued for its members (``notifications.routing.agenda_context``)."""
+    event = AgendaSent(
+        4, date(2026, 12, 9), "fostering", date(2026, 12, 2), ("FC-2026-0042", "FC-2026-0051"), ("m@x.test",), "Room 4"
+    )
+    return agenda_context(event, SETTINGS.base_url)
+
+
 def sample(kind: str) -> dict[str, Any]:
     if kind in DEADLINE_KINDS:
         return deadline_sample(kind)
     if kind == "digest":
         return at_send(digest_sample(), date(2026, 11, 20), CALENDAR)  # sent days later: counted as of its date
+    if kind == "agenda":
+        return agenda_sample()
     return notice_sample(kind)
 
 
@@ -156,7 +166,7 @@ def test_each_template_matches_its_golden_files(kind: str) -> None:
 def test_every_kind_has_a_text_and_an_html_part() -> None:
     names = {p.name for p in TEMPLATES.glob("*.j2") if not p.name.startswith("_")}
     assert names == {f"{k}.{part}.j2" for k in kinds() for part in ("txt", "html")}
-    assert set(DEFAULT_NOTIFY) | {*DEADLINE_KINDS, "digest"} == set(kinds())
+    assert set(DEFAULT_NOTIFY) | {*DEADLINE_KINDS, "digest", "agenda"} == set(kinds())
 
 
 def test_emails_carry_reference_rule_class_source_due_date_and_link() -> None:

@@ -154,3 +154,39 @@ def test_the_sittings_download_as_a_calendar_without_case_details(
     assert [e.decoded("dtstart") for e in events] == [date(2026, 11, 16)]
     assert ref not in r.text
     assert client.get("/panels/calendar.ics?panel_type=bogus").status_code == 400
+
+
+def test_the_agenda_goes_to_the_members_with_references_only(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    from datetime import date
+
+    from tests.support import ADMIN
+
+    ref = ready_case(web_app, web_staff)
+    members(web_app)
+    s = web_app.panels.add_sitting(date(2026, 11, 16), "fostering", PC, place="Room 4")
+    sign_in(client, PC)
+    page = client.get(f"/panels/{s.id}").text
+    empty = client.post(f"/panels/{s.id}/agenda", data={"csrf_token": csrf_of(page)})
+    assert empty.status_code == 400
+    assert "no case booked" in empty.text
+    web_app.panels.book(ref, s.id, PC)
+    page = client.get(f"/panels/{s.id}").text
+    sent = client.post(f"/panels/{s.id}/agenda", data={"csrf_token": csrf_of(page)})
+    assert sent.status_code == 200
+    assert "on its way to 6 member(s)" in sent.text
+    rows = [r for r in web_app.reads.outbox(web_app.directory.actor(ADMIN)) if r.kind == "agenda"]
+    assert len(rows) == 1
+    assert sorted(rows[0].recipients) == sorted(f"member{i}@council.test" for i in range(6))
+    from carepath.notifications.render import render
+
+    with web_app.engine.connect() as conn:
+        from sqlalchemy import text
+
+        context = conn.execute(text("select context from outbox where kind = 'agenda'")).scalar_one()
+    import json
+
+    rendered = render("agenda", json.loads(context) if isinstance(context, str) else context)
+    assert ref in rendered.text
+    assert "Member 0" not in rendered.text
