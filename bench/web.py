@@ -54,7 +54,7 @@ from carepath.engine.errors import NotPermitted  # noqa: E402
 from carepath.entrypoints.demo.org import DEMO_PASSWORD  # noqa: E402
 from carepath.entrypoints.demo.seeding import seed  # noqa: E402
 from carepath.entrypoints.web.app import create_app  # noqa: E402
-from carepath.entrypoints.web.pages import DUE_WITHIN_WORKING_DAYS, PAGE  # noqa: E402
+from carepath.entrypoints.web.pages import DUE_WITHIN_WORKING_DAYS, PAGE, TEAM_PAGE  # noqa: E402
 
 #: The demo seed's sizes that give the 1,009-case template bench/scale.py multiplies.
 HOUSEHOLDS, CHILDREN, TEMPLATE_CASES = 800, 110, 1_009
@@ -224,8 +224,9 @@ def team_model(app: App, actor: Actor) -> tuple[Any, ...]:
     chosen = teams[0]
     loads = app.reads.caseloads(actor, chosen.id)
     until = app.calendar.add_working_days(today, DUE_WITHIN_WORKING_DAYS)
-    due = app.reads.deadlines_due(until, actor, team_id=chosen.id, limit=200)
-    breaches = app.reads.breaches(actor, today.replace(day=1), today, team_id=chosen.id, limit=100)
+    # What pages.team reads (TEAM_PAGE each), so the two sides do the same work.
+    due = app.reads.deadlines_due(until, actor, team_id=chosen.id, limit=TEAM_PAGE)
+    breaches = app.reads.breaches(actor, today.replace(day=1), today, team_id=chosen.id, limit=TEAM_PAGE)
     return loads, due, breaches
 
 
