@@ -19,7 +19,7 @@ from carepath.engine.case import Actor, Case
 from carepath.engine.clock import FixedClock, local_today
 from carepath.engine.compiler import CompiledWorkflow
 from carepath.engine.deadlines import Deadline
-from carepath.engine.errors import NotFound
+from carepath.engine.errors import InvalidInput, NotFound
 from carepath.engine.reads import MAX_LIMIT, Page
 from carepath.entrypoints.demo.scenario import DOMAIN, PEOPLE
 
@@ -222,8 +222,19 @@ class Gateway:
         return self.app.reads.case(ref, actor)
 
     def fire(self, ref: str, trigger: str, actor: Actor, *, on: date, facts: Mapping[str, Any]) -> Case:
-        """Fire a trigger (``CaseService.fire``)."""
-        return self.app.cases.fire(ref, trigger, actor, on=on, facts=facts)
+        """Fire a trigger (``CaseService.fire``).
+
+        Another case's move may have recorded something on this one since its walker planned the
+        move (a child's match links back to the adopters' case with an update on the child's day): the
+        move is then recorded on that later day, as a worker would record it, rather than refused.
+        """
+        try:
+            return self.app.cases.fire(ref, trigger, actor, on=on, facts=facts)
+        except InvalidInput as exc:
+            latest = self.app.reads.case(ref, actor).last_event_on
+            if "latest event" not in str(exc) or latest <= on:
+                raise
+            return self.app.cases.fire(ref, trigger, actor, on=latest, facts=facts)
 
     def withdraw(self, ref: str, actor: Actor, reason: str, *, trigger: Literal["withdraw", "close"], on: date) -> Case:
         """Close a case with an exit reason (``CaseService.withdraw``)."""

@@ -168,13 +168,16 @@ class Seeder:
         self.add(Arrival(on, nxt, w.arrival.team, facts, prefer))
 
     def run(self) -> None:
-        """Walk every case in date order; the clock follows."""
+        """Walk every case in date order; the clock follows, and never goes back (a step planned for a
+        day already past, as when a case is woken by another's move, happens on the day it is reached)."""
+        reached: date | None = None
         while self.queue:
             on, i, token = heapq.heappop(self.queue)
             w = self.walkers[i]
             if token != w.token:
                 continue
-            self._set_clock(on)
+            reached = on if reached is None else max(reached, on)
+            self._set_clock(reached)
             nxt = w.step()
             if nxt is not None:
                 heapq.heappush(self.queue, (nxt, i, w.token))

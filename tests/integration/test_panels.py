@@ -497,3 +497,21 @@ def test_a_panel_date_typed_by_hand_must_name_a_planned_sitting(walker: Walker) 
     assert adoption.panel_type == "adoption"
     app.panels.add_sitting(date(2026, 12, 18), "fostering", PC)
     assert app.cases.fire(ref, "book_panel", coordinator, facts={"panel_date": "2026-12-18"}).state == "panel_booked"
+
+
+def test_late_papers_warn_the_caseworker_and_the_coordinator(walker: Walker) -> None:
+    """FS4 (papers 5 working days before the sitting): the breach goes to the case's owner, the
+    escalation a working day later to the panel coordinator."""
+    from carepath.storage.tables import OUTBOX
+
+    ref = ready_case(walker)
+    app = walker.app
+    s = app.panels.add_sitting(date(2026, 11, 16), "fostering", PC)
+    app.panels.book(ref, s.id, PC)  # papers due Monday 9 November; none sent
+    walker.clock.set(datetime(2026, 11, 12, 9, tzinfo=UTC))
+    app.timers.sweep(app.system)
+    with app.engine.connect() as conn:
+        rows = conn.execute(select(OUTBOX.c.kind, OUTBOX.c.recipients, OUTBOX.c.context)).all()
+    papers = {r.kind: r.recipients for r in rows if (r.context or {}).get("rule") == "FS4"}
+    assert papers["breach"] == [walker.actor("caseworker").email]
+    assert PC in papers["escalation"]
