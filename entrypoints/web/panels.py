@@ -8,7 +8,7 @@ come from the sitting and its attendance, never typed) and writes nothing when i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -63,6 +63,8 @@ def _panels_page(
     today = local_today(app.clock)
     page = app.reads.tray(actor, places=_places_for_role(app, "panel_coordinator"), limit=PAGE, after=after)
     sittings = app.panels.sittings(actor, since=today, limit=50)
+    recent = app.panels.sittings(actor, since=today - timedelta(days=120), limit=200)
+    awaiting = [s for s in recent if s.status == "held" and s.minutes_received_on is None]
     posted = posted or Posted()
     from carepath.engine.panels import PANEL_TYPES
 
@@ -74,6 +76,7 @@ def _panels_page(
         rows=_rows(app, page.items, today),
         page=page,
         sittings=list(sittings),
+        awaiting_minutes=awaiting,
         next_href=f"/panels?after={page.next}" if page.next else None,
         panel_types=PANEL_TYPES,
         may_plan=_may_plan(actor),

@@ -115,6 +115,7 @@ def test_the_coordinators_day(client: TestClient, web_app: App, web_staff: Staff
     page = client.get(sitting).text
     done = client.post(f"{sitting}/recommendations", data={"csrf_token": csrf_of(page), f"outcome-{ref}": "suitable"})
     assert done.status_code == 303, done.text[-2000:]
+    assert "Final minutes are due for 1 sitting" in client.get("/panels").text
     case = web_app.reads.case(ref, web_app.directory.actor(TM))
     assert case.state == "panel_recommended"
     assert case.facts["panel_held_on"] == "2026-11-16"
