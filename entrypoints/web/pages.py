@@ -942,14 +942,34 @@ def deadlines(request: Request, after: str | None = None, team: str | None = Non
 
 
 def _places_for_role(app: App, role: str) -> list[tuple[str, str]]:
-    """(journey, state) pairs with a move only ``role`` may make: where such cases wait."""
+    """(journey, state) pairs where a case waits for ``role``: every move on from the state is one
+    that role makes (an approved carer's case, where caseworkers record visits and decision makers
+    also decide, is not waiting for a decision; one awaiting the decision maker is)."""
     out: list[tuple[str, str]] = []
     for compiled in app.workflows:
         d = compiled.definition
+        onward: dict[str, list[tuple[str, ...]]] = {}
         for t in d.transitions:
-            if role in t.roles:
-                out.extend((d.id, s) for s in t.sources)
+            for source in t.sources:
+                if t.dest != source:
+                    onward.setdefault(source, []).append(t.roles)
+        out.extend((d.id, state) for state, roles in onward.items() if all(role in r for r in roles))
+        out.extend((d.id, state) for state in _panel_places(d, role))
     return sorted(set(out))
+
+
+def _panel_places(d: WorkflowDef, role: str) -> set[str]:
+    """A journey's panel states for the coordinator (ready, booked, recommended), and for the
+    decision maker the states its final minutes move a case to (the 7 working days run there)."""
+    from carepath.engine.services.panels import panel_routes
+
+    out: set[str] = set()
+    for route in panel_routes(d).values():
+        if role == "panel_coordinator":
+            out.update(s for s in (route.ready, route.booked, route.recommended) if s)
+        elif role == "agency_decision_maker" and route.minutes and route.recommended:
+            out.update(t.dest for t in d.transitions if t.trigger == route.minutes and route.recommended in t.sources)
+    return out
 
 
 @router.get("/decisions", response_class=HTMLResponse)
