@@ -20,6 +20,7 @@ from sqlalchemy import select
 from carepath.config.bootstrap import App, load_registry
 from carepath.config.settings import Settings
 from carepath.engine.clock import FixedClock
+from carepath.engine.events import AgendaSent
 from carepath.engine.people import PERSON_ROLES
 from carepath.notifications.catcher import MailCatcher
 from carepath.notifications.dispatch import SmtpTarget, dispatch_due
@@ -97,6 +98,10 @@ def test_no_email_carries_a_persons_data(app: App) -> None:
     for i in range(len(NOTICE_KINDS)):  # a notice of every kind, on a case full of people
         app.cases.fire(every, f"to_s{i}", sw)
     app.cases.fire(refs[0], "start", sw)
+    with app.uow.transaction() as tx:  # a sitting's agenda to its members (the panels service records this)
+        tx.record(
+            AgendaSent(1, date(2026, 11, 20), "adoption", date(2026, 11, 13), (refs[0],), ("member@example.org",))
+        )
     clock = app.clock
     assert isinstance(clock, FixedClock)
     for _ in range(4):  # four weeks of sweeps (reminders, breaches, escalations) and morning digests

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from carepath.notifications.dispatch import run_sync
 
@@ -20,4 +21,9 @@ def test_inside_a_running_loop() -> None:
     async def caller() -> int:
         return run_sync(_answer)  # asyncio.run() alone refuses here
 
-    assert asyncio.run(caller()) == 42
+    # In a thread of its own: the test's thread may hold a running loop already (the browser tests' one).
+    got: list[int] = []
+    thread = threading.Thread(target=lambda: got.append(asyncio.run(caller())))
+    thread.start()
+    thread.join()
+    assert got == [42]
