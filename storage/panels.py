@@ -7,6 +7,7 @@ are in ``storage.queries.panels``; both build the engine's types with the helper
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date, time
 from typing import Any
@@ -176,6 +177,7 @@ class PanelSqlStore:
             "expires_on": expires_on,
             "active": True,
             "created_at": self.tx.now(),
+            "calendar_token": secrets.token_urlsafe(24),
         }
         return int(self.conn.execute(insert(PANEL_MEMBERS).values(values).returning(PANEL_MEMBERS.c.id)).scalar_one())
 

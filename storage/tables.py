@@ -278,6 +278,9 @@ PANEL_MEMBERS = Table(
     Column("expires_on", Date),
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    #: The secret in the member's calendar link (migration 0010): their sittings, without signing in.
+    Column("calendar_token", String(64)),
+    Index("ix_panel_member_calendar_token", "calendar_token", unique=True),
 )
 
 #: Who attends (or is expected at) a sitting.

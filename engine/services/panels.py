@@ -268,6 +268,14 @@ class PanelReads(Protocol):
         """The sittings the member is recorded as attending, in date order; ``NotFound`` for no such member."""
         ...
 
+    def calendar_token(self, member_id: int) -> str:
+        """The secret of a member's calendar link; ``NotFound`` for no such member."""
+        ...
+
+    def member_by_token(self, token: str) -> Member | None:
+        """The active member whose calendar link holds ``token``."""
+        ...
+
     def waiting(
         self, states: Sequence[tuple[str, int, str]], *, all_cases: bool, actor_id: int, team_ids: frozenset[int]
     ) -> list[tuple[str, str, int, str, date]]:
@@ -633,6 +641,22 @@ class PanelService:
         """The sittings a member is recorded at (their calendar), in date order, from ``since`` if given."""
         self._reader(actor)
         return [self._view(s) for s in self._reads_().member_sittings(record_id(member_id, "the member id"), since)]
+
+    def calendar_link(self, member_id: int, actor: Who | None) -> str:
+        """The secret part of a member's calendar link, for the coordinator to give them."""
+        with self.uow.transaction() as tx:
+            self._acting(tx, actor, "panel.members")
+        return self._reads_().calendar_token(record_id(member_id, "the member id"))
+
+    def member_calendar(self, token: str, *, since: date | None = None) -> tuple[Member, list[SittingView]]:
+        """A member's sittings by their calendar link's secret: no sign-in (a calendar program cannot),
+        and nothing in it but dates, times, places and counts. An unknown or inactive link is ``NotFound``."""
+        if not token or len(token) > 64:
+            raise NotFound("calendar", "link")
+        member = self._reads_().member_by_token(token)
+        if member is None:
+            raise NotFound("calendar", "link")
+        return member, [self._view(s) for s in self._reads_().member_sittings(member.id, since)]
 
     # -- booking and papers ----------------------------------------------------------------------
 

@@ -159,6 +159,29 @@ def calendar_ics(request: Request, panel_type: str | None = None) -> Response:
     )
 
 
+@router.get("/panels/members", response_class=HTMLResponse)
+def members_page(request: Request) -> Response:
+    """The central list of members, each with the link to their own calendar of sittings."""
+    actor = page_actor(request)
+    app = carepath(request)
+    members = app.panels.members(actor)
+    base = app.settings.base_url.rstrip("/")
+    links = {m.id: f"{base}/calendars/{app.panels.calendar_link(m.id, actor)}.ics" for m in members}
+    return render(request, "panel_members.html", "Panel members", members=members, links=links)
+
+
+@router.get("/calendars/{token}.ics")
+def member_calendar(request: Request, token: str) -> Response:
+    """A member's own sittings by their calendar link (no sign-in: a calendar program subscribes)."""
+    from carepath.entrypoints.ics import sittings_ics
+
+    app = carepath(request)
+    today = local_today(app.clock)
+    _, sittings = app.panels.member_calendar(token[:64], since=today - timedelta(days=90))
+    body = sittings_ics(sittings, name="My panel sittings", stamped_at=app.clock.now())
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
 @router.get("/panels/{sitting_id}", response_class=HTMLResponse)
 def sitting_page(request: Request, sitting_id: str) -> Response:
     actor = page_actor(request)

@@ -105,6 +105,22 @@ class PanelQueries:
         with self.engine.connect() as conn:
             return [booking_of(r) for r in conn.execute(stmt.order_by(PANEL_BOOKINGS.c.id))]
 
+    def calendar_token(self, member_id: int) -> str:
+        """The secret of a member's calendar link; ``NotFound`` if there is no such member."""
+        with self.engine.connect() as conn:
+            token = conn.execute(select(PANEL_MEMBERS.c.calendar_token).where(PANEL_MEMBERS.c.id == member_id)).first()
+        if token is None or not token[0]:
+            raise NotFound("panel member", str(member_id))
+        return str(token[0])
+
+    def member_by_token(self, token: str) -> Member | None:
+        """The active member whose calendar link holds ``token``, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(PANEL_MEMBERS).where(PANEL_MEMBERS.c.calendar_token == token, PANEL_MEMBERS.c.active.is_(True))
+            ).first()
+        return member_of(row) if row is not None else None
+
     def member_sittings(self, member_id: int, since: date | None) -> list[StoredSitting]:
         """The sittings the member attends, in date order; ``NotFound`` if there is no such member."""
         stmt = (

@@ -191,3 +191,32 @@ def test_the_agenda_goes_to_the_members_with_references_only(
     rendered = render("agenda", json.loads(context) if isinstance(context, str) else context)
     assert ref in rendered.text
     assert "Member 0" not in rendered.text
+
+
+def test_each_member_subscribes_to_their_own_sittings_by_a_secret_link(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    from datetime import date
+
+    from icalendar import Calendar
+
+    ids = members(web_app)
+    s = web_app.panels.add_sitting(date(2026, 11, 16), "fostering", PC, place="Room 4")
+    web_app.panels.add_sitting(date(2026, 11, 30), "fostering", PC)  # one they are not down for
+    web_app.panels.attend(s.id, ids, PC)
+    sign_in(client, PC)
+    page = client.get("/panels/members")
+    assert page.status_code == 200
+    links = re.findall(r'href="http://testserver(/calendars/[^"]+\.ics)"', page.text)
+    assert len(links) == 6
+    client.cookies.clear()  # a calendar program has no session
+    feed = client.get(links[0])
+    assert feed.status_code == 200
+    days = [e.decoded("dtstart") for e in Calendar.from_ical(feed.content).walk("VEVENT")]
+    assert days == [date(2026, 11, 16)]
+    assert client.get("/calendars/not-a-real-link.ics").status_code == 404
+    web_app.panels.attend(s.id, ids[1:], PC)
+    again = Calendar.from_ical(client.get(links[0]).content)
+    assert list(again.walk("VEVENT")) == []
+    sign_in(client, CW)
+    assert client.get("/panels/members").status_code == 403  # the links are the coordinator's to give
