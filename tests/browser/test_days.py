@@ -288,3 +288,5 @@ def test_the_panel_coordinators_day_on_the_sitting_page(browser: Browser, site: 
     pc.click("text=Record the final minutes")
     pc.wait_for_load_state()
     assert state_of(site, ref) == "awaiting_adm"
+    pc.goto(f"{site.url}/panels/members")
+    assert_accessible(pc)  # the members and their calendar links
