@@ -515,3 +515,27 @@ def test_late_papers_warn_the_caseworker_and_the_coordinator(walker: Walker) -> 
     papers = {r.kind: r.recipients for r in rows if (r.context or {}).get("rule") == "FS4"}
     assert papers["breach"] == [walker.actor("caseworker").email]
     assert PC in papers["escalation"]
+
+
+def test_minutes_late_warn_the_coordinator(walker: Walker) -> None:
+    """MINUTES (local: 10 working days from the recommendation): late, the coordinator hears."""
+    from carepath.storage.tables import OUTBOX
+
+    ready_case(walker)
+    walker.fire("book_panel", "2026-05-20", "panel_coordinator", panel_date="2026-06-03")
+    walker.fire("circulate_papers", "2026-05-21", "panel_coordinator", papers_circulated_on="2026-05-21")
+    walker.fire(
+        "record_recommendation",
+        "2026-06-03",
+        "panel_coordinator",
+        panel_held_on="2026-06-03",
+        recommendation="suitable",
+        panel_members=["ind1@carepath.test"],
+    )
+    assert walker.due("MINUTES") == "2026-06-17"  # 10 working days after Wednesday 3 June
+    app = walker.app
+    app.timers.sweep(app.system)  # the walk is in the past: today is 2 November
+    with app.engine.connect() as conn:
+        rows = conn.execute(select(OUTBOX.c.kind, OUTBOX.c.recipients, OUTBOX.c.context)).all()
+    minutes = {r.kind: r.recipients for r in rows if (r.context or {}).get("rule") == "MINUTES"}
+    assert PC in minutes["escalation"]
