@@ -273,6 +273,7 @@ def sitting_report_json(row: Any) -> dict[str, Any]:
         "minutes_received_on": _iso(row.minutes_received_on),
         "decided": row.decided,
         "decided_in_time": row.decided_in_time,
+        "ready_to_panel_days": list(row.ready_to_panel_days),
     }
 
 

@@ -28,7 +28,7 @@ from carepath.engine.calendar import WorkingCalendar
 from carepath.engine.case import Actor, Case
 from carepath.engine.clock import Clock, local_today
 from carepath.engine.definition import WorkflowDef
-from carepath.engine.errors import CaseNotFound, InvalidInput, NotFound, NotPermitted
+from carepath.engine.errors import CarepathError, CaseNotFound, InvalidInput, NotFound, NotPermitted
 from carepath.engine.events import AgendaSent, Audited, PanelSittingAdded
 from carepath.engine.panels import (
     CAPACITY_MAX,
@@ -141,6 +141,8 @@ class SittingReport:
     minutes_received_on: date | None
     decided: int
     decided_in_time: int
+    #: For each case heard: calendar days from the day it became ready for panel to the sitting.
+    ready_to_panel_days: tuple[int, ...] = ()
 
     @property
     def papers_in_time_share(self) -> float | None:
@@ -291,6 +293,10 @@ class PanelReads(Protocol):
     def decisions_in_time(self, case_ids: Sequence[int], rules: Sequence[str], since: date) -> tuple[int, int]:
         """Of the cases, how many have a deadline of ``rules`` started on or after ``since`` that was met,
         and how many of those were met on time."""
+        ...
+
+    def entered_on(self, wanted: Sequence[tuple[int, str, date]]) -> dict[int, date]:
+        """For each (case id, state, by): the latest day on or before ``by`` the case entered ``state``."""
         ...
 
 
@@ -801,6 +807,9 @@ class PanelService:
             due = papers_by(s.day, self.calendar)
             in_time = sum(1 for b in heard if b.papers_circulated_on is not None and b.papers_circulated_on <= due)
             decided, decided_in_time = (0, 0)
+            ready_states = [(b.case_id, self._ready_state(b.workflow), s.day) for b in heard]
+            entered = reads.entered_on([w for w in ready_states if w[1]]) if heard else {}
+            waited = tuple((s.day - entered[b.case_id]).days for b in heard if b.case_id in entered)
             if s.minutes_received_on is not None and heard:
                 ids = [b.case_id for b in heard]
                 decided, decided_in_time = reads.decisions_in_time(ids, self._decision_rules(), s.minutes_received_on)
@@ -816,9 +825,20 @@ class PanelService:
                     s.minutes_received_on,
                     decided,
                     decided_in_time,
+                    waited,
                 )
             )
         return out
+
+    def _ready_state(self, workflow: str) -> str:
+        """The state a case of ``workflow`` is ready for panel in (its first panel route's)."""
+        if self._cases is None:
+            return ""
+        try:
+            routes = panel_routes(self._cases.workflows.latest(workflow).definition)
+        except CarepathError:
+            return ""
+        return next((r.ready for r in routes.values()), "")
 
     # -- the sitting -------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from carepath.storage.people import load_actor
 from carepath.storage.tables import (
     CASES,
     DEADLINES,
+    EVENTS,
     OVERRIDES,
     PANEL_ATTENDANCE,
     PANEL_BOOKINGS,
@@ -181,6 +182,25 @@ class PanelQueries:
         with self.engine.connect() as conn:
             met = list(conn.execute(stmt))
         return len(met), sum(1 for r in met if r.met_on <= r.due_on)
+
+    def entered_on(self, wanted: Sequence[tuple[int, str, date]]) -> dict[int, date]:
+        """For each (case id, state, by): the latest day on or before ``by`` the case entered ``state``."""
+        out: dict[int, date] = {}
+        if not wanted:
+            return out
+        e = EVENTS.c
+        ids = sorted({w[0] for w in wanted})
+        states = sorted({w[1] for w in wanted})
+        stmt = select(e.case_id, e.to_state, e.effective_on).where(
+            e.case_id.in_(ids), e.to_state.in_(states), e.from_state.is_distinct_from(e.to_state)
+        )
+        wants = {(w[0], w[1]): w[2] for w in wanted}
+        with self.engine.connect() as conn:
+            for r in conn.execute(stmt):
+                by = wants.get((r.case_id, r.to_state))
+                if by is not None and r.effective_on <= by and r.effective_on > out.get(r.case_id, date.min):
+                    out[r.case_id] = r.effective_on
+        return out
 
     def overrides(self, *, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Override]:
         """A page of local calendar overrides, by day (keyset on the day)."""

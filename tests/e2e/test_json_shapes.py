@@ -110,6 +110,7 @@ NOUNS: dict[str, frozenset[str]] = {
             "minutes_received_on",
             "decided",
             "decided_in_time",
+            "ready_to_panel_days",
         }
     ),
     "panel_member": frozenset({"id", "name", "email", "roles", "panel_types", "expires_on", "active"}),

@@ -370,6 +370,7 @@ def test_a_sitting_from_papers_to_decision(walker: Walker) -> None:
     figures = (report.heard, report.deferred, report.papers_in_time, report.decided, report.decided_in_time)
     assert (report.status, report.minutes_received_on, figures) == ("held", date(2026, 12, 7), (2, 1, 1, 1, 1))
     assert report.papers_in_time_share == 0.5
+    assert report.ready_to_panel_days == (194, 194)  # both ready since 15 May (their reports authorised)
 
 
 def test_panel_commands_are_the_coordinators(walker: Walker) -> None:
