@@ -334,9 +334,13 @@ def panels_cancel(
     sitting_id: SittingId,
     reason: Annotated[str, typer.Option("--reason", help="Why (told to each case deferred).")],
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """Cancel a planned sitting; its booked cases go back to the queue with the reason (audited)."""
     s = get_app().panels.cancel(sitting_id, reason, who(by))
+    if json_:
+        emit_json(sitting_json(s, local_today(get_app().clock)))
+        return
     typer.echo(f"cancelled the {s.panel_type} panel on {s.day.isoformat()}: {reason.strip()}")
 
 
@@ -382,9 +386,13 @@ def panels_attend(
         list[int], typer.Option("--member", min=1, max=ID_MAX, help="A member's id; repeat. Replaces the list.")
     ],
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """Record who attends a sitting (replacing the list); says whether that makes a quorum."""
     s = get_app().panels.attend(sitting_id, member, who(by))
+    if json_:
+        emit_json(sitting_json(s, local_today(get_app().clock)))
+        return
     typer.echo(f"{len(member)} attending the {s.panel_type} panel on {s.day.isoformat()}; {_quorum_line(s)}")
 
 
@@ -394,9 +402,13 @@ def panels_book(
     sitting_id: SittingId,
     on: Annotated[str | None, typer.Option("--on", help="Day of the booking (default today).")] = None,
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """Book a case that is ready for panel on a sitting of its type with room (its journey's booking move)."""
     s = get_app().panels.book(ref, sitting_id, who(by), on=parse_date(on))
+    if json_:
+        emit_json(sitting_json(s, local_today(get_app().clock)))
+        return
     typer.echo(f"{ref.strip().upper()} booked: {_sitting_line(s)}")
 
 
@@ -406,9 +418,13 @@ def panels_move(
     sitting_id: SittingId,
     reason: Annotated[str, typer.Option("--reason", help="Why it moves.")],
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """Move a booked case to another sitting (deferred from one, booked on the other: the history keeps both)."""
     s = get_app().panels.move(ref, sitting_id, who(by), reason)
+    if json_:
+        emit_json(sitting_json(s, local_today(get_app().clock)))
+        return
     typer.echo(f"{ref.strip().upper()} moved: {_sitting_line(s)}")
 
 
@@ -417,10 +433,14 @@ def panels_papers(
     ref: Annotated[str, typer.Argument(metavar="REF", help="A case booked on a panel.")],
     on: Annotated[str | None, typer.Option("--on", help="Day the papers went out (default today).")] = None,
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """Record that a booked case's papers went to the panel members."""
     item = get_app().panels.papers(ref, who(by), on=parse_date(on))
     assert item.papers_circulated_on is not None
+    if json_:
+        emit_json(agenda_json(item))
+        return
     typer.echo(f"{item.ref}: papers sent to members on {item.papers_circulated_on.isoformat()}")
 
 
@@ -435,9 +455,12 @@ def panels_agenda(sitting_id: SittingId, by: By = None, json_: Json = False) -> 
 
 
 @panels_app.command("send-agenda")
-def panels_send_agenda(sitting_id: SittingId, by: By = None) -> None:
+def panels_send_agenda(sitting_id: SittingId, by: By = None, json_: Json = False) -> None:
     """Email the agenda (case references only) to the sitting's members: those attending, else the panel type's list."""
     sent_to = get_app().panels.send_agenda(sitting_id, who(by))
+    if json_:
+        emit_json({"id": sitting_id, "recipients": list(sent_to)})
+        return
     typer.echo(f"agenda of sitting {sitting_id} queued to {len(sent_to)} member(s)")
 
 
@@ -454,6 +477,7 @@ def panels_recommend(
     ],
     on: Annotated[str | None, typer.Option("--on", help="Day recorded (default the sitting's day).")] = None,
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """Record the recommendations at a sitting with quorum; each moves its case (deferred: back to the queue)."""
     outcomes: dict[str, tuple[str, str | None]] = {}
@@ -464,6 +488,9 @@ def panels_recommend(
         rec, _, note = rest.partition(":")
         outcomes[ref.strip()] = (rec.strip(), note.strip() or None)
     items = get_app().panels.recommend(sitting_id, outcomes, who(by), on=parse_date(on))
+    if json_:
+        emit_json([agenda_json(i) for i in items])
+        return
     for i in items:
         if i.recommendation or i.deferred_reason:
             typer.echo(f"{i.ref}: {i.recommendation or 'deferred: ' + str(i.deferred_reason)} (now {i.state})")
@@ -474,11 +501,15 @@ def panels_minutes(
     sitting_id: SittingId,
     received: Annotated[str, typer.Option("--received", help="Day the final minutes were received, YYYY-MM-DD.")],
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """Record a held sitting's final minutes: each heard case's decision clock (7 working days) starts that day."""
     day = parse_date(received, "--received")
     assert day is not None
     moved = get_app().panels.minutes(sitting_id, day, who(by))
+    if json_:
+        emit_json({"id": sitting_id, "minutes_received_on": day.isoformat(), "refs": list(moved)})
+        return
     typer.echo(f"minutes received {day.isoformat()}: to the decision maker: {', '.join(moved) or 'none'}")
 
 

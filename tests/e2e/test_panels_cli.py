@@ -115,7 +115,8 @@ def test_the_coordinators_day(ready: str, cli: Cli, db_url: str, monkeypatch: py
     said = ok(cli, "panels", "recommend", sid, "--outcome", f"{ref}=suitable:unanimous", *PC)
     assert f"{ref}: suitable (now panel_recommended)" in said
     on(monkeypatch, "2026-12-04")
-    assert f"to the decision maker: {ref}" in ok(cli, "panels", "minutes", sid, "--received", "2026-12-03", *PC)
+    minutes = json.loads(ok(cli, "panels", "minutes", sid, "--received", "2026-12-03", "--json", *PC))
+    assert minutes == {"id": int(sid), "minutes_received_on": "2026-12-03", "refs": [ref]}
     shown = json.loads(ok(cli, "panels", "show", sid, "--json", *PC))
     assert (shown["status"], shown["minutes_received_on"], shown["booked"]) == ("held", "2026-12-03", 1)
     assert [i["recommendation"] for i in shown["agenda"]] == ["suitable"]
