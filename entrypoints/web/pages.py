@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
@@ -67,6 +67,7 @@ class NavItem:
     href: str
     active: bool = False
     badge: int | None = None
+    badge_label: str = ""
 
 
 #: The sections, in order, with the command a role must hold for each to appear.
@@ -102,6 +103,29 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
     return out
 
 
+def _with_badges(app: App, actor: Actor, nav: list[NavItem]) -> list[NavItem]:
+    """MOJ badges with what needs attention (UI.md): overdue deadlines on my cases, cases awaiting a
+    decision, cases waiting for a panel step. Counts are capped like every list total (200)."""
+    out = []
+    for item in nav:
+        count, label = None, ""
+        try:
+            if item.href == "/my-work":
+                yesterday = local_today(app.clock) - timedelta(days=1)
+                due = app.reads.deadlines_due(yesterday, actor, owner_id=actor.id, limit=1)
+                count, label = due.total, "overdue deadlines on your cases"
+            elif item.href == "/decisions":
+                waiting = app.reads.tray(actor, places=_places_for_role(app, "agency_decision_maker"), limit=1)
+                count, label = waiting.total, "cases awaiting a decision"
+            elif item.href == "/panels" and "panel_coordinator" in actor.roles:
+                queue = app.reads.tray(actor, places=_places_for_role(app, "panel_coordinator"), limit=1)
+                count, label = queue.total, "cases waiting for a panel step"
+        except NotPermitted:
+            count = None
+        out.append(replace(item, badge=count or None, badge_label=label) if count else item)
+    return out
+
+
 def render(request: Request, template: str, title: str, status: int = 200, **context: Any) -> HTMLResponse:
     app = carepath(request)
     session = web_session(request)
@@ -115,7 +139,7 @@ def render(request: Request, template: str, title: str, status: int = 200, **con
         base.update(
             user_name=session.name or session.actor.email,
             csrf_token=session.csrf_token,
-            nav=nav_for(session.actor, request.url.path),
+            nav=_with_badges(app, session.actor, nav_for(session.actor, request.url.path)),
             me=session.actor,
         )
     base.update(context)

@@ -414,3 +414,18 @@ def test_signed_out_mid_form_keeps_what_was_typed(
     )
     assert saved.status_code == 303
     assert _history_len(web_app, ref) == 2
+
+
+def test_my_work_in_the_navigation_counts_my_overdue_deadlines(
+    client: TestClient, web_app: App, web_staff: Staff, web_clock: FixedClock
+) -> None:
+    _case(web_app, web_staff)
+    sign_in(client, CW)
+    assert "moj-badge" not in client.get("/my-work").text  # nothing overdue yet
+    web_clock.advance(days=10)  # the first response (FS1) is now overdue
+    sign_in(client, CW)
+    page = client.get("/my-work").text
+    badge = re.search(r'<span class="moj-badge">(\d+)<span class="govuk-visually-hidden"> ([^<]+)</span>', page)
+    assert badge is not None
+    assert badge.group(2) == "overdue deadlines on your cases"
+    assert int(badge.group(1)) >= 1
