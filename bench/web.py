@@ -44,7 +44,6 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 import httpx  # noqa: E402
 
-from bench._serve import serve_asgi  # noqa: E402
 from bench.scale import _analyzed, _app, _copy_sqlite  # noqa: E402
 from bench.scale_build import multiply  # noqa: E402
 from carepath.config.bootstrap import App  # noqa: E402
@@ -55,6 +54,7 @@ from carepath.entrypoints.demo.org import DEMO_PASSWORD  # noqa: E402
 from carepath.entrypoints.demo.seeding import seed  # noqa: E402
 from carepath.entrypoints.web.app import create_app  # noqa: E402
 from carepath.entrypoints.web.pages import DUE_WITHIN_WORKING_DAYS, PAGE, TEAM_PAGE  # noqa: E402
+from carepath.entrypoints.web.serve import served as serve_asgi  # noqa: E402
 
 #: The demo seed's sizes that give the 1,009-case template bench/scale.py multiplies.
 HOUSEHOLDS, CHILDREN, TEMPLATE_CASES = 800, 110, 1_009

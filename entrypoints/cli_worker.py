@@ -61,33 +61,22 @@ def worker(
 
 
 def _web_server(app: App) -> Any:
-    """A uvicorn server for the web app on the configured host and port (not yet started)."""
-    import uvicorn
-
+    """A uvicorn server for the web app (not yet started)."""
     from carepath.entrypoints.web.app import create_app
+    from carepath.entrypoints.web.serve import uvicorn_server
 
-    w = app.settings.web
-    config = uvicorn.Config(create_app(app), host=w.host, port=w.port, log_level="warning", proxy_headers=False)
-    return uvicorn.Server(config)
+    return uvicorn_server(create_app(app))
 
 
 def _web_socket(host: str, port: int) -> Any:
     """The web app's listening socket, bound now (so a taken port is one clear line, before anything starts)."""
-    import socket
+    from carepath.entrypoints.web.serve import listening_socket
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose protocol says TCP; without it
-    # every response waits on Nagle's algorithm (about 40 ms, bench/web.py).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
-        sock.listen(128)
+        return listening_socket(host, port)
     except OSError as exc:
-        sock.close()
         why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or type(exc).__name__)
         fail(f"the web app cannot listen on {host}:{port}: {why} (set CAREPATH_WEB__PORT)")
-    return sock
 
 
 def web(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:

@@ -11,27 +11,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 DEMO_PASSWORD = "carepath-demo-2026"
 DOMAIN = "demo.carepath.invalid"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-def _serve(asgi: Any) -> tuple[str, Any, threading.Thread]:
-    import uvicorn
-
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    return f"http://127.0.0.1:{listener.getsockname()[1]}", server, thread
 
 
 def main() -> int:
@@ -46,13 +32,13 @@ def main() -> int:
     from carepath.config.settings import load_settings
     from carepath.engine.clock import SystemClock
     from carepath.entrypoints.web.app import create_app
+    from carepath.entrypoints.web.serve import served
 
     chromium = shutil.which("chromium")
     if chromium is None:
         sys.stderr.write("error: chromium is not installed (apt-get install -y chromium)\n")
         return 2
     app = bootstrap(load_settings(), SystemClock())
-    url, server, thread = _serve(create_app(app))
     args.out.mkdir(parents=True, exist_ok=True)
     shots: list[tuple[str, str, str]] = [
         ("amy.caseworker", "/my-work", "my-work"),
@@ -65,42 +51,38 @@ def main() -> int:
         ("dora.agencydecisionmaker", "/decisions", "decisions"),
         ("ada.admin", "/admin/workflows", "admin-journeys"),
     ]
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            signed_in: dict[str, Any] = {}
-            case_href = action_href = ""
-            for who, path, name in shots:
-                if who not in signed_in:
-                    context = browser.new_context(viewport={"width": args.width, "height": 1000})
-                    page = context.new_page()
-                    page.goto(f"{url}/sign-in")
-                    page.fill("#email", f"{who}@{DOMAIN}")
-                    page.fill("#password", DEMO_PASSWORD)
-                    page.click("button[type=submit]")
-                    signed_in[who] = page
-                page = signed_in[who]
-                if path.startswith("{case}"):
-                    if not case_href:
-                        page.goto(f"{url}/my-work")
-                        first = page.locator("table a.govuk-link[href^='/cases/']").first
-                        case_href = first.get_attribute("href") or ""
-                    path = case_href + path.removeprefix("{case}")
-                if path == "{sitting}":
-                    page.goto(f"{url}/panels")
-                    path = page.locator("a[href^='/panels/']").first.get_attribute("href") or "/panels"
-                if path == "{action}":
-                    page.goto(f"{url}{case_href}")
-                    action_href = page.locator("a.govuk-task-list__link").first.get_attribute("href") or case_href
-                    path = action_href
-                page.goto(f"{url}{path}")
-                target = args.out / f"{name}.png"
-                page.screenshot(path=str(target), full_page=False)
-                sys.stdout.write(f"{target}: {path}\n")
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join()
+    with served(create_app(app)) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        signed_in: dict[str, Any] = {}
+        case_href = action_href = ""
+        for who, path, name in shots:
+            if who not in signed_in:
+                context = browser.new_context(viewport={"width": args.width, "height": 1000})
+                page = context.new_page()
+                page.goto(f"{url}/sign-in")
+                page.fill("#email", f"{who}@{DOMAIN}")
+                page.fill("#password", DEMO_PASSWORD)
+                page.click("button[type=submit]")
+                signed_in[who] = page
+            page = signed_in[who]
+            if path.startswith("{case}"):
+                if not case_href:
+                    page.goto(f"{url}/my-work")
+                    first = page.locator("table a.govuk-link[href^='/cases/']").first
+                    case_href = first.get_attribute("href") or ""
+                path = case_href + path.removeprefix("{case}")
+            if path == "{sitting}":
+                page.goto(f"{url}/panels")
+                path = page.locator("a[href^='/panels/']").first.get_attribute("href") or "/panels"
+            if path == "{action}":
+                page.goto(f"{url}{case_href}")
+                action_href = page.locator("a.govuk-task-list__link").first.get_attribute("href") or case_href
+                path = action_href
+            page.goto(f"{url}{path}")
+            target = args.out / f"{name}.png"
+            page.screenshot(path=str(target), full_page=False)
+            sys.stdout.write(f"{target}: {path}\n")
+        browser.close()
     return 0
 
 

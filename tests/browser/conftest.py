@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,23 +109,9 @@ def serve_folder(root: Path) -> Iterator[str]:
 
 @contextmanager
 def serve_asgi(app: Any) -> Iterator[str]:
-    """Run an ASGI app (the FastAPI web app) with uvicorn in a thread on a free port; yields its URL.
+    """Run an ASGI app (the FastAPI web app) with uvicorn in a thread on a free port; yields its URL
+    (``carepath.entrypoints.web.serve.served``: the socket is bound before the thread starts)."""
+    from carepath.entrypoints.web.serve import served
 
-    The socket is bound and listening before the thread starts, so the browser's first request
-    waits in the backlog rather than racing the server's start-up.
-    """
-    import uvicorn
-
-    # IPPROTO_TCP so asyncio sets TCP_NODELAY on each connection (bench/_serve.py says why)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="serve_asgi", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        listener.close()
+    with served(app) as url:
+        yield url
