@@ -329,6 +329,14 @@ def _agenda_table(agenda: Sequence[AgendaItem]) -> None:
     table(rows, ["ref", "workflow", "state", "booked_on", "papers", "outcome"])
 
 
+def _sitting_out(s: Any, json_: bool, line: str) -> None:
+    """What a command that changed a sitting prints: the sitting as JSON, or ``line``."""
+    if json_:
+        emit_json(sitting_json(s, local_today(get_app().clock)))
+    else:
+        typer.echo(line)
+
+
 @panels_app.command("cancel")
 def panels_cancel(
     sitting_id: SittingId,
@@ -338,10 +346,7 @@ def panels_cancel(
 ) -> None:
     """Cancel a planned sitting; its booked cases go back to the queue with the reason (audited)."""
     s = get_app().panels.cancel(sitting_id, reason, who(by))
-    if json_:
-        emit_json(sitting_json(s, local_today(get_app().clock)))
-        return
-    typer.echo(f"cancelled the {s.panel_type} panel on {s.day.isoformat()}: {reason.strip()}")
+    _sitting_out(s, json_, f"cancelled the {s.panel_type} panel on {s.day.isoformat()}: {reason.strip()}")
 
 
 @members_app.command("list")
@@ -390,10 +395,9 @@ def panels_attend(
 ) -> None:
     """Record who attends a sitting (replacing the list); says whether that makes a quorum."""
     s = get_app().panels.attend(sitting_id, member, who(by))
-    if json_:
-        emit_json(sitting_json(s, local_today(get_app().clock)))
-        return
-    typer.echo(f"{len(member)} attending the {s.panel_type} panel on {s.day.isoformat()}; {_quorum_line(s)}")
+    _sitting_out(
+        s, json_, f"{len(member)} attending the {s.panel_type} panel on {s.day.isoformat()}; {_quorum_line(s)}"
+    )
 
 
 @panels_app.command("book")
@@ -406,10 +410,7 @@ def panels_book(
 ) -> None:
     """Book a case that is ready for panel on a sitting of its type with room (its journey's booking move)."""
     s = get_app().panels.book(ref, sitting_id, who(by), on=parse_date(on))
-    if json_:
-        emit_json(sitting_json(s, local_today(get_app().clock)))
-        return
-    typer.echo(f"{ref.strip().upper()} booked: {_sitting_line(s)}")
+    _sitting_out(s, json_, f"{ref.strip().upper()} booked: {_sitting_line(s)}")
 
 
 @panels_app.command("move")
@@ -422,10 +423,7 @@ def panels_move(
 ) -> None:
     """Move a booked case to another sitting (deferred from one, booked on the other: the history keeps both)."""
     s = get_app().panels.move(ref, sitting_id, who(by), reason)
-    if json_:
-        emit_json(sitting_json(s, local_today(get_app().clock)))
-        return
-    typer.echo(f"{ref.strip().upper()} moved: {_sitting_line(s)}")
+    _sitting_out(s, json_, f"{ref.strip().upper()} moved: {_sitting_line(s)}")
 
 
 @panels_app.command("papers")
