@@ -167,9 +167,13 @@ class ReadService:
         if stored is None:
             raise CaseNotFound(ref)
         case = self._cases.case(stored)
+        return case, self.deadlines_of(case, actor)
+
+    def deadlines_of(self, case: Case, actor: Actor) -> list[Deadline]:
+        """The deadlines of a case already read (the case page's), if ``actor`` may read them."""
         authorize(actor, "deadlines.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
         assert case.id is not None
-        return case, self._deadlines.of_case(case.id)
+        return self._deadlines.of_case(case.id)
 
     def deadlines_due(
         self,

@@ -14,12 +14,12 @@ import logging
 import secrets
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -72,10 +72,6 @@ def templates() -> Jinja2Templates:
     env.filters["humanise"] = present.humanise
     env.filters["plain"] = present.plain
     return t
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
 
 
 def create_app(app: App) -> FastAPI:
@@ -158,12 +154,3 @@ def create_app(app: App) -> FastAPI:
         )
 
     return web
-
-
-def json_or_page(request: Request, status: int, title: str, detail: str) -> Any:
-    if _is_api(request):
-        return JSONResponse({"error": detail or title}, status_code=status)
-    return None
-
-
-__all__ = ["HTMLResponse", "create_app"]

@@ -101,10 +101,9 @@ class Posted:
         return TypedText(dict(self.facts), dict(self.facts))
 
     def error_for(self, name: str) -> str | None:
-        for fid, message in self.errors:
-            if fid in (name, f"{name}-day"):
-                return message
-        return None
+        """The message about input ``name`` (for a date, about any of its day, month and year)."""
+        parts = {name, f"{name}-day", f"{name}-month", f"{name}-year"}
+        return next((message for fid, message in self.errors if fid in parts), None)
 
 
 def read_date(form: Mapping[str, Any], name: str, label: str, errors: list[tuple[str, str]]) -> date | None:

@@ -8,6 +8,7 @@ opened) is refused with what changed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from carepath.engine.errors import (
     TransitionRejected,
 )
 from carepath.engine.policy import CASE_COMMANDS, Subject, case_scope_filter, permitted
+from carepath.engine.reads import CaseFilter
 from carepath.engine.text import lookup_reference
 from carepath.entrypoints.web import present
 from carepath.entrypoints.web.forms import Field, Posted, field_for_message, fields_for, read_date, read_form
@@ -38,6 +40,7 @@ from carepath.entrypoints.web.session import (
     check_csrf,
     new_sign_in_token,
     page_actor,
+    remember_session,
     sign_in_token_ok,
     web_session,
 )
@@ -45,6 +48,7 @@ from carepath.entrypoints.web.session import (
 if TYPE_CHECKING:
     from carepath.config.bootstrap import App
     from carepath.engine.definition import WorkflowDef
+    from carepath.engine.registry import WorkflowRegistry
 
 router = APIRouter()
 #: "Due soon" on My work and the team page: within this many working days.
@@ -269,7 +273,7 @@ def _restored(request: Request, done: Any, next_path: str, form: Any) -> Respons
     kept = [(k.removeprefix(_KEPT_PREFIX), str(v)) for k, v in form.multi_items() if k.startswith(_KEPT_PREFIX)]
     if found is None or not kept:
         return None
-    request.state._state["carepath.session"] = done.session
+    remember_session(request, done.session)
     app = carepath(request)
     actor = done.session.actor
     ref, name = found.groups()
@@ -508,10 +512,8 @@ def search(request: Request, q: str = "") -> Response:
         for hit in hits or ():
             record = app.persons.show(hit.person.id, actor)
             people.append((hit, record.cases))
-        if not people and not errors:
-            cases = []
     else:
-        page = app.reads.cases(_case_filter(), actor)
+        page = app.reads.cases(CaseFilter(limit=PAGE), actor)
         cases = [(c.case, _stage_label(app, c.case.workflow_id, c.case.workflow_version, c.case.state)) for c in page]
     return render(
         request,
@@ -523,12 +525,6 @@ def search(request: Request, q: str = "") -> Response:
         errors=errors,
         titles={d.id: d.title for d in _journeys(app)},
     )
-
-
-def _case_filter() -> Any:
-    from carepath.engine.reads import CaseFilter
-
-    return CaseFilter(limit=PAGE)
 
 
 def _date_in(text: str) -> date | None:
@@ -603,7 +599,7 @@ def case_page(request: Request, ref: str) -> Response:
     app, actor, c, ctx = _case_context(request, ref, "case")
     today = local_today(app.clock)
     d = ctx["journey"]
-    _, deadlines = app.reads.case_deadlines(c.ref, actor)
+    deadlines = app.reads.deadlines_of(c, actor)
     views = [present.deadline_view(x, present.rule_of(d, x.rule), today, app.calendar, d) for x in deadlines]
     views.sort(key=lambda v: (not v.live, v.due_on))
     live = [v for v in views if v.live]
@@ -920,9 +916,6 @@ def team(request: Request, team: str | None = None) -> Response:
     for listing in due:
         by_worker.setdefault(listing.owner or "(nobody)", []).append(_due_row(app, listing, today))
     breaches = app.reads.breaches(actor, _month_start(today), today, team_id=chosen.id, limit=TEAM_PAGE)
-    breach_rows = []
-    for deadline, ref, owner in breaches:
-        breach_rows.append((ref, owner, deadline, _rule_label(app, ref, deadline.rule, actor)))
     return render(
         request,
         "team.html",
@@ -933,15 +926,11 @@ def team(request: Request, team: str | None = None) -> Response:
         by_worker=sorted(by_worker.items()),
         due_total=due.total,
         due_exact=due.total_exact,
-        breaches=breach_rows,
+        breaches=list(breaches),
         breach_total=breaches.total,
         until=until,
         month=today.strftime("%B %Y"),
     )
-
-
-def _rule_label(app: App, ref: str, rule: str, actor: Actor) -> str:
-    return rule
 
 
 @router.get("/deadlines", response_class=HTMLResponse)
@@ -968,9 +957,15 @@ def deadlines(request: Request, after: str | None = None, team: str | None = Non
 def _places_for_role(app: App, role: str) -> list[tuple[str, str]]:
     """(journey, state) pairs where a case waits for ``role``: every move on from the state is one
     that role makes (an approved carer's case, where caseworkers record visits and decision makers
-    also decide, is not waiting for a decision; one awaiting the decision maker is)."""
+    also decide, is not waiting for a decision; one awaiting the decision maker is). Worked out once
+    per loaded set of journeys: every page asks for its navigation badge."""
+    return _places(app.workflows, role)
+
+
+@functools.lru_cache(maxsize=16)
+def _places(workflows: WorkflowRegistry, role: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    for compiled in app.workflows:
+    for compiled in workflows:
         d = compiled.definition
         onward: dict[str, list[tuple[str, ...]]] = {}
         for t in d.transitions:
@@ -1050,7 +1045,7 @@ def _users_page(
         teams=list(teams),
         next_href=f"/admin/users?after={page.next}" if page.next else None,
         admin_nav="users",
-        roles=[(r, text) for r, text in ROLES.items() if r != "system"],
+        roles_humanised=[(r, present.humanise(r)) for r in ROLES if r != "system"],
         may_add=permitted(actor, "user.add"),
         errors=errors or [],
         values=values or {},

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carepath.engine.clock import local_today
-from carepath.engine.errors import InvalidInput, NotPermitted
+from carepath.engine.errors import InvalidInput
 from carepath.entrypoints.web import present
 from carepath.entrypoints.web.forms import Posted, read_date
 from carepath.entrypoints.web.pages import (
@@ -246,10 +246,8 @@ async def _post(request: Request, sitting_id: str) -> tuple[App, Actor, int, Any
 def _refused(
     request: Request, app: App, actor: Actor, sid: int, field: str, exc: Exception, values: dict[str, Any] | None = None
 ) -> Response:
-    message = exc.detail if isinstance(exc, NotPermitted) else str(exc)
-    if isinstance(exc, NotPermitted):
-        raise exc
-    return _sitting_page(request, app, actor, sid, errors=[(field, _sentence(message))], values=values, status=400)
+    """The sitting page again with the service's refusal against ``field`` (a refusal by role is the 403 page)."""
+    return _sitting_page(request, app, actor, sid, errors=[(field, _sentence(str(exc)))], values=values, status=400)
 
 
 @router.post("/panels/{sitting_id}/book", response_class=HTMLResponse)
@@ -262,7 +260,7 @@ async def book(request: Request, sitting_id: str) -> Response:
         )
     try:
         app.panels.book(ref, sid, actor)
-    except (InvalidInput, NotPermitted, LookupError) as exc:
+    except (InvalidInput, LookupError) as exc:
         return _refused(request, app, actor, sid, "ref", exc, {"ref": ref[:40]})
     return see_other(f"/panels/{sid}?done=booked")
 
@@ -273,7 +271,7 @@ async def papers(request: Request, sitting_id: str) -> Response:
     ref = str(form.get("ref") or "").strip()
     try:
         app.panels.papers(ref, actor)
-    except (InvalidInput, NotPermitted, LookupError) as exc:
+    except (InvalidInput, LookupError) as exc:
         return _refused(request, app, actor, sid, "agenda", exc)
     return see_other(f"/panels/{sid}?done=papers")
 
@@ -283,7 +281,7 @@ async def send_agenda(request: Request, sitting_id: str) -> Response:
     app, actor, sid, _ = await _post(request, sitting_id)
     try:
         sent_to = app.panels.send_agenda(sid, actor)
-    except (InvalidInput, NotPermitted, LookupError) as exc:
+    except (InvalidInput, LookupError) as exc:
         return _refused(request, app, actor, sid, "agenda", exc)
     text = f"The agenda (case references only) is on its way to {len(sent_to)} member(s)."
     return _sitting_page(request, app, actor, sid, flash={"title": "Success", "text": text, "success": True})
@@ -301,7 +299,7 @@ async def attendance(request: Request, sitting_id: str) -> Response:
         ids.append(int(str(raw)))
     try:
         app.panels.attend(sid, ids, actor)
-    except (InvalidInput, NotPermitted, LookupError) as exc:
+    except (InvalidInput, LookupError) as exc:
         return _refused(request, app, actor, sid, "members", exc)
     return see_other(f"/panels/{sid}?done=attendance")
 
@@ -330,7 +328,7 @@ async def recommendations(request: Request, sitting_id: str) -> Response:
         return _sitting_page(request, app, actor, sid, errors=errors, values=values, status=400)
     try:
         app.panels.recommend(sid, outcomes, actor)
-    except (InvalidInput, NotPermitted, LookupError) as exc:
+    except (InvalidInput, LookupError) as exc:
         return _refused(request, app, actor, sid, "agenda", exc, values)
     return see_other(f"/panels/{sid}?done=recommendations")
 
@@ -347,7 +345,7 @@ async def minutes(request: Request, sitting_id: str) -> Response:
         return _sitting_page(request, app, actor, sid, errors=errors, values=values, status=400)
     try:
         app.panels.minutes(sid, day, actor)
-    except (InvalidInput, NotPermitted, LookupError) as exc:
+    except (InvalidInput, LookupError) as exc:
         return _refused(request, app, actor, sid, "received-day", exc, values)
     return see_other(f"/panels/{sid}?done=minutes")
 
@@ -362,6 +360,6 @@ async def cancel(request: Request, sitting_id: str) -> Response:
         )
     try:
         app.panels.cancel(sid, reason, actor)
-    except (InvalidInput, NotPermitted, LookupError) as exc:
+    except (InvalidInput, LookupError) as exc:
         return _refused(request, app, actor, sid, "reason", exc, {"reason": reason[:200]})
     return see_other(f"/panels/{sid}?done=cancelled")

@@ -69,18 +69,27 @@ class Cookies:
         return {"httponly": True, "samesite": "lax", "secure": self.secure, "path": "/"}
 
 
+_UNREAD = object()
+
+
 def web_session(request: Request) -> WebSession | None:
     """The live session of this request, or None (looked up once per request)."""
-    if "carepath.session" in request.state._state:
-        return request.state._state["carepath.session"]  # type: ignore[no-any-return]
+    known = getattr(request.state, "carepath_session", _UNREAD)
+    if known is not _UNREAD:
+        return known  # type: ignore[return-value]
     app: App = request.app.state.carepath
     cookies: Cookies = request.app.state.cookies
     raw = request.cookies.get(SESSION_COOKIE)
     token = cookies.load(raw) if raw else None
     found = app.accounts.session(token) if token else None
-    request.state._state["carepath.session"] = found
-    request.state._state["carepath.had_cookie"] = raw is not None
+    request.state.carepath_session = found
+    request.state.carepath_had_cookie = raw is not None
     return found
+
+
+def remember_session(request: Request, session: WebSession) -> None:
+    """The session this request has just made (a sign-in answering with the page it interrupted)."""
+    request.state.carepath_session = session
 
 
 def signed_in(request: Request) -> WebSession:
@@ -88,7 +97,7 @@ def signed_in(request: Request) -> WebSession:
     found = web_session(request)
     if found is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInNeeded(path, expired=bool(request.state._state.get("carepath.had_cookie")))
+        raise SignInNeeded(path, expired=bool(getattr(request.state, "carepath_had_cookie", False)))
     return found
 
 
