@@ -163,6 +163,8 @@ def field_for_message(message: str, fields: Sequence[Field]) -> str:
     for f in fields:
         if f.name in message:
             return f.first_id
+    if "the note" in message.lower():
+        return "note"
     if "date" in message.lower() and "on-day" not in {f.first_id for f in fields}:
         return "on-day"
     return fields[0].first_id if fields else "on-day"

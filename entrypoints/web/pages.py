@@ -802,10 +802,10 @@ async def action_post(request: Request, ref: str, name: str) -> Response:
             return _stale(request, app, actor, app.reads.case(ref, actor), seen_seq)
         except GuardFailed as exc:
             for reason in exc.reasons:
-                posted.errors.append((field_for_message(reason, form.fields), _sentence(reason)))
+                posted.errors.append((field_for_message(reason, form.fields), present.plain(reason)))
         except (InvalidInput, TransitionRejected, NotPermitted) as exc:
             message = exc.detail if isinstance(exc, (TransitionRejected, NotPermitted)) else str(exc)
-            posted.errors.append((field_for_message(message, form.fields), _sentence(message)))
+            posted.errors.append((field_for_message(message, form.fields), present.plain(message)))
         else:
             return see_other(f"/cases/{c.ref}?done={name}")
     journey = app.workflows.get(c.workflow_id, c.workflow_version).definition

@@ -429,3 +429,26 @@ def test_my_work_in_the_navigation_counts_my_overdue_deadlines(
     assert badge is not None
     assert badge.group(2) == "overdue deadlines on your cases"
     assert int(badge.group(1)) >= 1
+
+
+def test_a_move_not_in_my_role_is_one_plain_line_and_writes_nothing(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref = _case(web_app, web_staff)
+    for trigger in ("send_information", "hold_initial_visit"):
+        web_app.cases.fire(ref, trigger, TM)
+    sign_in(client, CW)
+    page = client.get(f"/cases/{ref}")
+    before = _history_len(web_app, ref)
+    r = client.post(
+        f"/cases/{ref}/actions/accept_application",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "application_received_on-day": "3",
+            "application_received_on-month": "11",
+            "application_received_on-year": "2026",
+        },
+    )
+    assert r.status_code == 400
+    assert '<a href="#application_received_on-day">Needs a team manager</a>' in r.text
+    assert _history_len(web_app, ref) == before
