@@ -1,0 +1,165 @@
+"""Reports: the shapes every report shares, and the period arithmetic (domain.md §6).
+
+A report is computed from the event log as of a day (events recorded after that day's end are left
+out, and corrections count only once recorded by then), over a period (financial years, 1 April to
+31 March, by default). It comes back as a ``Report``: named tables for people (the CLI's table, CSV,
+XLSX and the web page's GOV.UK tables and charts all draw from these) and ``data``, the report's own
+JSON shape for programs (``report scorecard --format json`` lists each child's contribution;
+``report funnel`` its counts, conversion and ``applications_needed_for_target``).
+
+Pure: no SQL, no I/O. ``storage.queries.reports`` reads the rows; ``engine.services.reports``
+authorizes and assembles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+#: The kinds a column's values come in, so every renderer formats them alike.
+ColumnKind = Literal["text", "int", "percent", "days", "date"]
+#: How the web page draws a table beside it (always with the table itself): bars, a line over months, or none.
+ChartKind = Literal["bar", "line"]
+
+REPORT_NAMES = ("funnel", "adopters", "scorecard", "compliance", "caseload")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Days ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"the period ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})")
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    @property
+    def label(self) -> str:
+        """``2026-27`` for a financial year, otherwise ``1 Apr 2026 to 30 Nov 2026``."""
+        if self.start == financial_year_start(self.start) and self.end == financial_year(self.start).end:
+            return f"{self.start.year}-{(self.start.year + 1) % 100:02d}"
+        return f"{_day(self.start)} to {_day(self.end)}"
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d.strftime('%b')} {d.year}"
+
+
+def financial_year_start(day: date) -> date:
+    """1 April of the financial year ``day`` falls in."""
+    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def financial_year(day: date) -> Period:
+    """The financial year (1 April to 31 March) that ``day`` falls in."""
+    start = financial_year_start(day)
+    return Period(start, date(start.year + 1, 3, 31))
+
+
+def scorecard_period(day: date) -> Period:
+    """The scorecard's 3 years ending on the last 31 March on or before ``day`` (domain.md §6.1)."""
+    end = date(day.year, 3, 31) if day >= date(day.year, 3, 31) else date(day.year - 1, 3, 31)
+    return Period(date(end.year - 3, 4, 1), end)
+
+
+def months(period: Period) -> list[Period]:
+    """The calendar months the period touches, each clipped to it (for lines over months)."""
+    out: list[Period] = []
+    cur = period.start
+    while cur <= period.end:
+        nxt = date(cur.year + (cur.month == 12), cur.month % 12 + 1, 1)
+        out.append(Period(cur, min(period.end, nxt - timedelta(days=1))))
+        cur = nxt
+    return out
+
+
+def ratio(part: int, whole: int) -> float | None:
+    """``part / whole``, or ``None`` when there is nothing to divide by (never a division by zero)."""
+    return part / whole if whole else None
+
+
+def needed_for(target: float, base: int) -> int:
+    """The smallest whole number that meets ``target`` (a fraction) of ``base``: rounded up."""
+    return math.ceil(round(target * base, 9))
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median (the mean of the middle two for an even count), or ``None`` for none."""
+    if not values:
+        return None
+    s = sorted(values)
+    mid = len(s) // 2
+    return float(s[mid]) if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The ``p``-th percentile by nearest rank (90 -> the value 90% of the values are at or under)."""
+    if not values:
+        return None
+    s = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(s)))
+    return float(s[rank - 1])
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    kind: ColumnKind = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table of a report; ``rows`` map column keys to values (``None`` prints as a dash).
+
+    ``chart`` says how the web page draws it: the ``x`` column's values along one axis and each of the
+    ``y`` columns as a series (bars, or a line over months); the table is always shown with it.
+    """
+
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[Mapping[str, Any], ...]
+    chart: ChartKind | None = None
+    x: str | None = None
+    y: tuple[str, ...] = ()
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A computed report: what it is over, its tables, and its JSON ``data``."""
+
+    name: str
+    title: str
+    period: Period
+    as_of: date
+    filters: Mapping[str, str]
+    tables: tuple[Table, ...]
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def table(self, key: str) -> Table:
+        for t in self.tables:
+            if t.key == key:
+                return t
+        raise KeyError(key)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report for programs: what it covers, then its own ``data``."""
+        return {
+            "report": self.name,
+            "title": self.title,
+            "from": self.period.start,
+            "to": self.period.end,
+            "as_of": self.as_of,
+            "filters": dict(self.filters),
+            **self.data,
+        }
