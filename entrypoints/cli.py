@@ -552,6 +552,7 @@ def today(json_: Json = False) -> None:
 
 # The command groups in modules of their own, imported once the groups above exist.
 from carepath.entrypoints import cli_accounts, cli_clock, cli_demo, cli_people, cli_service, cli_worker  # noqa: E402
+from carepath.entrypoints.cli_reports import report_app  # noqa: E402
 
 cli_clock.register(app, case_app)
 cli_worker.register(app)
@@ -559,4 +560,5 @@ cli_service.register(app)
 cli_demo.register(app)
 cli_people.register(app)
 cli_accounts.register(users_app, case_app)
+app.add_typer(report_app, name="report")
 __all__ = ["app", "fail"]
