@@ -1,0 +1,327 @@
+"""Charts for the reports pages: SVG drawn on the server, in Python, from a report's ``Table``.
+
+No JavaScript and no chart library in the browser: each chart is plain SVG markup in the page,
+so it works with JavaScript off and under the strict Content-Security-Policy (no inline style;
+every colour comes from carepath.css through a class). Each one is accessible on its own terms
+(UI.md, WCAG 2.2 AA):
+
+- ``role="img"`` with a ``<title>`` (its accessible name, through ``aria-labelledby``) and a
+  ``<desc>`` that says what it shows in words (through ``aria-describedby``);
+- every bar and every point is labelled with its value, and a series is told apart by its name
+  and its marker's shape as well as its colour, never by colour alone;
+- the page always shows the same figures in a GOV.UK table beside it.
+
+``bar_chart`` draws horizontal bars (the funnel's steps, compliance per rule), ``line_chart`` a
+line over months (timeliness), ``stage_diagram`` a journey's stages in order as boxes with their
+open cases and median days (issue 13 point 8).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from carepath.engine.reports import Column, Table
+from carepath.entrypoints.report_files import as_date, cell_text
+
+#: Width of every chart's coordinate system; the SVG scales to its container (carepath.css).
+WIDTH = 640
+#: Roughly how wide a character of the 14px label text is, to leave room for labels.
+CHAR = 7.2
+BAR = 22
+BAR_GAP = 4
+GROUP_GAP = 14
+#: Series drawn with different colours (carepath.css) *and* different marker shapes.
+SERIES_MAX = 4
+_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def chart_id(key: str) -> str:
+    """An id for a chart from its table's key, safe in HTML and SVG."""
+    return "chart-" + (_ID.sub("-", key)[:60] or "table")
+
+
+def _column(table: Table, key: str | None) -> Column:
+    for c in table.columns:
+        if c.key == key:
+            return c
+    return Column(key or "", key or "", "text")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _x_label(value: Any, column: Column, *, month: bool = False) -> str:
+    if column.kind == "date":
+        d = as_date(value)
+        if d is not None:
+            return f"{d:%b %Y}" if month else f"{d.day} {d:%b %Y}"
+    return cell_text(value, column.kind)
+
+
+def _svg(cid: str, title: str, desc: str, height: float, body: Sequence[str], css: str) -> Markup:
+    """The ``<svg>`` element around ``body``, named by its title and described by its desc."""
+    head = (
+        f'<svg class="carepath-chart {css}" id="{cid}" role="img" viewBox="0 0 {WIDTH} {height:.0f}" '
+        f'aria-labelledby="{cid}-title" aria-describedby="{cid}-desc" focusable="false" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{cid}-title">{escape(title)}</title><desc id="{cid}-desc">{escape(desc)}</desc>'
+    )
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _marker(series: int, x: float, y: float, size: float = 5.0) -> str:
+    """A point's marker: a circle, a square, a triangle or a diamond, by series (shape as well as colour)."""
+    cls = f'class="carepath-chart__marker carepath-chart__series--{series + 1}"'
+    kind = series % SERIES_MAX
+    if kind == 0:
+        return f'<circle {cls} cx="{x:.1f}" cy="{y:.1f}" r="{size:.1f}"/>'
+    if kind == 1:
+        return f'<rect {cls} x="{x - size:.1f}" y="{y - size:.1f}" width="{2 * size:.1f}" height="{2 * size:.1f}"/>'
+    if kind == 2:
+        pts = f"{x:.1f},{y - size * 1.2:.1f} {x + size * 1.2:.1f},{y + size:.1f} {x - size * 1.2:.1f},{y + size:.1f}"
+        return f'<polygon {cls} points="{pts}"/>'
+    d = size * 1.3
+    pts = f"{x:.1f},{y - d:.1f} {x + d:.1f},{y:.1f} {x:.1f},{y + d:.1f} {x - d:.1f},{y:.1f}"
+    return f'<polygon {cls} points="{pts}"/>'
+
+
+def _legend(labels: Sequence[str], y: float) -> tuple[list[str], float]:
+    """A legend line: each series' marker (shape and colour) and its name. Returns the parts and the
+    height used (nothing for a single series: its name is in the title)."""
+    if len(labels) < 2:
+        return [], 0.0
+    parts: list[str] = ['<g class="carepath-chart__legend">']
+    x = 8.0
+    for i, label in enumerate(labels):
+        parts.append(_marker(i, x + 5, y + 9))
+        parts.append(f'<text x="{x + 16:.1f}" y="{y + 14:.1f}">{escape(label)}</text>')
+        x += 16 + CHAR * len(label) + 24
+    parts.append("</g>")
+    return parts, 28.0
+
+
+def _describe(table: Table, x: Column, series: Sequence[Column], day: Callable[[date], str]) -> str:
+    """The chart in words, for its ``<desc>``: every category with every value."""
+    bits = []
+    for row in table.rows:
+        values = ", ".join(
+            (f"{s.label} " if len(series) > 1 else "") + cell_text(row.get(s.key), s.kind, day=day) for s in series
+        )
+        bits.append(f"{_x_label(row.get(x.key), x)}: {values}")
+    what = " and ".join(s.label for s in series) or "values"
+    return f"{what} by {x.label.lower() or 'row'}. " + "; ".join(bits) + "." if bits else "No rows."
+
+
+def _short(date_: date) -> str:
+    return f"{date_.day} {date_:%b %Y}"
+
+
+def bar_chart(table: Table, title: str | None = None) -> Markup:
+    """Horizontal bars: one group per row (the ``x`` column's value as its label), one bar per ``y``
+    series, each bar labelled with its value (and its series' name when there are several)."""
+    cid = chart_id(table.key)
+    x = _column(table, table.x)
+    series = [_column(table, k) for k in table.y]
+    labels = [_x_label(r.get(x.key), x) for r in table.rows]
+    left = min(230.0, max(60.0, CHAR * max((len(s) for s in labels), default=4) + 12))
+    right = 24 + CHAR * max((len(_bar_label(r.get(s.key), s, series)) for r in table.rows for s in series), default=4)
+    span = max(40.0, WIDTH - left - right)
+    top = max(1.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series))
+    body, y = _legend([s.label for s in series], 4.0)
+    y += 8.0
+    group = len(series) * BAR + (len(series) - 1) * BAR_GAP
+    axis_top = y - 4
+    for row, label in zip(table.rows, labels, strict=True):
+        body.append(
+            f'<text class="carepath-chart__category" x="{left - 8:.1f}" y="{y + group / 2 + 5:.1f}" '
+            f'text-anchor="end">{escape(_fit(label, left))}</text>'
+        )
+        for i, s in enumerate(series):
+            value = _number(row.get(s.key))
+            w = 0.0 if value is None else span * abs(value) / top
+            body.append(
+                f'<rect class="carepath-chart__bar carepath-chart__series--{i + 1}" x="{left:.1f}" '
+                f'y="{y:.1f}" width="{max(w, 0.0):.1f}" height="{BAR}"/>'
+            )
+            body.append(
+                f'<text class="carepath-chart__value" x="{left + w + 6:.1f}" y="{y + BAR / 2 + 5:.1f}">'
+                f"{escape(_bar_label(row.get(s.key), s, series))}</text>"
+            )
+            y += BAR + BAR_GAP
+        y += GROUP_GAP - BAR_GAP
+    height = y + 4
+    body.append(
+        f'<line class="carepath-chart__axis" x1="{left:.1f}" y1="{axis_top:.1f}" x2="{left:.1f}" y2="{y - 6:.1f}"/>'
+    )
+    desc = _describe(table, x, series, _short)
+    return _svg(cid, title or table.title, desc, height, body, "carepath-chart--bar")
+
+
+def _bar_label(value: Any, column: Column, series: Sequence[Column]) -> str:
+    text = cell_text(value, column.kind)
+    return f"{column.label}: {text}" if len(series) > 1 else text
+
+
+def _fit(label: str, room: float) -> str:
+    """A category label cut to the room it has (the full text is in the table and the desc)."""
+    most = max(4, int((room - 12) / CHAR))
+    return label if len(label) <= most else label[: most - 1] + "…"
+
+
+def line_chart(table: Table, title: str | None = None) -> Markup:
+    """A line per ``y`` series over the rows (months, in order), every point marked and labelled."""
+    cid = chart_id(table.key)
+    x = _column(table, table.x)
+    series = [_column(table, k) for k in table.y]
+    values = [[_number(r.get(s.key)) for r in table.rows] for s in series]
+    top = max([1.0, *(abs(v) for vs in values for v in vs if v is not None)])
+    body, legend_h = _legend([s.label for s in series], 4.0)
+    plot_top, left, right, plot_h = legend_h + 28.0, 56.0, 24.0, 200.0
+    bottom = plot_top + plot_h
+    n = max(1, len(table.rows))
+    step = (WIDTH - left - right) / n
+    body.extend(_y_axis(left, plot_top, plot_h, top, series[0] if series else x))
+    for j, row in enumerate(table.rows):
+        cx = left + step * (j + 0.5)
+        body.append(
+            f'<text class="carepath-chart__category" x="{cx:.1f}" y="{bottom + 20:.1f}" '
+            f'text-anchor="middle">{escape(_x_label(row.get(x.key), x, month=True))}</text>'
+        )
+    for i, (s, vs) in enumerate(zip(series, values, strict=True)):
+        points = [(left + step * (j + 0.5), bottom - plot_h * v / top, v) for j, v in enumerate(vs) if v is not None]
+        if len(points) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
+            body.append(f'<polyline class="carepath-chart__line carepath-chart__series--{i + 1}" points="{path}"/>')
+        for px, py, v in points:
+            body.append(_marker(i, px, py))
+            body.append(
+                f'<text class="carepath-chart__value" x="{px:.1f}" y="{py - 10:.1f}" '
+                f'text-anchor="middle">{escape(cell_text(v, s.kind))}</text>'
+            )
+    desc = _describe(table, x, series, _short)
+    return _svg(cid, title or table.title, desc, bottom + 32, body, "carepath-chart--line")
+
+
+def _y_axis(left: float, top: float, height: float, most: float, column: Column) -> list[str]:
+    """The value axis: a baseline and three gridlines labelled with their values."""
+    out = []
+    for k in range(4):
+        value = most * k / 3
+        y = top + height - height * k / 3
+        out.append(
+            f'<line class="carepath-chart__grid" x1="{left:.1f}" y1="{y:.1f}" x2="{WIDTH - 16:.1f}" y2="{y:.1f}"/>'
+        )
+        shown = value if column.kind != "int" else round(value)
+        out.append(
+            f'<text class="carepath-chart__tick" x="{left - 6:.1f}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(cell_text(shown, column.kind))}</text>"
+        )
+    return out
+
+
+def chart(table: Table) -> Markup | None:
+    """The table's own chart (``Table.chart``), or ``None`` when it asks for none."""
+    if table.chart == "bar" and table.y:
+        return bar_chart(table)
+    if table.chart == "line" and table.y:
+        return line_chart(table)
+    return None
+
+
+# -- the stage diagram ------------------------------------------------------------------------
+
+BOX_W, BOX_H, BOX_GAP_X, BOX_GAP_Y, PER_ROW = 176.0, 92.0, 36.0, 44.0, 3
+
+
+def _wrap(text: str, most: int) -> list[str]:
+    """At most two lines of at most ``most`` characters (cut with an ellipsis beyond)."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > most:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [ln if len(ln) <= most else ln[: most - 1] + "…" for ln in lines]
+
+
+def _box(row: Mapping[str, Any], n: int, bx: float, by: float) -> list[str]:
+    label = str(row.get("label") or row.get("state") or "")
+    open_ = row.get("open")
+    days = row.get("median_days")
+    busy = " carepath-stage--open" if isinstance(open_, int) and open_ > 0 else ""
+    out = [
+        f'<rect class="carepath-stage{busy}" x="{bx:.1f}" y="{by:.1f}" '
+        f'width="{BOX_W:.0f}" height="{BOX_H:.0f}" rx="4"/>'
+    ]
+    for k, line in enumerate(_wrap(f"{n}. {label}", 24)):
+        out.append(
+            f'<text class="carepath-stage__label" x="{bx + 10:.1f}" y="{by + 20 + 17 * k:.1f}">{escape(line)}</text>'
+        )
+    count = cell_text(open_, "int") if open_ is not None else "0"
+    out.append(f'<text class="carepath-stage__count" x="{bx + 10:.1f}" y="{by + 64:.1f}">{escape(count)} open</text>')
+    median = f"median {cell_text(days, 'days')} days" if days is not None else "no median"
+    out.append(f'<text class="carepath-stage__days" x="{bx + 10:.1f}" y="{by + 82:.1f}">{escape(median)}</text>')
+    return out
+
+
+def _arrow(head: str, x1: float, y1: float, x2: float, y2: float, elbow: bool = False) -> str:
+    """An arrow from one box to the next; ``elbow``: down, across and down to the next row."""
+    end = f'marker-end="url(#{head})"'
+    if not elbow:
+        return f'<path class="carepath-stage__arrow" d="M{x1:.1f},{y1:.1f} L{x2 - 8:.1f},{y2:.1f}" {end}/>'
+    mid = y1 + BOX_GAP_Y / 2
+    return (
+        f'<path class="carepath-stage__arrow" d="M{x1:.1f},{y1:.1f} L{x1:.1f},{mid:.1f} L{x2:.1f},{mid:.1f} '
+        f'L{x2:.1f},{y2 - 8:.1f}" {end}/>'
+    )
+
+
+def stage_diagram(table: Table, title: str) -> Markup:
+    """A journey's stages in order as boxes (open cases and median days in each), arrows between.
+
+    ``table`` is ``ReportService.stages``' table: rows with ``state``, ``label``, ``open`` and
+    ``median_days``, in the journey's order; three boxes a row, a row's last box leading to the
+    next row's first.
+    """
+    cid = chart_id(table.key or "stages")
+    head = f"{cid}-arrow"
+    body = [
+        f'<defs><marker id="{head}" viewBox="0 0 10 10" refX="2" refY="5" markerWidth="8" markerHeight="8" '
+        'orient="auto-start-reverse"><path class="carepath-stage__head" d="M0,0 L10,5 L0,10 z"/></marker></defs>'
+    ]
+    left = (WIDTH - PER_ROW * BOX_W - (PER_ROW - 1) * BOX_GAP_X) / 2
+    place = [
+        (left + (i % PER_ROW) * (BOX_W + BOX_GAP_X), 8 + (i // PER_ROW) * (BOX_H + BOX_GAP_Y))
+        for i in range(len(table.rows))
+    ]
+    for i, (row, (bx, by)) in enumerate(zip(table.rows, place, strict=True)):
+        body.extend(_box(row, i + 1, bx, by))
+        if i + 1 < len(place):
+            nx, ny = place[i + 1]
+            if ny == by:
+                body.append(_arrow(head, bx + BOX_W, by + BOX_H / 2, nx, ny + BOX_H / 2))
+            else:
+                body.append(_arrow(head, bx + BOX_W / 2, by + BOX_H, nx + BOX_W / 2, ny, elbow=True))
+    rows = (len(table.rows) + PER_ROW - 1) // PER_ROW
+    height = 16 + rows * BOX_H + max(0, rows - 1) * BOX_GAP_Y
+    parts = []
+    for i, row in enumerate(table.rows):
+        days = row.get("median_days")
+        median = f", median {cell_text(days, 'days')} days" if days is not None else ""
+        parts.append(
+            f"{i + 1}. {row.get('label') or row.get('state')}: {cell_text(row.get('open') or 0, 'int')} open{median}"
+        )
+    desc = f"{len(table.rows)} stages in order. " + "; ".join(parts) + "." if parts else "No stages."
+    return _svg(cid, title, desc, height, body, "carepath-chart--stages")
