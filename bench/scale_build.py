@@ -2,8 +2,8 @@
 
 ``carepath demo seed`` walks every case through ``CaseService`` (about 25 cases a second), which
 would take over an hour for 100,000 cases. ``multiply(url, times)`` instead copies every case the
-service wrote, with its events, deadlines, timers and outbox rows, ``times - 1`` more times, as
-the service itself would have written them had the same seed run ``times`` times in a row:
+service wrote, with its events, deadlines, timers, outbox rows and panel bookings, ``times - 1``
+more times, each copy exactly as the service wrote the original but for its reference and ids:
 
 - surrogate ids move on by the id the table had reached (SQLite: its largest id; PostgreSQL: its
   sequence), so copy ``k`` of a row has id ``id + k * reached``, and foreign keys move with them;
@@ -12,11 +12,16 @@ the service itself would have written them had the same seed run ``times`` times
   links; the counters end at ``times * last`` so the next case opened continues after them;
 - outbox keys name the case or deadline id (``event:<case>:…``, ``deadline:<deadline>:…``) and
   move with them; the Message-ID is recomputed from the key as the outbox does;
+- a copy's panel bookings are on the same sittings as the original's (one sitting of a type a
+  day): at 100x a sitting's agenda holds 100 copies of its cases, past its capacity; the benches
+  read no panel page;
 - everything else (owners, teams, dates, recorded times, statuses) is copied as stored.
 
-tests/integration/test_scale_build.py checks the claim: a seed multiplied by two equals the same
-seed run twice through the service, table by table, on SQLite and PostgreSQL. Rows are copied as
-the database holds them (SQLite: the stored values; PostgreSQL: ``COPY`` text), never re-encoded.
+tests/integration/test_scale_build.py checks the claim: a seed multiplied by two holds, table by
+table, the rows the service wrote for that seed and, once more, the same rows with every reference
+renumbered, on SQLite and PostgreSQL. (Running the seed twice is no longer the reference: the
+second run's cases would find the first run's sittings already held.) Rows are copied as the
+database holds them (SQLite: the stored values; PostgreSQL: ``COPY`` text), never re-encoded.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from carepath.storage.admin import message_id_for
-from carepath.storage.tables import CASES, DEADLINES, EVENTS, OUTBOX, TIMERS
+from carepath.storage.tables import CASES, DEADLINES, EVENTS, OUTBOX, PANEL_BOOKINGS, TIMERS
 
 REF = re.compile(r"\b([A-Z]{2,4})-(\d{4})-(\d{4,})\b")
 OUTBOX_KEY = re.compile(r"^(event|deadline):(\d+):")
@@ -97,6 +102,11 @@ for _name, _table, _remap in (
     ("case", CASES, {"id": _id("case"), "ref": _text, "facts": _text}),
     ("case_event", EVENTS, {"id": _id("case_event"), "case_id": _id("case"), "payload": _text, "note": _text}),
     ("deadline", DEADLINES, {"id": _id("deadline"), "case_id": _id("case")}),
+    (
+        "panel_booking",
+        PANEL_BOOKINGS,
+        {"id": _id("panel_booking"), "case_id": _id("case"), "note": _text, "reason": _text},
+    ),
     ("timer", TIMERS, {"id": _id("timer"), "deadline_id": _id("deadline"), "case_id": _id("case")}),
     (
         "outbox",

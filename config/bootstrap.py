@@ -111,9 +111,11 @@ class App:
     def bus(self) -> MessageBus:
         """Which handler hears which domain event."""
         from carepath.engine.bus import MessageBus
-        from carepath.engine.events import AgendaSent, Audited, StateAnnounced, TimerRaised
+        from carepath.engine.events import AgendaSent, Audited, CaseMoved, StateAnnounced, TimerRaised
         from carepath.engine.services import write_audit
+        from carepath.engine.services.panels import BookingRelease
         from carepath.notifications.routing import Notifier
+        from carepath.storage.panels import panel_store
 
         notifier = Notifier(routing(self.settings), self.calendar, self.clock)
         return MessageBus(
@@ -122,6 +124,7 @@ class App:
                 StateAnnounced: [notifier.on_state_announced],
                 AgendaSent: [notifier.on_agenda_sent],
                 Audited: [write_audit],
+                CaseMoved: [BookingRelease(self.workflows, panel_store)],
             }
         )
 

@@ -426,6 +426,22 @@ def panels_move(
     _sitting_out(s, json_, f"{ref.strip().upper()} moved: {_sitting_line(s)}")
 
 
+@panels_app.command("defer")
+def panels_defer(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="A case booked on a panel.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it comes off the agenda.")],
+    on: Annotated[str | None, typer.Option("--on", help="Day it comes off (default today).")] = None,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Take a booked case off its sitting's agenda before the sitting: back to the queue, with the reason."""
+    case = get_app().panels.defer(ref, reason, who(by), on=parse_date(on))
+    if json_:
+        emit_json({"ref": case.ref, "state": case.state, "reason": reason.strip()})
+        return
+    typer.echo(f"{case.ref} is off the agenda and back in the queue ({case.state})")
+
+
 @panels_app.command("papers")
 def panels_papers(
     ref: Annotated[str, typer.Argument(metavar="REF", help="A case booked on a panel.")],

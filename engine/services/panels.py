@@ -29,7 +29,7 @@ from carepath.engine.case import Actor, Case
 from carepath.engine.clock import Clock, local_today
 from carepath.engine.definition import WorkflowDef
 from carepath.engine.errors import CarepathError, CaseNotFound, InvalidInput, NotFound, NotPermitted
-from carepath.engine.events import AgendaSent, Audited, PanelSittingAdded
+from carepath.engine.events import AgendaSent, Audited, CaseMoved, PanelSittingAdded
 from carepath.engine.panels import (
     CAPACITY_MAX,
     DEFAULT_CAPACITY,
@@ -54,6 +54,8 @@ REASON_MAX = 500
 NAME_MAX = 200
 #: What ``recommend`` takes instead of a recommendation to send a case back to the queue.
 DEFERRED = "deferred"
+#: A booking ended because its case left the panel's way (``BookingRelease``).
+WITHDRAWN = "withdrawn"
 SittingStatus = Literal["planned", "held", "cancelled"]
 PapersStatus = Literal["circulated", "due", "late"]
 
@@ -419,6 +421,45 @@ def panel_routes(d: WorkflowDef) -> dict[str, PanelRoute]:
     return out
 
 
+class WorkflowLookup(Protocol):
+    def get(self, workflow_id: str, version: int) -> Any: ...
+
+
+class BookingRelease:
+    """A case that leaves its booked state other than through the panel service comes off the agenda.
+
+    A child's plan changes, a household withdraws, a case is closed while booked: its booking ends
+    (status ``withdrawn``, with the move as the reason) in the same transaction, so no agenda lists
+    a case that is no longer waiting for it. A hold keeps the booking (resuming returns the case to
+    it). Runs on ``CaseMoved`` (the bus, just before commit), after the panel service's own moves
+    have settled their bookings: it looks at the case's state then, not at each event.
+    """
+
+    def __init__(self, workflows: WorkflowLookup, store: Callable[[Transaction], PanelStore]) -> None:
+        self.workflows = workflows
+        self.store = store
+        self._routes: dict[tuple[str, int], dict[str, PanelRoute]] = {}
+
+    def __call__(self, moved: CaseMoved, tx: Transaction) -> None:
+        e = moved.event
+        if e.from_state is None or e.from_state == e.to_state or e.trigger == "hold":
+            return
+        key = (moved.case.workflow_id, moved.case.workflow_version)
+        if key not in self._routes:
+            self._routes[key] = panel_routes(self.workflows.get(*key).definition)
+        route = self._routes[key].get(e.from_state)
+        if route is None or e.from_state != route.booked:
+            return
+        store = self.store(tx)
+        booking = store.active_booking(moved.case.id)
+        if booking is None:
+            return
+        now = tx.case_for_update(moved.case.ref)
+        if now.state == route.booked:
+            return  # moved back onto a sitting in the same change (``move``)
+        store.end_booking(booking.id, WITHDRAWN, f"{_words(e.trigger)} ({_words(now.state)})")
+
+
 # -- the service -----------------------------------------------------------------------------------
 
 
@@ -717,6 +758,24 @@ class PanelService:
             detail = {"ref": case.ref, "from": booking.sitting_id, "reason": reason}
             tx.record(Audited(by.id, "panel.move", _subject(target), detail))
         return self.sitting(sitting_id, by)
+
+    def defer(self, ref: str, reason: str, actor: Who | None, *, on: date | None = None) -> Case:
+        """Take a booked case off its sitting's agenda before it sits: back to the queue, with the reason.
+
+        (At the sitting, a deferral is one of the recommendations: ``recommend`` with ``deferred``.)
+        """
+        reason = one_line(reason, "the reason", REASON_MAX)
+        with self.uow.transaction() as tx:
+            by = self._acting(tx, actor, "panel.book")
+            store = self._store_of(tx)
+            case = self._case(tx, ref)
+            booking = store.active_booking(case.id or 0)
+            if booking is None:
+                raise InvalidInput(f"{case.ref} is not booked on a panel")
+            s = store.sitting_for_update(booking.sitting_id)
+            moved = self._defer(tx, by, booking, reason, on=on)
+            tx.record(Audited(by.id, "panel.defer", _subject(s), {"ref": case.ref, "reason": reason}))
+        return moved
 
     def papers(self, ref: str, actor: Who | None, *, on: date | None = None) -> AgendaItem:
         """Record that a booked case's papers went to the members (``papers_circulated_on``)."""
@@ -1039,13 +1098,14 @@ class PanelService:
         if s.booked >= s.capacity:
             raise InvalidInput(f"the {_named(s)} is full ({s.booked} of {s.capacity} cases)")
 
-    def _defer(self, tx: Transaction, by: Actor, b: Booking, reason: str, *, on: date | None = None) -> None:
+    def _defer(self, tx: Transaction, by: Actor, b: Booking, reason: str, *, on: date | None = None) -> Case:
         case = self._case(tx, b.ref)
         route = self._route(case)
         if route is None or route.defer is None or case.state != route.booked:
             raise InvalidInput(f"{b.ref} is {_words(case.state)} and cannot go back to the queue")
-        self._joined(tx).fire(b.ref, route.defer, by, on=on, note=reason)
+        moved = self._joined(tx).fire(b.ref, route.defer, by, on=on, note=reason)
         self._store_of(tx).end_booking(b.id, "deferred", reason)
+        return moved
 
     def _view(self, s: StoredSitting) -> SittingView:
         q = quorum(s.attendee_roles, s.panel_type, joint_quorum=self.joint_quorum)

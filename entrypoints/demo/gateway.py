@@ -21,6 +21,7 @@ from carepath.engine.compiler import CompiledWorkflow
 from carepath.engine.deadlines import Deadline
 from carepath.engine.errors import InvalidInput, NotFound
 from carepath.engine.reads import MAX_LIMIT, Page
+from carepath.engine.services.panels import DEFERRED, PanelRoute, panel_routes
 from carepath.entrypoints.demo.scenario import DOMAIN, PEOPLE
 
 
@@ -65,6 +66,12 @@ class Gateway:
     def __init__(self, app: App) -> None:
         self.app = app
         self._coordinator: Actor | None = None
+        self._routes: dict[str, dict[str, PanelRoute]] = {}
+        self._sittings: dict[tuple[date, str], int] = {}
+        #: Each booked case's sitting, from its booking to its minutes (or deferral).
+        self._booked: dict[str, int] = {}
+        #: From this day on, a case ready for panel is left in the coordinator's queue, not booked.
+        self.leave_ready_from: date | None = None
 
     @classmethod
     def simulation(cls, app: App, clock: FixedClock) -> Gateway:
@@ -204,10 +211,22 @@ class Gateway:
                 done += 1
         return done
 
+    def cancel_empty_sittings(self, before: date, reason: str) -> int:
+        """Cancel the planned sittings before ``before`` that no case was booked on; how many."""
+        by, cancelled = self.coordinator(), 0
+        for s in list(_every(lambda after: self.app.panels.sittings(by, limit=MAX_LIMIT, after=after))):
+            if s.day < before and s.status == "planned" and s.booked == 0:
+                self.app.panels.cancel(s.id, reason, by)
+                cancelled += 1
+        return cancelled
+
     def first_sitting(self, kind: str, since: date) -> date | None:
-        """The day of the first booked ``kind`` panel on or after ``since``."""
-        ahead = self.app.reads.sitting_days(self.coordinator(), kind, since, limit=1)
-        return ahead.items[0][0] if ahead.items else None
+        """The day of the first planned ``kind`` panel with room on or after ``since``."""
+        by = self.coordinator()
+        for s in _every(lambda after: self.app.panels.sittings(by, panel_type=kind, since=since, after=after)):
+            if s.status == "planned" and s.booked < s.capacity:
+                return s.day
+        return None
 
     # -- cases ---------------------------------------------------------------------------------------
 
@@ -221,13 +240,23 @@ class Gateway:
         """A case as stored (``ReadService.case``): one the service opened itself, as a follow-on."""
         return self.app.reads.case(ref, actor)
 
-    def fire(self, ref: str, trigger: str, actor: Actor, *, on: date, facts: Mapping[str, Any]) -> Case:
-        """Fire a trigger (``CaseService.fire``).
+    def fire(
+        self, ref: str, trigger: str, actor: Actor, *, on: date, facts: Mapping[str, Any], journey: str | None = None
+    ) -> Case:
+        """Fire a trigger (``CaseService.fire``); a panel move goes through the panel service, as a coordinator.
+
+        Booking, papers, the recommendation, the final minutes and taking a case off the agenda are
+        the panel coordinator's (``PanelService``), so the sittings get their agendas and the
+        papers, recommendations and minutes their records: ``panel_date``, ``panel_held_on`` and
+        ``panel_members`` come from the sitting and its attendance, not from ``facts``.
 
         Another case's move may have recorded something on this one since its walker planned the
         move (a child's match links back to the adopters' case with an update on the child's day): the
         move is then recorded on that later day, as a worker would record it, rather than refused.
         """
+        route = self._panel_route(journey, trigger)
+        if route is not None:
+            return self._panel_move(ref, trigger, route, on=on, facts=facts)
         try:
             return self.app.cases.fire(ref, trigger, actor, on=on, facts=facts)
         except InvalidInput as exc:
@@ -235,6 +264,54 @@ class Gateway:
             if "latest event" not in str(exc) or latest <= on:
                 raise
             return self.app.cases.fire(ref, trigger, actor, on=latest, facts=facts)
+
+    def _panel_route(self, journey: str | None, trigger: str) -> PanelRoute | None:
+        if journey is None:
+            return None
+        routes = self._routes.get(journey)
+        if routes is None:
+            routes = self._routes[journey] = panel_routes(self.app.workflows.latest(journey).definition)
+        return next(
+            (r for r in routes.values() if trigger in (r.book, r.papers, r.defer, r.recommend, r.minutes)), None
+        )
+
+    def _panel_move(self, ref: str, trigger: str, route: PanelRoute, *, on: date, facts: Mapping[str, Any]) -> Case:
+        panels, by = self.app.panels, self.coordinator()
+        if trigger == route.book:
+            if self.leave_ready_from is not None and on >= self.leave_ready_from:
+                return self.app.reads.case(ref, by)  # waits in the queue for the coordinator
+            day = date.fromisoformat(str(facts["panel_date"]))
+            sitting = self._sitting_on(day, route.panel_type)
+            panels.book(ref, sitting, by, on=on)
+            self._booked[ref] = sitting
+        elif trigger == route.papers:
+            panels.papers(ref, by, on=on)
+        elif trigger == route.recommend:
+            assert route.recommendation_fact is not None
+            panels.recommend(self._booked[ref], {ref: (str(facts[route.recommendation_fact]), None)}, by, on=on)
+        elif trigger == route.minutes:
+            sitting = self._booked.pop(ref)
+            if panels.sitting(sitting, by).minutes_received_on is None:
+                panels.minutes(sitting, on, by)
+            # else: the sitting's minutes came in with another case's, and moved this one then
+        elif trigger == route.defer:
+            sitting = self._booked.pop(ref)
+            if panels.sitting(sitting, by).day <= on:
+                panels.recommend(sitting, {ref: (DEFERRED, "deferred by the panel")}, by, on=on)
+            else:
+                panels.defer(ref, "papers not ready in time", by, on=on)
+        return self.app.reads.case(ref, by)
+
+    def _sitting_on(self, day: date, panel_type: str) -> int:
+        """The id of the sitting on ``day`` that hears ``panel_type`` cases."""
+        if not self._sittings:
+            by = self.coordinator()
+            for s in _every(lambda after: self.app.panels.sittings(by, limit=MAX_LIMIT, after=after)):
+                self._sittings.setdefault((s.day, s.panel_type), s.id)
+        found = self._sittings.get((day, panel_type)) or self._sittings.get((day, "joint"))
+        if found is None:
+            raise InvalidInput(f"no {panel_type} panel sits on {day.isoformat()}")
+        return found
 
     def withdraw(self, ref: str, actor: Actor, reason: str, *, trigger: Literal["withdraw", "close"], on: date) -> Case:
         """Close a case with an exit reason (``CaseService.withdraw``)."""

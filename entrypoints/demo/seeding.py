@@ -23,6 +23,9 @@ from carepath.entrypoints.demo.org import book_panels, build_org, seat_panels, s
 from carepath.entrypoints.demo.scenario import CARER, CHILD, CHILD_HEAD_START, HOUSEHOLD_SHARE, WINDOW_DAYS
 from carepath.entrypoints.demo.seeder import Seeder
 
+#: Cases that became ready for panel in the last week wait in the coordinator's queue, unbooked.
+LEFT_FOR_COORDINATOR_DAYS = 7
+
 #: Journeys the demo walks; others loaded are left without cases.
 WANTED = frozenset({*HOUSEHOLD_SHARE, CARER, CHILD})
 
@@ -82,14 +85,16 @@ def seed(app: App, *, households: int, children: int, seed_value: int) -> SeedRe
     sim = Gateway.simulation(app, clock)
     org = build_org(sim, sim.administrator())
     seeder = Seeder(sim, clock, org, today, seed_value, now)
+    sim.leave_ready_from = today - timedelta(days=LEFT_FOR_COORDINATOR_DAYS)
     panels = book_panels(sim, start - timedelta(days=30), today + timedelta(days=365), sim.coordinator())
     seated = seed_panel_members(sim, sim.coordinator())
+    seat_panels(sim, today, seated, sim.coordinator())  # who sat at each past sitting: a quorum to recommend
     loaded = set(real.journeys())
     for a in arrivals(seeder.rng, today, households, children, loaded & WANTED):
         seeder.add(a)
     seeder.run()
     clock.set(now)
-    seat_panels(sim, today, seated, sim.coordinator())
+    sim.cancel_empty_sittings(today, "no case was ready for this sitting")
     return SeedResult(
         opened=seeder.opened,
         skipped=sorted(WANTED - loaded),

@@ -117,7 +117,9 @@ class Walker(Planner):
             return False
         before = self.case.state
         try:
-            self.case = self.seeder.gateway.fire(self.case.ref, t.trigger, actor, on=on, facts=facts)
+            self.case = self.seeder.gateway.fire(
+                self.case.ref, t.trigger, actor, on=on, facts=facts, journey=self.definition.id
+            )
         except CarepathError as exc:
             self.seeder.problem(self.definition.id, f"{self.case.ref} {t.trigger} from {before}: {exc}")
             return False

@@ -102,7 +102,9 @@ class PanelQueries:
 
     def agenda(self, sitting_id: int) -> list[Booking]:
         """The sitting's bookings that were not moved elsewhere, in booking order."""
-        stmt = BOOKING_SELECT.where(PANEL_BOOKINGS.c.sitting_id == sitting_id, PANEL_BOOKINGS.c.status != "moved")
+        stmt = BOOKING_SELECT.where(
+            PANEL_BOOKINGS.c.sitting_id == sitting_id, PANEL_BOOKINGS.c.status.not_in(("moved", "withdrawn"))
+        )
         with self.engine.connect() as conn:
             return [booking_of(r) for r in conn.execute(stmt.order_by(PANEL_BOOKINGS.c.id))]
 

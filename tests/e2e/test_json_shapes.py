@@ -343,6 +343,7 @@ WRITES = {
     "panels attend",
     "panels book",
     "panels move",
+    "panels defer",
     "panels papers",
     "panels recommend",
     "panels minutes",

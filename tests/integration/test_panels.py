@@ -21,7 +21,7 @@ from carepath.engine.clock import FixedClock
 from carepath.engine.errors import GuardFailed, InvalidInput, NotFound, NotPermitted
 from carepath.engine.registry import WorkflowRegistry
 from carepath.engine.services.panels import SittingView
-from carepath.storage.tables import METADATA
+from carepath.storage.tables import METADATA, PANEL_BOOKINGS
 from carepath.workflows.loader import load_registry
 from tests.conftest import make_app
 from tests.workflows.helpers import Walker
@@ -273,6 +273,43 @@ def test_cancelling_a_sitting_sends_its_cases_back_to_the_queue_with_the_reason(
     assert walker.history()[-1].note == "panel on 2026-11-18 cancelled: chair unwell"
     with pytest.raises(InvalidInput, match="is cancelled; only a planned sitting can be cancelled"):
         app.panels.cancel(s.id, "again", PC)
+
+
+def test_a_case_taken_off_the_agenda_before_the_sitting_goes_back_to_the_queue_with_the_reason(walker: Walker) -> None:
+    app = walker.app
+    ref = ready_case(walker)
+    s = app.panels.add_sitting(date(2026, 11, 18), "fostering", PC)
+    app.panels.book(ref, s.id, PC)
+    back = app.panels.defer(ref, "medical report not back", PC)
+    assert back.state == "ready_for_panel"
+    assert [q.ref for q in app.panels.queue(PC)] == [ref]
+    (item,) = app.panels.agenda(s.id, PC)
+    assert item.deferred_reason == "medical report not back"
+    assert app.panels.sitting(s.id, PC).booked == 0
+    before = counts(app)
+    with pytest.raises(InvalidInput, match="is not booked on a panel"):
+        app.panels.defer(ref, "again", PC)
+    with pytest.raises(NotPermitted):
+        app.panels.defer(ref, "not mine to take off", "cw@carepath.test")
+    assert counts(app) == before
+
+
+def test_a_booked_case_that_leaves_for_another_reason_comes_off_the_agenda_but_a_hold_keeps_it(walker: Walker) -> None:
+    app = walker.app
+    ref = ready_case(walker)
+    s = app.panels.add_sitting(date(2026, 11, 18), "fostering", PC)
+    app.panels.book(ref, s.id, PC)
+    walker.hold("2026-11-02")
+    assert [i.ref for i in app.panels.agenda(s.id, PC)] == [ref]  # on hold, still booked
+    walker.resume("2026-11-03")
+    assert app.panels.sitting(s.id, PC).booked == 1
+    walker.withdraw("AW1", "2026-11-04")
+    assert app.panels.agenda(s.id, PC) == []
+    assert app.panels.sitting(s.id, PC).booked == 0
+    with app.engine.connect() as conn:
+        status, reason = conn.execute(select(PANEL_BOOKINGS.c.status, PANEL_BOOKINGS.c.reason)).one()
+    assert status == "withdrawn"
+    assert "withdraw" in reason
 
 
 # -- papers, the sitting, the minutes and the decision -----------------------------------------------------
