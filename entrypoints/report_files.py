@@ -183,7 +183,8 @@ def sheet_names(titles: Iterable[str]) -> list[str]:
     """Excel-safe, distinct sheet names: forbidden characters out, 31 characters at most."""
     out: list[str] = []
     for title in titles:
-        base = _SHEET_FORBIDDEN.sub(" ", title).strip().strip("'")[:_SHEET_NAME_MAX] or "Table"
+        plain = " ".join(_SHEET_FORBIDDEN.sub(" ", title).split()).strip("'")
+        base = plain[:_SHEET_NAME_MAX].rstrip() or "Table"
         name, n = base, 2
         while name.lower() in (o.lower() for o in out):
             suffix = f" ({n})"

@@ -18,6 +18,7 @@ open cases and median days (issue 13 point 8).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -182,13 +183,15 @@ def line_chart(table: Table, title: str | None = None) -> Markup:
     x = _column(table, table.x)
     series = [_column(table, k) for k in table.y]
     values = [[_number(r.get(s.key)) for r in table.rows] for s in series]
-    top = max([1.0, *(abs(v) for vs in values for v in vs if v is not None)])
+    whole = bool(series) and series[0].kind == "int"  # whole numbers: steps of at least 1
+    most = max([4.0 if whole else 0.0, *(abs(v) for vs in values for v in vs if v is not None)])
+    top, _ = nice_scale(most)
     body, legend_h = _legend([s.label for s in series], 4.0)
     plot_top, left, right, plot_h = legend_h + 28.0, 56.0, 24.0, 200.0
     bottom = plot_top + plot_h
     n = max(1, len(table.rows))
     step = (WIDTH - left - right) / n
-    body.extend(_y_axis(left, plot_top, plot_h, top, series[0] if series else x))
+    body.extend(_y_axis(left, plot_top, plot_h, most, series[0] if series else x))
     for j, row in enumerate(table.rows):
         cx = left + step * (j + 0.5)
         body.append(
@@ -210,12 +213,22 @@ def line_chart(table: Table, title: str | None = None) -> Markup:
     return _svg(cid, title or table.title, desc, bottom + 32, body, "carepath-chart--line")
 
 
+def nice_scale(most: float) -> tuple[float, float]:
+    """A round top for an axis and its step (1, 2, 2.5 or 5 times a power of ten), about four steps."""
+    raw = most / 4 if most > 0 else 0.25
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    return step * math.ceil(most / step - 1e-9) if most > 0 else step * 4, step
+
+
 def _y_axis(left: float, top: float, height: float, most: float, column: Column) -> list[str]:
-    """The value axis: a baseline and three gridlines labelled with their values."""
+    """The value axis: a gridline at each round step, labelled with its value."""
     out = []
-    for k in range(4):
-        value = most * k / 3
-        y = top + height - height * k / 3
+    top_value, step = nice_scale(most)
+    steps = max(1, round(top_value / step))
+    for k in range(steps + 1):
+        value = step * k
+        y = top + height - height * k / steps
         out.append(
             f'<line class="carepath-chart__grid" x1="{left:.1f}" y1="{y:.1f}" x2="{WIDTH - 16:.1f}" y2="{y:.1f}"/>'
         )
@@ -280,11 +293,11 @@ def _arrow(head: str, x1: float, y1: float, x2: float, y2: float, elbow: bool = 
     """An arrow from one box to the next; ``elbow``: down, across and down to the next row."""
     end = f'marker-end="url(#{head})"'
     if not elbow:
-        return f'<path class="carepath-stage__arrow" d="M{x1:.1f},{y1:.1f} L{x2 - 8:.1f},{y2:.1f}" {end}/>'
+        return f'<path class="carepath-stage__arrow" d="M{x1:.1f},{y1:.1f} L{x2 - 10:.1f},{y2:.1f}" {end}/>'
     mid = y1 + BOX_GAP_Y / 2
     return (
         f'<path class="carepath-stage__arrow" d="M{x1:.1f},{y1:.1f} L{x1:.1f},{mid:.1f} L{x2:.1f},{mid:.1f} '
-        f'L{x2:.1f},{y2 - 8:.1f}" {end}/>'
+        f'L{x2:.1f},{y2 - 10:.1f}" {end}/>'
     )
 
 
@@ -298,7 +311,8 @@ def stage_diagram(table: Table, title: str) -> Markup:
     cid = chart_id(table.key or "stages")
     head = f"{cid}-arrow"
     body = [
-        f'<defs><marker id="{head}" viewBox="0 0 10 10" refX="2" refY="5" markerWidth="8" markerHeight="8" '
+        f'<defs><marker id="{head}" viewBox="0 0 10 10" refX="0" refY="5" markerUnits="userSpaceOnUse" '
+        'markerWidth="9" markerHeight="9" '
         'orient="auto-start-reverse"><path class="carepath-stage__head" d="M0,0 L10,5 L0,10 z"/></marker></defs>'
     ]
     left = (WIDTH - PER_ROW * BOX_W - (PER_ROW - 1) * BOX_GAP_X) / 2

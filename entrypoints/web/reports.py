@@ -1,0 +1,316 @@
+"""The managers' reports section (issue 13 points 7 and 8): ``/reports``.
+
+- ``/reports``: the reports and the journeys' stage diagrams.
+- ``/reports/{name}``: one report (funnel, adopters, scorecard, compliance, caseload) with a filter
+  form sent by GET (from, to, as of: GOV.UK date inputs; team and journey: selects), each table
+  as a GOV.UK table with its chart (``charts``) where the table asks for one.
+- ``/reports/{name}.csv`` and ``.xlsx``: the same report with the same filters, as a download.
+- ``/reports/stages/{journey}`` (and ``.csv``, ``.xlsx``): the journey's stages drawn as boxes
+  with their open cases and median days, and the table.
+
+Every figure comes from ``ReportService`` (``app.reports``), which checks ``report.read`` (team
+managers for their teams, service managers for the service) exactly as for the CLI; the pages add
+no rule of their own. The index checks the same command before listing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from carepath.engine.errors import InvalidInput, NotFound, NotPermitted, UnknownWorkflow
+from carepath.engine.reports import REPORT_NAMES, Report, Table
+from carepath.entrypoints import report_files
+from carepath.entrypoints.web import charts, present
+from carepath.entrypoints.web.forms import read_date
+from carepath.entrypoints.web.pages import _may, _sentence, carepath, render
+from carepath.entrypoints.web.session import page_actor
+
+if TYPE_CHECKING:
+    from carepath.config.bootstrap import App
+    from carepath.engine.case import Actor
+
+router = APIRouter()
+
+#: Each report's heading and what it answers, for the index and the report's page.
+ABOUT: dict[str, tuple[str, str]] = {
+    "funnel": (
+        "Fostering recruitment funnel",
+        "Where enquiries leak away, from enquiry to approval, and how many more applications meet the target.",
+    ),
+    "adopters": (
+        "Adopters",
+        "Registration of interest to placement: stage durations, approvals within 6 months, matches within 3.",
+    ),
+    "scorecard": (
+        "Adoption scorecard",
+        "A1, A2 and A10 for each adopted child and on average against their thresholds, A3, who is waiting.",
+    ),
+    "compliance": (
+        "Compliance with timescales",
+        "Each deadline rule by team and worker: due, met on time, met late, breached and still open.",
+    ),
+    "caseload": ("Caseload", "Open cases by journey and stage, and by worker."),
+}
+#: The GET filters a report page reads; dates come as GOV.UK date inputs (``from-day``...).
+DATE_FILTERS = (("from", "From"), ("to", "To"), ("as_of", "As of"))
+TEXT_MAX = 200
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass
+class Filters:
+    """The filters as typed (to show them back) and as read (for the service), with any errors."""
+
+    typed: dict[str, Any]
+    start: date | None = None
+    end: date | None = None
+    as_of: date | None = None
+    team: str | None = None
+    journey: str | None = None
+    table: str | None = None
+    errors: list[tuple[str, str]] | None = None
+
+
+def read_filters(query: Mapping[str, str]) -> Filters:
+    """The GET filters: each date from its three inputs (a GOV.UK error when it is not a date)."""
+    errors: list[tuple[str, str]] = []
+    typed: dict[str, Any] = {}
+    days: dict[str, date | None] = {}
+    for name, label in DATE_FILTERS:
+        typed[name] = {p: str(query.get(f"{name}-{p}") or "")[:4] for p in ("day", "month", "year")}
+        days[name] = read_date(query, name, label, errors)
+    start, end = days["from"], days["to"]
+    if start is not None and end is not None and end < start:
+        errors.append(("to-day", "To must be the same as or after From"))
+    team = (query.get("team") or "").strip()[:TEXT_MAX] or None
+    journey = (query.get("journey") or "").strip()[:TEXT_MAX] or None
+    table = (query.get("table") or "").strip()[:TEXT_MAX] or None
+    typed.update(team=team or "", journey=journey or "")
+    return Filters(typed, start, end, days["as_of"], team, journey, table, errors)
+
+
+def _authorized(actor: Actor) -> None:
+    if not _may(actor, "report.read"):
+        raise NotPermitted(actor.email, "report.read", "reports are for team managers and service managers")
+
+
+def _report(app: App, actor: Actor, name: str, f: Filters) -> Report:
+    if name not in REPORT_NAMES:
+        raise NotFound("report", name)
+    return app.reports.report(actor, name, start=f.start, end=f.end, as_of=f.as_of, team=f.team, journey=f.journey)
+
+
+def _stages(app: App, actor: Actor, journey: str, f: Filters) -> Report:
+    try:
+        app.workflows.latest(journey)
+    except UnknownWorkflow:
+        raise NotFound("journey", journey) from None
+    return app.reports.stages(actor, journey, as_of=f.as_of, team=f.team)
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_index(request: Request) -> Response:
+    actor = page_actor(request)
+    app = carepath(request)
+    _authorized(actor)
+    reports = [(f"/reports/{n}", *ABOUT[n]) for n in REPORT_NAMES if n in ABOUT]
+    journeys = [(f"/reports/stages/{c.definition.id}", c.definition.title) for c in app.workflows]
+    return render(request, "reports/index.html", "Reports", reports=reports, journeys=journeys)
+
+
+@router.get("/reports/stages/{journey}.{fmt}")
+def stages_download(request: Request, journey: str, fmt: str) -> Response:
+    actor = page_actor(request)
+    _format(fmt)
+    f = read_filters(request.query_params)
+    _refuse_errors(f)
+    report = _stages(carepath(request), actor, journey, f)
+    return _download(report, fmt, f.table, f"stages-{journey}")
+
+
+@router.get("/reports/stages/{journey}", response_class=HTMLResponse)
+def stages_page(request: Request, journey: str) -> Response:
+    actor = page_actor(request)
+    app = carepath(request)
+    _authorized(actor)
+    f = read_filters(request.query_params)
+    title = _journey_title(app, journey)
+    report = None if f.errors else _stages(app, actor, journey, f)
+    diagram = None
+    if report is not None and report.tables:
+        diagram = charts.stage_diagram(report.tables[0], f"{title}: open cases and median days in each stage")
+    return _page(
+        request, app, actor, f, report,
+        template="reports/stages.html",
+        heading=f"{title}: stages",
+        lead="Each stage in the journey's order, with the cases open in it and the median days they have spent there.",
+        action=f"/reports/stages/{journey}",
+        downloads_base=f"/reports/stages/{journey}",
+        diagram=diagram,
+        show_period=False,
+        journeys=False,
+    )  # fmt: skip
+
+
+@router.get("/reports/{name}.{fmt}")
+def report_download(request: Request, name: str, fmt: str) -> Response:
+    actor = page_actor(request)
+    _format(fmt)
+    f = read_filters(request.query_params)
+    _refuse_errors(f)
+    report = _report(carepath(request), actor, name, f)
+    return _download(report, fmt, f.table, name)
+
+
+@router.get("/reports/{name}", response_class=HTMLResponse)
+def report_page(request: Request, name: str) -> Response:
+    actor = page_actor(request)
+    app = carepath(request)
+    _authorized(actor)
+    if name not in ABOUT:
+        raise NotFound("report", name)
+    f = read_filters(request.query_params)
+    report = None if f.errors else _report(app, actor, name, f)
+    heading, lead = ABOUT[name]
+    return _page(
+        request, app, actor, f, report,
+        template="reports/report.html",
+        heading=heading,
+        lead=lead,
+        action=f"/reports/{name}",
+        downloads_base=f"/reports/{name}",
+        diagram=None,
+        show_period=True,
+        journeys=True,
+    )  # fmt: skip
+
+
+def _page(
+    request: Request,
+    app: App,
+    actor: Actor,
+    f: Filters,
+    report: Report | None,
+    *,
+    template: str,
+    heading: str,
+    lead: str,
+    action: str,
+    downloads_base: str,
+    diagram: Markup | None,
+    show_period: bool,
+    journeys: bool,
+) -> Response:
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if v and k != "table"])
+    suffix = f"?{query}" if query else ""
+    return render(
+        request,
+        template,
+        heading,
+        status=400 if f.errors else 200,
+        errors=f.errors or [],
+        heading=heading,
+        lead=lead,
+        action=action,
+        typed=f.typed,
+        show_period=show_period,
+        summary=_summary(report, show_period) if report is not None else [],
+        tables=[_table_view(t) for t in report.tables] if report is not None else [],
+        diagram=diagram,
+        downloads=[(f"{downloads_base}.csv{suffix}", "CSV"), (f"{downloads_base}.xlsx{suffix}", "Excel (XLSX)")],
+        team_options=_team_options(app, actor),
+        journey_options=[("", "All journeys"), *((c.definition.id, c.definition.title) for c in app.workflows)]
+        if journeys
+        else [],
+    )
+
+
+def _format(fmt: str) -> None:
+    if fmt not in MEDIA:
+        raise NotFound("download format", fmt)
+
+
+def _refuse_errors(f: Filters) -> None:
+    if f.errors:
+        raise InvalidInput("; ".join(message for _, message in f.errors))
+
+
+def _journey_title(app: App, journey: str) -> str:
+    try:
+        return app.workflows.latest(journey).definition.title
+    except UnknownWorkflow:
+        raise NotFound("journey", journey) from None
+
+
+def _team_options(app: App, actor: Actor) -> list[tuple[str, str]]:
+    """The teams the actor may report on: every team for a service manager, their own otherwise."""
+    everyone = "service_manager" in actor.roles
+    teams = [t.name for t in app.reads.teams(actor, limit=200) if everyone or t.id in actor.team_ids]
+    return [("", "All teams" if everyone else "All my teams"), *((n, n) for n in teams)]
+
+
+def _summary(report: Report, show_period: bool) -> list[tuple[str, str]]:
+    rows = []
+    if show_period:
+        p = report.period
+        span = f"{present.short_date(p.start)} to {present.short_date(p.end)}"
+        rows.append(("Period", span if " to " in p.label else f"{p.label} ({span})"))
+    rows.append(("As of", f"the end of {present.long_date(report.as_of)}"))
+    for key, value in report.filters.items():
+        if value:
+            rows.append((_sentence(key.replace("_", " ")), str(value)))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class TableView:
+    """A report table as the page draws it: cells as text, numbers flagged to align right."""
+
+    key: str
+    id: str
+    title: str
+    caption: str
+    headers: list[tuple[str, bool]]
+    rows: list[list[tuple[str, bool]]]
+    chart: Markup | None
+
+
+def _table_view(t: Table) -> TableView:
+    numeric = [report_files.is_numeric(c) for c in t.columns]
+    rows = [
+        [
+            (report_files.cell_text(row.get(c.key), c.kind, day=present.short_date), n)
+            for c, n in zip(t.columns, numeric, strict=True)
+        ]
+        for row in t.rows
+    ]
+    headers = [(c.label, n) for c, n in zip(t.columns, numeric, strict=True)]
+    return TableView(t.key, charts.chart_id(t.key) + "-table", t.title, t.caption, headers, rows, charts.chart(t))
+
+
+def _download(report: Report, fmt: str, table: str | None, stem: str) -> Response:
+    """The report as a CSV or XLSX attachment (never cached: it holds case references)."""
+    if fmt == "csv":
+        # A byte order mark, so that Excel opens the UTF-8 file as UTF-8 (names with accents).
+        body: bytes = ("\ufeff" + report_files.to_csv(report, table)).encode("utf-8")
+    else:
+        body = report_files.to_xlsx(report, table)
+    filename = f"{stem}-{report.period.start.isoformat()}-to-{report.period.end.isoformat()}"
+    filename += f"-as-of-{report.as_of.isoformat()}.{fmt}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in filename)
+    headers = {"Content-Disposition": f'attachment; filename="{safe}"', "Cache-Control": "no-store"}
+    return Response(body, media_type=MEDIA[fmt], headers=headers)

@@ -1,0 +1,417 @@
+"""The reports pages, charts and downloads drawn from hand-made reports (no computation involved).
+
+A stand-in for ``app.reports`` returns a ``Report`` written out here, so every figure a page, a
+chart, a CSV or an XLSX shows can be checked against the numbers typed below: the worked example
+is one council's year, 191 enquiries and 23 applications against a 15% target, which needs
+ceil(0.15 x 191) = ceil(28.65) = 29 applications, 6 more than received.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from carepath.engine.errors import NotPermitted
+from carepath.engine.reports import Column, Period, Report, Table
+from carepath.entrypoints import report_files
+from carepath.entrypoints.web import charts
+from tests.support import email_for
+from tests.web.conftest import sign_in
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from carepath.config.bootstrap import App
+    from carepath.engine.case import Actor
+
+AS_OF = date(2026, 11, 2)
+YEAR = Period(date(2026, 4, 1), date(2027, 3, 31))
+
+
+def funnel_report(as_of: date = AS_OF, period: Period = YEAR, filters: dict[str, str] | None = None) -> Report:
+    """One council's year (the issue's example): 191 enquiries, 23 applications, 22 approvals."""
+    steps = Table(
+        key="steps_mainstream",
+        title="Mainstream fostering: enquiries to approvals",
+        columns=(
+            Column("step", "Step"),
+            Column("count", "Households", "int"),
+            Column("conversion", "Of the step before", "percent"),
+        ),
+        rows=(
+            {"step": "Enquiries", "count": 191, "conversion": None},
+            {"step": "Initial visits", "count": 64, "conversion": 64 / 191},
+            {"step": "Applications", "count": 23, "conversion": 23 / 64},
+            {"step": "Approvals", "count": 22, "conversion": 22 / 23},
+        ),
+        chart="bar",
+        x="step",
+        y=("count",),
+        caption="Period ratio, as Ofsted counts it.",
+    )
+    leakage = Table(
+        key="dropouts",
+        title="Drop-outs by stage and reason",
+        columns=(Column("stage", "Stage"), Column("reason", "Reason"), Column("households", "Households", "int")),
+        rows=(
+            {"stage": "Enquiry", "reason": "AW1 – no longer wishes to foster", "households": 90},
+            {"stage": "Initial visit", "reason": '=HYPERLINK("http://evil.test")', "households": 1},
+        ),
+        chart="bar",
+        x="stage",
+        y=("households",),
+    )
+    timeliness = Table(
+        key="timeliness",
+        title="Application to approval, by month approved",
+        columns=(
+            Column("month", "Month", "date"),
+            Column("median_days", "Median days", "days"),
+            Column("p90_days", "90th percentile days", "days"),
+        ),
+        rows=(
+            {"month": date(2026, 4, 1), "median_days": 180, "p90_days": 240},
+            {"month": date(2026, 5, 1), "median_days": 172.5, "p90_days": None},
+            {"month": "2026-06-01", "median_days": 190, "p90_days": 251},
+        ),
+        chart="line",
+        x="month",
+        y=("median_days", "p90_days"),
+    )
+    target = Table(
+        key="target",
+        title="Against the target conversion",
+        columns=(Column("measure", "Measure"), Column("value", "Value", "int")),
+        rows=(
+            {"measure": "Applications needed for 15%", "value": 29},
+            {"measure": "Applications received", "value": 23},
+            {"measure": "Applications short of the target", "value": 6},
+        ),
+    )
+    return Report(
+        name="funnel",
+        title="Fostering recruitment funnel",
+        period=period,
+        as_of=as_of,
+        filters=filters or {},
+        tables=(steps, leakage, timeliness, target),
+        data={"enquiries": 191, "applications_needed_for_target": 29, "applications_short_of_target": 6},
+    )
+
+
+def stages_report() -> Report:
+    rows = [
+        {"state": "enquiry", "label": "Enquiry", "open": 12, "median_days": 9},
+        {"state": "initial_visit", "label": "Initial visit", "open": 5, "median_days": 20.5},
+        {"state": "stage_one", "label": "Stage 1 checks and references", "open": 0, "median_days": None},
+        {"state": "stage_two", "label": "Stage 2 assessment", "open": 7, "median_days": 101},
+    ]
+    table = Table(
+        key="stages",
+        title="Stages",
+        columns=(
+            Column("label", "Stage"),
+            Column("open", "Open cases", "int"),
+            Column("median_days", "Median days there", "days"),
+        ),
+        rows=tuple(rows),
+    )
+    return Report("stages", "Foster carer approval: stages", Period(AS_OF, AS_OF), AS_OF, {}, (table,))
+
+
+class HandMadeReports:
+    """Stands in for ``ReportService``: the hand-made reports, and its refusal of a caseworker."""
+
+    def __init__(self) -> None:
+        self.asked: list[dict[str, Any]] = []
+
+    def _check(self, actor: Actor) -> None:
+        if not {"team_manager", "service_manager"} & set(actor.roles):
+            raise NotPermitted(actor.email, "report.read", "reports are for managers")
+
+    def report(self, actor: Actor, name: str, **kw: Any) -> Report:
+        self._check(actor)
+        self.asked.append({"name": name, **kw})
+        filters = {k: v for k, v in (("team", kw.get("team")), ("journey", kw.get("journey"))) if v}
+        return funnel_report(as_of=kw.get("as_of") or AS_OF, filters=filters)
+
+    def stages(self, actor: Actor, journey: str, **kw: Any) -> Report:
+        self._check(actor)
+        self.asked.append({"journey": journey, **kw})
+        return stages_report()
+
+
+@pytest.fixture
+def reports(web_app: App) -> HandMadeReports:
+    fake = HandMadeReports()
+    web_app.__dict__["reports"] = fake  # what the cached property would hold
+    return fake
+
+
+# -- the renderers ------------------------------------------------------------------------------
+
+
+def test_csv_of_several_tables_has_a_title_line_each_and_a_blank_line_between() -> None:
+    text = report_files.to_csv(funnel_report())
+    blocks = text.split("\r\n\r\n")
+
+    assert len(blocks) == 4
+    rows = list(csv.reader(io.StringIO(blocks[0])))
+    assert rows == [
+        ["Mainstream fostering: enquiries to approvals"],
+        ["Step", "Households", "Of the step before (%)"],
+        ["Enquiries", "191", ""],
+        ["Initial visits", "64", "33.5079"],  # 64 / 191 = 0.335079
+        ["Applications", "23", "35.9375"],  # 23 / 64
+        ["Approvals", "22", "95.6522"],  # 22 / 23
+    ]
+    # text that a spreadsheet would run as a formula is written as text
+    assert list(csv.reader(io.StringIO(blocks[1])))[3][1] == '\'=HYPERLINK("http://evil.test")'
+    timeliness = list(csv.reader(io.StringIO(blocks[2])))
+    assert timeliness[2:] == [["2026-04-01", "180", "240"], ["2026-05-01", "172.5", ""], ["2026-06-01", "190", "251"]]
+
+
+def test_csv_of_one_table_is_that_table_alone() -> None:
+    rows = list(csv.reader(io.StringIO(report_files.to_csv(funnel_report(), "target"))))
+
+    assert rows == [
+        ["Measure", "Value"],
+        ["Applications needed for 15%", "29"],
+        ["Applications received", "23"],
+        ["Applications short of the target", "6"],
+    ]
+
+
+def test_an_unknown_table_is_refused_naming_the_tables() -> None:
+    from carepath.engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=r"has no table 'nope' .*steps_mainstream, dropouts, timeliness, target"):
+        report_files.to_csv(funnel_report(), "nope")
+
+
+def test_xlsx_has_a_sheet_per_table_with_typed_cells() -> None:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(report_files.to_xlsx(funnel_report())))
+
+    assert wb.sheetnames == [
+        "Mainstream fostering enquiries",  # ':' is not allowed in a sheet name; 31 characters at most
+        "Drop-outs by stage and reason",
+        "Application to approval, by mon",
+        "Against the target conversion",
+    ]
+    steps = wb.worksheets[0]
+    assert [c.value for c in steps[1]] == ["Step", "Households", "Of the step before"]
+    assert all(c.font.bold for c in steps[1])
+    assert steps["B2"].value == 191
+    assert steps["B2"].data_type == "n"
+    assert steps["C2"].value is None
+    assert steps["C3"].value == pytest.approx(64 / 191)
+    assert steps["C3"].number_format == "0.0%"
+    months = wb.worksheets[2]
+    assert months["A2"].value.date() == date(2026, 4, 1)
+    assert months["A2"].is_date
+    assert months["A4"].value.date() == date(2026, 6, 1)  # an ISO string from the service becomes a date too
+    assert months["B3"].value == 172.5
+    dropouts = wb.worksheets[1]
+    assert dropouts["B3"].value == '=HYPERLINK("http://evil.test")'
+    assert dropouts["B3"].data_type == "s"  # text, never a formula
+    assert wb.properties.title == "Fostering recruitment funnel"
+
+
+def test_the_text_table_aligns_numbers_and_shows_a_dash_for_nothing() -> None:
+    text = report_files.to_text(funnel_report(), "steps_mainstream")
+
+    assert text.splitlines() == [
+        "Fostering recruitment funnel: 2026-27 (2026-04-01 to 2027-03-31), as of 2026-11-02",
+        "",
+        "Mainstream fostering: enquiries to approvals",
+        "Step            Households  Of the step before",
+        "Enquiries              191                   -",
+        "Initial visits          64               33.5%",
+        "Applications            23               35.9%",
+        "Approvals               22               95.7%",
+        "Period ratio, as Ofsted counts it.",
+    ]
+
+
+def test_a_bar_chart_is_an_image_named_and_described_with_every_value_labelled() -> None:
+    svg = str(charts.bar_chart(funnel_report().tables[0]))
+
+    assert svg.startswith('<svg class="carepath-chart carepath-chart--bar" id="chart-steps_mainstream" role="img"')
+    assert 'aria-labelledby="chart-steps_mainstream-title"' in svg
+    assert '<title id="chart-steps_mainstream-title">Mainstream fostering: enquiries to approvals</title>' in svg
+    assert "Enquiries: 191; Initial visits: 64; Applications: 23; Approvals: 22." in svg  # the desc
+    values = re.findall(r'<text class="carepath-chart__value"[^>]*>([^<]*)</text>', svg)
+    assert values == ["191", "64", "23", "22"]
+    widths = [float(w) for w in re.findall(r'<rect class="carepath-chart__bar[^"]*"[^>]* width="([\d.]+)"', svg)]
+    assert widths[0] > widths[1] > widths[2] > widths[3] > 0
+    assert widths[1] / widths[0] == pytest.approx(64 / 191, abs=0.01)
+    assert "style=" not in svg  # the Content-Security-Policy allows no inline style
+
+
+def test_a_line_chart_marks_each_series_with_its_own_shape_and_leaves_a_gap_for_nothing() -> None:
+    svg = str(charts.line_chart(funnel_report().table("timeliness")))
+
+    assert svg.count("<circle") == 3 + 1  # median: three points, and its legend marker
+    assert svg.count('<rect class="carepath-chart__marker') == 2 + 1  # the 90th percentile has no May value
+    assert "Apr 2026" in svg
+    assert "Jun 2026" in svg
+    assert "Median days 172.5, 90th percentile days -" in svg  # the desc says it
+
+
+def test_the_stage_diagram_draws_each_stage_in_order_with_its_count_and_median() -> None:
+    svg = str(charts.stage_diagram(stages_report().tables[0], "Foster carer approval"))
+
+    labels = re.findall(r'<text class="carepath-stage__label"[^>]*>([^<]*)</text>', svg)
+    assert labels[:2] == ["1. Enquiry", "2. Initial visit"]
+    counts = re.findall(r'<text class="carepath-stage__count"[^>]*>([^<]*)</text>', svg)
+    assert counts == ["12 open", "5 open", "0 open", "7 open"]
+    assert "median 20.5 days" in svg
+    assert "no median" in svg
+    assert svg.count('class="carepath-stage__arrow"') == 3
+    assert "3. Stage 1 checks and references: 0 open;" in svg  # the desc
+
+
+def test_text_in_a_chart_is_escaped() -> None:
+    table = Table(
+        "t", "<b>x</b>", (Column("a", "A"), Column("n", "N", "int")), ({"a": "<script>", "n": 1},), "bar", "a", ("n",)
+    )
+    svg = str(charts.bar_chart(table))
+
+    assert "<script>" not in svg
+    assert "&lt;script&gt;" in svg
+    assert "<b>" not in svg
+
+
+# -- the pages ----------------------------------------------------------------------------------
+
+
+def test_a_manager_reads_the_funnel_with_charts_tables_and_downloads(
+    client: TestClient, reports: HandMadeReports
+) -> None:
+    sign_in(client, email_for("team_manager"))
+
+    page = client.get("/reports/funnel")
+
+    assert page.status_code == 200
+    html = page.text
+    assert "<title>Fostering recruitment funnel – carepath" in html
+    assert html.count('role="img"') == 3  # steps, drop-outs, timeliness; the target table has no chart
+    assert '<th scope="row" class="govuk-table__header">Applications</th>' in html
+    assert '<td class="govuk-table__cell govuk-table__cell--numeric">35.9%</td>' in html
+    assert "Applications short of the target" in html
+    assert "2026-27 (1 Apr 2026 to 31 Mar 2027)" in html
+    assert "the end of Monday 2 November 2026" in html
+    assert 'href="/reports/funnel.csv"' in html
+    assert 'href="/reports/funnel.xlsx"' in html
+    assert "style=" not in html
+    assert "<script>" not in html
+    assert 'aria-current="page" href="/reports"' in html  # the navigation's Reports section
+
+
+def test_the_filters_reach_the_service_and_the_downloads(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("service_manager"))
+    query = (
+        "from-day=1&from-month=4&from-year=2025&to-day=31&to-month=3&to-year=2026"
+        "&as_of-day=30&as_of-month=4&as_of-year=2026&team=Fostering+East&journey=connected_person_approval"
+    )
+
+    page = client.get(f"/reports/funnel?{query}")
+
+    assert page.status_code == 200
+    assert reports.asked[-1] == {
+        "name": "funnel",
+        "start": date(2025, 4, 1),
+        "end": date(2026, 3, 31),
+        "as_of": date(2026, 4, 30),
+        "team": "Fostering East",
+        "journey": "connected_person_approval",
+    }
+    assert f'href="/reports/funnel.csv?{query.replace("&", "&amp;")}"' in page.text
+    assert 'value="30"' in page.text  # what was typed is shown back
+
+    download = client.get(f"/reports/funnel.csv?{query}")
+    assert reports.asked[-1]["as_of"] == date(2026, 4, 30)
+    assert download.headers["content-type"] == "text/csv; charset=utf-8"
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="funnel-2026-04-01-to-2027-03-31-as-of-2026-04-30.csv"'
+    )
+    assert download.headers["cache-control"] == "no-store"
+    assert download.content.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the file as UTF-8
+    assert download.content.decode("utf-8-sig") == report_files.to_csv(funnel_report(as_of=date(2026, 4, 30)))
+
+
+def test_the_xlsx_download_reads_back(client: TestClient, reports: HandMadeReports) -> None:
+    from openpyxl import load_workbook
+
+    sign_in(client, email_for("team_manager"))
+    r = client.get("/reports/funnel.xlsx?table=target")
+
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert r.headers["content-disposition"].startswith('attachment; filename="funnel-')
+    ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    assert [[c.value for c in row] for row in ws.iter_rows()] == [
+        ["Measure", "Value"],
+        ["Applications needed for 15%", 29],
+        ["Applications received", 23],
+        ["Applications short of the target", 6],
+    ]
+
+
+def test_a_date_that_is_not_a_date_is_shown_against_its_field(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("team_manager"))
+
+    page = client.get("/reports/funnel?as_of-day=31&as_of-month=2&as_of-year=2026")
+
+    assert page.status_code == 400
+    assert '<a href="#as_of-day">As of must be a real date, like 27 3 2026</a>' in page.text
+    assert "govuk-date-input__input govuk-input--width-2 govuk-input--error" in page.text
+    assert reports.asked == []  # nothing computed
+    assert client.get("/reports/funnel.csv?as_of-day=31&as_of-month=2&as_of-year=2026").status_code == 400
+
+
+def test_to_before_from_is_an_error(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("team_manager"))
+
+    page = client.get("/reports/funnel?from-day=1&from-month=4&from-year=2026&to-day=1&to-month=3&to-year=2026")
+
+    assert page.status_code == 400
+    assert "To must be the same as or after From" in page.text
+
+
+def test_unknown_reports_and_formats_are_not_found(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("team_manager"))
+
+    assert client.get("/reports/leakage").status_code == 404
+    assert client.get("/reports/funnel.pdf").status_code == 404
+    assert client.get("/reports/stages/no_such_journey").status_code == 404
+
+
+def test_the_stage_diagram_page(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("service_manager"))
+
+    page = client.get("/reports/stages/foster_carer_approval?as_of-day=1&as_of-month=10&as_of-year=2026")
+
+    assert page.status_code == 200
+    assert reports.asked[-1] == {"journey": "foster_carer_approval", "as_of": date(2026, 10, 1), "team": None}
+    assert 'class="carepath-chart carepath-chart--stages"' in page.text
+    assert "12 open" in page.text
+    assert '<td class="govuk-table__cell govuk-table__cell--numeric">20.5</td>' in page.text
+    assert 'id="journey"' not in page.text  # the journey is the page's own
+    assert client.get("/reports/stages/foster_carer_approval.csv").status_code == 200
+
+
+def test_a_caseworker_is_refused_every_report_page_and_download(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("caseworker"))
+
+    for path in ("/reports", "/reports/funnel", "/reports/funnel.csv", "/reports/stages/foster_carer_approval"):
+        r = client.get(path)
+        assert r.status_code == 403, path
+    assert "Reports" not in client.get("/my-work").text.split("<main")[0]  # no Reports in the navigation
