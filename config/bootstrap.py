@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from carepath.engine.services.panels import PanelService
     from carepath.engine.services.persons import PersonService
     from carepath.engine.services.reads import ReadService
+    from carepath.engine.services.reports import ReportService
     from carepath.notifications.dispatch import SmtpTarget
     from carepath.notifications.routing import Routing
     from carepath.storage.people import PeopleQueries
@@ -257,6 +258,17 @@ class App:
             PeopleQueries(e),
             WorkQueries(e),
         )
+
+    @cached_property
+    def reports(self) -> ReportService:
+        """Authorized reports over the event log as of a day (issue 13), on the read engine."""
+        from carepath.engine.reports import ReportTargets
+        from carepath.engine.services.reports import ReportService
+        from carepath.storage.queries.reports import ReportQueries
+
+        r = self.settings.reports
+        targets = ReportTargets(r.target_conversion, r.a1_threshold_days, r.a2_threshold_days)
+        return ReportService(ReportQueries(self.read_engine), self.workflows, self.clock, targets)
 
     @cached_property
     def directory(self) -> PeopleQueries:

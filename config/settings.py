@@ -70,6 +70,17 @@ class WebSettings(BaseModel):
         return value
 
 
+class ReportSettings(BaseModel):
+    """Targets and thresholds the reports measure against (domain.md §6; ``CAREPATH_REPORTS__*``)."""
+
+    #: The local target for fostering enquiries becoming applications (a fraction: 0.15 is 15%).
+    target_conversion: float = Field(default=0.15, gt=0, le=1)
+    #: The scorecard's A1 and A10 threshold: 14 months, as days (DfE 2013-16).
+    a1_threshold_days: int = Field(default=426, ge=1, le=3650)
+    #: The scorecard's A2 threshold: 4 months, as days (DfE 2013-16).
+    a2_threshold_days: int = Field(default=121, ge=1, le=3650)
+
+
 class Settings(BaseSettings):
     """carepath's configuration."""
 
@@ -87,6 +98,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     catcher: CatcherSettings = CatcherSettings()
     web: WebSettings = WebSettings()
+    reports: ReportSettings = ReportSettings()
     conventions: dict[str, Literal["after", "beginning_with"]] = Field(
         default_factory=lambda: dict(DEFAULT_CONVENTIONS),
         description="counting conventions the regulations leave open; see docs/conventions.md",

@@ -81,6 +81,7 @@ COMMANDS: tuple[str, ...] = (
     "mail.retry",
     "mail.send",
     "mail.digest",
+    "report.read",
 )
 
 # fmt: off
@@ -157,6 +158,7 @@ _TABLE: dict[str, dict[str, Scope]] = {
     "mail.retry":      {"admin": "system"},
     "mail.send":       {"admin": "system", "system": "system"},
     "mail.digest":     {"admin": "system", "system": "system"},
+    "report.read":     {"team_manager": "team", "service_manager": "service"},
 }
 # fmt: on
 

@@ -163,3 +163,131 @@ class Report:
             "filters": dict(self.filters),
             **self.data,
         }
+
+
+# -- what the read models are asked for (engine.services.reports builds these from the journeys) --------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTargets:
+    """The settings a report measures against (``config.settings.ReportSettings``, as plain values)."""
+
+    target_conversion: float = 0.15
+    a1_threshold_days: int = 426
+    a2_threshold_days: int = 121
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """A step a case reaches by one of ``triggers`` on journey ``journey``; its day is the event's
+    ``fact`` (a date fact the event records, e.g. ``application_received_on``) or else its effective day.
+
+    A case reaches a milestone once: the first matching effective event dates it.
+    """
+
+    journey: str
+    key: str
+    label: str
+    triggers: tuple[str, ...]
+    fact: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """Days from one milestone to a later one (a stage's duration), for cases reaching ``end`` in the period."""
+
+    journey: str
+    key: str
+    label: str
+    start: str
+    end: str
+    timescale: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Quantiles:
+    """How many values, their median and 90th percentile (nearest rank), computed by the database."""
+
+    n: int
+    median: float | None
+    p90: float | None
+    max: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExitCount:
+    """Cases of ``journey`` that left at ``stage`` for ``reason``: in the period, and of the period's cohort."""
+
+    journey: str
+    stage: str
+    reason: str
+    in_period: int
+    cohort: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """One effective event of a case a report looks at closely (a scorecard child, an adopter household)."""
+
+    case_id: int
+    ref: str
+    opened_on: date
+    trigger: str
+    effective_on: date
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StateCount:
+    """Open cases of ``journey`` in ``state`` as of the day (for one owner, when asked by worker)."""
+
+    journey: str
+    state: str
+    owner: str | None
+    open: int
+    days: Quantiles
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineCount:
+    """Deadlines of a rule due in the period, as they stood on the as-of day (see ``ReportReads.deadlines``)."""
+
+    journey: str
+    rule: str
+    team: str | None
+    owner: str | None
+    due: int
+    met_on_time: int
+    met_late: int
+    breached: int
+    open_past_due: int
+    open_not_past_due: int
+    open_due_later: int
+    late_days: Quantiles
+
+    @property
+    def rate_on_time(self) -> float | None:
+        """Met on time over due (``None`` when nothing fell due)."""
+        return ratio(self.met_on_time, self.due)
+
+
+def days(start: date | None, end: date | None) -> int | None:
+    """Calendar days from ``start`` to ``end`` (domain.md §6: end minus start), or ``None`` if either is unknown."""
+    return None if start is None or end is None else (end - start).days
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """The arithmetic mean, or ``None`` for none."""
+    return sum(values) / len(values) if values else None
+
+
+def add_months(day: date, n: int) -> date:
+    """``day`` plus ``n`` calendar months, clipped to the month's last day (31 Aug + 6 months: 28/29 Feb)."""
+    y, m = divmod(day.month - 1 + n, 12)
+    return _clip(day.year + y, m + 1, day.day)
+
+
+def _clip(year: int, month: int, d: int) -> date:
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    last = (nxt - timedelta(days=1)).day
+    return date(year, month, min(d, last))

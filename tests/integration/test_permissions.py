@@ -459,6 +459,11 @@ def _token_revoke(w: World, role: str, scope: str) -> list[Call]:
     return [lambda: w.app.accounts.revoke_token(10**6, w.who(role))]
 
 
+def _report_read(w: World, role: str, scope: str) -> list[Call]:
+    team = {"team": "Team A", "other": "Team B"}.get(scope)  # mine: the actor's own scope, no team named
+    return [lambda: w.app.reports.report(w.actor(role), "caseload", team=team)]
+
+
 SPECS: dict[str, Spec] = {
     "case.open": _open,
     "case.fire": _fire,
@@ -502,6 +507,7 @@ SPECS: dict[str, Spec] = {
     "mail.retry": _mail_retry,
     "mail.send": _mail_send,
     "mail.digest": _mail_digest,
+    "report.read": _report_read,
 }
 #: What an allowed call raises instead of succeeding, where the test cannot make it succeed.
 WHEN_ALLOWED: dict[str, type[Exception]] = {
