@@ -82,6 +82,7 @@ _SECTIONS: tuple[tuple[str, str, str | None], ...] = (
     ("Team", "/team", "case.assign"),
     ("Decisions", "/decisions", None),
     ("Panels", "/panels", "panel.add"),
+    ("Reports", "/reports", "report.read"),
     ("Admin", "/admin/users", "user.add"),
 )
 
