@@ -74,7 +74,7 @@ def cell_text(value: Any, kind: str, *, day: Callable[[date], str] = date.isofor
     if isinstance(value, bool):
         return "yes" if value else "no"
     if kind == "int" and isinstance(value, int | float):
-        return f"{value:,.0f}"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"  # a fraction stays one
     if kind == "percent" and isinstance(value, int | float):
         return f"{value * 100:.1f}%"
     if kind == "days" and isinstance(value, int | float):
@@ -106,7 +106,7 @@ def table_lines(t: Table) -> list[str]:
     """One table as aligned text: its title, the header, the rows (numbers to the right)."""
     cols = t.columns
     cells = [[cell_text(row.get(c.key), c.kind) for c in cols] for row in t.rows]
-    widths = [max(len(c.label), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+    widths = [max([len(c.label), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
 
     def line(values: Iterable[str]) -> str:
         parts = [v.rjust(w) if is_numeric(c) else v.ljust(w) for v, w, c in zip(values, widths, cols, strict=True)]
