@@ -390,7 +390,7 @@ class ReportService:
 
     def _plan_changes(self, ask: Ask, d: WorkflowDef) -> list[dict[str, Any]]:
         """Children whose plan changed away from adoption in the period, by RD reason (A5)."""
-        moves = tuple(t.trigger for t in d.transitions if t.dest == "plan_changed")
+        moves = _into(d, "plan_changed")
         when = Milestone(CHILD, "plan_changed", "Plan changed", moves)
         events = self.reads.case_events(ask.as_of, ask.teams, when, ask.period, sorted(set(moves)))
         reasons: dict[str, int] = {}

@@ -153,20 +153,38 @@ class ReportQueries:
 
     def milestones(self, as_of: date, teams: Teams, milestones: Sequence[Milestone]) -> CTE:
         """Per case and milestone reached by ``as_of``: the first and last day it was reached."""
-        whens = [(and_(CASES.c.workflow_id == m.journey, EVENTS.c.trigger.in_(m.triggers)), m) for m in milestones]
-        key = case(*[(cond, literal(m.key, String)) for cond, m in whens], else_=None)
-        dated = [(cond, func.coalesce(self.fact_date(m.fact), EVENTS.c.effective_on)) for cond, m in whens if m.fact]
+        # Which (journey, move) reaches which milestone, as rows: one move may reach several
+        # (a fast track both starts Stage 2 and is the fast track).
+        steps = union_all(
+            *[
+                select(
+                    literal(m.journey, String).label("journey"),
+                    literal(t, String).label("trigger"),
+                    literal(m.key, String).label("milestone"),
+                )
+                for m in milestones
+                for t in m.triggers
+            ]
+        ).subquery("steps")
+        dated = [
+            (
+                and_(steps.c.journey == m.journey, steps.c.milestone == m.key),
+                func.coalesce(self.fact_date(m.fact), EVENTS.c.effective_on),
+            )
+            for m in milestones
+            if m.fact
+        ]
         day = case(*dated, else_=EVENTS.c.effective_on) if dated else EVENTS.c.effective_on
         inner = (
             self.effective(as_of, teams, {m.journey for m in milestones}, {t for m in milestones for t in m.triggers})
-            .add_columns(key.label("milestone"), type_coerce(day, Date).label("day"))
+            .join(steps, and_(steps.c.journey == CASES.c.workflow_id, steps.c.trigger == EVENTS.c.trigger))
+            .add_columns(steps.c.milestone, type_coerce(day, Date).label("day"))
             .subquery("reached")
         )
         r = inner.c
         dims = (r.case_id, r.journey, r.ref, r.opened_on, r.team_id, r.owner_id, r.milestone)
         return (
             select(*dims, func.min(r.day).label("first_on"), func.max(r.day).label("last_on"))
-            .where(r.milestone.is_not(None))
             .group_by(*dims)
             .cte("milestones")
         )
