@@ -20,8 +20,8 @@ from carepath.workflows.loader import load_registry
 from tests.conftest import make_app
 from tests.workflows.helpers import ADMIN, Walker, panel_steps, step
 from tests.workflows.test_child_adoption_pathway import COURT, CPR, MATCH, PLAN, REVIEWS
-from tests.workflows.test_prospective_adopter_approval import STAGE1, STAGE2
 from tests.workflows.test_prospective_adopter_approval import PANEL as ADOPTER_PANEL
+from tests.workflows.test_prospective_adopter_approval import STAGE1, STAGE2
 
 FC = "foster_carer_approval"
 CH = "child_adoption_pathway"
@@ -409,9 +409,9 @@ def test_refusals_and_bad_input(w: Walker) -> None:
     w.app.people.add_user("tm2@carepath.test", "tm2", ["team_manager"], ADMIN)
     w.app.people.add_team("Other", ADMIN, manager="tm2@carepath.test", members=["tm2@carepath.test"])
     reports = w.app.reports
-    with pytest.raises(NotPermitted, match="report.read"):
+    with pytest.raises(NotPermitted, match=r"report\.read"):
         reports.report(w.actor("caseworker"), "funnel")
-    with pytest.raises(NotPermitted, match="report.read"):
+    with pytest.raises(NotPermitted, match=r"report\.read"):
         reports.report(w.actor("tm2@carepath.test"), "funnel", team="Journeys")
     assert reports.report(w.actor("tm2@carepath.test"), "caseload").data["total"] == 0
     sm = w.actor("service_manager")
