@@ -31,8 +31,9 @@ from carepath.entrypoints.report_files import as_date, cell_text
 
 #: Width of every chart's coordinate system; the SVG scales to its container (carepath.css).
 WIDTH = 640
-#: Roughly how wide a character of the 14px label text is, to leave room for labels.
-CHAR = 7.2
+#: Roughly how wide characters of the 14px label text are (a wide system sans, like DejaVu Sans),
+#: to leave room for labels: narrow letters, other lower case, capitals and digits, the rest.
+_NARROW = frozenset("ijlftr.,:;'!|() ")
 BAR = 22
 BAR_GAP = 4
 GROUP_GAP = 14
@@ -104,7 +105,7 @@ def _legend(labels: Sequence[str], y: float) -> tuple[list[str], float]:
     for i, label in enumerate(labels):
         parts.append(_marker(i, x + 5, y + 9))
         parts.append(f'<text x="{x + 16:.1f}" y="{y + 14:.1f}">{escape(label)}</text>')
-        x += 16 + CHAR * len(label) + 24
+        x += 16 + text_width(label) + 24
     parts.append("</g>")
     return parts, 28.0
 
@@ -125,15 +126,27 @@ def _short(date_: date) -> str:
     return f"{date_.day} {date_:%b %Y}"
 
 
+#: Category labels wider than this go on a line of their own above their bars, in full.
+LABEL_ROOM = 180.0
+
+
 def bar_chart(table: Table, title: str | None = None) -> Markup:
     """Horizontal bars: one group per row (the ``x`` column's value as its label), one bar per ``y``
-    series, each bar labelled with its value (and its series' name when there are several)."""
+    series, each bar labelled with its value (and its series' name when there are several).
+
+    Short category labels sit to the left of their bars; when one is too long for that, every label
+    goes on its own line above its bars instead, so none is cut.
+    """
     cid = chart_id(table.key)
     x = _column(table, table.x)
     series = [_column(table, k) for k in table.y]
     labels = [_x_label(r.get(x.key), x) for r in table.rows]
-    left = min(230.0, max(60.0, CHAR * max((len(s) for s in labels), default=4) + 12))
-    right = 24 + CHAR * max((len(_bar_label(r.get(s.key), s, series)) for r in table.rows for s in series), default=4)
+    widest = max((text_width(s) for s in labels), default=30.0)
+    above = widest > LABEL_ROOM
+    left = 8.0 if above else max(60.0, widest + 14)
+    right = 16 + max(
+        (text_width(_bar_label(r.get(s.key), s, series)) for r in table.rows for s in series), default=30.0
+    )
     span = max(40.0, WIDTH - left - right)
     top = max(1.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series))
     body, y = _legend([s.label for s in series], 4.0)
@@ -141,10 +154,17 @@ def bar_chart(table: Table, title: str | None = None) -> Markup:
     group = len(series) * BAR + (len(series) - 1) * BAR_GAP
     axis_top = y - 4
     for row, label in zip(table.rows, labels, strict=True):
-        body.append(
-            f'<text class="carepath-chart__category" x="{left - 8:.1f}" y="{y + group / 2 + 5:.1f}" '
-            f'text-anchor="end">{escape(_fit(label, left))}</text>'
-        )
+        if above:
+            body.append(
+                f'<text class="carepath-chart__category" x="{left:.1f}" y="{y + 14:.1f}">'
+                f"{escape(_fit(label, WIDTH))}</text>"
+            )
+            y += 20
+        else:
+            body.append(
+                f'<text class="carepath-chart__category" x="{left - 8:.1f}" y="{y + group / 2 + 5:.1f}" '
+                f'text-anchor="end">{escape(label)}</text>'
+            )
         for i, s in enumerate(series):
             value = _number(row.get(s.key))
             w = 0.0 if value is None else span * abs(value) / top
@@ -159,9 +179,10 @@ def bar_chart(table: Table, title: str | None = None) -> Markup:
             y += BAR + BAR_GAP
         y += GROUP_GAP - BAR_GAP
     height = y + 4
-    body.append(
-        f'<line class="carepath-chart__axis" x1="{left:.1f}" y1="{axis_top:.1f}" x2="{left:.1f}" y2="{y - 6:.1f}"/>'
-    )
+    if not above:  # a baseline beside the labels; above them, it would run through their text
+        body.append(
+            f'<line class="carepath-chart__axis" x1="{left:.1f}" y1="{axis_top:.1f}" x2="{left:.1f}" y2="{y - 6:.1f}"/>'
+        )
     desc = _describe(table, x, series, _short)
     return _svg(cid, title or table.title, desc, height, body, "carepath-chart--bar")
 
@@ -171,10 +192,26 @@ def _bar_label(value: Any, column: Column, series: Sequence[Column]) -> str:
     return f"{column.label}: {text}" if len(series) > 1 else text
 
 
+def text_width(text: str) -> float:
+    """About how many pixels ``text`` takes at 14px (an estimate on the wide side: labels must fit)."""
+    width = 0.0
+    for ch in text:
+        if ch in _NARROW:
+            width += 4.8
+        elif ch.isupper() or ch.isdigit() or ch in "%mw":
+            width += 10.0
+        else:
+            width += 8.2
+    return width
+
+
 def _fit(label: str, room: float) -> str:
     """A category label cut to the room it has (the full text is in the table and the desc)."""
-    most = max(4, int((room - 12) / CHAR))
-    return label if len(label) <= most else label[: most - 1] + "…"
+    if text_width(label) <= room - 14:
+        return label
+    while label and text_width(label + "…") > room - 14:
+        label = label[:-1]
+    return label.rstrip() + "…"
 
 
 def line_chart(table: Table, title: str | None = None) -> Markup:
@@ -251,14 +288,19 @@ def chart(table: Table) -> Markup | None:
 
 # -- the stage diagram ------------------------------------------------------------------------
 
-BOX_W, BOX_H, BOX_GAP_X, BOX_GAP_Y, PER_ROW = 176.0, 92.0, 36.0, 44.0, 3
+BOX_W, BOX_H, BOX_GAP_X, BOX_GAP_Y, PER_ROW = 188.0, 92.0, 28.0, 44.0, 3
 
 
-def _wrap(text: str, most: int) -> list[str]:
-    """At most two lines of at most ``most`` characters (cut with an ellipsis beyond)."""
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > most:
+def _wrap(text: str, room: float) -> list[str]:
+    """At most two lines that fit ``room`` pixels of bold text (the second cut with an ellipsis)."""
+    bold = 1.2  # bold text is wider
+
+    def fits(line: str) -> bool:
+        return text_width(line) * bold <= room
+
+    lines, line = [], ""
+    for word in text.split():
+        if line and not fits(f"{line} {word}"):
             lines.append(line)
             line = word
         else:
@@ -266,7 +308,12 @@ def _wrap(text: str, most: int) -> list[str]:
     lines.append(line)
     if len(lines) > 2:
         lines = [lines[0], " ".join(lines[1:])]
-    return [ln if len(ln) <= most else ln[: most - 1] + "…" for ln in lines]
+    out = []
+    for ln in lines:
+        while not fits(ln) and len(ln) > 1:
+            ln = ln[:-2].rstrip() + "…"
+        out.append(ln)
+    return out
 
 
 def _box(row: Mapping[str, Any], n: int, bx: float, by: float) -> list[str]:
@@ -278,7 +325,7 @@ def _box(row: Mapping[str, Any], n: int, bx: float, by: float) -> list[str]:
         f'<rect class="carepath-stage{busy}" x="{bx:.1f}" y="{by:.1f}" '
         f'width="{BOX_W:.0f}" height="{BOX_H:.0f}" rx="4"/>'
     ]
-    for k, line in enumerate(_wrap(f"{n}. {label}", 24)):
+    for k, line in enumerate(_wrap(f"{n}. {label}", BOX_W - 16)):
         out.append(
             f'<text class="carepath-stage__label" x="{bx + 10:.1f}" y="{by + 20 + 17 * k:.1f}">{escape(line)}</text>'
         )

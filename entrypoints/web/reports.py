@@ -229,7 +229,7 @@ def _page(
         typed=f.typed,
         show_period=show_period,
         summary=_summary(report, show_period) if report is not None else [],
-        tables=[_table_view(t) for t in report.tables] if report is not None else [],
+        tables=[_table_view(t, chart=diagram is None) for t in report.tables] if report is not None else [],
         diagram=diagram,
         downloads=[(f"{downloads_base}.csv{suffix}", "CSV"), (f"{downloads_base}.xlsx{suffix}", "Excel (XLSX)")],
         team_options=_team_options(app, actor),
@@ -289,7 +289,8 @@ class TableView:
     chart: Markup | None
 
 
-def _table_view(t: Table) -> TableView:
+def _table_view(t: Table, *, chart: bool = True) -> TableView:
+    """The table for the page; ``chart``: with its own chart (not under a stage diagram, which draws it)."""
     numeric = [report_files.is_numeric(c) for c in t.columns]
     rows = [
         [
@@ -299,7 +300,8 @@ def _table_view(t: Table) -> TableView:
         for row in t.rows
     ]
     headers = [(c.label, n) for c, n in zip(t.columns, numeric, strict=True)]
-    return TableView(t.key, charts.chart_id(t.key) + "-table", t.title, t.caption, headers, rows, charts.chart(t))
+    drawn = charts.chart(t) if chart else None
+    return TableView(t.key, charts.chart_id(t.key) + "-table", t.title, t.caption, headers, rows, drawn)
 
 
 def _download(report: Report, fmt: str, table: str | None, stem: str) -> Response:
