@@ -95,15 +95,21 @@ def _marker(series: int, x: float, y: float, size: float = 5.0) -> str:
     return f'<polygon {cls} points="{pts}"/>'
 
 
-def _legend(labels: Sequence[str], y: float) -> tuple[list[str], float]:
-    """A legend line: each series' marker (shape and colour) and its name. Returns the parts and the
-    height used (nothing for a single series: its name is in the title)."""
+def _legend(labels: Sequence[str], y: float, *, swatch: bool = False) -> tuple[list[str], float]:
+    """A legend line: each series' marker (shape and colour; for bars, a swatch of its colour) and its
+    name. Returns the parts and the height used (nothing for a single series: the title names it)."""
     if len(labels) < 2:
         return [], 0.0
     parts: list[str] = ['<g class="carepath-chart__legend">']
     x = 8.0
     for i, label in enumerate(labels):
-        parts.append(_marker(i, x + 5, y + 9))
+        if swatch:
+            parts.append(
+                f'<rect class="carepath-chart__bar carepath-chart__series--{i + 1}" x="{x:.1f}" y="{y + 3:.1f}" '
+                'width="12" height="12"/>'
+            )
+        else:
+            parts.append(_marker(i, x + 5, y + 9))
         parts.append(f'<text x="{x + 16:.1f}" y="{y + 14:.1f}">{escape(label)}</text>')
         x += 16 + text_width(label) + 24
     parts.append("</g>")
@@ -140,6 +146,8 @@ def bar_chart(table: Table, title: str | None = None) -> Markup:
     cid = chart_id(table.key)
     x = _column(table, table.x)
     series = [_column(table, k) for k in table.y]
+    if len(series) >= STACK_FROM:
+        return _stacked_chart(table, x, series, title)
     labels = [_x_label(r.get(x.key), x) for r in table.rows]
     widest = max((text_width(s) for s in labels), default=30.0)
     above = widest > LABEL_ROOM
@@ -149,7 +157,7 @@ def bar_chart(table: Table, title: str | None = None) -> Markup:
     )
     span = max(40.0, WIDTH - left - right)
     top = max(1.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series))
-    body, y = _legend([s.label for s in series], 4.0)
+    body, y = _legend([s.label for s in series], 4.0, swatch=True)
     y += 8.0
     group = len(series) * BAR + (len(series) - 1) * BAR_GAP
     axis_top = y - 4
@@ -185,6 +193,63 @@ def bar_chart(table: Table, title: str | None = None) -> Markup:
         )
     desc = _describe(table, x, series, _short)
     return _svg(cid, title or table.title, desc, height, body, "carepath-chart--bar")
+
+
+#: From this many series, bars are drawn stacked, one bar a row: the series are parts of a whole
+#: (compliance: met on time, met late, breached), and one bar per part would make a very long chart.
+STACK_FROM = 3
+
+
+def _stacked_chart(table: Table, x: Column, series: Sequence[Column], title: str | None) -> Markup:
+    """One bar per row made of a segment per series, labelled with every part's name and value
+    (the segments' colours are in the legend; the words carry the figures)."""
+    labels = [_x_label(r.get(x.key), x) for r in table.rows]
+    widest = max((text_width(s) for s in labels), default=30.0)
+    left = min(LABEL_ROOM, max(60.0, widest + 14))
+    texts = [", ".join(_bar_label(r.get(s.key), s, series) for s in series) for r in table.rows]
+    right = 16 + max((text_width(t) for t in texts), default=30.0)
+    above = widest > LABEL_ROOM or WIDTH - left - right < 200  # too little room for the bars: labels above
+    if above:
+        left, right = 8.0, 16.0
+    span = max(40.0, WIDTH - left - right)
+    sums = [sum(abs(_number(r.get(s.key)) or 0.0) for s in series) for r in table.rows]
+    top = max([1.0, *sums])
+    body, y = _legend([s.label for s in series], 4.0, swatch=True)
+    y += 8.0
+    for row, label, text, total in zip(table.rows, labels, texts, sums, strict=True):
+        if above:
+            body.append(
+                f'<text class="carepath-chart__category" x="{left:.1f}" y="{y + 14:.1f}">'
+                f"{escape(_fit(label, WIDTH))}</text>"
+            )
+            y += 20
+        else:
+            body.append(
+                f'<text class="carepath-chart__category" x="{left - 8:.1f}" y="{y + BAR / 2 + 5:.1f}" '
+                f'text-anchor="end">{escape(label)}</text>'
+            )
+        cx = left
+        for i, s in enumerate(series):
+            w = span * abs(_number(row.get(s.key)) or 0.0) / top
+            if w > 0:
+                body.append(
+                    f'<rect class="carepath-chart__bar carepath-chart__series--{i + 1}" x="{cx:.1f}" '
+                    f'y="{y:.1f}" width="{w:.1f}" height="{BAR}"/>'
+                )
+            cx += w
+        if above:
+            y += BAR + 2
+            body.append(f'<text class="carepath-chart__value" x="{left:.1f}" y="{y + 14:.1f}">{escape(text)}</text>')
+            y += 20
+        else:
+            body.append(
+                f'<text class="carepath-chart__value" x="{left + span * total / top + 6:.1f}" '
+                f'y="{y + BAR / 2 + 5:.1f}">{escape(text)}</text>'
+            )
+            y += BAR
+        y += GROUP_GAP
+    desc = _describe(table, x, series, _short)
+    return _svg(chart_id(table.key), title or table.title, desc, y + 4, body, "carepath-chart--bar")
 
 
 def _bar_label(value: Any, column: Column, series: Sequence[Column]) -> str:

@@ -415,3 +415,36 @@ def test_a_caseworker_is_refused_every_report_page_and_download(client: TestClie
         r = client.get(path)
         assert r.status_code == 403, path
     assert "Reports" not in client.get("/my-work").text.split("<main")[0]  # no Reports in the navigation
+
+
+def test_three_series_or_more_are_parts_of_one_stacked_bar_labelled_in_words() -> None:
+    table = Table(
+        "by_rule",
+        "By deadline rule",
+        (
+            Column("rule", "Rule"),
+            Column("on_time", "Met on time", "int"),
+            Column("late", "Met late", "int"),
+            Column("breached", "Breached", "int"),
+        ),
+        (
+            {"rule": "FS17", "on_time": 199, "late": 33, "breached": 40},
+            {"rule": "FS4", "on_time": 2, "late": 0, "breached": 0},
+        ),
+        "bar",
+        "rule",
+        ("on_time", "late", "breached"),
+    )
+    svg = str(charts.bar_chart(table))
+
+    values = re.findall(r'<text class="carepath-chart__value"[^>]*>([^<]*)</text>', svg)
+    assert values == ["Met on time: 199, Met late: 33, Breached: 40", "Met on time: 2, Met late: 0, Breached: 0"]
+    bars = re.findall(
+        r'<rect class="carepath-chart__bar carepath-chart__series--(\d)" x="([\d.]+)"[^>]* width="([\d.]+)"', svg
+    )
+    parts = [(n, float(x), float(w)) for n, x, w in bars if float(w) != 12]  # the legend's swatches are 12 wide
+    assert [n for n, _, _ in parts] == ["1", "2", "3", "1"]  # FS4's empty parts are not drawn
+    (_, x1, w1), (_, x2, w2), (_, x3, w3) = parts[:3]
+    assert x2 == pytest.approx(x1 + w1, abs=0.1)  # end to end
+    assert x3 == pytest.approx(x2 + w2, abs=0.1)
+    assert w2 / w1 == pytest.approx(33 / 199, abs=0.01)
