@@ -444,7 +444,7 @@ def test_three_series_or_more_are_parts_of_one_stacked_bar_labelled_in_words() -
     )
     parts = [(n, float(x), float(w)) for n, x, w in bars if float(w) != 12]  # the legend's swatches are 12 wide
     assert [n for n, _, _ in parts] == ["1", "2", "3", "1"]  # FS4's empty parts are not drawn
-    (_, x1, w1), (_, x2, w2), (_, x3, w3) = parts[:3]
+    (_, x1, w1), (_, x2, w2), (_, x3, _) = parts[:3]
     assert x2 == pytest.approx(x1 + w1, abs=0.1)  # end to end
     assert x3 == pytest.approx(x2 + w2, abs=0.1)
     assert w2 / w1 == pytest.approx(33 / 199, abs=0.01)
