@@ -156,7 +156,7 @@ def bar_chart(table: Table, title: str | None = None) -> Markup:
         (text_width(_bar_label(r.get(s.key), s, series)) for r in table.rows for s in series), default=30.0
     )
     span = max(40.0, WIDTH - left - right)
-    top = max(1.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series))
+    top = max([1.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series)])
     body, y = _legend([s.label for s in series], 4.0, swatch=True)
     y += 8.0
     group = len(series) * BAR + (len(series) - 1) * BAR_GAP
@@ -343,7 +343,9 @@ def _y_axis(left: float, top: float, height: float, most: float, column: Column)
 
 
 def chart(table: Table) -> Markup | None:
-    """The table's own chart (``Table.chart``), or ``None`` when it asks for none."""
+    """The table's own chart (``Table.chart``), or ``None`` when it asks for none or has no rows."""
+    if not table.rows:
+        return None
     if table.chart == "bar" and table.y:
         return bar_chart(table)
     if table.chart == "line" and table.y:

@@ -41,6 +41,11 @@ PAGES: tuple[tuple[str, str | None], ...] = (
     ("/admin/users", "user.read"),
     ("/admin/calendar", "calendar.change"),
     ("/admin/viewers", "case.viewers"),
+    ("/reports", "report.read"),
+    ("/reports/funnel", "report.read"),
+    ("/reports/scorecard.csv", "report.read"),
+    ("/reports/compliance.xlsx", "report.read"),
+    ("/reports/stages/foster_carer_approval", "report.read"),
 )
 API: tuple[tuple[str, str], ...] = (
     ("/api/v1/cases", "case.list"),

@@ -448,3 +448,11 @@ def test_three_series_or_more_are_parts_of_one_stacked_bar_labelled_in_words() -
     assert x2 == pytest.approx(x1 + w1, abs=0.1)  # end to end
     assert x3 == pytest.approx(x2 + w2, abs=0.1)
     assert w2 / w1 == pytest.approx(33 / 199, abs=0.01)
+
+
+def test_a_table_with_no_rows_has_no_chart_and_says_so(client: TestClient, reports: HandMadeReports) -> None:
+    empty = Table("none", "Nothing yet", (Column("a", "A"), Column("n", "N", "int")), (), "bar", "a", ("n",))
+
+    assert charts.chart(empty) is None
+    assert 'role="img"' in str(charts.bar_chart(empty))  # drawn on its own, still a (blank) chart, not an error
+    assert report_files.to_text(Report("x", "X", YEAR, AS_OF, {}, (empty,))).endswith("Nothing yet\nA  N\n(none)\n")
