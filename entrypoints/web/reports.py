@@ -229,6 +229,7 @@ def _page(
         typed=f.typed,
         show_period=show_period,
         summary=_summary(report, show_period) if report is not None else [],
+        key_figures=key_figures(report) if report is not None else [],
         tables=[_table_view(t, chart=diagram is None) for t in report.tables] if report is not None else [],
         diagram=diagram,
         downloads=[(f"{downloads_base}.csv{suffix}", "CSV"), (f"{downloads_base}.xlsx{suffix}", "Excel (XLSX)")],
@@ -274,6 +275,50 @@ def _summary(report: Report, show_period: bool) -> list[tuple[str, str]]:
         if value:
             rows.append((_sentence(key.replace("_", " ")), str(value)))
     return rows
+
+
+def key_figures(report: Report) -> list[tuple[str, str]]:
+    """The answers a manager comes for, in words, from the report's ``data`` (also in its tables):
+    the funnel's applications against the target; the scorecard's A1, A10 and A2 averages."""
+    data = report.data
+    if report.name == "funnel" and "applications_needed_for_target" in data:
+        target = data.get("target_conversion")
+        aim = f" to convert {target * 100:g}% of them" if isinstance(target, int | float) else ""
+        return [
+            ("Enquiries in the period", _count(data.get("enquiries"))),
+            ("Applications received", _count(data.get("applications"))),
+            (f"Applications needed{aim}", _count(data.get("applications_needed_for_target"))),
+            ("More applications needed", _count(data.get("applications_short_of_target"))),
+        ]
+    if report.name == "scorecard" and isinstance(data.get("averages"), Mapping):
+        averages, thresholds = data["averages"], data.get("thresholds") or {}
+        counts = data.get("counts") or {}
+        out = []
+        for key, label in (
+            ("a1_days", "A1: entering care to moving in with the adoptive family"),
+            ("a10_days", "A10: as A1, from the placement with foster carers who adopt"),
+            ("a2_days", "A2: authority to place to the match decision"),
+        ):
+            out.append((label, _average(averages.get(key), thresholds.get(key), counts.get(key))))
+        return out
+    return []
+
+
+def _count(value: Any) -> str:
+    return report_files.cell_text(value, "int")
+
+
+def _average(days: Any, threshold: Any, children: Any) -> str:
+    """``463 days on average over 3 children (threshold 426 days: above it)``."""
+    if not isinstance(days, int | float):
+        return "No child adopted in the period"
+    text = f"{report_files.cell_text(days, 'days')} days on average"
+    if isinstance(children, int):
+        text += f" over {children} {'child' if children == 1 else 'children'}"
+    if isinstance(threshold, int | float):
+        verdict = "within it" if days <= threshold else "above it"
+        text += f" (threshold {report_files.cell_text(threshold, 'days')} days: {verdict})"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
