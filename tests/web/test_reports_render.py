@@ -100,7 +100,13 @@ def funnel_report(as_of: date = AS_OF, period: Period = YEAR, filters: dict[str,
         as_of=as_of,
         filters=filters or {},
         tables=(steps, leakage, timeliness, target),
-        data={"enquiries": 191, "applications_needed_for_target": 29, "applications_short_of_target": 6},
+        data={
+            "target_conversion": 0.15,
+            "enquiries": 191,
+            "applications": 23,
+            "applications_needed_for_target": 29,
+            "applications_short_of_target": 6,
+        },
     )
 
 
@@ -306,6 +312,15 @@ def test_a_manager_reads_the_funnel_with_charts_tables_and_downloads(
     assert '<th scope="row" class="govuk-table__header">Applications</th>' in html
     assert '<td class="govuk-table__cell govuk-table__cell--numeric">35.9%</td>' in html
     assert "Applications short of the target" in html
+    key = re.search(r"Key figures</h2>(.*?)</dl>", html, re.S)
+    assert key is not None
+    pairs = re.findall(r'__key">([^<]*)</dt>\s*<dd class="govuk-summary-list__value">([^<]*)</dd>', key.group(1))
+    assert pairs == [
+        ("Enquiries in the period", "191"),
+        ("Applications received", "23"),
+        ("Applications needed to convert 15% of them", "29"),
+        ("More applications needed", "6"),
+    ]
     assert "2026-27 (1 Apr 2026 to 31 Mar 2027)" in html
     assert "the end of Monday 2 November 2026" in html
     assert 'href="/reports/funnel.csv"' in html
