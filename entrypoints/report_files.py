@@ -142,7 +142,8 @@ def chosen_tables(report: Report, key: str | None) -> tuple[Table, ...]:
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def _csv_header(column: Column) -> str:
+def csv_header(column: Column) -> str:
+    """A column's CSV header: its label, with ``(%)`` for a percent column (its values are percents)."""
     return f"{column.label} (%)" if column.kind == "percent" else column.label
 
 
@@ -170,7 +171,7 @@ def to_csv(report: Report, table: str | None = None) -> str:
             if i:
                 writer.writerow([])
             writer.writerow([_csv_value(t.title, "text")])
-        writer.writerow([_csv_value(_csv_header(c), "text") for c in t.columns])
+        writer.writerow([_csv_value(csv_header(c), "text") for c in t.columns])
         for row in t.rows:
             writer.writerow([_csv_value(row.get(c.key), c.kind) for c in t.columns])
     return buffer.getvalue()
