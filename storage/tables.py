@@ -120,6 +120,8 @@ EVENTS = Table(
     Column("payload", JSONType, nullable=False),
     UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),  # also the index of case_id
     Index("ix_case_event_actor", "actor_id"),
+    # Reports (migration 0011): a move's events across cases, and a case's corrections by one probe.
+    Index("ix_case_event_trigger", "trigger", "case_id"),
 )
 
 COUNTERS = Table(
@@ -155,6 +157,8 @@ DEADLINES = Table(
     Index("ix_deadline_status_due", "status", "due_on"),
     Index("ix_deadline_team_due", "status", "team_id", "due_on"),
     Index("ix_deadline_owner_due", "status", "owner_id", "due_on"),
+    # Compliance reports (migration 0011): the deadlines due in a period, whatever their status.
+    Index("ix_deadline_due", "due_on"),
 )
 
 #: Planned alerts; the sweep claims rows with ``fire_at <= now`` and ``fired_at`` unset.
