@@ -10,10 +10,10 @@
 Every figure comes from ``app.reports`` (``engine.services.reports.ReportService``), which checks
 who may read it (``report.read``: team managers for their teams, service managers and
 administrators for the service). The period defaults to the financial year of ``--as-of`` (today
-by default); the scorecard's to the three years ending the last 31 March. ``--format json`` prints
-``Report.to_json()``; csv and xlsx are laid out by ``entrypoints.report_files``. XLSX is a binary
-file: it needs ``--output FILE`` (``--output -`` writes it to standard output unless that is a
-terminal).
+by default); the scorecard's to the three years ending the last 31 March. ``--format json`` (or
+``--json``, as for every read) prints ``Report.to_json()``; csv and xlsx are laid out by
+``entrypoints.report_files``. XLSX is a binary file: it needs ``--output FILE`` (``--output -``
+writes it to standard output unless that is a terminal).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ TableKey = Annotated[
     str | None, typer.Option("--table", help="Only this table, by its key (an unknown key is refused with the list).")
 ]
 By = Annotated[str | None, typer.Option("--by", help="Acting user's email (default $CAREPATH_USER).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (the same as --format json).")]
 
 #: The one-line help of each report, as `carepath report --help` lists them.
 HELP = {
@@ -155,8 +156,9 @@ def _command(name: str) -> None:
         output: Output = None,
         table: TableKey = None,
         by: By = None,
+        json_: Json = False,
     ) -> None:
-        _run(name, from_, to, as_of, team, journey, fmt, output, table, by)
+        _run(name, from_, to, as_of, team, journey, "json" if json_ else fmt, output, table, by)
 
     command.__doc__ = HELP[name]
     command.__name__ = f"report_{name}"
@@ -176,8 +178,10 @@ def report_stages(
     output: Output = None,
     table: TableKey = None,
     by: By = None,
+    json_: Json = False,
 ) -> None:
     """A journey's stages in order: the open cases in each and the median days they have spent there."""
+    fmt = "json" if json_ else fmt
     choice(fmt, FORMATS, "--format")
     report = get_app().reports.stages(actor(by), journey, as_of=parse_date(as_of, "--as-of"), team=team)
     emit(report, fmt, output, table)

@@ -137,3 +137,8 @@ def test_a_caseworker_is_refused(cli: Cli) -> None:
     line = one_error(cli("report", "funnel", "--by", email_for("caseworker")))
 
     assert "report.read" in line or "reports" in line, line
+
+
+def test_json_flag_is_format_json(cli: Cli) -> None:
+    assert ok(cli, "report", "funnel", "--json", *TM) == ok(cli, "report", "funnel", "--format", "json", *TM)
+    assert json.loads(ok(cli, "report", "stages", "foster_carer_approval", "--json", *TM))["report"] == "stages"

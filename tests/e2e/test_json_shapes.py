@@ -262,6 +262,14 @@ def _exact(keys: set[str]) -> Callable[[Any], Found]:
 
 DUE = frozenset({"ref", "workflow", "owner", "team"})
 
+
+def _report(d: Any) -> Found:
+    """A report (``Report.to_json``): what it covers, as days, then its own figures (issue 13)."""
+    assert {"report", "title", "from", "to", "as_of", "filters"} <= set(d), sorted(d)
+    assert all(_is_day(d[k]) for k in ("from", "to", "as_of")), d
+    return []
+
+
 #: Every read command with ``--json``: its words, then how to find its nouns. ``{ref}``, ``{person}``
 #: and ``{caught}`` are filled from the seeded database.
 READS: list[tuple[tuple[str, ...], Callable[[Any], Found]]] = [
@@ -301,6 +309,8 @@ READS: list[tuple[tuple[str, ...], Callable[[Any], Found]]] = [
     (("people", "codes"), _exact({"roles", "sex", "ethnicity"})),
     (("case", "viewers", "{ref}", "--by", ADMIN), lambda d: _page(d, "case_view")),
     (("demo", "show"), _demo),
+    *((("report", name), _report) for name in ("funnel", "adopters", "scorecard", "compliance", "caseload")),
+    (("report", "stages", "foster_carer_approval"), _report),
 ]
 #: Reads that act for nobody (no ``--by``): the clock, the schema, the journeys, the calendar, code lists.
 NO_ACTOR: set[Any] = {"today", "db", "workflows", ("calendar", "due"), ("calendar", "working-day"), ("people", "codes")}
