@@ -14,7 +14,7 @@ authorizes and assembles.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -263,12 +263,65 @@ class DeadlineCount:
     open_past_due: int
     open_not_past_due: int
     open_due_later: int
-    late_days: Quantiles
+    #: How late the deadlines met late were: days late -> how many.
+    late: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def rate_on_time(self) -> float | None:
         """Met on time over due (``None`` when nothing fell due)."""
         return ratio(self.met_on_time, self.due)
+
+    @property
+    def late_days(self) -> Quantiles:
+        """Median, 90th percentile and most days late of those met late."""
+        return weighted_quantiles(self.late)
+
+
+#: The counts of a ``DeadlineCount``, which add up across rules, teams and workers.
+DEADLINE_COUNTS = (
+    "due",
+    "met_on_time",
+    "met_late",
+    "breached",
+    "open_past_due",
+    "open_not_past_due",
+    "open_due_later",
+)
+
+
+def combine(
+    counts: Sequence[DeadlineCount], key: Callable[[DeadlineCount], tuple[str, str, str | None, str | None]]
+) -> list[DeadlineCount]:
+    """``counts`` added up by ``key`` (journey, rule, team, owner): per rule, per team, per worker."""
+    out: dict[tuple[str, str, str | None, str | None], DeadlineCount] = {}
+    for c in counts:
+        k = key(c)
+        got = out.get(k)
+        late = dict(got.late) if got is not None else {}
+        for d, n in c.late.items():
+            late[d] = late.get(d, 0) + n
+        sums = {n: getattr(c, n) + (getattr(got, n) if got is not None else 0) for n in DEADLINE_COUNTS}
+        out[k] = DeadlineCount(k[0], k[1], k[2], k[3], **sums, late=late)
+    return [out[k] for k in sorted(out, key=lambda k: tuple(x or "" for x in k))]
+
+
+def weighted_quantiles(counts: Mapping[int, int]) -> Quantiles:
+    """Median, 90th percentile (nearest rank) and most of values given as value -> how many."""
+    n = sum(counts.values())
+    if not n:
+        return Quantiles(0, None, None, None)
+    ordered = sorted(counts.items())
+
+    def at(rank: int) -> float:
+        seen = 0
+        for value, k in ordered:
+            seen += k
+            if seen >= rank:
+                return float(value)
+        return float(ordered[-1][0])
+
+    mid = (at((n + 1) // 2) + at(n // 2 + 1)) / 2
+    return Quantiles(n, mid, at((9 * n + 9) // 10), float(ordered[-1][0]))
 
 
 def days(start: date | None, end: date | None) -> int | None:

@@ -121,7 +121,7 @@ EVENTS = Table(
     UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),  # also the index of case_id
     Index("ix_case_event_actor", "actor_id"),
     # Reports (migration 0011): a move's events across cases, and a case's corrections by one probe.
-    Index("ix_case_event_trigger", "trigger", "case_id"),
+    Index("ix_case_event_trigger", "trigger", "case_id", "recorded_at"),
 )
 
 COUNTERS = Table(

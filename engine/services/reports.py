@@ -45,6 +45,7 @@ from carepath.engine.reports import (
     Stretch,
     Table,
     add_months,
+    combine,
     days,
     financial_year,
     mean,
@@ -82,12 +83,14 @@ class ReportReads(Protocol):
     """What the report read models answer (``storage.queries.reports.ReportQueries``)."""
 
     def team_id(self, name: str) -> int: ...
-    def milestone_counts(
-        self, as_of: date, teams: Teams, milestones: Sequence[Milestone], period: Period
-    ) -> dict[tuple[str, str], tuple[int, int]]: ...
-    def stretches(
-        self, as_of: date, teams: Teams, milestones: Sequence[Milestone], stretches: Sequence[Stretch], period: Period
-    ) -> dict[tuple[str, str], Quantiles]: ...
+    def reached(
+        self,
+        as_of: date,
+        teams: Teams,
+        milestones: Sequence[Milestone],
+        stretches: Sequence[Stretch],
+        period: Period,
+    ) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[tuple[str, str], Quantiles]]: ...
     def exits(
         self, as_of: date, teams: Teams, ends: Mapping[str, tuple[Sequence[str], Sequence[str]]], period: Period
     ) -> list[ExitCount]: ...
@@ -95,11 +98,15 @@ class ReportReads(Protocol):
         self, as_of: date, teams: Teams, when: Milestone, period: Period, triggers: Sequence[str]
     ) -> list[CaseEvent]: ...
     def states(
-        self, as_of: date, teams: Teams, terminal: Mapping[str, Sequence[str]], *, by_owner: bool = False
+        self,
+        as_of: date,
+        teams: Teams,
+        terminal: Mapping[str, Sequence[str]],
+        *,
+        by_owner: bool = False,
+        among: Sequence[Milestone] = (),
     ) -> list[StateCount]: ...
-    def deadlines(
-        self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period, by: Sequence[str]
-    ) -> list[DeadlineCount]: ...
+    def deadlines(self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period) -> list[DeadlineCount]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +249,8 @@ class ReportService:
     def _funnel(self, ask: Ask) -> Report:
         steps = {j: _funnel_steps(self._def(j)) for j in ask.journeys}
         milestones = [m for ms in steps.values() for m in ms]
-        counts = self.reads.milestone_counts(ask.as_of, ask.teams, milestones, ask.period)
         stretches = [s for j in ask.journeys for s in _funnel_stretches(self._def(j))]
-        durations = self.reads.stretches(ask.as_of, ask.teams, milestones, stretches, ask.period)
+        counts, durations = self.reads.reached(ask.as_of, ask.teams, milestones, stretches, ask.period)
         exits = self.reads.exits(ask.as_of, ask.teams, {j: _exits(self._def(j)) for j in ask.journeys}, ask.period)
         per_journey = {j: _step_rows(ms, counts) for j, ms in steps.items()}
         total = _combined(per_journey)
@@ -296,10 +302,9 @@ class ReportService:
         d = self._def(ADOPTERS)
         steps = _adopter_steps(d)
         fast = [m for m in steps if m.key == "fast_track"]
-        counts = self.reads.milestone_counts(ask.as_of, ask.teams, steps, ask.period)
-        rows = _step_rows([m for m in steps if m.key != "fast_track"], counts)
         stretches = _adopter_stretches(d)
-        durations = self.reads.stretches(ask.as_of, ask.teams, steps, stretches, ask.period)
+        counts, durations = self.reads.reached(ask.as_of, ask.teams, steps, stretches, ask.period)
+        rows = _step_rows([m for m in steps if m.key != "fast_track"], counts)
         exits = self.reads.exits(ask.as_of, ask.teams, {ADOPTERS: _exits(d)}, ask.period)
         timely = self._adopter_timeliness(ask, steps)
         fast_count = counts.get((ADOPTERS, "fast_track"), (0, 0))
@@ -379,7 +384,12 @@ class ReportService:
 
     def _waiting(self, ask: Ask) -> dict[str, Any]:
         journeys = {j: _terminal(self._def(j)) for j in (CHILD, ADOPTERS) if j in self.workflows.ids()}
-        states = self.reads.states(ask.as_of, ask.teams, journeys)
+        among = [  # only cases that ever had authority to place, or were ever approved
+            Milestone(j, "ever", "", _into(self._def(j), state))
+            for j, state in ((CHILD, "authority_to_place"), (ADOPTERS, "approved"))
+            if j in journeys and _into(self._def(j), state)
+        ]
+        states = self.reads.states(ask.as_of, ask.teams, journeys, among=among)
         kids = [s for s in states if s.journey == CHILD and s.state in CHILD_WAITING]
         families = [s for s in states if s.journey == ADOPTERS and s.state in FAMILIES_WAITING]
         return {
@@ -404,9 +414,10 @@ class ReportService:
 
     def _compliance(self, ask: Ask) -> Report:
         rules = {(j, r.name): r for j in ask.journeys for r in self._def(j).deadlines}
-        by_rule = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period, ("journey", "rule"))
-        by_team = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period, ("team",))
-        by_worker = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period, ("team", "owner"))
+        each = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period)
+        by_rule = combine(each, lambda c: (c.journey, c.rule, None, None))
+        by_team = combine(each, lambda c: ("", "", c.team, None))
+        by_worker = combine(each, lambda c: ("", "", c.team, c.owner))
         rule_rows = []
         for c in sorted(by_rule, key=lambda c: (c.journey, c.rule)):
             r = rules.get((c.journey, c.rule))

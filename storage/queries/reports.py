@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
     literal,
     not_,
+    null,
     or_,
     select,
     type_coerce,
@@ -60,8 +61,6 @@ from carepath.storage.tables import CASES, DEADLINES, EVENTS, TEAMS, USERS
 
 #: Rows of the history that are not things that happened to the case.
 NOT_EVENTS = ("entered_in_error", NOTE_TRIGGER, *sorted(NOTICE_TRIGGERS))
-#: Deadline groupings a compliance table may ask for.
-DEADLINE_DIMENSIONS = ("journey", "rule", "team", "owner")
 
 Teams = frozenset[int] | None
 
@@ -152,7 +151,40 @@ class ReportQueries:
         )
 
     def milestones(self, as_of: date, teams: Teams, milestones: Sequence[Milestone]) -> CTE:
-        """Per case and milestone reached by ``as_of``: the first and last day it was reached."""
+        """Per case and milestone reached by ``as_of``: the first and last day it was reached.
+
+        Columns: case_id, journey, opened_on, milestone, first_on, last_on.
+        """
+        r = self.reached_rows(as_of, teams, milestones).c
+        return (
+            select(
+                r.case_id,
+                r.journey,
+                func.min(r.opened_on).label("opened_on"),
+                r.milestone,
+                func.min(r.day).label("first_on"),
+                func.max(r.day).label("last_on"),
+            )
+            .group_by(r.case_id, r.journey, r.milestone)
+            .cte("milestones")
+        )
+
+    def reached_rows(self, as_of: date, teams: Teams, milestones: Sequence[Milestone]) -> Subquery:
+        """Each effective event reaching a milestone by ``as_of``, with its day (a case may repeat one).
+
+        Columns: case_id, journey, opened_on, milestone, day. A milestone reached by the opening
+        alone (an enquiry) is read from the case and its first event, not by scanning every opening.
+        """
+        opening = [m for m in milestones if m.triggers == ("open",)]
+        moves = [m for m in milestones if m.triggers != ("open",)]
+        parts: list[Select[Any]] = []
+        if moves:
+            parts.append(self._moves_reached(as_of, teams, moves))
+        if opening:
+            parts.append(self._opened(as_of, teams, opening))
+        return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("reached")
+
+    def _moves_reached(self, as_of: date, teams: Teams, milestones: Sequence[Milestone]) -> Select[Any]:
         # Which (journey, move) reaches which milestone, as rows: one move may reach several
         # (a fast track both starts Stage 2 and is the fast track).
         steps = union_all(
@@ -175,66 +207,103 @@ class ReportQueries:
             if m.fact
         ]
         day = case(*dated, else_=EVENTS.c.effective_on) if dated else EVENTS.c.effective_on
-        inner = (
+        return (
             self.effective(as_of, teams, {m.journey for m in milestones}, {t for m in milestones for t in m.triggers})
             .join(steps, and_(steps.c.journey == CASES.c.workflow_id, steps.c.trigger == EVENTS.c.trigger))
-            .add_columns(steps.c.milestone, type_coerce(day, Date).label("day"))
-            .subquery("reached")
+            .with_only_columns(
+                EVENTS.c.case_id,
+                CASES.c.workflow_id.label("journey"),
+                CASES.c.opened_on,
+                steps.c.milestone,
+                type_coerce(day, Date).label("day"),
+            )
         )
-        r = inner.c
-        dims = (r.case_id, r.journey, r.ref, r.opened_on, r.team_id, r.owner_id, r.milestone)
+
+    def _opened(self, as_of: date, teams: Teams, milestones: Sequence[Milestone]) -> Select[Any]:
+        """Cases of the milestones' journeys whose opening (always event 1, never voided) was recorded by then."""
+        key = case(*[(CASES.c.workflow_id == m.journey, literal(m.key, String)) for m in milestones])
+        conds: list[ColumnElement[bool]] = [
+            CASES.c.workflow_id.in_(sorted({m.journey for m in milestones})),
+            EVENTS.c.recorded_at < cutoff(as_of),
+        ]
+        if teams is not None:
+            conds.append(CASES.c.team_id.in_(sorted(teams)) if teams else false())
         return (
-            select(*dims, func.min(r.day).label("first_on"), func.max(r.day).label("last_on"))
-            .group_by(*dims)
-            .cte("milestones")
+            select(
+                CASES.c.id.label("case_id"),
+                CASES.c.workflow_id.label("journey"),
+                CASES.c.opened_on,
+                key.label("milestone"),
+                CASES.c.opened_on.label("day"),
+            )
+            .select_from(
+                CASES.join(EVENTS, and_(EVENTS.c.case_id == CASES.c.id, EVENTS.c.seq == 1, EVENTS.c.trigger == "open"))
+            )
+            .where(*conds)
         )
 
     # -- funnels -----------------------------------------------------------------------------------
 
-    def milestone_counts(
-        self, as_of: date, teams: Teams, milestones: Sequence[Milestone], period: Period
-    ) -> dict[tuple[str, str], tuple[int, int]]:
-        """(journey, milestone) -> (cases first reaching it in the period, cases of the period's cohort reaching it).
+    def reached(
+        self,
+        as_of: date,
+        teams: Teams,
+        milestones: Sequence[Milestone],
+        stretches: Sequence[Stretch],
+        period: Period,
+    ) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[tuple[str, str], Quantiles]]:
+        """Each milestone's cases, and each stretch's days, in one statement (the milestones are read once).
 
-        The cohort: cases opened in the period (their enquiry), followed to ``as_of``.
+        Counts: (journey, milestone) -> (cases first reaching it in the period, cases of the period's
+        cohort reaching it by ``as_of``; the cohort is the cases opened in the period). Stretches:
+        (journey, stretch) -> the days from its start milestone to its end one, for the cases first
+        reaching the end in the period.
         """
-        m = self.milestones(as_of, teams, milestones).c
-        stmt = select(
-            m.journey,
-            m.milestone,
-            func.sum(case((m.first_on.between(period.start, period.end), 1), else_=0)),
-            func.sum(case((m.opened_on.between(period.start, period.end), 1), else_=0)),
-        ).group_by(m.journey, m.milestone)
-        with self.engine.connect() as conn:
-            rows: Sequence[Any] = conn.execute(stmt).all()
-        return {(str(j), str(k)): (int(a or 0), int(b or 0)) for j, k, a, b in rows}
-
-    def stretches(
-        self, as_of: date, teams: Teams, milestones: Sequence[Milestone], stretches: Sequence[Stretch], period: Period
-    ) -> dict[tuple[str, str], Quantiles]:
-        """(journey, stretch) -> the days from its start to its end milestone, for cases ending it in the period."""
-        if not stretches:
-            return {}
-        m = self.milestones(as_of, teams, milestones).c
-        keys = sorted({k for s in stretches for k in (s.start, s.end)})
+        m = self.reached_rows(as_of, teams, milestones).c
+        keys = sorted({x.key for x in milestones} | {k for s in stretches for k in (s.start, s.end)})
+        col = {k: f"m{i}" for i, k in enumerate(keys)}
         pivot = (
-            select(m.case_id, m.journey, *[func.min(case((m.milestone == k, m.first_on))).label(k) for k in keys])
+            select(
+                m.case_id,
+                m.journey,
+                func.min(m.opened_on).label("opened_on"),
+                *[func.min(case((m.milestone == k, m.day))).label(col[k]) for k in keys],
+            )
             .group_by(m.case_id, m.journey)
             .cte("pivot")
         )
         p = pivot.c
-        parts = [
+        within = (period.start, period.end)
+        parts: list[Select[Any]] = [
             select(
-                literal(s.journey, String).label("journey"),
-                literal(s.key, String).label("stretch"),
-                self.days_between(p[s.start], p[s.end]).label("value"),
-            ).where(p.journey == s.journey, p[s.end].between(period.start, period.end), p[s.start].is_not(None))
-            for s in stretches
+                literal("count", String).label("kind"),
+                p.journey.label("journey"),
+                literal(k, String).label("key"),
+                func.sum(case((p[col[k]].between(*within), 1), else_=0)).label("a"),
+                func.sum(case((and_(p[col[k]].is_not(None), p.opened_on.between(*within)), 1), else_=0)).label("b"),
+                cast(null(), Integer).label("c"),
+                cast(null(), Integer).label("d"),
+            ).group_by(p.journey)
+            for k in sorted({x.key for x in milestones})
         ]
-        values = union_all(*parts).subquery("values")
+        if stretches:
+            values = union_all(
+                *[
+                    select(
+                        literal(s.journey, String).label("journey"),
+                        literal(s.key, String).label("stretch"),
+                        self.days_between(p[col[s.start]], p[col[s.end]]).label("value"),
+                    ).where(p.journey == s.journey, p[col[s.end]].between(*within), p[col[s.start]].is_not(None))
+                    for s in stretches
+                ]
+            ).subquery("stretch_days")
+            r = ranked(values, (values.c.journey, values.c.stretch), values.c.value).subquery("ranked").c
+            parts.append(select(literal("days", String), r.journey, r.stretch, r.rn, r.n, r.v, r.most))
         with self.engine.connect() as conn:
-            found = quantiles(conn, values, (values.c.journey, values.c.stretch), values.c.value)
-        return {(str(k[0]), str(k[1])): q for k, q in found.items()}
+            rows: Sequence[Any] = conn.execute(union_all(*parts)).all()
+        counts = {(str(j), str(k)): (int(a or 0), int(b or 0)) for kind, j, k, a, b, _, _ in rows if kind == "count"}
+        days = digest(((str(j), str(k)), rn, n, v, most) for kind, j, k, rn, n, v, most in rows if kind == "days")
+        return counts, {(str(k[0]), str(k[1])): q for k, q in days.items()}
 
     def exits(
         self, as_of: date, teams: Teams, ends: Mapping[str, tuple[Sequence[str], Sequence[str]]], period: Period
@@ -296,11 +365,25 @@ class ReportQueries:
     # -- where cases are, as of a day ------------------------------------------------------------
 
     def states(
-        self, as_of: date, teams: Teams, terminal: Mapping[str, Sequence[str]], *, by_owner: bool = False
+        self,
+        as_of: date,
+        teams: Teams,
+        terminal: Mapping[str, Sequence[str]],
+        *,
+        by_owner: bool = False,
+        among: Sequence[Milestone] = (),
     ) -> list[StateCount]:
         """Open cases (not in a terminal state) by journey, state (and owner) at the end of ``as_of``,
-        with the days each has spent in its state so far (median, 90th percentile, most)."""
-        eff = self.effective(as_of, teams, terminal).cte("eff")
+        with the days each has spent in its state so far (median, 90th percentile, most).
+
+        ``among``: only the cases that had reached one of these milestones by then (the scorecard's
+        waiting children and families), read from those cases' events alone.
+        """
+        stmt = self.effective(as_of, teams, terminal)
+        if among:
+            chosen = self.reached_rows(as_of, teams, among)
+            stmt = stmt.where(EVENTS.c.case_id.in_(select(chosen.c.case_id)))
+        eff = stmt.cte("eff")
         e = eff.c
         last = select(e.case_id, func.max(e.seq).label("seq")).group_by(e.case_id).subquery("last")
         closed = or_(*[and_(e.journey == j, e.to_state.in_(states)) for j, states in terminal.items() if states])
@@ -324,7 +407,8 @@ class ReportQueries:
                 c.journey,
                 c.state,
                 owner.label("owner"),
-                self.days_between(entered.c.entered_on, literal(as_of, Date)).label("value"),
+                # Every current state was entered by an event; 0 only guards the count below.
+                func.coalesce(self.days_between(entered.c.entered_on, literal(as_of, Date)), 0).label("value"),
             )
             .select_from(current.outerjoin(entered, entered.c.case_id == c.case_id))
             .outerjoin(USERS, USERS.c.id == c.owner_id)
@@ -332,101 +416,114 @@ class ReportQueries:
         )
         s = spent.c
         groups = (s.journey, s.state, s.owner)
-        with self.engine.connect() as conn:
-            grouped: Sequence[Any] = conn.execute(select(*groups, func.count()).group_by(*groups)).all()
-            counts: dict[tuple[Any, ...], int] = {(j, st, o): int(n) for j, st, o, n in grouped}
+        with self.engine.connect() as conn:  # one statement: each group's count is its quantiles' n
             found = quantiles(conn, spent, groups, s.value)
-        none = Quantiles(0, None, None, None)
         return [
-            StateCount(str(j), str(st), None if o is None else str(o), n, found.get((j, st, o), none))
-            for (j, st, o), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
+            StateCount(str(j), str(st), None if o is None else str(o), q.n, q)
+            for (j, st, o), q in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
         ]
 
     # -- deadlines -------------------------------------------------------------------------------
 
-    def deadlines(
-        self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period, by: Sequence[str]
-    ) -> list[DeadlineCount]:
-        """Deadlines due in the period as they stood at the end of ``as_of``, grouped ``by`` some of
-        journey, rule, team and owner (the others come back as ``""``/``None``).
+    def deadlines(self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period) -> list[DeadlineCount]:
+        """Deadlines due in the period as they stood at the end of ``as_of``, per journey, rule, team and
+        owner, with how late those met late were (``deadline_class`` reads each one's state that day
+        from its dates).
 
-        See ``deadline_as_of`` for how a deadline's state that day is read from its dates.
+        One pass over the deadlines due from the period's start (``ix_deadline_due``), grouped by the
+        four, the class and the days late: a few rows per group.
         """
-        unknown = set(by) - set(DEADLINE_DIMENSIONS)
-        if unknown:
-            raise ValueError(f"unknown grouping {sorted(unknown)}")
-        f = deadline_as_of(as_of, period)
+        counted, cls = deadline_class(as_of, period)
         d = DEADLINES.c
-        dims = {
-            "journey": CASES.c.workflow_id,
-            "rule": d.rule,
-            "team": TEAMS.c.name,
-            "owner": USERS.c.email,
-        }
-        cols = [dims[k].label(k) for k in by]
         conds: list[ColumnElement[bool]] = [
+            d.due_on >= period.start,
             CASES.c.workflow_id.in_(sorted(journeys)),
-            f["counted"],
-            or_(f["due"], f["due_later"]),
+            counted,
         ]
         if teams is not None:
             conds.append(d.team_id.in_(sorted(teams)) if teams else false())
-        joined = (
-            DEADLINES.join(CASES, CASES.c.id == d.case_id)
-            .outerjoin(TEAMS, TEAMS.c.id == d.team_id)
-            .outerjoin(USERS, USERS.c.id == d.owner_id)
-        )
-        names = ("due", "met_on_time", "met_late", "breached", "open_past_due", "open_not_past_due", "due_later")
-        sums = [func.sum(case((f[n], 1), else_=0)).label(n) for n in names]
-        stmt = select(*cols, *sums).select_from(joined).where(*conds).group_by(*cols)
-        late = (
-            select(*cols, self.days_between(d.due_on, d.met_on).label("value"))
+        joined = DEADLINES.join(CASES, CASES.c.id == d.case_id)
+        late = case((d.met_on > d.due_on, self.days_between(d.due_on, d.met_on)), else_=None)
+        inner = (
+            select(
+                CASES.c.workflow_id.label("journey"),
+                d.rule,
+                d.team_id,
+                d.owner_id,
+                cls.label("cls"),
+                late.label("late"),
+            )
             .select_from(joined)
-            .where(*conds, f["met_late"])
-            .subquery("late")
+            .where(*conds)
+            .subquery("deadlines_then")
+        )
+        g = inner.c
+        keys = (g.journey, g.rule, g.team_id, g.owner_id, g.cls, g.late)
+        stmt = (
+            select(g.journey, g.rule, TEAMS.c.name, USERS.c.email, g.cls, g.late, func.count())
+            .select_from(inner.outerjoin(TEAMS, TEAMS.c.id == g.team_id).outerjoin(USERS, USERS.c.id == g.owner_id))
+            .group_by(*keys, TEAMS.c.name, USERS.c.email)
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-            lateness = quantiles(conn, late, tuple(late.c[k] for k in by), late.c.value)
-        none = Quantiles(0, None, None, None)
-        out: list[DeadlineCount] = []
-        for r in rows:
-            key = tuple(r._mapping[k] for k in by)
-            got = dict(zip(by, key, strict=True))
-            n = {name: int(r._mapping[name] or 0) for name in names}
-            out.append(
-                DeadlineCount(
-                    str(got.get("journey", "")),
-                    str(got.get("rule", "")),
-                    got.get("team"),
-                    got.get("owner"),
-                    due=n["due"],
-                    met_on_time=n["met_on_time"],
-                    met_late=n["met_late"],
-                    breached=n["breached"],
-                    open_past_due=n["open_past_due"],
-                    open_not_past_due=n["open_not_past_due"],
-                    open_due_later=n["due_later"],
-                    late_days=lateness.get(key, none),
-                )
-            )
-        return out
+            rows: Sequence[Any] = conn.execute(stmt).all()
+        return _deadline_counts(rows)
 
 
-def deadline_as_of(as_of: date, period: Period) -> dict[str, ColumnElement[bool]]:
-    """Conditions on a deadline row for how it stood at the end of ``as_of`` (D), from its dates.
+def _deadline_counts(rows: Sequence[Any]) -> list[DeadlineCount]:
+    """The grouped rows (journey, rule, team, owner, class, days late, count) per journey, rule, team and owner."""
+    names = {
+        ON_TIME: ("due", "met_on_time"),
+        LATE: ("due", "met_late", "breached"),
+        ENDED_UNMET: ("due", "breached"),
+        OPEN_PAST_DUE: ("due", "breached", "open_past_due"),
+        OPEN_NOT_PAST_DUE: ("due", "open_not_past_due"),
+        OPEN_DUE_LATER: ("open_due_later",),
+    }
+    out: dict[tuple[str, str, str | None, str | None], dict[str, Any]] = {}
+    for journey, rule, team, owner, cls, late, n in rows:
+        if cls not in names:
+            continue
+        got = out.setdefault((str(journey), str(rule), team, owner), {"late": {}})
+        for name in names[cls]:
+            got[name] = got.get(name, 0) + int(n)
+        if cls == LATE and late is not None:
+            got["late"][int(late)] = got["late"].get(int(late), 0) + int(n)
+    return [
+        DeadlineCount(
+            *key,
+            due=v.get("due", 0),
+            met_on_time=v.get("met_on_time", 0),
+            met_late=v.get("met_late", 0),
+            breached=v.get("breached", 0),
+            open_past_due=v.get("open_past_due", 0),
+            open_not_past_due=v.get("open_not_past_due", 0),
+            open_due_later=v.get("open_due_later", 0),
+            late=v["late"],
+        )
+        for key, v in out.items()
+    ]
+
+
+#: How a deadline stood on the as-of day (``deadline_class``): the class codes.
+ON_TIME, LATE, ENDED_UNMET, OPEN_PAST_DUE, OPEN_NOT_PAST_DUE, OPEN_DUE_LATER, NOT_COUNTED = range(1, 8)
+
+
+def deadline_class(as_of: date, period: Period) -> tuple[ColumnElement[bool], ColumnElement[int]]:
+    """(counted, class): whether a deadline row counts on the as-of day D, and how it stood then.
 
     - counted: it had started by D (its start or its due day is on or before D), it was not
       cancelled (ended unmet before falling due), and it is not void, unless the correction that
       voided it came after D (a correction recorded later is not honoured yet);
-    - met by D: ``met_on`` on or before D (on time if on or before ``due_on``, late after);
-    - breached by D: due before D and not met on time: met late, ended unmet, or still open
-      (a breach stays a breach when later met);
-    - open: not met by D and not ended unmet.
+    - due later than the period: ``OPEN_DUE_LATER`` if still open on D, else not counted;
+    - met by D (``met_on`` on or before D): ``ON_TIME`` (on or before ``due_on``) or ``LATE``;
+    - ended unmet (``breached``) and due before D: ``ENDED_UNMET``;
+    - otherwise open on D: ``OPEN_PAST_DUE`` or ``OPEN_NOT_PAST_DUE``.
 
-    The deadline table holds each deadline's latest form, so a met day or a start recorded after D
-    with an earlier date counts as known on D, and a deadline cancelled after D is not shown as open
-    on D: the approximations of reading dates instead of replaying every case.
+    Breached by D, for the reports: ``LATE``, ``ENDED_UNMET`` and ``OPEN_PAST_DUE`` (a breach stays
+    a breach when later met). The deadline table holds each deadline's latest form, so a met day
+    or a start recorded after D with an earlier date counts as known on D, and a deadline cancelled
+    after D is not shown as open on D: the approximations of reading dates instead of replaying
+    every case.
     """
     d = DEADLINES.c
     v = EVENTS.alias("later_void")
@@ -441,45 +538,42 @@ def deadline_as_of(as_of: date, period: Period) -> dict[str, ColumnElement[bool]
         or_(d.start_on <= as_of, d.due_on <= as_of),
     )
     met_by = and_(d.met_on.is_not(None), d.met_on <= as_of)
-    due = d.due_on.between(period.start, period.end)
     is_open = and_(not_(met_by), d.status != "breached")
-    on_time = and_(due, met_by, d.met_on <= d.due_on)
-    return {
-        "counted": counted,
-        "due": due,
-        "met_on_time": on_time,
-        "met_late": and_(due, met_by, d.met_on > d.due_on),
-        "breached": and_(due, d.due_on < as_of, not_(and_(met_by, d.met_on <= d.due_on))),
-        "open_past_due": and_(due, is_open, d.due_on < as_of),
-        "open_not_past_due": and_(due, is_open, d.due_on >= as_of),
-        "due_later": and_(d.due_on > period.end, is_open),
-    }
+    cls = case(
+        (d.due_on > period.end, case((is_open, OPEN_DUE_LATER), else_=NOT_COUNTED)),
+        (met_by, case((d.met_on <= d.due_on, ON_TIME), else_=LATE)),
+        (and_(d.status == "breached", d.due_on < as_of), ENDED_UNMET),
+        (d.due_on < as_of, OPEN_PAST_DUE),
+        else_=OPEN_NOT_PAST_DUE,
+    )
+    return counted, cls
 
 
-def quantiles(
-    conn: Connection, values: Subquery, groups: Sequence[ColumnElement[Any]], value: ColumnElement[Any]
-) -> dict[tuple[Any, ...], Quantiles]:
-    """Per group of ``values``: count, median, 90th percentile (nearest rank) and most of ``value``.
+def ranked(values: Subquery, groups: Sequence[ColumnElement[Any]], value: ColumnElement[Any]) -> Select[Any]:
+    """The rows of ``values`` a median and a 90th percentile (nearest rank) need, per group.
 
-    Ranked by the database (``row_number`` over each group), which returns only the two middle rows
-    and the 90th percentile's row of each group, never every value.
+    Columns: the groups, then ``rn`` (rank by value), ``n`` (values in the group), ``v`` (the
+    value) and ``most`` (the group's largest). Ranked by the database (``row_number``), which
+    returns only the two middle rows and the 90th percentile's row of each group, never every value.
     """
     rn = func.row_number().over(partition_by=list(groups), order_by=value)
     n = func.count().over(partition_by=list(groups))
     most = func.max(value).over(partition_by=list(groups))
-    ranked = (
-        select(*groups, value.label("v"), rn.label("rn"), n.label("n"), most.label("most"))
+    every = (
+        select(*groups, rn.label("rn"), n.label("n"), value.label("v"), most.label("most"))
         .where(value.is_not(None))
-        .subquery("ranked")
+        .subquery("every")
     )
-    r = ranked.c
+    r = every.c
     lo, hi, p90 = (r.n + 1) // 2, r.n // 2 + 1, (r.n * 9 + 9) // 10
-    stmt = select(ranked).where(or_(r.rn == lo, r.rn == hi, r.rn == p90))
+    return select(every).where(or_(r.rn == lo, r.rn == hi, r.rn == p90))
+
+
+def digest(rows: Iterable[tuple[tuple[Any, ...], Any, Any, Any, Any]]) -> dict[tuple[Any, ...], Quantiles]:
+    """Quantiles per group from ``ranked``'s rows, given as (group key, rn, n, v, most)."""
     picked: dict[tuple[Any, ...], dict[str, Any]] = {}
-    width = len(groups)
-    for row in conn.execute(stmt):
-        key = tuple(row[:width])
-        v, rank, count, top = row.v, int(row.rn), int(row.n), row.most
+    for key, rn, n, v, top in rows:
+        rank, count = int(rn), int(n)
         got = picked.setdefault(key, {"n": count, "max": top, "mid": []})
         if rank in ((count + 1) // 2, count // 2 + 1):
             got["mid"].append(float(v))
@@ -496,3 +590,12 @@ def quantiles(
         )
         for key, got in picked.items()
     }
+
+
+def quantiles(
+    conn: Connection, values: Subquery, groups: Sequence[ColumnElement[Any]], value: ColumnElement[Any]
+) -> dict[tuple[Any, ...], Quantiles]:
+    """Per group of ``values``: count, median, 90th percentile (nearest rank) and most of ``value``."""
+    width = len(groups)
+    rows = conn.execute(ranked(values, groups, value)).all()
+    return digest((tuple(r[:width]), r.rn, r.n, r.v, r.most) for r in rows)

@@ -1,4 +1,4 @@
-"""case_event (trigger, case_id) and deadline (due_on): the reports' reads by move and by due day (issue 13)
+"""case_event (trigger, case_id, recorded_at), deadline (due_on): reports read by move and by due day (issue 13)
 
 Revision ID: 0011
 Revises: 0010
@@ -6,7 +6,8 @@ Create Date: 2026-11-30
 
 Reports count moves (applications accepted, panels held, approvals...) across every case as of a
 day. Without an index on the trigger each of them read all of case_event (about 1,000,000 rows at
-100,900 cases); (trigger, case_id) finds a move's rows directly, and answers "was this case's event
+100,900 cases); (trigger, case_id, recorded_at) finds a move's rows directly, tells from the index
+alone which cases' openings were recorded by the as-of day, and answers "was this case's event
 voided by a correction recorded by then" (trigger = 'entered_in_error', case_id) with one probe.
 Compliance reads the deadlines due in a period: (due_on) reads that range instead of every deadline.
 """
@@ -24,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_case_event_trigger", "case_event", ["trigger", "case_id"])
+    op.create_index("ix_case_event_trigger", "case_event", ["trigger", "case_id", "recorded_at"])
     op.create_index("ix_deadline_due", "deadline", ["due_on"])
 
 
