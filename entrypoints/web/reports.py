@@ -15,7 +15,7 @@ no rule of their own. The index checks the same command before listing anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -111,6 +111,33 @@ def _report(app: App, actor: Actor, name: str, f: Filters) -> Report:
     return app.reports.report(actor, name, start=f.start, end=f.end, as_of=f.as_of, team=f.team, journey=f.journey)
 
 
+def _refusing_in_form(f: Filters, compute: Callable[[], Report]) -> Report | None:
+    """The report, or ``None`` with the service's refusal of a filter (a day in the future, a journey
+    the report does not cover, an unknown team) shown against that filter in the form."""
+    if f.errors:
+        return None
+    try:
+        return compute()
+    except InvalidInput as exc:
+        f.errors = [(_field_of(str(exc)), _sentence(str(exc)))]
+    except NotFound as exc:
+        if exc.kind != "team":
+            raise
+        f.errors = [("team", _sentence(str(exc)))]
+    return None
+
+
+def _field_of(message: str) -> str:
+    """Which filter a refusal is about, for the error summary's link."""
+    if "as-of" in message or "as of" in message:
+        return "as_of-day"
+    if "team" in message:
+        return "team"
+    if "covers" in message or "journey" in message or "workflow" in message:
+        return "journey"
+    return "from-day"
+
+
 def _stages(app: App, actor: Actor, journey: str, f: Filters) -> Report:
     try:
         app.workflows.latest(journey)
@@ -149,7 +176,7 @@ def stages_page(request: Request, journey: str) -> Response:
     _authorized(actor)
     f = read_filters(request.query_params)
     title = _journey_title(app, journey)
-    report = None if f.errors else _stages(app, actor, journey, f)
+    report = _refusing_in_form(f, lambda: _stages(app, actor, journey, f))
     diagram = None
     if report is not None and report.tables:
         diagram = charts.stage_diagram(report.tables[0], f"{title}: open cases and median days in each stage")
@@ -162,7 +189,7 @@ def stages_page(request: Request, journey: str) -> Response:
         downloads_base=f"/reports/stages/{journey}",
         diagram=diagram,
         show_period=False,
-        journeys=False,
+        journey_options=[],
     )  # fmt: skip
 
 
@@ -184,7 +211,7 @@ def report_page(request: Request, name: str) -> Response:
     if name not in ABOUT:
         raise NotFound("report", name)
     f = read_filters(request.query_params)
-    report = None if f.errors else _report(app, actor, name, f)
+    report = _refusing_in_form(f, lambda: _report(app, actor, name, f))
     heading, lead = ABOUT[name]
     return _page(
         request, app, actor, f, report,
@@ -195,7 +222,7 @@ def report_page(request: Request, name: str) -> Response:
         downloads_base=f"/reports/{name}",
         diagram=None,
         show_period=True,
-        journeys=True,
+        journey_options=_journey_options(app, name),
     )  # fmt: skip
 
 
@@ -213,7 +240,7 @@ def _page(
     downloads_base: str,
     diagram: Markup | None,
     show_period: bool,
-    journeys: bool,
+    journey_options: list[tuple[str, str]],
 ) -> Response:
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if v and k != "table"])
     suffix = f"?{query}" if query else ""
@@ -234,9 +261,7 @@ def _page(
         diagram=diagram,
         downloads=[(f"{downloads_base}.csv{suffix}", "CSV"), (f"{downloads_base}.xlsx{suffix}", "Excel (XLSX)")],
         team_options=_team_options(app, actor),
-        journey_options=[("", "All journeys"), *((c.definition.id, c.definition.title) for c in app.workflows)]
-        if journeys
-        else [],
+        journey_options=journey_options,
     )
 
 
@@ -255,6 +280,17 @@ def _journey_title(app: App, journey: str) -> str:
         return app.workflows.latest(journey).definition.title
     except UnknownWorkflow:
         raise NotFound("journey", journey) from None
+
+
+def _journey_options(app: App, name: str) -> list[tuple[str, str]]:
+    """The journeys the report covers, to pick one (none to pick when it covers only one)."""
+    from carepath.engine.services.reports import ADOPTERS, CHILD, FOSTERING
+
+    covers = {"funnel": FOSTERING, "adopters": (ADOPTERS,), "scorecard": (CHILD,)}.get(name)
+    found = [
+        (c.definition.id, c.definition.title) for c in app.workflows if covers is None or c.definition.id in covers
+    ]
+    return [("", "All of them"), *found] if len(found) > 1 else []
 
 
 def _team_options(app: App, actor: Actor) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from carepath.engine.errors import NotPermitted
+from carepath.engine.errors import InvalidInput, NotPermitted
 from carepath.engine.reports import Column, Period, Report, Table
 from carepath.entrypoints import report_files
 from carepath.entrypoints.web import charts
@@ -142,6 +142,8 @@ class HandMadeReports:
 
     def report(self, actor: Actor, name: str, **kw: Any) -> Report:
         self._check(actor)
+        if kw.get("journey") == "child_adoption_pathway":  # as the service refuses it
+            raise InvalidInput(f"the {name} report covers foster_carer_approval, not 'child_adoption_pathway'")
         self.asked.append({"name": name, **kw})
         filters = {k: v for k, v in (("team", kw.get("team")), ("journey", kw.get("journey"))) if v}
         return funnel_report(as_of=kw.get("as_of") or AS_OF, filters=filters)
@@ -194,8 +196,6 @@ def test_csv_of_one_table_is_that_table_alone() -> None:
 
 
 def test_an_unknown_table_is_refused_naming_the_tables() -> None:
-    from carepath.engine.errors import InvalidInput
-
     with pytest.raises(InvalidInput, match=r"has no table 'nope' .*steps_mainstream, dropouts, timeliness, target"):
         report_files.to_csv(funnel_report(), "nope")
 
@@ -471,3 +471,25 @@ def test_a_table_with_no_rows_has_no_chart_and_says_so(client: TestClient, repor
     assert charts.chart(empty) is None
     assert 'role="img"' in str(charts.bar_chart(empty))  # drawn on its own, still a (blank) chart, not an error
     assert report_files.to_text(Report("x", "X", YEAR, AS_OF, {}, (empty,))).endswith("Nothing yet\nA  N\n(none)\n")
+
+
+def test_the_services_refusal_of_a_filter_is_shown_against_it(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("service_manager"))
+
+    page = client.get("/reports/compliance?journey=child_adoption_pathway")
+
+    assert page.status_code == 400
+    message = "The compliance report covers foster_carer_approval, not &#39;child_adoption_pathway&#39;"
+    assert f'<a href="#journey">{message}</a>' in page.text
+    assert 'class="govuk-select govuk-select--error" id="journey"' in page.text
+    assert "<table" not in page.text
+
+
+def test_the_journey_select_offers_the_journeys_the_report_covers(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("service_manager"))
+
+    funnel = client.get("/reports/funnel").text
+    options = re.findall(r'<option value="([^"]*)"', funnel.split('id="journey"')[1].split("</select>")[0])
+    assert options == ["", "connected_person_approval", "foster_carer_approval"]  # the registry's order
+    assert 'id="journey"' not in client.get("/reports/scorecard").text  # one journey: nothing to pick
+    assert 'id="journey"' in client.get("/reports/compliance").text
