@@ -255,7 +255,7 @@ def _page(
         action=action,
         typed=f.typed,
         show_period=show_period,
-        summary=_summary(report, show_period) if report is not None else [],
+        summary=_summary(app, report, show_period) if report is not None else [],
         key_figures=key_figures(report) if report is not None else [],
         tables=[_table_view(t, chart=diagram is None) for t in report.tables] if report is not None else [],
         diagram=diagram,
@@ -300,7 +300,9 @@ def _team_options(app: App, actor: Actor) -> list[tuple[str, str]]:
     return [("", "All teams" if everyone else "All my teams"), *((n, n) for n in teams)]
 
 
-def _summary(report: Report, show_period: bool) -> list[tuple[str, str]]:
+def _summary(app: App, report: Report, show_period: bool) -> list[tuple[str, str]]:
+    """What the figures cover: the period, the day, and the filters set (a journey by its title)."""
+    titles = {c.definition.id: c.definition.title for c in app.workflows}
     rows = []
     if show_period:
         p = report.period
@@ -309,7 +311,8 @@ def _summary(report: Report, show_period: bool) -> list[tuple[str, str]]:
     rows.append(("As of", f"the end of {present.long_date(report.as_of)}"))
     for key, value in report.filters.items():
         if value:
-            rows.append((_sentence(key.replace("_", " ")), str(value)))
+            shown = titles.get(str(value), str(value)) if key == "journey" else str(value)
+            rows.append((_sentence(key.replace("_", " ")), shown))
     return rows
 
 
