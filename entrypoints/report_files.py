@@ -151,14 +151,19 @@ def _csv_value(value: Any, kind: str) -> str:
     if value is None:
         return ""
     if kind == "percent" and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{round(value * 100, 4):g}"
+        return _plain(value * 100)
     if kind in ("int", "days") and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:g}" if isinstance(value, float) else str(value)
+        return _plain(value) if isinstance(value, float) else str(value)
     if kind == "date":
         d = as_date(value)
         return d.isoformat() if d is not None else str(value)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _plain(number: float) -> str:
+    """A number as a spreadsheet reads it: at most 4 decimals, no trailing zeros, never an exponent."""
+    return f"{number:.4f}".rstrip("0").rstrip(".")
 
 
 def to_csv(report: Report, table: str | None = None) -> str:
