@@ -379,7 +379,11 @@ class ReportQueries:
         ``among``: only the cases that had reached one of these milestones by then (the scorecard's
         waiting children and families), read from those cases' events alone.
         """
-        stmt = self.effective(as_of, teams, terminal)
+        # A case closed now whose row was last written before the cutoff had its whole history, closing
+        # included, recorded by then: it was closed that day too, so its events need no reading.
+        stmt = self.effective(as_of, teams, terminal).where(
+            or_(CASES.c.status != "closed", CASES.c.updated_at >= cutoff(as_of))
+        )
         if among:
             chosen = self.reached_rows(as_of, teams, among)
             stmt = stmt.where(EVENTS.c.case_id.in_(select(chosen.c.case_id)))
