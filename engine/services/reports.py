@@ -106,7 +106,9 @@ class ReportReads(Protocol):
         by_owner: bool = False,
         among: Sequence[Milestone] = (),
     ) -> list[StateCount]: ...
-    def deadlines(self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period) -> list[DeadlineCount]: ...
+    def deadlines(
+        self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period, rules: Mapping[str, Sequence[str]]
+    ) -> list[DeadlineCount]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +416,11 @@ class ReportService:
 
     def _compliance(self, ask: Ask) -> Report:
         rules = {(j, r.name): r for j in ask.journeys for r in self._def(j).deadlines}
-        each = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period)
+        names: dict[str, list[str]] = {}
+        for j in self.workflows.ids():
+            for rule in self._def(j).deadlines:
+                names.setdefault(rule.name, []).append(j)
+        each = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period, names)
         by_rule = combine(each, lambda c: (c.journey, c.rule, None, None))
         by_team = combine(each, lambda c: ("", "", c.team, None))
         by_worker = combine(each, lambda c: ("", "", c.team, c.owner))

@@ -429,48 +429,47 @@ class ReportQueries:
 
     # -- deadlines -------------------------------------------------------------------------------
 
-    def deadlines(self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period) -> list[DeadlineCount]:
-        """Deadlines due in the period as they stood at the end of ``as_of``, per journey, rule, team and
-        owner, with how late those met late were (``deadline_class`` reads each one's state that day
-        from its dates).
+    def deadlines(
+        self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period, rules: Mapping[str, Sequence[str]]
+    ) -> list[DeadlineCount]:
+        """Deadlines of ``journeys`` due in the period as they stood at the end of ``as_of``, per journey,
+        rule, team and owner, with how late those met late were (``deadline_class`` reads each one's
+        state that day from its dates).
 
-        One pass over the deadlines due from the period's start (``ix_deadline_due``), grouped by the
-        four, the class and the days late: a few rows per group.
+        ``rules``: each rule name of every loaded journey -> the journeys that have it. One pass over
+        the deadlines due from the period's start (``ix_deadline_due``), grouped by the four, the class
+        and the days late: a few rows per group. A rule only one journey has names its journey; only
+        for a name several share (FS4, MINUTES...) is the deadline's case read for its journey.
         """
         counted, cls = deadline_class(as_of, period)
         d = DEADLINES.c
-        conds: list[ColumnElement[bool]] = [
-            d.due_on >= period.start,
-            CASES.c.workflow_id.in_(sorted(journeys)),
-            counted,
-        ]
+        own = {r: js[0] for r, js in rules.items() if len(js) == 1}
+        case_journey = select(CASES.c.workflow_id).where(CASES.c.id == d.case_id).scalar_subquery()
+        journey = case((d.rule.in_(sorted(own)), literal(None, String)), else_=case_journey)
+        conds: list[ColumnElement[bool]] = [d.due_on >= period.start, counted]
+        if set(journeys) != {j for js in rules.values() for j in js}:
+            wanted = sorted(r for r, js in rules.items() if set(js) & set(journeys))
+            mine = sorted(r for r in wanted if r in own)
+            conds.append(or_(d.rule.in_(mine), and_(d.rule.in_(wanted), journey.in_(sorted(journeys)))))
         if teams is not None:
             conds.append(d.team_id.in_(sorted(teams)) if teams else false())
-        joined = DEADLINES.join(CASES, CASES.c.id == d.case_id)
         late = case((d.met_on > d.due_on, self.days_between(d.due_on, d.met_on)), else_=None)
         inner = (
-            select(
-                CASES.c.workflow_id.label("journey"),
-                d.rule,
-                d.team_id,
-                d.owner_id,
-                cls.label("cls"),
-                late.label("late"),
-            )
-            .select_from(joined)
+            select(journey.label("journey"), d.rule, d.team_id, d.owner_id, cls.label("cls"), late.label("late"))
             .where(*conds)
             .subquery("deadlines_then")
         )
         g = inner.c
         keys = (g.journey, g.rule, g.team_id, g.owner_id, g.cls, g.late)
-        stmt = (
-            select(g.journey, g.rule, TEAMS.c.name, USERS.c.email, g.cls, g.late, func.count())
-            .select_from(inner.outerjoin(TEAMS, TEAMS.c.id == g.team_id).outerjoin(USERS, USERS.c.id == g.owner_id))
-            .group_by(*keys, TEAMS.c.name, USERS.c.email)
+        grouped = select(*keys, func.count().label("n")).group_by(*keys).subquery("grouped")
+        k = grouped.c
+        stmt = select(k.journey, k.rule, TEAMS.c.name, USERS.c.email, k.cls, k.late, k.n).select_from(
+            grouped.outerjoin(TEAMS, TEAMS.c.id == k.team_id).outerjoin(USERS, USERS.c.id == k.owner_id)
         )
         with self.engine.connect() as conn:
             rows: Sequence[Any] = conn.execute(stmt).all()
-        return _deadline_counts(rows)
+        named = [(j or own.get(str(r), ""), r, *rest) for j, r, *rest in rows]
+        return [c for c in _deadline_counts(named) if c.journey in journeys]
 
 
 def _deadline_counts(rows: Sequence[Any]) -> list[DeadlineCount]:
@@ -542,7 +541,8 @@ def deadline_class(as_of: date, period: Period) -> tuple[ColumnElement[bool], Co
         or_(d.start_on <= as_of, d.due_on <= as_of),
     )
     met_by = and_(d.met_on.is_not(None), d.met_on <= as_of)
-    is_open = and_(not_(met_by), d.status != "breached")
+    # Ended unmet after a due day on or after D: it ended after D, so it was open on D.
+    is_open = and_(not_(met_by), or_(d.status != "breached", d.due_on >= as_of))
     cls = case(
         (d.due_on > period.end, case((is_open, OPEN_DUE_LATER), else_=NOT_COUNTED)),
         (met_by, case((d.met_on <= d.due_on, ON_TIME), else_=LATE)),
