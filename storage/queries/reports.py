@@ -220,27 +220,25 @@ class ReportQueries:
         )
 
     def _opened(self, as_of: date, teams: Teams, milestones: Sequence[Milestone]) -> Select[Any]:
-        """Cases of the milestones' journeys whose opening (always event 1, never voided) was recorded by then."""
+        """Cases of the milestones' journeys whose opening (one per case, never voided) was recorded by then."""
         key = case(*[(CASES.c.workflow_id == m.journey, literal(m.key, String)) for m in milestones])
-        conds: list[ColumnElement[bool]] = [
-            CASES.c.workflow_id.in_(sorted({m.journey for m in milestones})),
-            EVENTS.c.recorded_at < cutoff(as_of),
-        ]
+        recorded = (
+            select(literal(1))
+            .where(EVENTS.c.trigger == "open", EVENTS.c.case_id == CASES.c.id, EVENTS.c.recorded_at < cutoff(as_of))
+            .exists()
+        )
+        # The journeys' cases (ix_case_workflow_state), each opening's time probed from ix_case_event_trigger
+        # alone: a join instead led SQLite to read every journey's openings and look each case up.
+        conds: list[ColumnElement[bool]] = [CASES.c.workflow_id.in_(sorted({m.journey for m in milestones})), recorded]
         if teams is not None:
             conds.append(CASES.c.team_id.in_(sorted(teams)) if teams else false())
-        return (
-            select(
-                CASES.c.id.label("case_id"),
-                CASES.c.workflow_id.label("journey"),
-                CASES.c.opened_on,
-                key.label("milestone"),
-                CASES.c.opened_on.label("day"),
-            )
-            .select_from(
-                CASES.join(EVENTS, and_(EVENTS.c.case_id == CASES.c.id, EVENTS.c.seq == 1, EVENTS.c.trigger == "open"))
-            )
-            .where(*conds)
-        )
+        return select(
+            CASES.c.id.label("case_id"),
+            CASES.c.workflow_id.label("journey"),
+            CASES.c.opened_on,
+            key.label("milestone"),
+            CASES.c.opened_on.label("day"),
+        ).where(*conds)
 
     # -- funnels -----------------------------------------------------------------------------------
 
