@@ -116,15 +116,24 @@ def _legend(labels: Sequence[str], y: float, *, swatch: bool = False) -> tuple[l
     return parts, 28.0
 
 
+#: A chart of more rows than this is described in a sentence pointing at its table (a screen reader
+#: would otherwise read every figure twice, in the description and in the table that follows).
+DESCRIBE_ROWS_MAX = 12
+
+
 def _describe(table: Table, x: Column, series: Sequence[Column], day: Callable[[date], str]) -> str:
-    """The chart in words, for its ``<desc>``: every category with every value."""
+    """The chart in words, for its ``<desc>``: every category with every value (or, for a long
+    table, what it plots and where the figures are)."""
+    what = " and ".join(s.label for s in series) or "values"
+    if len(table.rows) > DESCRIBE_ROWS_MAX:
+        per = f", one per {x.label.lower()}" if x.label else ""
+        return f"{what} in {len(table.rows)} rows{per}; the table below gives every figure."
     bits = []
     for row in table.rows:
         values = ", ".join(
             (f"{s.label} " if len(series) > 1 else "") + cell_text(row.get(s.key), s.kind, day=day) for s in series
         )
         bits.append(f"{_x_label(row.get(x.key), x)}: {values}")
-    what = " and ".join(s.label for s in series) or "values"
     return f"{what} by {x.label.lower() or 'row'}. " + "; ".join(bits) + "." if bits else "No rows."
 
 

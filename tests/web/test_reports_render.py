@@ -493,3 +493,13 @@ def test_the_journey_select_offers_the_journeys_the_report_covers(client: TestCl
     assert options == ["", "connected_person_approval", "foster_carer_approval"]  # the registry's order
     assert 'id="journey"' not in client.get("/reports/scorecard").text  # one journey: nothing to pick
     assert 'id="journey"' in client.get("/reports/compliance").text
+
+
+def test_a_long_chart_is_described_briefly_pointing_at_its_table() -> None:
+    rows = tuple({"rule": f"R{i}", "n": i} for i in range(13))
+    table = Table("long", "Long", (Column("rule", "Rule"), Column("n", "Due", "int")), rows, "bar", "rule", ("n",))
+
+    desc = re.search(r"<desc[^>]*>([^<]*)</desc>", str(charts.bar_chart(table)))
+
+    assert desc is not None
+    assert desc.group(1) == "Due in 13 rows, one per rule; the table below gives every figure."
