@@ -283,7 +283,10 @@ class ReportService:
     def _target_table(self, enquiries: int, applications: int, needed: int) -> Table:
         rows = (
             {"measure": "Enquiries in the period", "value": enquiries},
-            {"measure": "Target conversion, enquiry to application", "value": self.targets.target_conversion},
+            {
+                "measure": "Target conversion, enquiry to application (%)",
+                "value": round(self.targets.target_conversion * 100, 2),
+            },
             {"measure": "Applications that would meet the target", "value": needed},
             {"measure": "Applications received", "value": applications},
             {"measure": "More applications needed", "value": max(0, needed - applications)},
@@ -293,7 +296,7 @@ class ReportService:
             "Against the target conversion",
             (Column("measure", "Measure"), Column("value", "Value", "int")),
             rows,
-            caption="The target conversion is a fraction (0.15 is 15%); the applications needed are rounded up",
+            caption="The applications that would meet the target are the target's share of the enquiries, rounded up",
         )
 
     # -- adopters --------------------------------------------------------------------------------
@@ -734,13 +737,20 @@ def _stage_label(d: WorkflowDef, stage: str) -> str:
     return d.state(stage).label if stage in d.states or stage == ON_HOLD else stage or "(unknown)"
 
 
+def _reason_label(d: WorkflowDef, code: str) -> str:
+    """An exit reason's words: a withdrawal's from the journey's reasons, a decision's from the state it ends in."""
+    if code in d.exit_reasons:
+        return d.exit_reasons[code]
+    return next((s.label for s in d.states.values() if s.meta.get("exit_reason") == code), code or "(none)")
+
+
 def _exit_json(e: ExitCount, d: WorkflowDef) -> dict[str, Any]:
     return {
         "journey": e.journey,
         "stage": e.stage,
         "stage_label": _stage_label(d, e.stage),
         "reason": e.reason,
-        "reason_label": d.exit_reasons.get(e.reason, e.reason),
+        "reason_label": _reason_label(d, e.reason),
         "in_period": e.in_period,
         "cohort": e.cohort,
     }
@@ -762,7 +772,7 @@ def _dropout_tables(exits: Sequence[ExitCount], defs: Mapping[str, WorkflowDef])
         {
             "journey": FUNNEL_NAMES.get(j, j),
             "reason": r,
-            "label": defs[j].exit_reasons.get(r, r),
+            "label": _reason_label(defs[j], r),
             "in_period": a,
             "cohort": b,
         }
@@ -867,8 +877,10 @@ def _timeliness_table(timely: Mapping[str, Any], fast: tuple[int, int]) -> Table
     rows = (
         {"measure": "Approved in the period (not fast track)", "value": a6["mainstream"]["approved"]},
         {"measure": "of which within 6 months of Stage 1 starting", "value": a6["mainstream"]["within_6_months"]},
-        {"measure": "Approved in the period (fast track)", "value": a6["fast_track"]["approved"]},
-        {"measure": "of which within 6 months of Stage 1 starting", "value": a6["fast_track"]["within_6_months"]},
+        {
+            "measure": "Approved in the period (fast track: no Stage 1, not in the measure)",
+            "value": a6["fast_track"]["approved"],
+        },
         {"measure": "Fast track started in the period", "value": fast[0]},
         {"measure": "Matched in the period", "value": m3["matched"]},
         {"measure": "of which within 3 months of approval", "value": m3["within_3_months"]},

@@ -333,6 +333,7 @@ class ReportQueries:
         found = [
             ExitCount(str(j), str(stage or ""), str(reason or ""), int(a or 0), int(b or 0))
             for j, stage, reason, a, b in rows
+            if a or b  # left in another period, and opened in another
         ]
         return sorted(found, key=lambda e: (e.journey, e.stage, e.reason))
 
