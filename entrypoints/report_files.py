@@ -33,7 +33,7 @@ from datetime import date, datetime
 from typing import Any
 
 from carepath.engine.errors import InvalidInput, shown
-from carepath.engine.reports import Column, Report, Table
+from carepath.engine.reports import Column, Report, Table, financial_year
 
 #: What a missing value prints as in the text table (``engine.reports.Table``: "a dash").
 DASH = "-"
@@ -93,11 +93,25 @@ def is_numeric(column: Column) -> bool:
 # -- text -------------------------------------------------------------------------------------
 
 
+def period_name(report: Report) -> str | None:
+    """``2026-27`` for a whole financial year, ``2026-27 so far`` for one cut at the as-of day, else None."""
+    p = report.period
+    year = financial_year(p.start)
+    if p.start != year.start:
+        return None
+    if p.end == year.end:
+        return f"{year.start.year}-{(year.start.year + 1) % 100:02d}"
+    if p.end == report.as_of and p.end < year.end:
+        return f"{year.start.year}-{(year.start.year + 1) % 100:02d} so far"
+    return None
+
+
 def heading(report: Report) -> str:
     """``Fostering recruitment funnel: 2026-27 (2026-04-01 to 2027-03-31), as of 2026-11-02; team East``."""
     p = report.period
     span = f"{p.start.isoformat()} to {p.end.isoformat()}"
-    what = span if " to " in p.label else f"{p.label} ({span})"
+    name = period_name(report)
+    what = f"{name} ({span})" if name else span
     filters = "".join(f"; {k} {v}" for k, v in filters_of(report).items())
     return f"{report.title}: {what}, as of {report.as_of.isoformat()}{filters}"
 

@@ -307,7 +307,8 @@ def _summary(app: App, report: Report, show_period: bool) -> list[tuple[str, str
     if show_period:
         p = report.period
         span = f"{present.short_date(p.start)} to {present.short_date(p.end)}"
-        rows.append(("Period", span if " to " in p.label else f"{p.label} ({span})"))
+        name = report_files.period_name(report)
+        rows.append(("Period", f"{name} ({span})" if name else span))
     rows.append(("As of", f"the end of {present.long_date(report.as_of)}"))
     for key, value in report.filters.items():
         if value:

@@ -65,7 +65,7 @@ def test_the_funnel_page_and_its_csv_hold_the_walked_figures(walked: TestClient)
     page = walked.get(f"/reports/funnel?journey={FC}")
 
     assert page.status_code == 200, page.text[-2000:]
-    assert "1 Apr 2026 to 30 Nov 2026" in page.text  # the financial year, to the as-of day
+    assert "2026-27 so far (1 Apr 2026 to 30 Nov 2026)" in page.text  # the financial year, to the as-of day
     assert key_figures(page.text) == {
         "Enquiries in the period": "6",
         "Applications received": "3",
