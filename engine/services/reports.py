@@ -105,6 +105,7 @@ class ReportReads(Protocol):
         *,
         by_owner: bool = False,
         among: Sequence[Milestone] = (),
+        with_days: bool = True,
     ) -> list[StateCount]: ...
     def deadlines(
         self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period, rules: Mapping[str, Sequence[str]]
@@ -394,7 +395,7 @@ class ReportService:
             for j, state in ((CHILD, "authority_to_place"), (ADOPTERS, "approved"))
             if j in journeys and _into(self._def(j), state)
         ]
-        states = self.reads.states(ask.as_of, ask.teams, journeys, among=among)
+        states = self.reads.states(ask.as_of, ask.teams, journeys, among=among, with_days=False)
         kids = [s for s in states if s.journey == CHILD and s.state in CHILD_WAITING]
         families = [s for s in states if s.journey == ADOPTERS and s.state in FAMILIES_WAITING]
         return {
@@ -500,7 +501,7 @@ class ReportService:
         workers: list[dict[str, Any]] = []
         if ask.teams is not None:
             loads: dict[str, int] = {}
-            for s in self.reads.states(ask.as_of, ask.teams, terminal, by_owner=True):
+            for s in self.reads.states(ask.as_of, ask.teams, terminal, by_owner=True, with_days=False):
                 loads[s.owner or "(nobody)"] = loads.get(s.owner or "(nobody)", 0) + s.open
             workers = [{"worker": w, "open": n} for w, n in sorted(loads.items())]
             tables.append(
@@ -927,9 +928,7 @@ def _child(ref: str, evs: Sequence[CaseEvent]) -> dict[str, Any]:
     ffa_carers = next((e.facts.get("ffa_carers_ref") for e in evs if e.trigger == "record_ffa_placement"), None)
     adopters = next((e.facts.get("adopter_case_ref") for e in reversed(evs) if e.trigger == "record_link"), None)
     by_carers = ffa is not None and (adopters is None or ffa_carers is None or adopters == ffa_carers)
-    moved_in_a10 = (
-        min(ffa, placed) if by_carers and ffa is not None and placed is not None else (ffa if by_carers else placed)
-    )
+    moved_in_a10 = min((d for d in (ffa, placed) if d is not None), default=None) if by_carers else placed
     authority = _first(evs, {"grant_placement_order", "record_consent"}, "authority_to_place_on")
     matched = _last(evs, {"decide_match"}, None)
     a2 = None if authority is None or matched is None else max(0, (matched - authority).days)

@@ -371,60 +371,89 @@ class ReportQueries:
         *,
         by_owner: bool = False,
         among: Sequence[Milestone] = (),
+        with_days: bool = True,
     ) -> list[StateCount]:
         """Open cases (not in a terminal state) by journey, state (and owner) at the end of ``as_of``,
         with the days each has spent in its state so far (median, 90th percentile, most).
 
+        Each case's state is its latest effective event's, found from its newest events backwards
+        (``uq_case_event_seq``): a row or two per case rather than its whole history; the day it
+        entered that state likewise. A case closed now whose row was last written before the cutoff
+        had its whole history, closing included, recorded by then, so it is left out unread.
         ``among``: only the cases that had reached one of these milestones by then (the scorecard's
-        waiting children and families), read from those cases' events alone.
+        waiting children and families). ``with_days=False``: the counts alone (``days`` has ``n`` only).
         """
-        # A case closed now whose row was last written before the cutoff had its whole history, closing
-        # included, recorded by then: it was closed that day too, so its events need no reading.
-        stmt = self.effective(as_of, teams, terminal).where(
-            or_(CASES.c.status != "closed", CASES.c.updated_at >= cutoff(as_of))
-        )
+        end = cutoff(as_of)
+        conds: list[ColumnElement[bool]] = [
+            CASES.c.workflow_id.in_(sorted(terminal)),
+            or_(CASES.c.status != "closed", CASES.c.updated_at >= end),
+        ]
+        if teams is not None:
+            conds.append(CASES.c.team_id.in_(sorted(teams)) if teams else false())
         if among:
             chosen = self.reached_rows(as_of, teams, among)
-            stmt = stmt.where(EVENTS.c.case_id.in_(select(chosen.c.case_id)))
-        eff = stmt.cte("eff")
-        e = eff.c
-        last = select(e.case_id, func.max(e.seq).label("seq")).group_by(e.case_id).subquery("last")
-        closed = or_(*[and_(e.journey == j, e.to_state.in_(states)) for j, states in terminal.items() if states])
-        current = (
-            select(e.case_id, e.journey, e.to_state.label("state"), e.owner_id)
-            .join(last, and_(last.c.case_id == e.case_id, last.c.seq == e.seq))
-            .where(not_(closed))
-            .cte("current")
-        )
-        c = current.c
-        entered = (
-            select(e.case_id, func.max(e.effective_on).label("entered_on"))
-            .join(current, and_(c.case_id == e.case_id, c.state == e.to_state))
-            .where(or_(e.from_state.is_(None), e.from_state != e.to_state))
-            .group_by(e.case_id)
-            .subquery("entered")
-        )
-        owner = USERS.c.email if by_owner else literal(None, String)
-        spent = (
+            conds.append(CASES.c.id.in_(select(chosen.c.case_id)))
+        state = self._latest(end, EVENTS.c.to_state, EVENTS.c.case_id == CASES.c.id)
+        each = (
             select(
-                c.journey,
-                c.state,
-                owner.label("owner"),
-                # Every current state was entered by an event; 0 only guards the count below.
-                func.coalesce(self.days_between(entered.c.entered_on, literal(as_of, Date)), 0).label("value"),
+                CASES.c.id.label("case_id"),
+                CASES.c.workflow_id.label("journey"),
+                CASES.c.owner_id,
+                state.label("state"),
             )
-            .select_from(current.outerjoin(entered, entered.c.case_id == c.case_id))
-            .outerjoin(USERS, USERS.c.id == c.owner_id)
+            .where(*conds)
+            .subquery("each_case")
+        )
+        x = each.c
+        closed = or_(*[and_(x.journey == j, x.state.in_(states)) for j, states in terminal.items() if states])
+        owner = USERS.c.email if by_owner else literal(None, String)
+        entered = self._latest(
+            end,
+            EVENTS.c.effective_on,
+            EVENTS.c.case_id == x.case_id,
+            EVENTS.c.to_state == x.state,
+            or_(EVENTS.c.from_state.is_(None), EVENTS.c.from_state != EVENTS.c.to_state),
+        )
+        value = func.coalesce(self.days_between(entered, literal(as_of, Date)), 0) if with_days else literal(0)
+        spent = (
+            select(x.journey, x.state, owner.label("owner"), value.label("value"))
+            .select_from(each.outerjoin(USERS, USERS.c.id == x.owner_id))
+            .where(x.state.is_not(None), not_(closed))
             .subquery("spent")
         )
         s = spent.c
         groups = (s.journey, s.state, s.owner)
-        with self.engine.connect() as conn:  # one statement: each group's count is its quantiles' n
-            found = quantiles(conn, spent, groups, s.value)
+        with self.engine.connect() as conn:
+            if with_days:  # one statement: each group's count is its quantiles' n
+                found = quantiles(conn, spent, groups, s.value)
+            else:
+                rows: Sequence[Any] = conn.execute(select(*groups, func.count()).group_by(*groups)).all()
+                found = {(j, st, o): Quantiles(int(n), None, None, None) for j, st, o, n in rows}
         return [
             StateCount(str(j), str(st), None if o is None else str(o), q.n, q)
             for (j, st, o), q in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
         ]
+
+    def _latest(self, end: datetime, column: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
+        """``column`` of the newest effective event (recorded before ``end``, not voided by then) matching ``where``."""
+        v = EVENTS.alias("void")
+        voided = (
+            select(literal(1))
+            .where(
+                v.c.case_id == EVENTS.c.case_id,
+                v.c.trigger == "entered_in_error",
+                v.c.recorded_at < end,
+                v.c.payload["target_seq"].as_integer() == EVENTS.c.seq,
+            )
+            .exists()
+        )
+        return (
+            select(column)
+            .where(*where, EVENTS.c.recorded_at < end, EVENTS.c.trigger.not_in(NOT_EVENTS), ~voided)
+            .order_by(EVENTS.c.seq.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
 
     # -- deadlines -------------------------------------------------------------------------------
 
