@@ -14,8 +14,9 @@ FOSTERING_TEAM = "Demo Fostering Team"
 ADOPTION_TEAM = "Demo Adoption Team"
 #: Enquiries arrive over this many days before today.
 WINDOW_DAYS = 730
-#: Children's paths are long: some came into care up to this many days before the window.
-CHILD_HEAD_START = 180
+#: Children's paths are long: some came into care up to this many days before the window (about
+#: two and a half years: children adopted in the scorecard's last three years ending 31 March).
+CHILD_HEAD_START = 900
 
 FOSTER = "foster_carer_approval"
 CONNECTED = "connected_person_approval"
