@@ -66,7 +66,7 @@ class FakeReads:
         return []
 
     def states(
-        self, as_of: date, teams: Any, terminal: Any, *, by_owner: bool = False, among: Any = ()
+        self, as_of: date, teams: Any, terminal: Any, *, by_owner: bool = False, among: Any = (), with_days: bool = True
     ) -> list[StateCount]:
         self.asked.append(("states", as_of, teams, None))
         return []
