@@ -276,6 +276,23 @@ async def papers(request: Request, sitting_id: str) -> Response:
     return see_other(f"/panels/{sid}?done=papers")
 
 
+@router.post("/panels/{sitting_id}/defer", response_class=HTMLResponse)
+async def defer(request: Request, sitting_id: str) -> Response:
+    """Take a booked case off the agenda before the sitting: back to the queue, with the reason."""
+    app, actor, sid, form = await _post(request, sitting_id)
+    ref = str(form.get("ref") or "").strip()
+    reason = str(form.get(f"reason-{ref}") or "").strip()
+    values = {f"reason-{ref}": reason[:500]}
+    if not reason:
+        errors = [(f"reason-{ref}", f"{ref or 'The case'}: give the reason it comes off the agenda")]
+        return _sitting_page(request, app, actor, sid, errors=errors, values=values, status=400)
+    try:
+        app.panels.defer(ref, reason, actor)
+    except (InvalidInput, LookupError) as exc:
+        return _refused(request, app, actor, sid, f"reason-{ref}", exc, values)
+    return see_other(f"/panels/{sid}?done=deferred")
+
+
 @router.post("/panels/{sitting_id}/agenda", response_class=HTMLResponse)
 async def send_agenda(request: Request, sitting_id: str) -> Response:
     app, actor, sid, _ = await _post(request, sitting_id)

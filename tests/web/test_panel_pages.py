@@ -220,3 +220,29 @@ def test_each_member_subscribes_to_their_own_sittings_by_a_secret_link(
     assert list(again.walk("VEVENT")) == []
     sign_in(client, CW)
     assert client.get("/panels/members").status_code == 403  # the links are the coordinator's to give
+
+
+def test_a_case_comes_off_the_agenda_before_the_sitting_with_its_reason(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    from datetime import date
+
+    ref = ready_case(web_app, web_staff)
+    s = web_app.panels.add_sitting(date(2026, 11, 16), "fostering", PC)
+    web_app.panels.book(ref, s.id, PC)
+    sign_in(client, PC)
+    page = client.get(f"/panels/{s.id}").text
+    assert "Take off the agenda" in page
+    no_reason = client.post(f"/panels/{s.id}/defer", data={"csrf_token": csrf_of(page), "ref": ref})
+    assert no_reason.status_code == 400
+    assert f'href="#reason-{ref}"' in no_reason.text  # the error summary links to the reason's input
+    assert web_app.panels.sitting(s.id, PC).booked == 1  # nothing written
+    done = client.post(
+        f"/panels/{s.id}/defer",
+        data={"csrf_token": csrf_of(page), "ref": ref, f"reason-{ref}": "medical report not back"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert web_app.panels.sitting(s.id, PC).booked == 0
+    assert "Deferred: medical report not back" in client.get(f"/panels/{s.id}").text
+    assert f'href="/cases/{ref}"' in client.get("/panels").text  # back in the queue
