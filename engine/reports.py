@@ -202,6 +202,10 @@ class Stretch:
     start: str
     end: str
     timescale: str = ""
+    #: The timescale as calendar days (a limit in days or weeks) or months, to count those within it;
+    #: neither for a limit in working days (the database does not know the calendar).
+    limit_days: int | None = None
+    limit_months: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +216,8 @@ class Quantiles:
     median: float | None
     p90: float | None
     max: float | None = None
+    #: How many were within a timescale, where one was asked for and can be counted.
+    within: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from carepath.engine.calendar import parse_limit
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, local_today
 from carepath.engine.definition import ON_HOLD, WorkflowDef
@@ -594,15 +595,24 @@ def _funnel_steps(d: WorkflowDef) -> list[Milestone]:
     )
 
 
-def _timescale(d: WorkflowDef, rule: str) -> str:
-    names = {r.name: r for r in d.deadlines}
-    return f"{names[rule].limit} ({rule})" if rule in names else ""
+def _timescale(d: WorkflowDef, rule: str) -> tuple[str, int | None, int | None]:
+    """The rule's limit as words, and as calendar days or months when it is counted in those (else none)."""
+    found = next((r for r in d.deadlines if r.name == rule), None)
+    if found is None:
+        return "", None, None
+    limit = parse_limit(found.limit)
+    per_day = {"days": 1, "weeks": 7}.get(limit.unit)
+    return (
+        f"{found.limit} ({rule})",
+        limit.amount * per_day if per_day else None,
+        limit.amount if limit.unit == "months" else None,
+    )
 
 
 def _stretch_list(d: WorkflowDef, spec: Sequence[tuple[str, str, str, str, str]]) -> list[Stretch]:
     keys = {m.key for m in (_funnel_steps(d) if d.id in FOSTERING else _adopter_steps(d))}
     return [
-        Stretch(d.id, key, label, a, b, _timescale(d, rule) if rule else "")
+        Stretch(d.id, key, label, a, b, *_timescale(d, rule))
         for key, label, a, b, rule in spec
         if a in keys and b in keys
     ]
@@ -815,6 +825,8 @@ def _durations_json(stretches: Sequence[Stretch], found: Mapping[tuple[str, str]
                 "median_days": q.median,
                 "p90_days": q.p90,
                 "timescale": s.timescale,
+                "within_timescale": q.within,
+                "within_rate": ratio(q.within, q.n) if q.within is not None else None,
             }
         )
     return out
@@ -834,9 +846,11 @@ def _durations_table(stretches: Sequence[Stretch], found: Mapping[tuple[str, str
             Column("median_days", "Median days", "days"),
             Column("p90_days", "90th percentile days", "days"),
             Column("timescale", "Timescale"),
+            Column("within_rate", "Within it", "percent"),
         ),
         rows,
-        caption="Days from the first step to the second, for cases reaching the second in the period",
+        caption="Days from the first step to the second, for cases reaching the second in the period; "
+        "within the timescale where it is in days, weeks or months",
     )
 
 

@@ -18,6 +18,7 @@ JSON payload, days between two dates, and (SQLAlchemy hides it) a payload key as
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    extract,
     false,
     func,
     literal,
@@ -291,17 +293,34 @@ class ReportQueries:
                         literal(s.journey, String).label("journey"),
                         literal(s.key, String).label("stretch"),
                         self.days_between(p[col[s.start]], p[col[s.end]]).label("value"),
+                        _within(s, p[col[s.start]], p[col[s.end]], self.days_between).label("ok"),
                     ).where(p.journey == s.journey, p[col[s.end]].between(*within), p[col[s.start]].is_not(None))
                     for s in stretches
                 ]
-            ).subquery("stretch_days")
-            r = ranked(values, (values.c.journey, values.c.stretch), values.c.value).subquery("ranked").c
+            ).cte("stretch_days")
+            v = values.c
+            r = ranked(values, (v.journey, v.stretch), v.value).subquery("ranked").c
             parts.append(select(literal("days", String), r.journey, r.stretch, r.rn, r.n, r.v, r.most))
+            parts.append(
+                select(
+                    literal("within", String),
+                    v.journey,
+                    v.stretch,
+                    func.sum(v.ok),
+                    cast(null(), Integer),
+                    cast(null(), Integer),
+                    cast(null(), Integer),
+                ).group_by(v.journey, v.stretch)
+            )
         with self.engine.connect() as conn:
             rows: Sequence[Any] = conn.execute(union_all(*parts)).all()
         counts = {(str(j), str(k)): (int(a or 0), int(b or 0)) for kind, j, k, a, b, _, _ in rows if kind == "count"}
         days = digest(((str(j), str(k)), rn, n, v, most) for kind, j, k, rn, n, v, most in rows if kind == "days")
-        return counts, {(str(k[0]), str(k[1])): q for k, q in days.items()}
+        ok = {(str(j), str(k)): a for kind, j, k, a, *_ in rows if kind == "within"}
+        return counts, {
+            (str(k[0]), str(k[1])): replace(q, within=None if ok.get(k) is None else int(ok[k]))
+            for k, q in days.items()
+        }
 
     def exits(
         self, as_of: date, teams: Teams, ends: Mapping[str, tuple[Sequence[str], Sequence[str]]], period: Period
@@ -581,7 +600,24 @@ def deadline_class(as_of: date, period: Period) -> tuple[ColumnElement[bool], Co
     return counted, cls
 
 
-def ranked(values: Subquery, groups: Sequence[ColumnElement[Any]], value: ColumnElement[Any]) -> Select[Any]:
+def _within(s: Stretch, start: ColumnElement[Any], end: ColumnElement[Any], days_between: Any) -> ColumnElement[Any]:
+    """1 if ``end`` is within the stretch's timescale after ``start``, else 0; ``NULL`` if it has none to count.
+
+    Months as the calendar counts them: the same day ``n`` months on, or the month's last day if
+    it has no such day (31 Aug + 6 months is 28 Feb), the same on both dialects.
+    """
+    if s.limit_days is not None:
+        return case((days_between(start, end) <= s.limit_days, 1), else_=0)
+    if s.limit_months is not None:
+        months = (extract("year", end) * 12 + extract("month", end)) - (
+            extract("year", start) * 12 + extract("month", start)
+        )
+        ok = or_(months < s.limit_months, and_(months == s.limit_months, extract("day", end) <= extract("day", start)))
+        return case((ok, 1), else_=0)
+    return cast(null(), Integer)
+
+
+def ranked(values: Subquery | CTE, groups: Sequence[ColumnElement[Any]], value: ColumnElement[Any]) -> Select[Any]:
     """The rows of ``values`` a median and a 90th percentile (nearest rank) need, per group.
 
     Columns: the groups, then ``rn`` (rank by value), ``n`` (values in the group), ``v`` (the

@@ -150,8 +150,10 @@ def test_funnel_period_and_cohort_with_a_withdrawal_at_each_stage(w: Walker) -> 
     # Enquiry to visit for the visits in the period: 7, 7, 7 and 10 days (case 7: 10 to 20 April).
     assert (durations["enquiry_to_visit"]["median_days"], durations["enquiry_to_visit"]["p90_days"]) == (7, 10)
     assert durations["enquiry_to_visit"]["timescale"] == "5 working days (FS2)"
-    # Application 12 Jan to panel 10 Jun: 149 days, against the 8 months of NMS 14.
-    assert (durations["application_to_panel"]["cases"], durations["application_to_panel"]["median_days"]) == (1, 149)
+    # Application 12 Jan to panel 10 Jun: 149 days, within the 8 months of NMS 14.
+    to_panel = durations["application_to_panel"]
+    assert (to_panel["cases"], to_panel["median_days"], to_panel["within_timescale"]) == (1, 149, 1)
+    assert durations["enquiry_to_visit"]["within_timescale"] is None  # working days: not counted here
 
 
 def test_funnel_of_the_year_before_and_an_as_of_day_inside_it(w: Walker) -> None:
@@ -376,7 +378,13 @@ def test_adopters_steps_timeliness_fast_track_and_drop_outs(w: Walker) -> None:
         "within_6_months": 0,
     }
     durations = {d["stage"]: d for d in r.data["durations"]}
-    assert durations["stage2_to_approval"]["median_days"] == 114  # 1 Apr to 24 Jul
+    # 1 Apr to 24 Jul: 114 days, within the 4 months of AAR 30B (24 Jul is before 1 Aug).
+    assert (durations["stage2_to_approval"]["median_days"], durations["stage2_to_approval"]["within_timescale"]) == (
+        114,
+        1,
+    )
+    # Stage 1 from 12 Jan to approval 24 Jul: past the 6 months (12 Jul) of AS5.
+    assert durations["stage1_to_approval"]["within_timescale"] == 0
     assert [(d["stage"], d["reason"], d["in_period"]) for d in r.data["dropouts"]] == [
         ("roi_received", "WITHDRAWN_BY_APPLICANT", 1)
     ]
@@ -427,3 +435,31 @@ def test_refusals_and_bad_input(w: Walker) -> None:
         reports.report(sm, "funnel", start=D("2025-06-01"), end=D("2025-05-01"))
     with pytest.raises(InvalidInput, match="future"):
         reports.report(sm, "funnel", as_of=D("2030-01-01"))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "within"),
+    [
+        ("2026-08-31", "2027-02-28", 1),  # 6 months from 31 Aug: 28 Feb, the month having no 31st
+        ("2026-08-31", "2027-03-01", 0),
+        ("2026-01-15", "2026-07-15", 1),
+        ("2026-01-15", "2026-07-16", 0),
+        ("2026-01-15", "2025-12-31", 1),  # before the start: within (never negative in practice)
+    ],
+)
+def test_months_within_a_timescale_are_counted_alike_on_both_databases(
+    db_url: str, start: str, end: str, within: int
+) -> None:
+    from sqlalchemy import Date, literal, select
+
+    from carepath.engine.reports import Stretch
+    from carepath.storage.db import make_engine
+    from carepath.storage.queries.reports import ReportQueries, _within
+
+    engine = make_engine(db_url)
+    q = ReportQueries(engine)
+    s = Stretch("j", "k", "K", "a", "b", limit_months=6)
+    expr = _within(s, literal(D(start), Date), literal(D(end), Date), q.days_between)
+    with engine.connect() as conn:
+        assert conn.execute(select(expr)).scalar_one() == within
+    engine.dispose()
