@@ -5,7 +5,7 @@ count effective events as of a day in the database; this layer says what to coun
 journeys' own definitions (which moves reach each step, which states are exits, each rule's label
 and source), and lays the results out as a ``Report``: tables for people and ``data`` for programs.
 
-Choices a reader of the figures should know (docs say the same):
+Choices a reader of the figures should know:
 
 - a case's *enquiry* is the day it was opened; a child *entered care* on the day their pathway case
   was opened (its opening is the child becoming looked after, and CS12, the scorecard's own clock,
@@ -14,7 +14,15 @@ Choices a reader of the figures should know (docs say the same):
   ``application_received_on`` or ``panel_held_on``, else the move's day);
 - *in the period* counts what happened in it (Ofsted's period ratio); the *cohort* is the cases
   opened in the period followed to the as-of day;
-- the team a case counts under is its team now (reports by team ask "whose cases are these").
+- the team a case counts under is its team now (reports by team ask "whose cases are these"), and
+  a deadline's team and worker are its case's now;
+- a deadline's state on the as-of day is read from its dates (due, met, breached), since the
+  deadline table keeps only each deadline's latest form (``storage.queries.reports.deadline_class``);
+- the scorecard's children are those with an adoption order in the period (the three years to the
+  last 31 March); A1 ends on the last placement for adoption, A10 on the placement with the foster
+  carers who adopt (foster for adoption: ``ffa_placed_on``, when ``ffa_carers_ref`` is the adopters'
+  ``adopter_case_ref`` or either is unrecorded), A2 runs from ``authority_to_place_on`` to the last
+  match decision (0 when matched first; none without authority).
 """
 
 from __future__ import annotations
