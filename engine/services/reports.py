@@ -117,7 +117,14 @@ class ReportReads(Protocol):
         with_days: bool = True,
     ) -> list[StateCount]: ...
     def deadlines(
-        self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period, rules: Mapping[str, Sequence[str]]
+        self,
+        as_of: date,
+        teams: Teams,
+        journeys: Sequence[str],
+        period: Period,
+        rules: Mapping[str, Sequence[str]],
+        *,
+        past: bool = False,
     ) -> list[DeadlineCount]: ...
 
 
@@ -433,7 +440,8 @@ class ReportService:
         for j in self.workflows.ids():
             for rule in self._def(j).deadlines:
                 names.setdefault(rule.name, []).append(j)
-        each = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period, names)
+        past = ask.as_of < local_today(self.clock)
+        each = self.reads.deadlines(ask.as_of, ask.teams, ask.journeys, ask.period, names, past=past)
         by_rule = combine(each, lambda c: (c.journey, c.rule, None, None))
         by_team = combine(each, lambda c: ("", "", c.team, None))
         by_worker = combine(each, lambda c: ("", "", c.team, c.owner))

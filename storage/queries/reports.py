@@ -477,7 +477,14 @@ class ReportQueries:
     # -- deadlines -------------------------------------------------------------------------------
 
     def deadlines(
-        self, as_of: date, teams: Teams, journeys: Sequence[str], period: Period, rules: Mapping[str, Sequence[str]]
+        self,
+        as_of: date,
+        teams: Teams,
+        journeys: Sequence[str],
+        period: Period,
+        rules: Mapping[str, Sequence[str]],
+        *,
+        past: bool = False,
     ) -> list[DeadlineCount]:
         """Deadlines of ``journeys`` due in the period as they stood at the end of ``as_of``, per journey,
         rule, team and owner, with how late those met late were (``deadline_class`` reads each one's
@@ -487,8 +494,9 @@ class ReportQueries:
         the deadlines due from the period's start (``ix_deadline_due``), grouped by the four, the class
         and the days late: a few rows per group. A rule only one journey has names its journey; only
         for a name several share (FS4, MINUTES...) is the deadline's case read for its journey.
+        ``past``: ``as_of`` is before today, so a case may have been entered after it (its opening is checked).
         """
-        counted, cls = deadline_class(as_of, period)
+        counted, cls = deadline_class(as_of, period, past=past)
         d = DEADLINES.c
         own = {r: js[0] for r, js in rules.items() if len(js) == 1}
         case_journey = select(CASES.c.workflow_id).where(CASES.c.id == d.case_id).scalar_subquery()
@@ -558,7 +566,9 @@ def _deadline_counts(rows: Sequence[Any]) -> list[DeadlineCount]:
 ON_TIME, LATE, ENDED_UNMET, OPEN_PAST_DUE, OPEN_NOT_PAST_DUE, OPEN_DUE_LATER, NOT_COUNTED = range(1, 8)
 
 
-def deadline_class(as_of: date, period: Period) -> tuple[ColumnElement[bool], ColumnElement[int]]:
+def deadline_class(
+    as_of: date, period: Period, *, past: bool = False
+) -> tuple[ColumnElement[bool], ColumnElement[int]]:
     """(counted, class): whether a deadline row counts on the as-of day D, and how it stood then.
 
     - counted: it had started by D (its start or its due day is on or before D), it was not
@@ -587,6 +597,14 @@ def deadline_class(as_of: date, period: Period) -> tuple[ColumnElement[bool], Co
         or_(d.status != "void", corrected_later),
         or_(d.start_on <= as_of, d.due_on <= as_of),
     )
+    if past:  # a case entered later (with earlier dates) had no deadlines yet: its opening was not recorded
+        o = EVENTS.alias("opening")
+        opened = (
+            select(literal(1))
+            .where(o.c.trigger == "open", o.c.case_id == d.case_id, o.c.recorded_at < cutoff(as_of))
+            .exists()
+        )
+        counted = and_(counted, opened)
     met_by = and_(d.met_on.is_not(None), d.met_on <= as_of)
     # Ended unmet after a due day on or after D: it ended after D, so it was open on D.
     is_open = and_(not_(met_by), or_(d.status != "breached", d.due_on >= as_of))

@@ -71,7 +71,9 @@ class FakeReads:
         self.asked.append(("states", as_of, teams, None))
         return []
 
-    def deadlines(self, as_of: date, teams: Any, journeys: Any, period: Period, rules: Any) -> list[DeadlineCount]:
+    def deadlines(
+        self, as_of: date, teams: Any, journeys: Any, period: Period, rules: Any, *, past: bool = False
+    ) -> list[DeadlineCount]:
         self.asked.append(("deadlines", as_of, teams, period))
         return self.deadline_rows
 
