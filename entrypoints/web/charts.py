@@ -1,19 +1,24 @@
-"""Charts for the reports pages: SVG drawn on the server, in Python, from a report's ``Table``.
+"""Charts for the reports pages: pygal draws each bar and line chart as an SVG image on the server.
 
-No JavaScript and no chart library in the browser: each chart is plain SVG markup in the page,
-so it works with JavaScript off and under the strict Content-Security-Policy (no inline style;
-every colour comes from carepath.css through a class). Each one is accessible on its own terms
-(UI.md, WCAG 2.2 AA):
+A chart is served on its own (``/reports/{name}/charts/{table}.svg``, entrypoints/web/reports.py)
+and shown with ``<img src alt>``: pygal's SVG carries its own ``<style>``, which the pages' strict
+Content-Security-Policy (no inline style) would block, while the image's own response allows its
+inline styles and nothing else. pygal's scripts are left out (``js=[]``): the chart needs none and
+works with JavaScript off. Each chart is accessible on its own terms (UI.md, WCAG 2.2 AA):
 
-- ``role="img"`` with a ``<title>`` (its accessible name, through ``aria-labelledby``) and a
-  ``<desc>`` that says what it shows in words (through ``aria-describedby``);
-- every bar and every point is labelled with its value, and a series is told apart by its name
-  and its marker's shape as well as its colour, never by colour alone;
+- ``alt_text`` says in words what the image shows: its title and every value (or, for a long table,
+  what it plots and that the table beside it gives every figure);
+- every bar and point is labelled with its value, and when a chart has several series each label
+  names its series (bars) or the series differ by dash pattern and the last point names it (lines):
+  never colour alone;
+- colours are GOV.UK's, each at least 3:1 against white (WCAG 1.4.11), text is GOV.UK's black;
 - the page always shows the same figures in a GOV.UK table beside it.
 
-``bar_chart`` draws horizontal bars (the funnel's steps, compliance per rule), ``line_chart`` a
-line over months (timeliness), ``stage_diagram`` a journey's stages in order as boxes with their
-open cases and median days (issue 13 point 8).
+``bar_svg`` draws horizontal bars (the funnel's steps, compliance per rule: long names stay legible
+on the left, and many rows make the chart taller, not thinner), ``line_svg`` a line over months
+(timeliness). ``stage_diagram`` is not a chart but a diagram (issue 13 point 8): a journey's stages
+in order as boxes with their open cases and median days, drawn here by hand as inline SVG with
+classes styled by carepath.css.
 """
 
 from __future__ import annotations
@@ -24,27 +29,113 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import pygal  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
+from pygal.style import Style  # type: ignore[import-untyped]
 
 from carepath.engine.reports import Column, Table
 from carepath.entrypoints.report_files import as_date, cell_text
 
-#: Width of every chart's coordinate system; the SVG scales to its container (carepath.css).
+#: Width of every chart's coordinate system; the image scales to its container (carepath.css).
 WIDTH = 640
-#: Roughly how wide characters of the 14px label text are (a wide system sans, like DejaVu Sans),
-#: to leave room for labels: narrow letters, other lower case, capitals and digits, the rest.
-_NARROW = frozenset("ijlftr.,:;'!|() ")
+#: The system font stack, as carepath.scss's ``$carepath-font-family`` (GDS Transport is GOV.UK's only).
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif'
+BLACK = "#0b0c0c"
+#: GOV.UK blue, green, purple and dark grey: each at least 3:1 against white (WCAG 1.4.11).
+COLOURS = ("#1d70b8", "#00703c", "#4c2c92", "#505a5f")
+#: A line series is told apart by its dash pattern as well as its colour.
+DASHES = ("none", "10,5", "3,4", "12,4,3,4")
+#: Added to pygal's own CSS: full-strength lines 3px wide, dashed by series (pygal's ``stroke_style``
+#: lands on the series' group, where its ``.reactive`` rule on each line wins), no hover effects.
+CSS = (
+    f".pygal-chart{{font-family:{FONT}}}"  # pygal's own root rule loses its selector with ``no_prefix``
+    ".reactive,.reactive.active,.active .reactive{stroke-opacity:1;fill-opacity:1}"
+    ".series .line{stroke-width:3}" + "".join(f".serie-{i} .line{{stroke-dasharray:{d}}}" for i, d in enumerate(DASHES))
+)
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground=BLACK,
+    foreground_strong=BLACK,
+    foreground_subtle="#505a5f",
+    opacity="1",
+    opacity_hover="1",
+    transition="0ms",
+    colors=COLOURS,
+    value_colors=(BLACK,) * len(COLOURS),
+    guide_stroke_color="#b1b4b6",
+    major_guide_stroke_color="#b1b4b6",
+    font_family=FONT,
+    label_font_size=14,
+    major_label_font_size=14,
+    value_font_size=14,
+    value_label_font_size=14,
+    legend_font_size=14,
+    title_font_size=16,
+    no_data_font_size=16,
+)
+#: Bars: each bar's thickness and the room around a row's group of bars.
 BAR = 22
-BAR_GAP = 4
-GROUP_GAP = 14
-#: Series drawn with different colours (carepath.css) *and* different marker shapes.
-SERIES_MAX = 4
+GROUP_GAP = 16
+#: Category labels longer than this are cut with an ellipsis (the table beside has them in full).
+LABEL_MAX = 32
+#: A chart of more rows than this is described in a sentence pointing at its table (a screen reader
+#: would otherwise read every figure twice, in the alt text and in the table that follows).
+DESCRIBE_ROWS_MAX = 12
+#: A line of more points than this prints no values (they would overlap); the table gives them.
+LINE_VALUES_MAX = 12
+LINE_HEIGHT = 320
+_NARROW = frozenset("ijlftr.,:;'!|() ")
 _ID = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def chart_id(key: str) -> str:
     """An id for a chart from its table's key, safe in HTML and SVG."""
     return "chart-" + (_ID.sub("-", key)[:60] or "table")
+
+
+def drawn(table: Table) -> bool:
+    """Whether the table has a chart: it asks for bars or a line, names its series, and has rows."""
+    return bool(table.rows) and bool(table.y) and table.chart in ("bar", "line")
+
+
+def svg(table: Table) -> bytes:
+    """The table's own chart (``Table.chart``) as an SVG document.
+
+    Raises:
+        ValueError: the table has no chart (``drawn`` is false).
+    """
+    if not drawn(table):
+        raise ValueError(f"the table {table.key!r} has no chart")
+    return line_svg(table) if table.chart == "line" else bar_svg(table)
+
+
+def size(table: Table) -> tuple[int, int]:
+    """The chart's width and height in pixels (for the ``<img>``, so the page keeps its place)."""
+    if table.chart == "line":
+        return WIDTH, LINE_HEIGHT + _legend_height(table)
+    return WIDTH, 48 + _legend_height(table) + len(table.rows) * (len(table.y) * BAR + GROUP_GAP)
+
+
+#: Legend entries on a line (below the chart; none for a single series, which the title names).
+LEGEND_COLUMNS = 4
+
+
+def _legend_height(table: Table) -> int:
+    if len(table.y) < 2:
+        return 0
+    return 8 + 26 * math.ceil(len(table.y) / LEGEND_COLUMNS)
+
+
+def alt_text(table: Table) -> str:
+    """What the chart shows, in words: its title, kind and every value (or where to find them)."""
+    x = _column(table, table.x)
+    series = [_column(table, k) for k in table.y]
+    kind = "Line chart" if table.chart == "line" else "Bar chart"
+    return f"{kind}: {table.title}. {_describe(table, x, series)}"
+
+
+# -- the parts --------------------------------------------------------------------------------
 
 
 def _column(table: Table, key: str | None) -> Column:
@@ -68,62 +159,12 @@ def _x_label(value: Any, column: Column, *, month: bool = False) -> str:
     return cell_text(value, column.kind)
 
 
-def _svg(cid: str, title: str, desc: str, height: float, body: Sequence[str], css: str) -> Markup:
-    """The ``<svg>`` element around ``body``, named by its title and described by its desc."""
-    head = (
-        f'<svg class="carepath-chart {css}" id="{cid}" role="img" viewBox="0 0 {WIDTH} {height:.0f}" '
-        f'aria-labelledby="{cid}-title" aria-describedby="{cid}-desc" focusable="false" '
-        f'xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="{cid}-title">{escape(title)}</title><desc id="{cid}-desc">{escape(desc)}</desc>'
-    )
-    return Markup(head + "".join(body) + "</svg>")
+def _short(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
 
 
-def _marker(series: int, x: float, y: float, size: float = 5.0) -> str:
-    """A point's marker: a circle, a square, a triangle or a diamond, by series (shape as well as colour)."""
-    cls = f'class="carepath-chart__marker carepath-chart__series--{series + 1}"'
-    kind = series % SERIES_MAX
-    if kind == 0:
-        return f'<circle {cls} cx="{x:.1f}" cy="{y:.1f}" r="{size:.1f}"/>'
-    if kind == 1:
-        return f'<rect {cls} x="{x - size:.1f}" y="{y - size:.1f}" width="{2 * size:.1f}" height="{2 * size:.1f}"/>'
-    if kind == 2:
-        pts = f"{x:.1f},{y - size * 1.2:.1f} {x + size * 1.2:.1f},{y + size:.1f} {x - size * 1.2:.1f},{y + size:.1f}"
-        return f'<polygon {cls} points="{pts}"/>'
-    d = size * 1.3
-    pts = f"{x:.1f},{y - d:.1f} {x + d:.1f},{y:.1f} {x:.1f},{y + d:.1f} {x - d:.1f},{y:.1f}"
-    return f'<polygon {cls} points="{pts}"/>'
-
-
-def _legend(labels: Sequence[str], y: float, *, swatch: bool = False) -> tuple[list[str], float]:
-    """A legend line: each series' marker (shape and colour; for bars, a swatch of its colour) and its
-    name. Returns the parts and the height used (nothing for a single series: the title names it)."""
-    if len(labels) < 2:
-        return [], 0.0
-    parts: list[str] = ['<g class="carepath-chart__legend">']
-    x = 8.0
-    for i, label in enumerate(labels):
-        if swatch:
-            parts.append(
-                f'<rect class="carepath-chart__bar carepath-chart__series--{i + 1}" x="{x:.1f}" y="{y + 3:.1f}" '
-                'width="12" height="12"/>'
-            )
-        else:
-            parts.append(_marker(i, x + 5, y + 9))
-        parts.append(f'<text x="{x + 16:.1f}" y="{y + 14:.1f}">{escape(label)}</text>')
-        x += 16 + text_width(label) + 24
-    parts.append("</g>")
-    return parts, 28.0
-
-
-#: A chart of more rows than this is described in a sentence pointing at its table (a screen reader
-#: would otherwise read every figure twice, in the description and in the table that follows).
-DESCRIBE_ROWS_MAX = 12
-
-
-def _describe(table: Table, x: Column, series: Sequence[Column], day: Callable[[date], str]) -> str:
-    """The chart in words, for its ``<desc>``: every category with every value (or, for a long
-    table, what it plots and where the figures are)."""
+def _describe(table: Table, x: Column, series: Sequence[Column], day: Callable[[date], str] = _short) -> str:
+    """Every category with every value (or, for a long table, what it plots and where the figures are)."""
     what = " and ".join(s.label for s in series) or "values"
     if len(table.rows) > DESCRIBE_ROWS_MAX:
         per = f", one per {x.label.lower()}" if x.label else ""
@@ -135,135 +176,6 @@ def _describe(table: Table, x: Column, series: Sequence[Column], day: Callable[[
         )
         bits.append(f"{_x_label(row.get(x.key), x)}: {values}")
     return f"{what} by {x.label.lower() or 'row'}. " + "; ".join(bits) + "." if bits else "No rows."
-
-
-def _short(date_: date) -> str:
-    return f"{date_.day} {date_:%b %Y}"
-
-
-#: Category labels wider than this go on a line of their own above their bars, in full.
-LABEL_ROOM = 180.0
-
-
-def bar_chart(table: Table, title: str | None = None) -> Markup:
-    """Horizontal bars: one group per row (the ``x`` column's value as its label), one bar per ``y``
-    series, each bar labelled with its value (and its series' name when there are several).
-
-    Short category labels sit to the left of their bars; when one is too long for that, every label
-    goes on its own line above its bars instead, so none is cut.
-    """
-    cid = chart_id(table.key)
-    x = _column(table, table.x)
-    series = [_column(table, k) for k in table.y]
-    if len(series) >= STACK_FROM:
-        return _stacked_chart(table, x, series, title)
-    labels = [_x_label(r.get(x.key), x) for r in table.rows]
-    widest = max((text_width(s) for s in labels), default=30.0)
-    above = widest > LABEL_ROOM
-    left = 8.0 if above else max(60.0, widest + 14)
-    right = 16 + max(
-        (text_width(_bar_label(r.get(s.key), s, series)) for r in table.rows for s in series), default=30.0
-    )
-    span = max(40.0, WIDTH - left - right)
-    top = max([1.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series)])
-    body, y = _legend([s.label for s in series], 4.0, swatch=True)
-    y += 8.0
-    group = len(series) * BAR + (len(series) - 1) * BAR_GAP
-    axis_top = y - 4
-    for row, label in zip(table.rows, labels, strict=True):
-        if above:
-            body.append(
-                f'<text class="carepath-chart__category" x="{left:.1f}" y="{y + 14:.1f}">'
-                f"{escape(_fit(label, WIDTH))}</text>"
-            )
-            y += 20
-        else:
-            body.append(
-                f'<text class="carepath-chart__category" x="{left - 8:.1f}" y="{y + group / 2 + 5:.1f}" '
-                f'text-anchor="end">{escape(label)}</text>'
-            )
-        for i, s in enumerate(series):
-            value = _number(row.get(s.key))
-            w = 0.0 if value is None else span * abs(value) / top
-            body.append(
-                f'<rect class="carepath-chart__bar carepath-chart__series--{i + 1}" x="{left:.1f}" '
-                f'y="{y:.1f}" width="{max(w, 0.0):.1f}" height="{BAR}"/>'
-            )
-            body.append(
-                f'<text class="carepath-chart__value" x="{left + w + 6:.1f}" y="{y + BAR / 2 + 5:.1f}">'
-                f"{escape(_bar_label(row.get(s.key), s, series))}</text>"
-            )
-            y += BAR + BAR_GAP
-        y += GROUP_GAP - BAR_GAP
-    height = y + 4
-    if not above:  # a baseline beside the labels; above them, it would run through their text
-        body.append(
-            f'<line class="carepath-chart__axis" x1="{left:.1f}" y1="{axis_top:.1f}" x2="{left:.1f}" y2="{y - 6:.1f}"/>'
-        )
-    desc = _describe(table, x, series, _short)
-    return _svg(cid, title or table.title, desc, height, body, "carepath-chart--bar")
-
-
-#: From this many series, bars are drawn stacked, one bar a row: the series are parts of a whole
-#: (compliance: met on time, met late, breached), and one bar per part would make a very long chart.
-STACK_FROM = 3
-
-
-def _stacked_chart(table: Table, x: Column, series: Sequence[Column], title: str | None) -> Markup:
-    """One bar per row made of a segment per series, labelled with every part's name and value
-    (the segments' colours are in the legend; the words carry the figures)."""
-    labels = [_x_label(r.get(x.key), x) for r in table.rows]
-    widest = max((text_width(s) for s in labels), default=30.0)
-    left = min(LABEL_ROOM, max(60.0, widest + 14))
-    texts = [", ".join(_bar_label(r.get(s.key), s, series) for s in series) for r in table.rows]
-    right = 16 + max((text_width(t) for t in texts), default=30.0)
-    above = widest > LABEL_ROOM or WIDTH - left - right < 200  # too little room for the bars: labels above
-    if above:
-        left, right = 8.0, 16.0
-    span = max(40.0, WIDTH - left - right)
-    sums = [sum(abs(_number(r.get(s.key)) or 0.0) for s in series) for r in table.rows]
-    top = max([1.0, *sums])
-    body, y = _legend([s.label for s in series], 4.0, swatch=True)
-    y += 8.0
-    for row, label, text, total in zip(table.rows, labels, texts, sums, strict=True):
-        if above:
-            body.append(
-                f'<text class="carepath-chart__category" x="{left:.1f}" y="{y + 14:.1f}">'
-                f"{escape(_fit(label, WIDTH))}</text>"
-            )
-            y += 20
-        else:
-            body.append(
-                f'<text class="carepath-chart__category" x="{left - 8:.1f}" y="{y + BAR / 2 + 5:.1f}" '
-                f'text-anchor="end">{escape(label)}</text>'
-            )
-        cx = left
-        for i, s in enumerate(series):
-            w = span * abs(_number(row.get(s.key)) or 0.0) / top
-            if w > 0:
-                body.append(
-                    f'<rect class="carepath-chart__bar carepath-chart__series--{i + 1}" x="{cx:.1f}" '
-                    f'y="{y:.1f}" width="{w:.1f}" height="{BAR}"/>'
-                )
-            cx += w
-        if above:
-            y += BAR + 2
-            body.append(f'<text class="carepath-chart__value" x="{left:.1f}" y="{y + 14:.1f}">{escape(text)}</text>')
-            y += 20
-        else:
-            body.append(
-                f'<text class="carepath-chart__value" x="{left + span * total / top + 6:.1f}" '
-                f'y="{y + BAR / 2 + 5:.1f}">{escape(text)}</text>'
-            )
-            y += BAR
-        y += GROUP_GAP
-    desc = _describe(table, x, series, _short)
-    return _svg(chart_id(table.key), title or table.title, desc, y + 4, body, "carepath-chart--bar")
-
-
-def _bar_label(value: Any, column: Column, series: Sequence[Column]) -> str:
-    text = cell_text(value, column.kind)
-    return f"{column.label}: {text}" if len(series) > 1 else text
 
 
 def text_width(text: str) -> float:
@@ -279,87 +191,181 @@ def text_width(text: str) -> float:
     return width
 
 
-def _fit(label: str, room: float) -> str:
-    """A category label cut to the room it has (the full text is in the table and the desc)."""
-    if text_width(label) <= room - 14:
-        return label
-    while label and text_width(label + "…") > room - 14:
-        label = label[:-1]
-    return label.rstrip() + "…"
+def _cut(label: str) -> str:
+    """A category label of at most ``LABEL_MAX`` characters (the table beside has it in full)."""
+    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1].rstrip() + "…"
 
 
-def line_chart(table: Table, title: str | None = None) -> Markup:
-    """A line per ``y`` series over the rows (months, in order), every point marked and labelled."""
-    cid = chart_id(table.key)
+def _config(**options: Any) -> dict[str, Any]:
+    """What every chart shares: GOV.UK style, no scripts, no title (the page's heading names it)."""
+    return {
+        "style": STYLE,
+        "js": [],
+        "no_prefix": True,  # the image is a document of its own: its CSS needs no id to stay inside
+        "explicit_size": True,
+        "width": WIDTH,
+        "print_values": True,
+        "print_zeroes": True,
+        "truncate_label": -1,  # labels are cut by ``_cut`` (pygal's cut misses a horizontal chart's)
+        "truncate_legend": -1,
+        "legend_at_bottom": True,
+        "margin": 12,
+        "css": ("file://style.css", "file://graph.css", "inline:" + CSS),
+        **options,
+    }
+
+
+def _formatter(column: Column, name: str | None) -> Callable[[Any], str]:
+    """A value as the table writes it, after its series' name when several series share the chart."""
+
+    def format_(value: Any) -> str:
+        text = cell_text(value, column.kind)
+        return f"{name}: {text}" if name else text
+
+    return format_
+
+
+def _render(chart: Any, title: str) -> bytes:
+    """The chart as an SVG document titled ``title``, without pygal's script (its configuration for
+    the tooltips, which carepath does not load: ``js=[]``)."""
+
+    def tidy(root: Any) -> Any:
+        for parent in list(root.iter()):
+            for child in list(parent):
+                name = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
+                if name == "script":
+                    parent.remove(child)
+                elif name == "title" and parent is root:  # the chart's own (guides have theirs)
+                    child.text = title
+        root.attrib.pop("id", None)  # empty with ``no_prefix``
+        return root
+
+    chart.add_xml_filter(tidy)
+    return bytes(chart.render())
+
+
+# -- bars -------------------------------------------------------------------------------------
+
+
+class _Bars(pygal.HorizontalBar):  # type: ignore[misc]
+    """pygal's horizontal bars, each value written just past its bar's end rather than centred on it
+    (``print_values_position="top"`` puts it there, centred; a long label would cross the bar)."""
+
+    def _static_value(self, serie_node: Any, value: Any, x: float, y: float, metadata: Any, *_: Any) -> None:
+        super()._static_value(serie_node, value, x, y, metadata, "start")
+
+
+def bar_svg(table: Table) -> bytes:
+    """Horizontal bars: a group per row (the ``x`` column's value as its label, the first row on top),
+    a bar per ``y`` series, each labelled with its value (after its series' name when there are several).
+    """
     x = _column(table, table.x)
     series = [_column(table, k) for k in table.y]
-    values = [[_number(r.get(s.key)) for r in table.rows] for s in series]
-    whole = bool(series) and series[0].kind == "int"  # whole numbers: steps of at least 1
-    most = max([4.0 if whole else 0.0, *(abs(v) for vs in values for v in vs if v is not None)])
-    top, _ = nice_scale(most)
-    body, legend_h = _legend([s.label for s in series], 4.0)
-    plot_top, left, right, plot_h = legend_h + 28.0, 56.0, 24.0, 200.0
-    bottom = plot_top + plot_h
-    n = max(1, len(table.rows))
-    step = (WIDTH - left - right) / n
-    body.extend(_y_axis(left, plot_top, plot_h, most, series[0] if series else x))
-    for j, row in enumerate(table.rows):
-        cx = left + step * (j + 0.5)
-        body.append(
-            f'<text class="carepath-chart__category" x="{cx:.1f}" y="{bottom + 20:.1f}" '
-            f'text-anchor="middle">{escape(_x_label(row.get(x.key), x, month=True))}</text>'
+    rows = list(reversed(table.rows))  # pygal draws the first category at the bottom
+    _, height = size(table)
+    chart = _Bars(
+        **_config(
+            height=height,
+            show_legend=len(series) > 1,
+            legend_at_bottom_columns=min(LEGEND_COLUMNS, len(series)),
+            print_values_position="top",
+            show_x_guides=False,
+            range=_bar_range(table, series),
         )
-    for i, (s, vs) in enumerate(zip(series, values, strict=True)):
-        points = [(left + step * (j + 0.5), bottom - plot_h * v / top, v) for j, v in enumerate(vs) if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
-            body.append(f'<polyline class="carepath-chart__line carepath-chart__series--{i + 1}" points="{path}"/>')
-        for px, py, v in points:
-            body.append(_marker(i, px, py))
-            body.append(
-                f'<text class="carepath-chart__value" x="{px:.1f}" y="{py - 10:.1f}" '
-                f'text-anchor="middle">{escape(cell_text(v, s.kind))}</text>'
-            )
-    desc = _describe(table, x, series, _short)
-    return _svg(cid, title or table.title, desc, bottom + 32, body, "carepath-chart--line")
+    )
+    chart.x_labels = [_cut(_x_label(r.get(x.key), x)) for r in rows]
+    for s in series:
+        name = s.label if len(series) > 1 else None
+        chart.add(s.label, [_number(r.get(s.key)) for r in rows], formatter=_formatter(s, name))
+    return _render(chart, table.title)
 
 
-def nice_scale(most: float) -> tuple[float, float]:
-    """A round top for an axis and its step (1, 2, 2.5 or 5 times a power of ten), about four steps."""
-    raw = most / 4 if most > 0 else 0.25
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    return step * math.ceil(most / step - 1e-9) if most > 0 else step * 4, step
+def _bar_range(table: Table, series: Sequence[Column]) -> tuple[float, float]:
+    """The value axis from 0 to a top that leaves room past every bar for its label."""
+    labels = [_cut(_x_label(r.get(table.x or ""), _column(table, table.x))) for r in table.rows]
+    left = max((text_width(s) for s in labels), default=40.0) + 40
+    plot = WIDTH - left - 24
+    top = 1.0
+    for row in table.rows:
+        for s in series:
+            value = _number(row.get(s.key))
+            if value is None or value <= 0:
+                continue
+            label = _formatter(s, s.label if len(series) > 1 else None)(row.get(s.key))
+            room = max(plot * 0.2, plot - text_width(label) - 12)
+            top = max(top, value * plot / room)
+    return 0.0, top
 
 
-def _y_axis(left: float, top: float, height: float, most: float, column: Column) -> list[str]:
-    """The value axis: a gridline at each round step, labelled with its value."""
-    out = []
-    top_value, step = nice_scale(most)
-    steps = max(1, round(top_value / step))
-    for k in range(steps + 1):
-        value = step * k
-        y = top + height - height * k / steps
-        out.append(
-            f'<line class="carepath-chart__grid" x1="{left:.1f}" y1="{y:.1f}" x2="{WIDTH - 16:.1f}" y2="{y:.1f}"/>'
+# -- lines ------------------------------------------------------------------------------------
+
+
+class _Lines(pygal.Line):  # type: ignore[misc]
+    """pygal's lines, each value written centred above its point (pygal puts it below to the right)."""
+
+    def _static_value(self, serie_node: Any, value: Any, x: float, y: float, metadata: Any, *_: Any) -> None:
+        size_ = self.style.value_font_size
+        super()._static_value(serie_node, value, x - size_, y - 2 * size_ - 6, metadata, "middle")
+
+
+def line_svg(table: Table) -> bytes:
+    """A line per ``y`` series over the rows (months, in order), every point marked and, for up to
+    ``LINE_VALUES_MAX`` points, labelled with its value; several series differ by colour and dash
+    pattern, and each one's last label names it."""
+    x = _column(table, table.x)
+    series = [_column(table, k) for k in table.y]
+    _, height = size(table)
+    many = len(table.rows) > LINE_VALUES_MAX
+    columns = [[_number(r.get(s.key)) for r in table.rows] for s in series]
+    lasts = [max((j for j, v in enumerate(vs) if v is not None), default=-1) for vs in columns]
+    named = len(series) > 1 and not many
+    widest_last = max(
+        (text_width(_last_named(s, j)(vs[j], j)) for s, vs, j in zip(series, columns, lasts, strict=True) if j >= 0),
+        default=0.0,
+    )
+    top, step = _line_scale(table, series)
+    chart = _Lines(
+        **_config(
+            height=height,
+            show_legend=len(series) > 1,
+            legend_at_bottom_columns=min(LEGEND_COLUMNS, max(1, len(series))),
+            print_values=not many,
+            show_x_guides=False,
+            x_label_rotation=40 if len(table.rows) > 8 else 0,
+            show_minor_x_labels=not many,
+            x_labels_major_every=max(1, math.ceil(len(table.rows) / LINE_VALUES_MAX)),
+            range=(0.0, top),
+            y_labels=[step * k for k in range(round(top / step) + 1)],
+            dots_size=4,
+            margin_right=12 + (widest_last / 2 if named else 16),
         )
-        shown = value if column.kind != "int" else round(value)
-        out.append(
-            f'<text class="carepath-chart__tick" x="{left - 6:.1f}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(cell_text(shown, column.kind))}</text>"
-        )
-    return out
+    )
+    chart.x_labels = [_x_label(r.get(x.key), x, month=True) for r in table.rows]
+    for s, values, last in zip(series, columns, lasts, strict=True):
+        chart.add(s.label, values, formatter=_last_named(s, last if named else -1))
+    return _render(chart, table.title)
 
 
-def chart(table: Table) -> Markup | None:
-    """The table's own chart (``Table.chart``), or ``None`` when it asks for none or has no rows."""
-    if not table.rows:
-        return None
-    if table.chart == "bar" and table.y:
-        return bar_chart(table)
-    if table.chart == "line" and table.y:
-        return line_chart(table)
-    return None
+def _last_named(column: Column, last: int) -> Callable[..., str]:
+    """A point's value, and at the series' ``last`` point its name too (a line named in words)."""
+
+    def format_(value: Any, index: int | None = None) -> str:
+        text = cell_text(value, column.kind)
+        return f"{text} {column.label.lower()}" if index == last else text
+
+    return format_
+
+
+def _line_scale(table: Table, series: Sequence[Column]) -> tuple[float, float]:
+    """A round top for the value axis, with room above the highest point for its label, and a round
+    step between its gridlines (1, 2, 2.5 or 5 times a power of ten; about five of them)."""
+    most = max([0.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series)])
+    raw = most * 1.15 if most > 0 else 4.0
+    power = 10 ** math.floor(math.log10(raw / 5))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw / 5)
+    if series and series[0].kind == "int":
+        step = max(1.0, float(math.ceil(step)))
+    return float(step * math.ceil(raw / step)), float(step)
 
 
 # -- the stage diagram ------------------------------------------------------------------------
@@ -462,3 +468,14 @@ def stage_diagram(table: Table, title: str) -> Markup:
         )
     desc = f"{len(table.rows)} stages in order. " + "; ".join(parts) + "." if parts else "No stages."
     return _svg(cid, title, desc, height, body, "carepath-chart--stages")
+
+
+def _svg(cid: str, title: str, desc: str, height: float, body: Sequence[str], css: str) -> Markup:
+    """The ``<svg>`` element around ``body``, named by its title and described by its desc."""
+    head = (
+        f'<svg class="carepath-chart {css}" id="{cid}" role="img" viewBox="0 0 {WIDTH} {height:.0f}" '
+        f'aria-labelledby="{cid}-title" aria-describedby="{cid}-desc" focusable="false" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{cid}-title">{escape(title)}</title><desc id="{cid}-desc">{escape(desc)}</desc>'
+    )
+    return Markup(head + "".join(body) + "</svg>")

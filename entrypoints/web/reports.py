@@ -3,7 +3,12 @@
 - ``/reports``: the reports and the journeys' stage diagrams.
 - ``/reports/{name}``: one report (funnel, adopters, scorecard, compliance, caseload) with a filter
   form sent by GET (from, to, as of: GOV.UK date inputs; team and journey: selects), each table
-  as a GOV.UK table with its chart (``charts``) where the table asks for one.
+  as a GOV.UK table with its chart (``charts``) where the table asks for one, shown as an
+  ``<img>`` whose alt text says what it shows.
+- ``/reports/{name}/charts/{table}.svg``: that chart, drawn by pygal, with the same filters. It is
+  an image of its own because pygal's SVG carries a ``<style>``: this one response has a
+  Content-Security-Policy that lets the SVG's inline styles apply and nothing else (``CHART_CSP``),
+  while every page keeps the strict one (no inline style or script).
 - ``/reports/{name}.csv`` and ``.xlsx``: the same report with the same filters, as a download.
 - ``/reports/stages/{journey}`` (and ``.csv``, ``.xlsx``): the journey's stages drawn as boxes
   with their open cases and median days, and the table.
@@ -19,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -62,6 +67,8 @@ ABOUT: dict[str, tuple[str, str]] = {
 #: The GET filters a report page reads; dates come as GOV.UK date inputs (``from-day``...).
 DATE_FILTERS = (("from", "From"), ("to", "To"), ("as_of", "As of"))
 TEXT_MAX = 200
+#: The chart image's own policy: its inline ``<style>`` applies; no script, no fetch, no framing.
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -187,10 +194,26 @@ def stages_page(request: Request, journey: str) -> Response:
         lead="Each stage in the journey's order, with the cases open in it and the median days they have spent there.",
         action=f"/reports/stages/{journey}",
         downloads_base=f"/reports/stages/{journey}",
+        charts_base=None,
         diagram=diagram,
         show_period=False,
         journey_options=[],
     )  # fmt: skip
+
+
+@router.get("/reports/{name}/charts/{key}.svg")
+def report_chart(request: Request, name: str, key: str) -> Response:
+    """One table's chart as an SVG image, computed by the same service call (and authorization) as
+    the page, with the same filters; a table that is not there or has no chart is not found."""
+    actor = page_actor(request)
+    f = read_filters(request.query_params)
+    _refuse_errors(f)
+    report = _report(carepath(request), actor, name, f)
+    table = next((t for t in report.tables if t.key == key), None)
+    if table is None or not charts.drawn(table):
+        raise NotFound("chart", key)
+    headers = {"Content-Security-Policy": CHART_CSP, "Cache-Control": "no-store"}
+    return Response(charts.svg(table), media_type="image/svg+xml", headers=headers)
 
 
 @router.get("/reports/{name}.{fmt}")
@@ -220,6 +243,7 @@ def report_page(request: Request, name: str) -> Response:
         lead=lead,
         action=f"/reports/{name}",
         downloads_base=f"/reports/{name}",
+        charts_base=f"/reports/{name}/charts",
         diagram=None,
         show_period=True,
         journey_options=_journey_options(app, name),
@@ -238,6 +262,7 @@ def _page(
     lead: str,
     action: str,
     downloads_base: str,
+    charts_base: str | None,
     diagram: Markup | None,
     show_period: bool,
     journey_options: list[tuple[str, str]],
@@ -257,7 +282,7 @@ def _page(
         show_period=show_period,
         summary=_summary(app, report, show_period) if report is not None else [],
         key_figures=key_figures(report) if report is not None else [],
-        tables=[_table_view(t, chart=diagram is None) for t in report.tables] if report is not None else [],
+        tables=[_table_view(t, charts_base, suffix) for t in report.tables] if report is not None else [],
         diagram=diagram,
         downloads=[(f"{downloads_base}.csv{suffix}", "CSV"), (f"{downloads_base}.xlsx{suffix}", "Excel (XLSX)")],
         team_options=_team_options(app, actor),
@@ -362,6 +387,16 @@ def _average(days: Any, threshold: Any, children: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartView:
+    """A table's chart as the page shows it: an image (``src``) and what it shows in words (``alt``)."""
+
+    src: str
+    alt: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class TableView:
     """A report table as the page draws it: cells as text, numbers flagged to align right."""
 
@@ -371,11 +406,12 @@ class TableView:
     caption: str
     headers: list[tuple[str, bool]]
     rows: list[list[tuple[str, bool]]]
-    chart: Markup | None
+    chart: ChartView | None
 
 
-def _table_view(t: Table, *, chart: bool = True) -> TableView:
-    """The table for the page; ``chart``: with its own chart (not under a stage diagram, which draws it)."""
+def _table_view(t: Table, charts_base: str | None = None, suffix: str = "") -> TableView:
+    """The table for the page, with its chart's image under ``charts_base`` (with the page's filters,
+    ``suffix``) when it has one; none under a stage diagram, which draws the table itself."""
     numeric = [report_files.is_numeric(c) for c in t.columns]
     rows = [
         [
@@ -385,7 +421,11 @@ def _table_view(t: Table, *, chart: bool = True) -> TableView:
         for row in t.rows
     ]
     headers = [(c.label, n) for c, n in zip(t.columns, numeric, strict=True)]
-    drawn = charts.chart(t) if chart else None
+    drawn = None
+    if charts_base is not None and charts.drawn(t):
+        width, height = charts.size(t)
+        src = f"{charts_base}/{quote(t.key, safe='')}.svg{suffix}"
+        drawn = ChartView(src, charts.alt_text(t), width, height)
     return TableView(t.key, charts.chart_id(t.key) + "-table", t.title, t.caption, headers, rows, drawn)
 
 

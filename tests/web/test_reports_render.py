@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import xml.etree.ElementTree as ET
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -246,29 +247,70 @@ def test_the_text_table_aligns_numbers_and_shows_a_dash_for_nothing() -> None:
     ]
 
 
-def test_a_bar_chart_is_an_image_named_and_described_with_every_value_labelled() -> None:
-    svg = str(charts.bar_chart(funnel_report().tables[0]))
-
-    assert svg.startswith('<svg class="carepath-chart carepath-chart--bar" id="chart-steps_mainstream" role="img"')
-    assert 'aria-labelledby="chart-steps_mainstream-title"' in svg
-    assert '<title id="chart-steps_mainstream-title">Mainstream fostering: enquiries to approvals</title>' in svg
-    assert "Enquiries: 191; Initial visits: 64; Applications: 23; Approvals: 22." in svg  # the desc
-    values = re.findall(r'<text class="carepath-chart__value"[^>]*>([^<]*)</text>', svg)
-    assert values == ["191", "64", "23", "22"]
-    widths = [float(w) for w in re.findall(r'<rect class="carepath-chart__bar[^"]*"[^>]* width="([\d.]+)"', svg)]
-    assert widths[0] > widths[1] > widths[2] > widths[3] > 0
-    assert widths[1] / widths[0] == pytest.approx(64 / 191, abs=0.01)
-    assert "style=" not in svg  # the Content-Security-Policy allows no inline style
+SVG = "{http://www.w3.org/2000/svg}"
 
 
-def test_a_line_chart_marks_each_series_with_its_own_shape_and_leaves_a_gap_for_nothing() -> None:
-    svg = str(charts.line_chart(funnel_report().table("timeliness")))
+def parse(svg: bytes) -> ET.Element:
+    """The chart's SVG as XML (it must parse: an image that is not XML shows as broken)."""
+    return ET.fromstring(svg)
 
-    assert svg.count("<circle") == 3 + 1  # median: three points, and its legend marker
-    assert svg.count('<rect class="carepath-chart__marker') == 2 + 1  # the 90th percentile has no May value
-    assert "Apr 2026" in svg
-    assert "Jun 2026" in svg
-    assert "Median days 172.5, 90th percentile days -" in svg  # the desc says it
+
+def printed(root: ET.Element) -> list[str]:
+    """The values written on the chart (pygal's ``print_values``), in document order."""
+    return [t.text or "" for t in root.iter(f"{SVG}text") if "value" in (t.get("class") or "").split()]
+
+
+def bars(root: ET.Element) -> dict[str, float]:
+    """Each bar's length by the value it stands for."""
+    out = {}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == "bar":
+            rect, desc = g.find(f"{SVG}rect"), g.find(f"{SVG}desc")
+            assert rect is not None
+            assert desc is not None
+            out[desc.text or ""] = float(rect.get("width") or 0)
+    return out
+
+
+def test_a_bar_chart_is_an_svg_image_with_every_value_printed_and_its_alt_text_saying_them() -> None:
+    table = funnel_report().tables[0]
+    root = parse(charts.svg(table))
+
+    assert root.tag == f"{SVG}svg"
+    assert root.findtext(f"{SVG}title") == "Mainstream fostering: enquiries to approvals"
+    assert printed(root) == ["22", "23", "64", "191"]  # pygal writes the rows bottom up: Enquiries on top
+    lengths = bars(root)
+    assert lengths["191"] > lengths["64"] > lengths["23"] > lengths["22"] > 0
+    assert lengths["64"] / lengths["191"] == pytest.approx(64 / 191, abs=0.01)
+    assert not list(root.iter(f"{SVG}script"))  # no script: js=[] and pygal's own config removed
+    assert (root.get("width"), root.get("height")) == tuple(str(n) for n in charts.size(table))
+    assert charts.alt_text(table) == (
+        "Bar chart: Mainstream fostering: enquiries to approvals. Households by step. "
+        "Enquiries: 191; Initial visits: 64; Applications: 23; Approvals: 22."
+    )
+
+
+def test_the_charts_use_the_govuk_colours_and_the_system_fonts() -> None:
+    text = charts.svg(funnel_report().tables[0]).decode()
+
+    assert "#1d70b8" in text  # GOV.UK blue: 5.2:1 against white
+    assert "#0b0c0c" in text  # GOV.UK black for every text
+    assert 'system-ui,-apple-system,"Segoe UI"' in text
+    assert "Helvetica" in text
+    assert "opacity:.7" not in text.replace(" ", "")  # pygal's faded bars would lose contrast
+
+
+def test_a_line_chart_dashes_each_series_differently_and_names_each_at_its_last_point() -> None:
+    table = funnel_report().table("timeliness")
+    svg = charts.svg(table)
+    root = parse(svg)
+
+    assert printed(root) == ["180", "172.5", "190 median days", "240", "251 90th percentile days"]  # no May p90
+    axis = [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.endswith("2026")]
+    assert axis == ["Apr 2026", "May 2026", "Jun 2026"]
+    assert b".serie-1 .line{stroke-dasharray:10,5}" in svg  # the second line dashed, not only green
+    assert "Median days 172.5, 90th percentile days -" in charts.alt_text(table)
+    assert charts.alt_text(table).startswith("Line chart: Application to approval, by month approved.")
 
 
 def test_the_stage_diagram_draws_each_stage_in_order_with_its_count_and_median() -> None:
@@ -288,11 +330,13 @@ def test_text_in_a_chart_is_escaped() -> None:
     table = Table(
         "t", "<b>x</b>", (Column("a", "A"), Column("n", "N", "int")), ({"a": "<script>", "n": 1},), "bar", "a", ("n",)
     )
-    svg = str(charts.bar_chart(table))
+    svg = charts.svg(table)
 
-    assert "<script>" not in svg
-    assert "&lt;script&gt;" in svg
-    assert "<b>" not in svg
+    assert b"<script>" not in svg
+    assert b"&lt;script&gt;" in svg
+    root = parse(svg)
+    assert "<script>" in [t.text for t in root.iter(f"{SVG}text")]  # shown as text
+    assert root.findtext(f"{SVG}title") == "<b>x</b>"
 
 
 # -- the pages ----------------------------------------------------------------------------------
@@ -308,7 +352,19 @@ def test_a_manager_reads_the_funnel_with_charts_tables_and_downloads(
     assert page.status_code == 200
     html = page.text
     assert "<title>Fostering recruitment funnel – carepath" in html
-    assert html.count('role="img"') == 3  # steps, drop-outs, timeliness; the target table has no chart
+    # steps, drop-outs, timeliness: each an image served on its own, said in words; the target has no chart
+    images = re.findall(r'<img class="carepath-chart" src="([^"]*)" alt="([^"]*)"', html)
+    assert [src for src, _ in images] == [
+        "/reports/funnel/charts/steps_mainstream.svg",
+        "/reports/funnel/charts/dropouts.svg",
+        "/reports/funnel/charts/timeliness.svg",
+    ]
+    assert images[0][1] == (
+        "Bar chart: Mainstream fostering: enquiries to approvals. Households by step. "
+        "Enquiries: 191; Initial visits: 64; Applications: 23; Approvals: 22."
+    )
+    assert "&lt;svg" not in html
+    assert "<svg" not in html.split("<main")[1]  # no chart drawn inline (its style would be blocked)
     assert '<th scope="row" class="govuk-table__header">Applications</th>' in html
     assert '<td class="govuk-table__cell govuk-table__cell--numeric">35.9%</td>' in html
     assert "Applications short of the target" in html
@@ -426,13 +482,19 @@ def test_the_stage_diagram_page(client: TestClient, reports: HandMadeReports) ->
 def test_a_caseworker_is_refused_every_report_page_and_download(client: TestClient, reports: HandMadeReports) -> None:
     sign_in(client, email_for("caseworker"))
 
-    for path in ("/reports", "/reports/funnel", "/reports/funnel.csv", "/reports/stages/foster_carer_approval"):
+    for path in (
+        "/reports",
+        "/reports/funnel",
+        "/reports/funnel.csv",
+        "/reports/funnel/charts/steps_mainstream.svg",
+        "/reports/stages/foster_carer_approval",
+    ):
         r = client.get(path)
         assert r.status_code == 403, path
     assert "Reports" not in client.get("/my-work").text.split("<main")[0]  # no Reports in the navigation
 
 
-def test_three_series_or_more_are_parts_of_one_stacked_bar_labelled_in_words() -> None:
+def test_several_series_are_bars_side_by_side_each_labelled_with_its_series_name() -> None:
     table = Table(
         "by_rule",
         "By deadline rule",
@@ -443,33 +505,36 @@ def test_three_series_or_more_are_parts_of_one_stacked_bar_labelled_in_words() -
             Column("breached", "Breached", "int"),
         ),
         (
-            {"rule": "FS17", "on_time": 199, "late": 33, "breached": 40},
+            {"rule": "FS17 Panel recommendation to the decision maker", "on_time": 199, "late": 33, "breached": 40},
             {"rule": "FS4", "on_time": 2, "late": 0, "breached": 0},
         ),
         "bar",
         "rule",
         ("on_time", "late", "breached"),
     )
-    svg = str(charts.bar_chart(table))
+    root = parse(charts.svg(table))
 
-    values = re.findall(r'<text class="carepath-chart__value"[^>]*>([^<]*)</text>', svg)
-    assert values == ["Met on time: 199, Met late: 33, Breached: 40", "Met on time: 2, Met late: 0, Breached: 0"]
-    bars = re.findall(
-        r'<rect class="carepath-chart__bar carepath-chart__series--(\d)" x="([\d.]+)"[^>]* width="([\d.]+)"', svg
+    # never by colour alone: each value says which series it is
+    assert sorted(printed(root)) == sorted(
+        ["Met on time: 199", "Met late: 33", "Breached: 40", "Met on time: 2", "Met late: 0", "Breached: 0"]
     )
-    parts = [(n, float(x), float(w)) for n, x, w in bars if float(w) != 12]  # the legend's swatches are 12 wide
-    assert [n for n, _, _ in parts] == ["1", "2", "3", "1"]  # FS4's empty parts are not drawn
-    (_, x1, w1), (_, x2, w2), (_, x3, _) = parts[:3]
-    assert x2 == pytest.approx(x1 + w1, abs=0.1)  # end to end
-    assert x3 == pytest.approx(x2 + w2, abs=0.1)
-    assert w2 / w1 == pytest.approx(33 / 199, abs=0.01)
+    lengths = bars(root)
+    assert lengths["Met late: 33"] / lengths["Met on time: 199"] == pytest.approx(33 / 199, abs=0.01)
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.startswith("FS")]
+    assert labels == ["FS4", "FS17 Panel recommendation to th…"]  # cut to 32 characters; the table has it whole
+    legend = [t.text for t in root.iter(f"{SVG}text") if t.text in ("Met on time", "Met late", "Breached")]
+    assert legend == ["Met on time", "Met late", "Breached"]
+    assert "FS17 Panel recommendation to the decision maker: Met on time 199, Met late 33, Breached 40" in (
+        charts.alt_text(table)
+    )
 
 
 def test_a_table_with_no_rows_has_no_chart_and_says_so(client: TestClient, reports: HandMadeReports) -> None:
     empty = Table("none", "Nothing yet", (Column("a", "A"), Column("n", "N", "int")), (), "bar", "a", ("n",))
 
-    assert charts.chart(empty) is None
-    assert 'role="img"' in str(charts.bar_chart(empty))  # drawn on its own, still a (blank) chart, not an error
+    assert not charts.drawn(empty)
+    with pytest.raises(ValueError, match="'none' has no chart"):
+        charts.svg(empty)
     assert report_files.to_text(Report("x", "X", YEAR, AS_OF, {}, (empty,))).endswith("Nothing yet\nA  N\n(none)\n")
 
 
@@ -499,7 +564,72 @@ def test_a_long_chart_is_described_briefly_pointing_at_its_table() -> None:
     rows = tuple({"rule": f"R{i}", "n": i} for i in range(13))
     table = Table("long", "Long", (Column("rule", "Rule"), Column("n", "Due", "int")), rows, "bar", "rule", ("n",))
 
-    desc = re.search(r"<desc[^>]*>([^<]*)</desc>", str(charts.bar_chart(table)))
+    assert (
+        charts.alt_text(table) == "Bar chart: Long. Due in 13 rows, one per rule; the table below gives every figure."
+    )
+    width, height = charts.size(table)
+    assert width == 640
+    assert height >= 13 * 38  # taller with more rows, each bar as thick as in a short chart
+    root = parse(charts.svg(table))
+    assert printed(root) == [str(i) for i in reversed(range(13))]  # every value still printed
 
-    assert desc is not None
-    assert desc.group(1) == "Due in 13 rows, one per rule; the table below gives every figure."
+
+# -- the chart images ---------------------------------------------------------------------------
+
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+def test_a_chart_is_served_as_svg_with_the_pages_filters_and_a_policy_of_its_own(
+    client: TestClient, reports: HandMadeReports
+) -> None:
+    sign_in(client, email_for("team_manager"))
+    query = "as_of-day=30&as_of-month=4&as_of-year=2026&team=Fostering+East"
+    page = client.get(f"/reports/funnel?{query}")
+    src = re.findall(r'<img class="carepath-chart" src="([^"]*)"', page.text)[0].replace("&amp;", "&")
+    assert src == f"/reports/funnel/charts/steps_mainstream.svg?{query}"
+
+    r = client.get(src)
+
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/svg+xml"
+    assert r.headers["content-security-policy"] == CHART_CSP  # its inline style applies, nothing else
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert reports.asked[-1] == {  # the same service call as the page's
+        "name": "funnel",
+        "start": None,
+        "end": None,
+        "as_of": date(2026, 4, 30),
+        "team": "Fostering East",
+        "journey": None,
+    }
+    root = parse(r.content)
+    assert printed(root) == ["22", "23", "64", "191"]  # the table's values
+    assert root.find(f"{SVG}defs/{SVG}style") is not None
+    assert not list(root.iter(f"{SVG}script"))
+    # every page keeps the strict policy: no inline style
+    assert "'unsafe-inline'" not in page.headers["content-security-policy"]
+    assert "style-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_a_line_chart_is_served_too(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("service_manager"))
+
+    r = client.get("/reports/funnel/charts/timeliness.svg")
+
+    assert r.status_code == 200
+    assert "251 90th percentile days" in printed(parse(r.content))
+
+
+def test_bad_chart_requests_are_refused_not_crashed(client: TestClient, reports: HandMadeReports) -> None:
+    sign_in(client, email_for("team_manager"))
+
+    assert client.get("/reports/funnel/charts/nope.svg").status_code == 404  # no such table
+    assert client.get("/reports/funnel/charts/target.svg").status_code == 404  # a table without a chart
+    assert client.get("/reports/leakage/charts/steps_mainstream.svg").status_code == 404  # no such report
+    asked = len(reports.asked)
+    bad_day = client.get("/reports/funnel/charts/steps_mainstream.svg?as_of-day=31&as_of-month=2&as_of-year=2026")
+    assert bad_day.status_code == 400
+    assert len(reports.asked) == asked  # nothing computed
+    refused = client.get("/reports/compliance/charts/steps_mainstream.svg?journey=child_adoption_pathway")
+    assert refused.status_code == 400  # the service's refusal of the filter
