@@ -205,6 +205,48 @@ def test_a_correction_after_the_as_of_day_is_honoured_only_later(w: Walker) -> N
     assert report(w, "caseload", as_of=D("2026-05-03")).data["total"] == 0
 
 
+def test_connected_persons_have_their_own_funnel(w: Walker) -> None:
+    """Three connected-person assessments in May 2026, beside one mainstream enquiry.
+
+    A: viability from 4 May, temporary approval 5 May (assessment), application received 19 May,
+       withdrew 1 Jun (AW3); B: viability from 6 May, not viable 10 May; C: viability from 7 May,
+       full assessment without temporary approval 12 May (viability took 5 days), still open.
+    """
+    w.open("connected_person_approval", "2026-05-04")
+    w.fire("grant_temporary_approval", "2026-05-05", "nominated_officer", reg24_approved_on="2026-05-05")
+    w.fire("record_application", "2026-05-20", application_received_on="2026-05-19")
+    w.withdraw("AW3", "2026-06-01")
+    w.open("connected_person_approval", "2026-05-06")
+    w.fire("decide_not_viable", "2026-05-10", "team_manager", viability_outcome_sent_on="2026-05-10")
+    w.open("connected_person_approval", "2026-05-07")
+    w.fire("start_full_assessment", "2026-05-12", "team_manager")
+    w.open(FC, "2026-05-08")
+    w.at("2026-06-30")
+    r = report(w, "funnel")
+    connected = rows_by(r.table("steps_connected_persons"), "step")
+    assert {k: v["count"] for k, v in connected.items()} == {
+        "enquiry": 3,
+        "application": 1,
+        "assessment": 2,
+        "panel": 0,
+        "approval": 0,
+    }
+    assert "initial_visit" not in connected  # connected persons have no initial visit
+    assert rows_by(r.table("steps_mainstream"), "step")["enquiry"]["count"] == 1
+    assert r.data["enquiries"] == 4  # both journeys: 15% of 4 is 0.6, so 1 application meets it
+    assert (r.data["applications_needed_for_target"], r.data["applications_short_of_target"]) == (1, 0)
+    reasons = {(row["journey"], row["reason"]): row["in_period"] for row in r.table("dropouts_by_reason").rows}
+    assert reasons == {("connected persons", "AW3"): 1, ("connected persons", "NOT_VIABLE"): 1}
+    labels = {row["reason"]: row["label"] for row in r.table("dropouts_by_reason").rows}
+    assert labels["NOT_VIABLE"] == "Viability assessment negative"
+    durations = rows_by(r.table("durations"), "stage")
+    # Viability (enquiry to assessment): A 1 day, C 5 days: median 3.
+    assert durations["enquiry_to_assessment"]["median_days"] == 3
+    only = report(w, "funnel", journey="connected_person_approval")
+    assert [t.key for t in only.tables if t.key.startswith("steps_")] == ["steps_connected_persons"]
+    assert only.data["enquiries"] == 3
+
+
 # -- compliance --------------------------------------------------------------------------------------
 
 
