@@ -45,6 +45,7 @@ PAGES: tuple[tuple[str, str | None], ...] = (
     ("/reports/funnel", "report.read"),
     ("/reports/scorecard.csv", "report.read"),
     ("/reports/compliance.xlsx", "report.read"),
+    ("/reports/funnel/charts/steps_mainstream.svg", "report.read"),  # a chart: the page's own service call
     ("/reports/stages/foster_carer_approval", "report.read"),
 )
 API: tuple[tuple[str, str], ...] = (

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -72,7 +73,22 @@ def test_the_funnel_page_and_its_csv_hold_the_walked_figures(walked: TestClient)
         "Applications needed to convert 15% of them": "1",
         "More applications needed": "0",
     }
-    assert 'role="img"' in page.text
+    # the steps' chart: an image of the same figures, served on its own with the page's filters
+    src = re.search(r'<img class="carepath-chart" src="([^"]*steps_mainstream[^"]*)" alt="([^"]*)"', page.text)
+    assert src is not None
+    assert src.group(1) == f"/reports/funnel/charts/steps_mainstream.svg?journey={FC}"
+    assert "Enquiries: In the period 6, Cohort reaching it 6; Initial visits: In the period 4," in src.group(2)
+    chart = walked.get(src.group(1))
+    assert chart.status_code == 200
+    assert (
+        chart.headers["content-security-policy"]
+        == "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    texts = [t.text or "" for t in ET.fromstring(chart.content).iter("{http://www.w3.org/2000/svg}text")]
+    period = [int(t.split(": ")[1]) for t in texts if t.startswith("In the period: ")]
+    cohort = [int(t.split(": ")[1]) for t in texts if t.startswith("Cohort reaching it: ")]
+    assert period[::-1] == [6, 4, 3, 2, 1, 1]  # pygal writes the steps bottom up
+    assert cohort[::-1] == [6, 4, 3, 2, 0, 0]
     rows = list(csv.reader(io.StringIO(walked.get(f"/reports/funnel.csv?journey={FC}&table=steps_mainstream").text)))
     body = rows[1:]
     assert [r[1] for r in body] == ["6", "4", "3", "2", "1", "1"]  # in the period
@@ -127,3 +143,4 @@ def test_a_caseworker_is_refused(walked: TestClient) -> None:
 
     assert walked.get("/reports/funnel").status_code == 403
     assert walked.get("/reports/funnel.csv").status_code == 403
+    assert walked.get("/reports/funnel/charts/steps_mainstream.svg").status_code == 403
