@@ -74,9 +74,10 @@ STYLE = Style(
     title_font_size=16,
     no_data_font_size=16,
 )
-#: Bars: each bar's thickness and the room around a row's group of bars.
-BAR = 22
-GROUP_GAP = 16
+#: Bars: each bar's thickness and the room after a row's bars (thinner for more than
+#: ``DESCRIBE_ROWS_MAX`` rows, still room for a 14px value).
+BAR, GROUP_GAP = 22, 16
+BAR_THIN, GAP_THIN = 18, 10
 #: Category labels longer than this are cut with an ellipsis (the table beside has them in full).
 LABEL_MAX = 32
 #: A chart of more rows than this is described in a sentence pointing at its table (a screen reader
@@ -114,7 +115,7 @@ def size(table: Table) -> tuple[int, int]:
     """The chart's width and height in pixels (for the ``<img>``, so the page keeps its place)."""
     if table.chart == "line":
         return WIDTH, LINE_HEIGHT + _legend_height(table)
-    return WIDTH, 48 + _legend_height(table) + len(table.rows) * (len(table.y) * BAR + GROUP_GAP)
+    return WIDTH, 48 + _legend_height(table) + len(table.rows) * _row_height(table)
 
 
 #: Legend entries on a line (below the chart; none for a single series, which the title names).
@@ -246,55 +247,136 @@ def _render(chart: Any, title: str) -> bytes:
 
 # -- bars -------------------------------------------------------------------------------------
 
+#: From this many series, bars are stacked, one bar a row: the series are parts of a whole
+#: (compliance: met on time, met late, breached), and a bar per part would make a long chart longer.
+STACK_FROM = 3
 
-class _Bars(pygal.HorizontalBar):  # type: ignore[misc]
-    """pygal's horizontal bars, each value written just past its bar's end rather than centred on it
-    (``print_values_position="top"`` puts it there, centred; a long label would cross the bar)."""
+
+def _stacked(table: Table) -> bool:
+    return len(table.y) >= STACK_FROM
+
+
+def _row_height(table: Table) -> int:
+    """A row's room: its bars (one when stacked) and the gap after them, thinner for a long table."""
+    bars = 1 if _stacked(table) else len(table.y)
+    if len(table.rows) > DESCRIBE_ROWS_MAX:
+        return bars * BAR_THIN + GAP_THIN
+    return bars * BAR + GROUP_GAP
+
+
+class _ValuesPastTheEnd:
+    """Each bar's value written just past its end rather than centred on it (pygal's
+    ``print_values_position="top"`` puts it there, centred: a long label would cross the bar)."""
 
     def _static_value(self, serie_node: Any, value: Any, x: float, y: float, metadata: Any, *_: Any) -> None:
-        super()._static_value(serie_node, value, x, y, metadata, "start")
+        if value:  # a stacked bar's inner parts write nothing: the last part writes the whole row
+            super()._static_value(serie_node, value, x, y, metadata, "start")  # type: ignore[misc]
+
+
+class _Bars(_ValuesPastTheEnd, pygal.HorizontalBar):  # type: ignore[misc]
+    """pygal's horizontal bars (a group a row, the first series on top), values past the bars."""
+
+
+class _StackedBars(_ValuesPastTheEnd, pygal.HorizontalStackedBar):  # type: ignore[misc]
+    """pygal's stacked horizontal bars (the first series on the left), the row's words past the end."""
 
 
 def bar_svg(table: Table) -> bytes:
-    """Horizontal bars: a group per row (the ``x`` column's value as its label, the first row on top),
-    a bar per ``y`` series, each labelled with its value (after its series' name when there are several).
+    """Horizontal bars, the first row on top, the ``x`` column's values as labels on the left.
+
+    One or two series: a bar per series, each labelled with its value (after its series' name when
+    there are two). Three or more (``STACK_FROM``): one bar a row made of a part per series, labelled
+    with every part's name and value, in the legend's order.
     """
     x = _column(table, table.x)
     series = [_column(table, k) for k in table.y]
     rows = list(reversed(table.rows))  # pygal draws the first category at the bottom
-    _, height = size(table)
-    chart = _Bars(
+    stacked = _stacked(table)
+    ends = _bar_ends(table, series)
+    low, top = _bar_range(table, ends)
+    step = _nice_step(top, all(s.kind == "int" for s in series))
+    kind = _StackedBars if stacked else _Bars
+    chart = kind(
         **_config(
-            height=height,
+            height=size(table)[1],
             show_legend=len(series) > 1,
             legend_at_bottom_columns=min(LEGEND_COLUMNS, len(series)),
             print_values_position="top",
             show_x_guides=False,
-            range=_bar_range(table, series),
+            range=(low, top),
+            y_labels=[step * k for k in range(int(top / step) + 1)],
         )
     )
     chart.x_labels = [_cut(_x_label(r.get(x.key), x)) for r in rows]
-    for s in series:
-        name = s.label if len(series) > 1 else None
-        chart.add(s.label, [_number(r.get(s.key)) for r in rows], formatter=_formatter(s, name))
+    words = [text for _, text in reversed(ends)] if stacked else []
+    for i, s in enumerate(series):
+        values = [_number(r.get(s.key)) for r in rows]
+        if stacked:  # a missing part is no length, and only the last part writes (the row's words)
+            values = [v or 0.0 for v in values]
+            chart.add(s.label, values, formatter=_row_words(words) if i == len(series) - 1 else _nothing)
+        else:
+            chart.add(s.label, values, formatter=_formatter(s, s.label if len(series) > 1 else None))
     return _render(chart, table.title)
 
 
-def _bar_range(table: Table, series: Sequence[Column]) -> tuple[float, float]:
-    """The value axis from 0 to a top that leaves room past every bar for its label."""
-    labels = [_cut(_x_label(r.get(table.x or ""), _column(table, table.x))) for r in table.rows]
-    left = max((text_width(s) for s in labels), default=40.0) + 40
-    plot = WIDTH - left - 24
+def _nothing(value: Any) -> str:
+    return ""
+
+
+def _row_words(words: Sequence[str]) -> Callable[..., str]:
+    def format_(value: Any, index: int | None = None) -> str:
+        return words[index] if index is not None and index < len(words) else ""
+
+    return format_
+
+
+def _bar_ends(table: Table, series: Sequence[Column]) -> list[tuple[float, str]]:
+    """Where each labelled bar ends and its label, rows in order. Stacked, one a row: every part's
+    name and value, or, when that would leave the bars too little room, the values alone in the
+    legend's order (``199 / 33 / 40``)."""
+    if _stacked(table):
+        ends = [sum(max(0.0, _number(r.get(s.key)) or 0.0) for s in series) for r in table.rows]
+        words = [", ".join(f"{s.label}: {cell_text(r.get(s.key), s.kind)}" for s in series) for r in table.rows]
+        if max(text_width(w) for w in words) > _plot_width(table) * WORDS_ROOM:
+            words = [" / ".join(cell_text(r.get(s.key), s.kind) for s in series) for r in table.rows]
+        return list(zip(ends, words, strict=True))
+    named = len(series) > 1
+    return [
+        (_number(r.get(s.key)) or 0.0, _formatter(s, s.label if named else None)(r.get(s.key)))
+        for r in table.rows
+        for s in series
+    ]
+
+
+def _bar_range(table: Table, ends: Sequence[tuple[float, str]]) -> tuple[float, float]:
+    """The value axis from 0 (or the lowest value) to a top that leaves room past every bar for its
+    label (the plot's width estimated from the category labels' on its left)."""
+    plot = _plot_width(table)
     top = 1.0
-    for row in table.rows:
-        for s in series:
-            value = _number(row.get(s.key))
-            if value is None or value <= 0:
-                continue
-            label = _formatter(s, s.label if len(series) > 1 else None)(row.get(s.key))
+    for end, label in ends:
+        if end > 0:
             room = max(plot * 0.2, plot - text_width(label) - 12)
-            top = max(top, value * plot / room)
-    return 0.0, top
+            top = max(top, end * plot / room)
+    return min(0.0, *(end for end, _ in ends)), top
+
+
+#: A stacked bar's words may take at most this share of the plot's width (the rest is for bars).
+WORDS_ROOM = 0.65
+
+
+def _plot_width(table: Table) -> float:
+    """About how wide pygal's plot is: the image less the category labels on its left and margins."""
+    labels = [_cut(_x_label(r.get(table.x or ""), _column(table, table.x))) for r in table.rows]
+    return WIDTH - max((text_width(s) for s in labels), default=40.0) - 64
+
+
+def _nice_step(top: float, whole: bool) -> float:
+    """A round step between gridlines (1, 2, 2.5 or 5 times a power of ten) cutting 0 to ``top``
+    into about five; at least 1 for whole numbers."""
+    raw = top / 5 if top > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    step = float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw))
+    return max(1.0, float(math.ceil(step))) if whole else step
 
 
 # -- lines ------------------------------------------------------------------------------------
@@ -357,15 +439,12 @@ def _last_named(column: Column, last: int) -> Callable[..., str]:
 
 
 def _line_scale(table: Table, series: Sequence[Column]) -> tuple[float, float]:
-    """A round top for the value axis, with room above the highest point for its label, and a round
-    step between its gridlines (1, 2, 2.5 or 5 times a power of ten; about five of them)."""
+    """A round top for the value axis, with room above the highest point for its label, and the
+    step between its gridlines."""
     most = max([0.0, *(abs(_number(r.get(s.key)) or 0.0) for r in table.rows for s in series)])
-    raw = most * 1.15 if most > 0 else 4.0
-    power = 10 ** math.floor(math.log10(raw / 5))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw / 5)
-    if series and series[0].kind == "int":
-        step = max(1.0, float(math.ceil(step)))
-    return float(step * math.ceil(raw / step)), float(step)
+    top = most * 1.15 if most > 0 else 4.0
+    step = _nice_step(top, all(s.kind == "int" for s in series))
+    return step * math.ceil(top / step), step
 
 
 # -- the stage diagram ------------------------------------------------------------------------
