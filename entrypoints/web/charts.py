@@ -32,6 +32,7 @@ from typing import Any
 import pygal  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 from pygal.style import Style  # type: ignore[import-untyped]
+from pygal.util import text_len  # type: ignore[import-untyped]
 
 from carepath.engine.reports import Column, Table
 from carepath.entrypoints.report_files import as_date, cell_text
@@ -367,7 +368,8 @@ WORDS_ROOM = 0.65
 def _plot_width(table: Table) -> float:
     """About how wide pygal's plot is: the image less the category labels on its left and margins."""
     labels = [_cut(_x_label(r.get(table.x or ""), _column(table, table.x))) for r in table.rows]
-    return WIDTH - max((text_width(s) for s in labels), default=40.0) - 64
+    # pygal leaves room for the labels by their length alone (``text_len``): the wider of that and ours
+    return WIDTH - max((max(text_width(s), text_len(len(s), 14)) for s in labels), default=40.0) - 60
 
 
 def _nice_step(top: float, whole: bool) -> float:

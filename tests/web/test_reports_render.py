@@ -571,6 +571,37 @@ def test_a_long_category_is_cut_and_a_stacked_bar_too_short_for_words_gives_its_
     assert "FS17 Panel recommendation to the decision maker: Met on time 199" in charts.alt_text(table)
 
 
+def test_every_printed_value_fits_inside_the_image_beside_long_labels() -> None:
+    table = Table(
+        "averages",
+        "Averages against their thresholds",
+        (
+            Column("measure", "Measure"),
+            Column("average_days", "Average days", "days"),
+            Column("threshold_days", "Threshold days", "days"),
+        ),
+        (
+            {
+                "measure": "A1: entering care to moving in with the adoptive family",
+                "average_days": 574.1,
+                "threshold_days": 426,
+            },
+            {"measure": "A2: authority to place to the match decision", "average_days": 188.9, "threshold_days": 121},
+            {"measure": "A3: moved in within 14 months of entering care", "average_days": None, "threshold_days": None},
+        ),
+        "bar",
+        "measure",
+        ("average_days", "threshold_days"),
+    )
+    root = parse(charts.svg(table))
+
+    overlay = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "plot text-overlay")
+    left = float(re.findall(r"[\d.]+", overlay.get("transform") or "")[0])
+    ends = {t.text: left + float(t.get("x") or 0) + charts.text_width(t.text or "") for t in overlay.iter(f"{SVG}text")}
+    assert set(ends) == {"Average days: 574.1", "Threshold days: 426", "Average days: 188.9", "Threshold days: 121"}
+    assert max(ends.values()) <= charts.WIDTH  # nothing cut at the edge (A3 has no values: no bar, no label)
+
+
 def test_a_table_with_no_rows_has_no_chart_and_says_so(client: TestClient, reports: HandMadeReports) -> None:
     empty = Table("none", "Nothing yet", (Column("a", "A"), Column("n", "N", "int")), (), "bar", "a", ("n",))
 
