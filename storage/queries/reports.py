@@ -17,7 +17,8 @@ JSON payload, days between two dates, and (SQLAlchemy hides it) a payload key as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -79,6 +80,16 @@ class ReportQueries:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
 
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for one report's reads. PostgreSQL: without JIT compilation, which the planner's
+        large estimates for these aggregates would switch on, costing more than it saves (compliance at
+        1M events: 0.47 s with it, 0.33 s without)."""
+        with self.engine.connect() as conn:
+            if self.postgres:
+                conn.exec_driver_sql("SET LOCAL jit = off")
+            yield conn
+
     # -- dialect helpers ---------------------------------------------------------------------------
 
     def fact_date(self, name: str) -> ColumnElement[date]:
@@ -96,7 +107,7 @@ class ReportQueries:
 
     def team_id(self, name: str) -> int:
         """The id of team ``name``; ``NotFound`` naming it otherwise."""
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             tid = conn.execute(select(TEAMS.c.id).where(TEAMS.c.name == name)).scalar()
         if tid is None:
             raise NotFound("team", name)
@@ -312,7 +323,7 @@ class ReportQueries:
                     cast(null(), Integer),
                 ).group_by(v.journey, v.stretch)
             )
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows: Sequence[Any] = conn.execute(union_all(*parts)).all()
         counts = {(str(j), str(k)): (int(a or 0), int(b or 0)) for kind, j, k, a, b, _, _ in rows if kind == "count"}
         days = digest(((str(j), str(k)), rn, n, v, most) for kind, j, k, rn, n, v, most in rows if kind == "days")
@@ -347,7 +358,7 @@ class ReportQueries:
             func.sum(case((r.effective_on.between(period.start, period.end), 1), else_=0)),
             func.sum(case((r.opened_on.between(period.start, period.end), 1), else_=0)),
         ).group_by(r.journey, r.stage, r.reason)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows: Sequence[Any] = conn.execute(stmt).all()
         found = [
             ExitCount(str(j), str(stage or ""), str(reason or ""), int(a or 0), int(b or 0))
@@ -373,7 +384,7 @@ class ReportQueries:
             .where(EVENTS.c.case_id.in_(chosen))
             .order_by(EVENTS.c.case_id, EVENTS.c.seq)
         )
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(stmt).all()
         return [
             CaseEvent(r.case_id, r.ref, r.opened_on, r.trigger, r.effective_on, dict(r.payload.get("facts") or {}))
@@ -421,7 +432,8 @@ class ReportQueries:
                 state.label("state"),
             )
             .where(*conds)
-            .subquery("each_case")
+            .cte("each_case")
+            .prefix_with("MATERIALIZED")  # each case's state read once, not once per use
         )
         x = each.c
         closed = or_(*[and_(x.journey == j, x.state.in_(states)) for j, states in terminal.items() if states])
@@ -442,7 +454,7 @@ class ReportQueries:
         )
         s = spent.c
         groups = (s.journey, s.state, s.owner)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             if with_days:  # one statement: each group's count is its quantiles' n
                 found = quantiles(conn, spent, groups, s.value)
             else:
@@ -521,7 +533,7 @@ class ReportQueries:
         stmt = select(k.journey, k.rule, TEAMS.c.name, USERS.c.email, k.cls, k.late, k.n).select_from(
             grouped.outerjoin(TEAMS, TEAMS.c.id == k.team_id).outerjoin(USERS, USERS.c.id == k.owner_id)
         )
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows: Sequence[Any] = conn.execute(stmt).all()
         named = [(j or own.get(str(r), ""), r, *rest) for j, r, *rest in rows]
         return [c for c in _deadline_counts(named) if c.journey in journeys]
