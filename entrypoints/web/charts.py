@@ -8,17 +8,19 @@ works with JavaScript off. Each chart is accessible on its own terms (UI.md, WCA
 
 - ``alt_text`` says in words what the image shows: its title and every value (or, for a long table,
   what it plots and that the table beside it gives every figure);
-- every bar and point is labelled with its value, and when a chart has several series each label
-  names its series (bars) or the series differ by dash pattern and the last point names it (lines):
-  never colour alone;
+- every bar and point is labelled with its value and, when a chart has several series, never by
+  colour alone: two series of bars each label its value with its series' name; three or more are
+  parts of one bar a row, labelled with every part's name and value (or, when those words would
+  crowd the bars out, the values in the legend's order); lines differ by dash pattern too and each
+  one's last point names it;
 - colours are GOV.UK's, each at least 3:1 against white (WCAG 1.4.11), text is GOV.UK's black;
 - the page always shows the same figures in a GOV.UK table beside it.
 
 ``bar_svg`` draws horizontal bars (the funnel's steps, compliance per rule: long names stay legible
-on the left, and many rows make the chart taller, not thinner), ``line_svg`` a line over months
-(timeliness). ``stage_diagram`` is not a chart but a diagram (issue 13 point 8): a journey's stages
-in order as boxes with their open cases and median days, drawn here by hand as inline SVG with
-classes styled by carepath.css.
+on the left, cut at ``LABEL_MAX`` characters, and many rows make the chart taller, not cramped),
+``line_svg`` a line over months (timeliness). ``stage_diagram`` is not a chart but a diagram
+(issue 13 point 8): a journey's stages in order as boxes with their open cases and median days,
+drawn here by hand as inline SVG with classes styled by carepath.css.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def alt_text(table: Table) -> str:
     x = _column(table, table.x)
     series = [_column(table, k) for k in table.y]
     kind = "Line chart" if table.chart == "line" else "Bar chart"
-    return f"{kind}: {table.title}. {_describe(table, x, series)}"
+    return f"{kind}: {table.title}. {_describe(table, x, series, month=table.chart == 'line')}"
 
 
 # -- the parts --------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def _short(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def _describe(table: Table, x: Column, series: Sequence[Column], day: Callable[[date], str] = _short) -> str:
+def _describe(table: Table, x: Column, series: Sequence[Column], *, month: bool = False) -> str:
     """Every category with every value (or, for a long table, what it plots and where the figures are)."""
     what = " and ".join(s.label for s in series) or "values"
     if len(table.rows) > DESCRIBE_ROWS_MAX:
@@ -174,9 +176,9 @@ def _describe(table: Table, x: Column, series: Sequence[Column], day: Callable[[
     bits = []
     for row in table.rows:
         values = ", ".join(
-            (f"{s.label} " if len(series) > 1 else "") + cell_text(row.get(s.key), s.kind, day=day) for s in series
+            (f"{s.label} " if len(series) > 1 else "") + cell_text(row.get(s.key), s.kind, day=_short) for s in series
         )
-        bits.append(f"{_x_label(row.get(x.key), x)}: {values}")
+        bits.append(f"{_x_label(row.get(x.key), x, month=month)}: {values}")
     return f"{what} by {x.label.lower() or 'row'}. " + "; ".join(bits) + "." if bits else "No rows."
 
 
