@@ -270,42 +270,69 @@ class ReportQueries:
         (journey, stretch) -> the days from its start milestone to its end one, for the cases first
         reaching the end in the period.
         """
-        m = self.reached_rows(as_of, teams, milestones).c
-        keys = sorted({x.key for x in milestones} | {k for s in stretches for k in (s.start, s.end)})
-        col = {k: f"m{i}" for i, k in enumerate(keys)}
-        pivot = (
-            select(
-                m.case_id,
-                m.journey,
-                func.min(m.opened_on).label("opened_on"),
-                *[func.min(case((m.milestone == k, m.day))).label(col[k]) for k in keys],
-            )
-            .group_by(m.case_id, m.journey)
-            .cte("pivot")
-        )
-        p = pivot.c
+        opening = [x for x in milestones if x.triggers == ("open",)]
+        moves = [x for x in milestones if x.triggers != ("open",)]
+        opened_keys = {x.key for x in opening}
         within = (period.start, period.end)
-        parts: list[Select[Any]] = [
-            select(
-                literal("count", String).label("kind"),
-                p.journey.label("journey"),
-                literal(k, String).label("key"),
-                func.sum(case((p[col[k]].between(*within), 1), else_=0)).label("a"),
-                func.sum(case((and_(p[col[k]].is_not(None), p.opened_on.between(*within)), 1), else_=0)).label("b"),
-                cast(null(), Integer).label("c"),
-                cast(null(), Integer).label("d"),
-            ).group_by(p.journey)
-            for k in sorted({x.key for x in milestones})
-        ]
+        parts: list[Select[Any]] = []
+        if opening:  # the enquiries: counted from the cases themselves, no per-case pivot needed
+            o = self._opened(as_of, teams, opening).subquery("opened").c
+            in_period = func.sum(case((o.opened_on.between(*within), 1), else_=0))
+            parts.append(
+                select(
+                    literal("count", String).label("kind"),
+                    o.journey.label("journey"),
+                    o.milestone.label("key"),
+                    in_period.label("a"),
+                    in_period.label("b"),
+                    cast(null(), Integer).label("c"),
+                    cast(null(), Integer).label("d"),
+                ).group_by(o.journey, o.milestone)
+            )
+        if not moves:
+            stretches = []
+        # One row per case reaching a move milestone, with its first day of each; the enquiry's day is
+        # the case's opening, carried on every row.
+        m = self.reached_rows(as_of, teams, moves).c if moves else None
+        keys = sorted(({x.key for x in moves} | {k for s in stretches for k in (s.start, s.end)}) - opened_keys)
+        col = {k: f"m{i}" for i, k in enumerate(keys)}
+        if m is not None:
+            pivot = (
+                select(
+                    m.case_id,
+                    m.journey,
+                    func.min(m.opened_on).label("opened_on"),
+                    *[func.min(case((m.milestone == k, m.day))).label(col[k]) for k in keys],
+                )
+                .group_by(m.case_id, m.journey)
+                .cte("pivot")
+            )
+            p = pivot.c
+
+            def point(k: str) -> ColumnElement[Any]:
+                return p.opened_on if k in opened_keys else p[col[k]]
+
+            parts += [
+                select(
+                    literal("count", String).label("kind"),
+                    p.journey.label("journey"),
+                    literal(k, String).label("key"),
+                    func.sum(case((p[col[k]].between(*within), 1), else_=0)).label("a"),
+                    func.sum(case((and_(p[col[k]].is_not(None), p.opened_on.between(*within)), 1), else_=0)).label("b"),
+                    cast(null(), Integer).label("c"),
+                    cast(null(), Integer).label("d"),
+                ).group_by(p.journey)
+                for k in sorted({x.key for x in moves})
+            ]
         if stretches:
             values = union_all(
                 *[
                     select(
                         literal(s.journey, String).label("journey"),
                         literal(s.key, String).label("stretch"),
-                        self.days_between(p[col[s.start]], p[col[s.end]]).label("value"),
-                        _within(s, p[col[s.start]], p[col[s.end]], self.days_between).label("ok"),
-                    ).where(p.journey == s.journey, p[col[s.end]].between(*within), p[col[s.start]].is_not(None))
+                        self.days_between(point(s.start), point(s.end)).label("value"),
+                        _within(s, point(s.start), point(s.end), self.days_between).label("ok"),
+                    ).where(p.journey == s.journey, point(s.end).between(*within), point(s.start).is_not(None))
                     for s in stretches
                 ]
             ).cte("stretch_days")
