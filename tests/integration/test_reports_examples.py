@@ -457,7 +457,10 @@ def test_refusals_and_bad_input(w: Walker) -> None:
         reports.report(w.actor("caseworker"), "funnel")
     with pytest.raises(NotPermitted, match=r"report\.read"):
         reports.report(w.actor("tm2@carepath.test"), "funnel", team="Journeys")
+    w.open(FC, "2025-11-03")  # a case of the Journeys team: its manager counts it, the other team's does not
     assert reports.report(w.actor("tm2@carepath.test"), "caseload").data["total"] == 0
+    assert reports.report(w.actor("team_manager"), "caseload").data["total"] == 1
+    assert reports.report(w.actor("tm2@carepath.test"), "funnel").data["enquiries"] == 0
     sm = w.actor("service_manager")
     with pytest.raises(InvalidInput, match="unknown report"):
         reports.report(sm, "leakage")
