@@ -390,21 +390,22 @@ class _Lines(pygal.Line):  # type: ignore[misc]
     """pygal's lines, each value written centred above its point (pygal puts it below to the right)."""
 
     def _static_value(self, serie_node: Any, value: Any, x: float, y: float, metadata: Any, *_: Any) -> None:
-        size_ = self.style.value_font_size
-        super()._static_value(serie_node, value, x - size_, y - 2 * size_ - 6, metadata, "middle")
+        if value:  # a long line writes only its last point's value
+            size_ = self.style.value_font_size
+            super()._static_value(serie_node, value, x - size_, y - 2 * size_ - 6, metadata, "middle")
 
 
 def line_svg(table: Table) -> bytes:
-    """A line per ``y`` series over the rows (months, in order), every point marked and, for up to
-    ``LINE_VALUES_MAX`` points, labelled with its value; several series differ by colour and dash
-    pattern, and each one's last label names it."""
+    """A line per ``y`` series over the rows (months, in order), every point marked and labelled with
+    its value (only the last one, for more than ``LINE_VALUES_MAX`` points: they would overlap);
+    several series differ by colour and dash pattern, and each one's last label names it."""
     x = _column(table, table.x)
     series = [_column(table, k) for k in table.y]
     _, height = size(table)
     many = len(table.rows) > LINE_VALUES_MAX
     columns = [[_number(r.get(s.key)) for r in table.rows] for s in series]
     lasts = [max((j for j, v in enumerate(vs) if v is not None), default=-1) for vs in columns]
-    named = len(series) > 1 and not many
+    named = len(series) > 1
     widest_last = max(
         (text_width(_last_named(s, j)(vs[j], j)) for s, vs, j in zip(series, columns, lasts, strict=True) if j >= 0),
         default=0.0,
@@ -415,7 +416,6 @@ def line_svg(table: Table) -> bytes:
             height=height,
             show_legend=len(series) > 1,
             legend_at_bottom_columns=min(LEGEND_COLUMNS, max(1, len(series))),
-            print_values=not many,
             show_x_guides=False,
             x_label_rotation=40 if len(table.rows) > 8 else 0,
             show_minor_x_labels=not many,
@@ -423,19 +423,22 @@ def line_svg(table: Table) -> bytes:
             range=(0.0, top),
             y_labels=[step * k for k in range(round(top / step) + 1)],
             dots_size=4,
-            margin_right=12 + (widest_last / 2 if named else 16),
+            margin_right=12 + (widest_last / 2 if named else 24),
         )
     )
     chart.x_labels = [_x_label(r.get(x.key), x, month=True) for r in table.rows]
     for s, values, last in zip(series, columns, lasts, strict=True):
-        chart.add(s.label, values, formatter=_last_named(s, last if named else -1))
+        chart.add(s.label, values, formatter=_last_named(s, last if named else -1, last if many else None))
     return _render(chart, table.title)
 
 
-def _last_named(column: Column, last: int) -> Callable[..., str]:
-    """A point's value, and at the series' ``last`` point its name too (a line named in words)."""
+def _last_named(column: Column, last: int, only: int | None = None) -> Callable[..., str]:
+    """A point's value, and at the series' ``last`` point its name too (a line named in words);
+    with ``only``, nothing but that point's."""
 
     def format_(value: Any, index: int | None = None) -> str:
+        if only is not None and index != only:
+            return ""
         text = cell_text(value, column.kind)
         return f"{text} {column.label.lower()}" if index == last else text
 

@@ -326,6 +326,34 @@ def test_the_stage_diagram_draws_each_stage_in_order_with_its_count_and_median()
     assert "3. Stage 1 checks and references: 0 open;" in svg  # the desc
 
 
+def test_a_long_line_writes_only_each_series_last_value_with_its_name() -> None:
+    # 30 months, April 2024 to September 2026: median 100, 103, ... 187; the 90th percentile 150 to 230 and back
+    rows = tuple(
+        {"month": date(2024 + (3 + i) // 12, (3 + i) % 12 + 1, 1), "median": 100 + 3 * i, "p90": 150 + (i % 5) * 20}
+        for i in range(30)
+    )
+    table = Table(
+        "months",
+        "By month",
+        (
+            Column("month", "Month", "date"),
+            Column("median", "Median days", "days"),
+            Column("p90", "90th percentile days", "days"),
+        ),
+        rows,
+        "line",
+        "month",
+        ("median", "p90"),
+    )
+    root = parse(charts.svg(table))
+
+    assert printed(root) == ["187 median days", "230 90th percentile days"]  # 100 + 3 x 29; 150 + 4 x 20
+    assert charts.alt_text(table) == (
+        "Line chart: By month. Median days and 90th percentile days in 30 rows, one per month; "
+        "the table below gives every figure."
+    )
+
+
 def test_text_in_a_chart_is_escaped() -> None:
     table = Table(
         "t", "<b>x</b>", (Column("a", "A"), Column("n", "N", "int")), ({"a": "<script>", "n": 1},), "bar", "a", ("n",)
