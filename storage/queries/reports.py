@@ -647,6 +647,8 @@ def deadline_class(
     met_by = and_(d.met_on.is_not(None), d.met_on <= as_of)
     # Ended unmet after a due day on or after D: it ended after D, so it was open on D.
     is_open = and_(not_(met_by), or_(d.status != "breached", d.due_on >= as_of))
+    # Due after the period: counted only while open on D (the rest never reach the grouping).
+    counted = and_(counted, or_(d.due_on <= period.end, is_open))
     cls = case(
         (d.due_on > period.end, case((is_open, OPEN_DUE_LATER), else_=NOT_COUNTED)),
         (met_by, case((d.met_on <= d.due_on, ON_TIME), else_=LATE)),
