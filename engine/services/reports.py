@@ -58,6 +58,7 @@ from carepath.engine.reports import (
     days,
     financial_year,
     mean,
+    months,
     needed_for,
     ratio,
     scorecard_period,
@@ -399,6 +400,7 @@ class ReportService:
         tables = (
             _scorecard_table(averages, thresholds, counts, a3_figures),
             _children_table(children),
+            _scorecard_by_month(children, ask.period, thresholds),
             _waiting_table(waiting),
             _plan_changes_table(changes),
         )
@@ -975,6 +977,39 @@ def _child(ref: str, evs: Sequence[CaseEvent]) -> dict[str, Any]:
         "adoption_order_on": _first(evs, {"record_adoption_order"}, "adoption_order_on"),
         "adopted_by_foster_carers": by_carers,
     }
+
+
+def _scorecard_by_month(children: Sequence[Mapping[str, Any]], period: Period, thresholds: Mapping[str, int]) -> Table:
+    """Timeliness over time: at the end of each month of the period, A1 and A2 averaged over the
+    children adopted in the 12 months to then (a rolling year, as the trend a scorecard is read for)."""
+    rows = []
+    for m in months(period):
+        since = add_months(m.end, -12)
+        kids = [c for c in children if c["adoption_order_on"] is not None and since < c["adoption_order_on"] <= m.end]
+        rows.append(
+            {
+                "month": m.start.strftime("%b %Y"),
+                "children": len(kids),
+                "a1_days": mean([c["a1_days"] for c in kids if c["a1_days"] is not None]),
+                "a2_days": mean([c["a2_days"] for c in kids if c["a2_days"] is not None]),
+            }
+        )
+    return Table(
+        "by_month",
+        "Timeliness over the year to each month",
+        (
+            Column("month", "Month"),
+            Column("children", "Children adopted in the 12 months", "int"),
+            Column("a1_days", "A1 average days", "days"),
+            Column("a2_days", "A2 average days", "days"),
+        ),
+        tuple(rows),
+        chart="line",
+        x="month",
+        y=("a1_days", "a2_days"),
+        caption=f"Children adopted in the 12 months to each month's end; thresholds: A1 {thresholds['a1_days']} "
+        f"days, A2 {thresholds['a2_days']} days",
+    )
 
 
 def _scorecard_table(

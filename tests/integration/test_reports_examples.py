@@ -9,7 +9,7 @@ in its comments from the dates it walks.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -383,6 +383,19 @@ def test_scorecard_a1_a10_a2_per_child_and_averages(w: Walker) -> None:
     assert r.data["a3"] == {"children": 3, "under_14_months": 3, "rate": 1.0}
     assert r.data["waiting"]["children_waiting"] == 1
     assert r.data["plan_changes"] == [{"reason": "RD3", "children": 1}]
+    # Over time: at each month's end, the children adopted in the 12 months to then (a line over 36 months).
+    by_month = {row["month"]: row for row in r.table("by_month").rows}
+    assert len(by_month) == 36
+    assert r.table("by_month").chart == "line"
+    orders = sorted(c["adoption_order_on"] for c in (one, two, three))
+    first = orders[0].strftime("%b %Y")
+    before = (orders[0].replace(day=1) - timedelta(days=1)).strftime("%b %Y")
+    assert by_month[before]["children"] == 0
+    assert by_month[before]["a1_days"] is None
+    assert by_month[first]["children"] == sum(1 for o in orders if o.strftime("%b %Y") == first)
+    assert by_month["Mar 2027"]["children"] == 3  # all three adopted within the year to 31 Mar 2027
+    assert by_month["Mar 2027"]["a1_days"] == pytest.approx((273 + 308 + 273) / 3)
+    assert by_month["Mar 2027"]["a2_days"] == pytest.approx((76 + 0 + 76) / 3)
 
 
 # -- adopters ------------------------------------------------------------------------------------------
