@@ -11,7 +11,7 @@ carepath's own user only sweeps.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar
 
 from carepath.config.bootstrap import App
@@ -39,6 +39,10 @@ DEMO_ADMIN = (f"ada.admin@{DOMAIN}", "Demo Administrator Ada")
 
 
 T = TypeVar("T")
+
+
+#: How far ahead a sitting must be for a case to be booked on it (papers, five working days before, and more).
+PAPERS_LEAD = timedelta(days=14)
 
 
 def _every(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
@@ -265,15 +269,17 @@ class Gateway:
                 raise
             return self.app.cases.fire(ref, trigger, actor, on=latest, facts=facts)
 
-    def _panel_route(self, journey: str | None, trigger: str) -> PanelRoute | None:
-        if journey is None:
-            return None
+    def _routes_of(self, journey: str) -> dict[str, PanelRoute]:
         routes = self._routes.get(journey)
         if routes is None:
             routes = self._routes[journey] = panel_routes(self.app.workflows.latest(journey).definition)
-        return next(
-            (r for r in routes.values() if trigger in (r.book, r.papers, r.defer, r.recommend, r.minutes)), None
-        )
+        return routes
+
+    def _panel_route(self, journey: str | None, trigger: str) -> PanelRoute | None:
+        if journey is None:
+            return None
+        routes = self._routes_of(journey).values()
+        return next((r for r in routes if trigger in (r.book, r.papers, r.defer, r.recommend, r.minutes)), None)
 
     def _panel_move(self, ref: str, trigger: str, route: PanelRoute, *, on: date, facts: Mapping[str, Any]) -> Case:
         panels, by = self.app.panels, self.coordinator()
@@ -322,8 +328,27 @@ class Gateway:
         return self.app.cases.hold(ref, actor, reason, on=on)
 
     def resume(self, ref: str, actor: Actor, *, on: date, note: str) -> Case:
-        """Take a case off hold (``CaseService.resume``)."""
-        return self.app.cases.resume(ref, actor, on=on, note=note)
+        """Take a case off hold (``CaseService.resume``).
+
+        A case booked on a panel that sat (or sits within a fortnight) while it was on hold is
+        moved by the coordinator to the next sitting with room, as a coordinator would.
+        """
+        case = self.app.cases.resume(ref, actor, on=on, note=note)
+        sitting = self._booked.get(ref)
+        routes = self._routes_of(case.workflow_id)
+        route = routes.get(case.state)
+        if sitting is None or route is None or case.state != route.booked:
+            return case
+        by = self.coordinator()
+        if self.app.panels.sitting(sitting, by).day >= on + PAPERS_LEAD:
+            return case
+        day = self.first_sitting(route.panel_type, on + PAPERS_LEAD)
+        if day is None:
+            return case
+        target = self._sitting_on(day, route.panel_type)
+        self.app.panels.move(ref, target, by, "its panel sat while it was on hold")
+        self._booked[ref] = target
+        return self.app.reads.case(ref, by)
 
     # -- scheduler -----------------------------------------------------------------------------------
 

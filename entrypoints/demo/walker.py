@@ -249,4 +249,6 @@ class Walker(Planner):
         assert self.case is not None
         assert self.owner is not None
         self.case = self.seeder.gateway.resume(self.case.ref, self.owner, on=on, note="Demo: ready to continue")
+        # A panel it is (still, or newly) booked on ends the stay, as on entering the state.
+        self.last_facts = {k: v for k, v in self.case.facts.items() if k.endswith("_date")}
         self.plan_stay(on, holds=False)
