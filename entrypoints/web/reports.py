@@ -20,9 +20,13 @@ no rule of their own. The index checks the same command before listing anything.
 
 from __future__ import annotations
 
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from threading import Lock
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -201,14 +205,59 @@ def stages_page(request: Request, journey: str) -> Response:
     )  # fmt: skip
 
 
+class _Drawn:
+    """The reports a page has just computed, kept a short while for its chart images (``r=`` in their URLs).
+
+    A page with four charts would otherwise compute its report five times. An entry is found only
+    by the token the page put in its image URLs, for the same user, report and filters: it is
+    that page's own report, never another user's or an older page's. Entries live
+    ``SECONDS`` (the images load with the page) and at most ``SIZE`` are kept.
+    """
+
+    SECONDS = 120.0
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[Any, ...], tuple[float, Report]] = OrderedDict()
+        self._lock = Lock()
+
+    @staticmethod
+    def key(app: App, actor: Actor, name: str, f: Filters, token: str) -> tuple[Any, ...]:
+        return (id(app), actor.id, name, f.start, f.end, f.as_of, f.team, f.journey, token)
+
+    def put(self, key: tuple[Any, ...], report: Report) -> None:
+        with self._lock:
+            self._kept[key] = (monotonic() + self.SECONDS, report)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.SIZE:
+                self._kept.popitem(last=False)
+
+    def get(self, key: tuple[Any, ...]) -> Report | None:
+        with self._lock:
+            got = self._kept.get(key)
+            if got is None or got[0] < monotonic():
+                self._kept.pop(key, None)
+                return None
+            return got[1]
+
+
+DRAWN = _Drawn()
+
+
 @router.get("/reports/{name}/charts/{key}.svg")
 def report_chart(request: Request, name: str, key: str) -> Response:
     """One table's chart as an SVG image, computed by the same service call (and authorization) as
-    the page, with the same filters; a table that is not there or has no chart is not found."""
+    the page, with the same filters, or the page's own report when ``r`` names it (``_Drawn``); a
+    table that is not there or has no chart is not found."""
     actor = page_actor(request)
+    _authorized(actor)
+    app = carepath(request)
     f = read_filters(request.query_params)
     _refuse_errors(f)
-    report = _report(carepath(request), actor, name, f)
+    token = str(request.query_params.get("r") or "")[:40]
+    report = DRAWN.get(DRAWN.key(app, actor, name, f, token)) if token else None
+    if report is None:
+        report = _report(app, actor, name, f)
     table = next((t for t in report.tables if t.key == key), None)
     if table is None or not charts.drawn(table):
         raise NotFound("chart", key)
@@ -235,6 +284,9 @@ def report_page(request: Request, name: str) -> Response:
         raise NotFound("report", name)
     f = read_filters(request.query_params)
     report = _refusing_in_form(f, lambda: _report(app, actor, name, f))
+    token = secrets.token_urlsafe(12)
+    if report is not None:
+        DRAWN.put(DRAWN.key(app, actor, name, f, token), report)
     heading, lead = ABOUT[name]
     return _page(
         request, app, actor, f, report,
@@ -247,6 +299,7 @@ def report_page(request: Request, name: str) -> Response:
         diagram=None,
         show_period=True,
         journey_options=_journey_options(app, name),
+        chart_token=token,
     )  # fmt: skip
 
 
@@ -266,9 +319,12 @@ def _page(
     diagram: Markup | None,
     show_period: bool,
     journey_options: list[tuple[str, str]],
+    chart_token: str | None = None,
 ) -> Response:
-    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if v and k != "table"])
+    kept = [(k, v) for k, v in request.query_params.multi_items() if v and k not in ("table", "r")]
+    query = urlencode(kept)
     suffix = f"?{query}" if query else ""
+    charts_query = urlencode([*kept, ("r", chart_token)]) if chart_token else query
     return render(
         request,
         template,
@@ -282,7 +338,9 @@ def _page(
         show_period=show_period,
         summary=_summary(app, report, show_period) if report is not None else [],
         key_figures=key_figures(report) if report is not None else [],
-        tables=[_table_view(t, charts_base, suffix) for t in report.tables] if report is not None else [],
+        tables=[_table_view(t, charts_base, f"?{charts_query}" if charts_query else "") for t in report.tables]
+        if report is not None
+        else [],
         diagram=diagram,
         downloads=[(f"{downloads_base}.csv{suffix}", "CSV"), (f"{downloads_base}.xlsx{suffix}", "Excel (XLSX)")],
         team_options=_team_options(app, actor),

@@ -382,11 +382,12 @@ def test_a_manager_reads_the_funnel_with_charts_tables_and_downloads(
     assert "<title>Fostering recruitment funnel – carepath" in html
     # steps, drop-outs, timeliness: each an image served on its own, said in words; the target has no chart
     images = re.findall(r'<img class="carepath-chart" src="([^"]*)" alt="([^"]*)"', html)
-    assert [src for src, _ in images] == [
+    assert [src.split("?")[0] for src, _ in images] == [
         "/reports/funnel/charts/steps_mainstream.svg",
         "/reports/funnel/charts/dropouts.svg",
         "/reports/funnel/charts/timeliness.svg",
     ]
+    assert all(re.fullmatch(r"r=[\w-]{16}", src.split("?")[1]) for src, _ in images)  # the page's own report
     assert images[0][1] == (
         "Bar chart: Mainstream fostering: enquiries to approvals. Households by step. "
         "Enquiries: 191; Initial visits: 64; Applications: 23; Approvals: 22."
@@ -687,9 +688,17 @@ def test_a_chart_is_served_as_svg_with_the_pages_filters_and_a_policy_of_its_own
     query = "as_of-day=30&as_of-month=4&as_of-year=2026&team=Fostering+East"
     page = client.get(f"/reports/funnel?{query}")
     src = re.findall(r'<img class="carepath-chart" src="([^"]*)"', page.text)[0].replace("&amp;", "&")
-    assert src == f"/reports/funnel/charts/steps_mainstream.svg?{query}"
+    assert re.fullmatch(rf"/reports/funnel/charts/steps_mainstream\.svg\?{re.escape(query)}&r=[\w-]{{16}}", src)
+    asked = len(reports.asked)
 
     r = client.get(src)
+    assert len(reports.asked) == asked  # the page's own report, not computed again
+    again = client.get(src.rsplit("&r=", 1)[0] + "&r=someone-elses")  # no such page: computed afresh
+    assert again.status_code == 200
+    assert len(reports.asked) == asked + 1
+    sign_in(client, email_for("service_manager"))
+    assert client.get(src).status_code == 200  # another user's token is not theirs: computed for them
+    assert len(reports.asked) == asked + 2
 
     assert r.status_code == 200
     assert r.headers["content-type"] == "image/svg+xml"
