@@ -273,15 +273,20 @@ class ReportService:
         counts, durations = self.reads.reached(ask.as_of, ask.teams, milestones, stretches, ask.period)
         exits = self.reads.exits(ask.as_of, ask.teams, {j: _exits(self._def(j)) for j in ask.journeys}, ask.period)
         per_journey = {j: _step_rows(ms, counts) for j, ms in steps.items()}
-        total = _combined(per_journey)
+        # The headline (conversion and the target) is mainstream fostering's, as Ofsted counts
+        # recruitment: connected persons come through a child already placed, not an enquiry, and
+        # added in they make conversions over 100% (their assessments follow no application).
+        headline = FOSTERING[0] if FOSTERING[0] in per_journey else next(iter(per_journey))
+        total = per_journey[headline]
         enquiries = _count(total, "enquiry")
         applications = _count(total, "application")
         needed = needed_for(self.targets.target_conversion, enquiries)
         tables = [_steps_table(j, rows) for j, rows in per_journey.items()]
-        tables.append(self._target_table(enquiries, applications, needed))
+        tables.append(self._target_table(enquiries, applications, needed, self._def(headline).title))
         tables.extend(_dropout_tables(exits, {j: self._def(j) for j in ask.journeys}))
         tables.append(_durations_table(stretches, durations))
         data = {
+            "headline": headline,
             "steps": total,
             "journeys": {j: {"steps": rows} for j, rows in per_journey.items()},
             "conversion": {
@@ -298,7 +303,7 @@ class ReportService:
         }
         return Report("funnel", "Fostering recruitment funnel", ask.period, ask.as_of, ask.filters, tuple(tables), data)
 
-    def _target_table(self, enquiries: int, applications: int, needed: int) -> Table:
+    def _target_table(self, enquiries: int, applications: int, needed: int, journey: str) -> Table:
         rows = (
             {"measure": "Enquiries in the period", "value": enquiries},
             {
@@ -311,7 +316,7 @@ class ReportService:
         )
         return Table(
             "target",
-            "Against the target conversion",
+            f"Against the target conversion ({journey})",
             (Column("measure", "Measure"), Column("value", "Value", "int")),
             rows,
             caption="The applications that would meet the target are the target's share of the enquiries, rounded up",
@@ -704,38 +709,6 @@ def _step_rows(steps: Sequence[Milestone], counts: Mapping[tuple[str, str], tupl
             }
         )
     return rows
-
-
-def _combined(per_journey: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The journeys' steps added up, in funnel order (a step only one journey has counts that journey's)."""
-    order: list[str] = []
-    labels: dict[str, str] = {}
-    totals: dict[str, list[int]] = {}
-    for rows in per_journey.values():
-        for r in rows:
-            if r["step"] not in totals:
-                order.append(r["step"])
-                labels[r["step"]] = r["label"]
-                totals[r["step"]] = [0, 0]
-            totals[r["step"]][0] += r["count"]
-            totals[r["step"]][1] += r["cohort"]
-    canonical = ["enquiry", "initial_visit", "application", "assessment", "panel", "approval"]
-    order.sort(key=lambda s: canonical.index(s) if s in canonical else len(canonical))
-    out: list[dict[str, Any]] = []
-    for s in order:
-        n, cohort = totals[s]
-        before = out[-1] if out else None
-        out.append(
-            {
-                "step": s,
-                "label": labels[s],
-                "count": n,
-                "conversion": ratio(n, before["count"]) if before else None,
-                "cohort": cohort,
-                "cohort_conversion": ratio(cohort, before["cohort"]) if before else None,
-            }
-        )
-    return out
 
 
 def _count(rows: Sequence[Mapping[str, Any]], step: str) -> int:
