@@ -208,7 +208,7 @@ class ReportService:
             y=("open",),
             caption=f"Open cases in each stage of {d.title} at the end of {ask.as_of.isoformat()}",
         )
-        data = {"journey": journey, "stages": [dict(r) for r in rows]}
+        data = {"workflow": journey, "stages": [dict(r) for r in rows]}
         return Report("stages", f"Stages: {d.title}", ask.period, ask.as_of, ask.filters, (table,), data)
 
     # -- the request -------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ class ReportService:
         data = {
             "headline": headline,
             "steps": total,
-            "journeys": {j: {"steps": rows} for j, rows in per_journey.items()},
+            "workflows": {j: {"steps": rows} for j, rows in per_journey.items()},
             "conversion": {
                 "enquiry_to_application": ratio(applications, enquiries),
                 "application_to_approval": ratio(_count(total, "approval"), applications),
@@ -461,7 +461,7 @@ class ReportService:
                 "source": r.source if r else "",
                 "limit": r.limit if r else "",
             }
-            rule_rows.append({"journey": c.journey, "rule": c.rule, **extra, **_deadline_json(c)})
+            rule_rows.append({"workflow": c.journey, "rule": c.rule, **extra, **_deadline_json(c)})
         team_rows = [{"team": c.team or "(no team)", **_deadline_json(c)} for c in by_team]
         worker_rows = [
             {"team": c.team or "(no team)", "worker": c.owner or "(nobody)", **_deadline_json(c)} for c in by_worker
@@ -471,7 +471,7 @@ class ReportService:
                 "rules",
                 "By deadline rule",
                 (
-                    Column("journey", "Journey"),
+                    Column("workflow", "Journey"),
                     Column("rule", "Rule"),
                     Column("label", "Deadline"),
                     Column("class", "Class"),
@@ -496,7 +496,7 @@ class ReportService:
         states = self.reads.states(ask.as_of, ask.teams, terminal)
         rows = [
             {
-                "journey": s.journey,
+                "workflow": s.journey,
                 "state": s.state,
                 "label": defs[s.journey].state(s.state).label
                 if s.state in defs[s.journey].states or s.state == ON_HOLD
@@ -511,7 +511,7 @@ class ReportService:
                 "states",
                 "Open cases by journey and state",
                 (
-                    Column("journey", "Journey"),
+                    Column("workflow", "Journey"),
                     Column("label", "State"),
                     Column("open", "Open cases", "int"),
                     Column("median_days", "Median days in state", "days"),
@@ -748,7 +748,7 @@ def _reason_label(d: WorkflowDef, code: str) -> str:
 
 def _exit_json(e: ExitCount, d: WorkflowDef) -> dict[str, Any]:
     return {
-        "journey": e.journey,
+        "workflow": e.journey,
         "stage": e.stage,
         "stage_label": _stage_label(d, e.stage),
         "reason": e.reason,
@@ -767,12 +767,12 @@ def _dropout_tables(exits: Sequence[ExitCount], defs: Mapping[str, WorkflowDef])
             got[0] += e.in_period
             got[1] += e.cohort
     stage_rows = tuple(
-        {"journey": FUNNEL_NAMES.get(j, j), "stage": _stage_label(defs[j], s), "in_period": a, "cohort": b}
+        {"workflow": FUNNEL_NAMES.get(j, j), "stage": _stage_label(defs[j], s), "in_period": a, "cohort": b}
         for (j, s), (a, b) in sorted(by_stage.items())
     )
     reason_rows = tuple(
         {
-            "journey": FUNNEL_NAMES.get(j, j),
+            "workflow": FUNNEL_NAMES.get(j, j),
             "reason": r,
             "label": _reason_label(defs[j], r),
             "in_period": a,
@@ -785,7 +785,7 @@ def _dropout_tables(exits: Sequence[ExitCount], defs: Mapping[str, WorkflowDef])
         Table(
             "dropouts_by_stage",
             "Drop-outs by stage",
-            (Column("journey", "Journey"), Column("stage", "Stage"), *counts),
+            (Column("workflow", "Journey"), Column("stage", "Stage"), *counts),
             stage_rows,
             chart="bar",
             x="stage",
@@ -794,7 +794,7 @@ def _dropout_tables(exits: Sequence[ExitCount], defs: Mapping[str, WorkflowDef])
         Table(
             "dropouts_by_reason",
             "Drop-outs by reason",
-            (Column("journey", "Journey"), Column("reason", "Code"), Column("label", "Reason"), *counts),
+            (Column("workflow", "Journey"), Column("reason", "Code"), Column("label", "Reason"), *counts),
             reason_rows,
             chart="bar",
             x="reason",
@@ -809,7 +809,7 @@ def _durations_json(stretches: Sequence[Stretch], found: Mapping[tuple[str, str]
         q = found.get((s.journey, s.key), Quantiles(0, None, None, None))
         out.append(
             {
-                "journey": s.journey,
+                "workflow": s.journey,
                 "stage": s.key,
                 "label": s.label,
                 "cases": q.n,
@@ -825,13 +825,13 @@ def _durations_json(stretches: Sequence[Stretch], found: Mapping[tuple[str, str]
 
 def _durations_table(stretches: Sequence[Stretch], found: Mapping[tuple[str, str], Quantiles]) -> Table:
     rows = tuple(
-        {**r, "journey": FUNNEL_NAMES.get(r["journey"], r["journey"])} for r in _durations_json(stretches, found)
+        {**r, "workflow": FUNNEL_NAMES.get(r["workflow"], r["workflow"])} for r in _durations_json(stretches, found)
     )
     return Table(
         "durations",
         "Stage durations",
         (
-            Column("journey", "Journey"),
+            Column("workflow", "Journey"),
             Column("label", "Stage"),
             Column("cases", "Cases", "int"),
             Column("median_days", "Median days", "days"),

@@ -236,7 +236,7 @@ def test_connected_persons_have_their_own_funnel(w: Walker) -> None:
     # The target is mainstream fostering's (1 enquiry, no application): 15% of 1 rounds up to 1, 1 short.
     assert (r.data["headline"], r.data["enquiries"], r.data["applications"]) == ("foster_carer_approval", 1, 0)
     assert (r.data["applications_needed_for_target"], r.data["applications_short_of_target"]) == (1, 1)
-    reasons = {(row["journey"], row["reason"]): row["in_period"] for row in r.table("dropouts_by_reason").rows}
+    reasons = {(row["workflow"], row["reason"]): row["in_period"] for row in r.table("dropouts_by_reason").rows}
     assert reasons == {("connected persons", "AW3"): 1, ("connected persons", "NOT_VIABLE"): 1}
     labels = {row["reason"]: row["label"] for row in r.table("dropouts_by_reason").rows}
     assert labels["NOT_VIABLE"] == "Viability assessment negative"

@@ -137,7 +137,7 @@ def test_the_headline_is_mainstream_fostering_with_connected_persons_beside_it(j
     assert r.data["headline"] == "foster_carer_approval"
     assert (r.data["enquiries"], r.data["applications"]) == (100, 10)
     assert (r.data["applications_needed_for_target"], r.data["applications_short_of_target"]) == (15, 5)
-    connected = {s["step"]: s["count"] for s in r.data["journeys"]["connected_person_approval"]["steps"]}
+    connected = {s["step"]: s["count"] for s in r.data["workflows"]["connected_person_approval"]["steps"]}
     assert (connected["enquiry"], connected["application"], connected["assessment"]) == (40, 8, 30)
     assert {t.key for t in r.tables} >= {"steps_mainstream", "steps_connected_persons", "target", "durations"}
     only = service(journeys, reads).report(SM, "funnel", journey="connected_person_approval")
