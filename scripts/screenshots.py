@@ -50,6 +50,9 @@ def main() -> int:
         ("pat.panelcoordinator", "{sitting}", "panel-sitting"),
         ("dora.agencydecisionmaker", "/decisions", "decisions"),
         ("ada.admin", "/admin/workflows", "admin-journeys"),
+        ("sam.servicemanager", "/reports/funnel", "report-funnel"),
+        ("sam.servicemanager", "/reports/scorecard", "report-scorecard"),
+        ("sam.servicemanager", "/reports/stages/foster_carer_approval", "report-stages"),
     ]
     with served(create_app(app)) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -80,7 +83,7 @@ def main() -> int:
                 path = action_href
             page.goto(f"{url}{path}")
             target = args.out / f"{name}.png"
-            page.screenshot(path=str(target), full_page=False)
+            page.screenshot(path=str(target), full_page=name.startswith("report-"))  # a report: its charts too
             sys.stdout.write(f"{target}: {path}\n")
         browser.close()
     return 0

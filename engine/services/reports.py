@@ -1090,6 +1090,7 @@ def _deadline_json(c: DeadlineCount) -> dict[str, Any]:
         "late_days_median": c.late_days.median,
         "late_days_max": c.late_days.max,
         "breached": c.breached,
+        "not_met": c.breached - c.met_late,
         "open_past_due": c.open_past_due,
         "open_not_past_due": c.open_not_past_due,
         "open_due_later": c.open_due_later,
@@ -1104,6 +1105,7 @@ _DEADLINE_COLUMNS = (
     Column("late_days_median", "Median days late", "days"),
     Column("late_days_max", "Most days late", "days"),
     Column("breached", "Breached", "int"),
+    Column("not_met", "Breached, not met since", "int"),
     Column("open_past_due", "Open, past due", "int"),
     Column("open_not_past_due", "Open, not yet past due", "int"),
     Column("open_due_later", "Open, due after the period", "int"),
@@ -1121,6 +1123,6 @@ def _compliance_table(
         tuple(rows),
         chart="bar" if x else None,
         x=x,
-        y=("met_on_time", "met_late", "breached") if x else (),
+        y=("met_on_time", "met_late", "not_met") if x else (),  # parts of the due: a breach met late is met late
         caption="Breached counts every deadline not met by its due day: met late, ended unmet, or still open",
     )

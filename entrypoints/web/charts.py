@@ -440,9 +440,14 @@ def _last_named(column: Column, last: int, only: int | None = None) -> Callable[
         if only is not None and index != only:
             return ""
         text = cell_text(value, column.kind)
-        return f"{text} {column.label.lower()}" if index == last else text
+        return f"{text} {_in_sentence(column.label)}" if index == last else text
 
     return format_
+
+
+def _in_sentence(label: str) -> str:
+    """A label as it reads after a number: "Median days" -> "median days", "A1 average days" as it is."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
 def _line_scale(table: Table, series: Sequence[Column]) -> tuple[float, float]:

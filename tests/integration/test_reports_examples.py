@@ -287,6 +287,9 @@ def test_compliance_counts_a_breach_later_met_as_breached_and_met_late(w: Walker
         "open_past_due": 1,
         "open_due_later": 1,  # W's, due 6 July
     }
+    assert fs2["not_met"] == 1  # Z: Y's breach was met late, so the chart's parts add up to the due
+    chart = r.table("rules")
+    assert sum(fs2[k] for k in chart.y) == fs2["due"]
     assert (fs2["late_days_median"], fs2["late_days_max"]) == (3, 3)
     assert fs2["rate_on_time"] == pytest.approx(1 / 3)
     assert (fs2["class"], fs2["source"]) == ("LOCAL", "local procedure")
