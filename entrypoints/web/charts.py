@@ -445,6 +445,12 @@ def _last_named(column: Column, last: int, only: int | None = None) -> Callable[
     return format_
 
 
+def _days(value: Any) -> str:
+    """A number of days in words: "1 day", "5.5 days"."""
+    text = cell_text(value, "days")
+    return f"{text} day" if text == "1" else f"{text} days"
+
+
 def _in_sentence(label: str) -> str:
     """A label as it reads after a number: "Median days" -> "median days", "A1 average days" as it is."""
     return label[:1].lower() + label[1:] if label[1:2].islower() else label
@@ -504,7 +510,7 @@ def _box(row: Mapping[str, Any], n: int, bx: float, by: float) -> list[str]:
         )
     count = cell_text(open_, "int") if open_ is not None else "0"
     out.append(f'<text class="carepath-stage__count" x="{bx + 10:.1f}" y="{by + 64:.1f}">{escape(count)} open</text>')
-    median = f"median {cell_text(days, 'days')} days" if days is not None else "no median"
+    median = f"median {_days(days)}" if days is not None else "no median"
     out.append(f'<text class="carepath-stage__days" x="{bx + 10:.1f}" y="{by + 82:.1f}">{escape(median)}</text>')
     return out
 
@@ -553,7 +559,7 @@ def stage_diagram(table: Table, title: str) -> Markup:
     parts = []
     for i, row in enumerate(table.rows):
         days = row.get("median_days")
-        median = f", median {cell_text(days, 'days')} days" if days is not None else ""
+        median = f", median {_days(days)}" if days is not None else ""
         parts.append(
             f"{i + 1}. {row.get('label') or row.get('state')}: {cell_text(row.get('open') or 0, 'int')} open{median}"
         )
