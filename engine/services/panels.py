@@ -739,10 +739,7 @@ class PanelService:
         with self.uow.transaction() as tx:
             by = self._acting(tx, actor, "panel.book")
             store = self._store_of(tx)
-            case = self._case(tx, ref)
-            booking = store.active_booking(case.id or 0)
-            if booking is None:
-                raise InvalidInput(f"{case.ref} is not booked on a panel; book it instead")
+            case, booking = self._booked(tx, store, ref, "; book it instead")
             if booking.sitting_id == sitting_id:
                 raise InvalidInput(f"{case.ref} is already booked on that sitting")
             route = self._route(case)
@@ -768,10 +765,7 @@ class PanelService:
         with self.uow.transaction() as tx:
             by = self._acting(tx, actor, "panel.book")
             store = self._store_of(tx)
-            case = self._case(tx, ref)
-            booking = store.active_booking(case.id or 0)
-            if booking is None:
-                raise InvalidInput(f"{case.ref} is not booked on a panel")
+            case, booking = self._booked(tx, store, ref)
             s = store.sitting_for_update(booking.sitting_id)
             moved = self._defer(tx, by, booking, reason, on=on)
             tx.record(Audited(by.id, "panel.defer", _subject(s), {"ref": case.ref, "reason": reason}))
@@ -1053,6 +1047,14 @@ class PanelService:
         if stored is None:
             raise CaseNotFound(ref)
         return tx.case_for_update(stored)
+
+    def _booked(self, tx: Transaction, store: PanelStore, ref: str, hint: str = "") -> tuple[Case, Booking]:
+        """The case (locked) and its active booking; refused when it is not booked on a panel."""
+        case = self._case(tx, ref)
+        booking = store.active_booking(case.id or 0)
+        if booking is None:
+            raise InvalidInput(f"{case.ref} is not booked on a panel{hint}")
+        return case, booking
 
     def _route(self, case: Case) -> PanelRoute | None:
         if self._cases is None:

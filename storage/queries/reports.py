@@ -73,6 +73,21 @@ def cutoff(as_of: date) -> datetime:
     return end_of_local_day(as_of)
 
 
+def voided_by(end: datetime) -> ColumnElement[bool]:
+    """Whether a correction recorded before ``end`` voids the event (``entered_in_error``, ``target_seq``)."""
+    v = EVENTS.alias("void")
+    return (
+        select(literal(1))
+        .where(
+            v.c.case_id == EVENTS.c.case_id,
+            v.c.trigger == "entered_in_error",
+            v.c.recorded_at < end,
+            v.c.payload["target_seq"].as_integer() == EVENTS.c.seq,
+        )
+        .exists()
+    )
+
+
 class ReportQueries:
     """The reports' reads, on the read engine."""
 
@@ -123,17 +138,7 @@ class ReportQueries:
         A correction voids its target only if it was itself recorded by then (``target_seq``).
         """
         end = cutoff(as_of)
-        v = EVENTS.alias("void")
-        voided = (
-            select(literal(1))
-            .where(
-                v.c.case_id == EVENTS.c.case_id,
-                v.c.trigger == "entered_in_error",
-                v.c.recorded_at < end,
-                v.c.payload["target_seq"].as_integer() == EVENTS.c.seq,
-            )
-            .exists()
-        )
+        voided = voided_by(end)
         conds: list[ColumnElement[bool]] = [
             CASES.c.workflow_id.in_(sorted(set(journeys))),
             EVENTS.c.recorded_at < end,
@@ -494,17 +499,7 @@ class ReportQueries:
 
     def _latest(self, end: datetime, column: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
         """``column`` of the newest effective event (recorded before ``end``, not voided by then) matching ``where``."""
-        v = EVENTS.alias("void")
-        voided = (
-            select(literal(1))
-            .where(
-                v.c.case_id == EVENTS.c.case_id,
-                v.c.trigger == "entered_in_error",
-                v.c.recorded_at < end,
-                v.c.payload["target_seq"].as_integer() == EVENTS.c.seq,
-            )
-            .exists()
-        )
+        voided = voided_by(end)
         return (
             select(column)
             .where(*where, EVENTS.c.recorded_at < end, EVENTS.c.trigger.not_in(NOT_EVENTS), ~voided)
