@@ -19,7 +19,7 @@ from carepath.entrypoints.demo.scenario import FOSTER, PEOPLE
 #: the approved case's latest event, which is no earlier than the recommendation.
 ASSESSMENT_MONTHS = 8
 #: The roles ``sign_in_lines`` names one demo user of: a tour of the web app, role by role.
-SIGN_IN_ROLES = ("caseworker", "team_manager", "panel_coordinator", "agency_decision_maker", "admin")
+SIGN_IN_ROLES = ("caseworker", "team_manager", "service_manager", "panel_coordinator", "agency_decision_maker", "admin")
 
 
 @dataclass
