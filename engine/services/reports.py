@@ -598,9 +598,11 @@ def _funnel_steps(d: WorkflowDef) -> list[Milestone]:
         return _milestones(
             d,
             [
+                # A connected person's full assessment starts from the viability assessment; the
+                # application to be assessed is received during it (CPPCR 24-25).
                 ("enquiry", "Enquiries", ("open",), None),
-                ("application", "Applications", ("record_application",), "application_received_on"),
                 ("assessment", "Assessments", _into(d, "assessment"), None),
+                ("application", "Applications", ("record_application",), "application_received_on"),
                 ("panel", "Panel", ("record_recommendation",), "panel_held_on"),
                 ("approval", "Approvals", _into(d, "approved"), None),
             ],

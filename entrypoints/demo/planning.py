@@ -84,7 +84,7 @@ class Planner(CaseWalk):
             on = self._between(entry, end, 0.9)
             while on <= end:
                 facts = self.facts_for(t, on)
-                if not self.unmet(t, on, {**forecast, **facts}, None, merged=True):
+                if not self.unmet(t, on, facts, None, recorded=forecast):
                     forecast.update(facts)
                     self.plan.append(Step(on, 1, "chore", trigger))
                     break

@@ -121,7 +121,13 @@ class CaseWalk:
         return facts
 
     def unmet(
-        self, t: TransitionDef, on: date, facts: Mapping[str, Any], actor: Actor | None, *, merged: bool = False
+        self,
+        t: TransitionDef,
+        on: date,
+        facts: Mapping[str, Any],
+        actor: Actor | None,
+        *,
+        recorded: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """The guards of ``t`` that would refuse it.
 
@@ -130,13 +136,15 @@ class CaseWalk:
             on: its effective day.
             facts: the facts it would record.
             actor: who would make it (``None``: guards about the actor pass).
-            merged: ``facts`` already include the case's recorded facts.
+            recorded: the facts the case will have recorded by then (a forecast of planned chores);
+                by default those it has now. Never the move's own ``facts``: a guard that the fact is
+                not yet recorded (``lacks:``) looks at these.
 
         Returns:
             The reasons; empty when the move would go through.
         """
         assert self.case is not None
-        recorded = facts if merged else self.case.facts
+        recorded = self.case.facts if recorded is None else recorded
         ctx = GuardContext(
             case_ref=self.case.ref,
             state=self.case.state,
