@@ -74,9 +74,16 @@ def main() -> int:
                     first = page.locator("table a.govuk-link[href^='/cases/']").first
                     case_href = first.get_attribute("href") or ""
                 path = case_href + path.removeprefix("{case}")
-            if path == "{sitting}":
+            if path == "{sitting}":  # the first coming sitting with a case booked on it
                 page.goto(f"{url}/panels")
-                path = page.locator("a[href^='/panels/']").first.get_attribute("href") or "/panels"
+                links = page.locator("a[href^='/panels/']")
+                hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+                path = "/panels"
+                for href in [h for h in hrefs if h.removeprefix("/panels/").isdigit()][:20]:
+                    page.goto(f"{url}{href}")
+                    if page.get_by_text("Take off the agenda").count():
+                        path = href
+                        break
             if path == "{action}":
                 page.goto(f"{url}{case_href}")
                 action_href = page.locator("a.govuk-task-list__link").first.get_attribute("href") or case_href
