@@ -405,7 +405,21 @@ class CaseService:
         assert case.id is not None
         effective = effective_events(tx.events(case.id))
         book = replay_deadlines(compiled.definition, calendar, effective)
-        self._save_book(tx, case.id, compiled, book, replace_all=True, calendar=calendar)
+        stored = {d.key: d for d in tx.deadlines(case.id)}
+        if set(stored) != set(book.items):
+            self._save_book(tx, case.id, compiled, book, replace_all=True, calendar=calendar)
+            return case
+        # The same deadlines: write only those the calendar moved (and re-plan only their timers),
+        # not every deadline and timer of the case; at 100,000 cases each write is an index update.
+        changed = [
+            replace(d, id=stored[k].id)
+            for k, d in book.items.items()
+            if replace(d, id=None) != replace(stored[k], id=None)
+        ]
+        if changed:
+            today = local_today(self.clock)
+            timers = [t for d in changed for t in plan_timers(d, compiled.definition.rule(d.rule), calendar, today)]
+            tx.save_deadlines(case.id, changed, timers, replace_all=False)
         return case
 
     def fire_for_rule(self, tx: Transaction, actor: Actor, ref: str, rule: DeadlineRule, cycle: int) -> Case | str:

@@ -225,3 +225,42 @@ def test_the_worker_tick_finishes_a_deferred_recompute(app: App, staff: Staff, r
     assert _calendar(app) == f"recomputed {CASES} case(s) over {CLOSED}"
     assert _s1_due(app, staff, refs) == [date(2026, 11, 10)] * CASES
     assert _calendar(app) is None
+
+
+def _rows(app: App, ref: str) -> tuple[dict[str, tuple[object, ...]], set[tuple[object, ...]]]:
+    """The case's deadline rows (every column, by rule and cycle) and its pending timers (with their ids)."""
+    from carepath.storage.tables import CASES, DEADLINES, TIMERS
+
+    with app.engine.connect() as conn:
+        case_id = conn.execute(select(CASES.c.id).where(CASES.c.ref == ref)).scalar_one()
+        deadlines = {
+            f"{r.rule}#{r.cycle}": tuple(r)
+            for r in conn.execute(select(DEADLINES).where(DEADLINES.c.case_id == case_id))
+        }
+        timers = {
+            (r.deadline_id, r.key, r.fire_on, r.id)
+            for r in conn.execute(select(TIMERS).where(TIMERS.c.case_id == case_id, TIMERS.c.fired_at.is_(None)))
+        }
+    return deadlines, timers
+
+
+def test_a_recompute_rewrites_only_the_deadlines_the_day_moves(app: App, staff: Staff, refs: list[str]) -> None:
+    # S1 (5 working days from the 2nd, met the same day) moves with the closure; S2 (8 calendar months
+    # from the application on the 2nd, still open) does not.
+    cw = staff["caseworker"]
+    ref = app.cases.open_case("sample", cw, on=OPENED, team_id=staff.team_id).ref
+    app.cases.fire(ref, "book_visit", cw, on=OPENED)
+    app.cases.fire(ref, "apply", cw, on=OPENED, facts={"application_on": "2026-11-02"})
+    before, timers_before = _rows(app, ref)
+    assert set(before) == {"S1#1", "S2#1"}
+    change = _service(app).add_override(CLOSED, "Office move", staff.admin)
+    assert ref in change.recomputed
+    after, timers_after = _rows(app, ref)
+    assert after["S1#1"] != before["S1#1"]  # due on the 10th now: rewritten
+    assert after["S2#1"] == before["S2#1"]  # not written at all
+    s2 = before["S2#1"][0]
+    assert {t for t in timers_after if t[0] == s2} == {t for t in timers_before if t[0] == s2}  # the same rows, ids too
+    _service(app).remove_override(CLOSED, staff.admin)
+    back, timers_back = _rows(app, ref)
+    assert back == before  # and back, row for row
+    assert {t[:3] for t in timers_back} == {t[:3] for t in timers_before}
