@@ -72,8 +72,6 @@ class Gateway:
         self._coordinator: Actor | None = None
         self._routes: dict[str, dict[str, PanelRoute]] = {}
         self._sittings: dict[tuple[date, str], int] = {}
-        #: Each booked case's sitting, from its booking to its minutes (or deferral).
-        self._booked: dict[str, int] = {}
         #: From this day on, a case ready for panel is left in the coordinator's queue, not booked.
         self.leave_ready_from: date | None = None
 
@@ -289,24 +287,28 @@ class Gateway:
             day = date.fromisoformat(str(facts["panel_date"]))
             sitting = self._sitting_on(day, route.panel_type)
             panels.book(ref, sitting, by, on=on)
-            self._booked[ref] = sitting
         elif trigger == route.papers:
             panels.papers(ref, by, on=on)
         elif trigger == route.recommend:
             assert route.recommendation_fact is not None
-            panels.recommend(self._booked[ref], {ref: (str(facts[route.recommendation_fact]), None)}, by, on=on)
+            sitting = self._booked_on(self.app.reads.case(ref, by), route)
+            panels.recommend(sitting, {ref: (str(facts[route.recommendation_fact]), None)}, by, on=on)
         elif trigger == route.minutes:
-            sitting = self._booked.pop(ref)
+            sitting = self._booked_on(self.app.reads.case(ref, by), route)
             if panels.sitting(sitting, by).minutes_received_on is None:
                 panels.minutes(sitting, on, by)
             # else: the sitting's minutes came in with another case's, and moved this one then
         elif trigger == route.defer:
-            sitting = self._booked.pop(ref)
+            sitting = self._booked_on(self.app.reads.case(ref, by), route)
             if panels.sitting(sitting, by).day <= on:
                 panels.recommend(sitting, {ref: (DEFERRED, "deferred by the panel")}, by, on=on)
             else:
                 panels.defer(ref, "papers not ready in time", by, on=on)
         return self.app.reads.case(ref, by)
+
+    def _booked_on(self, case: Case, route: PanelRoute) -> int:
+        """The sitting a booked (or heard) case is on: the one its ``panel_date`` names (the service set it)."""
+        return self._sitting_on(date.fromisoformat(str(case.facts["panel_date"])), route.panel_type)
 
     def _sitting_on(self, day: date, panel_type: str) -> int:
         """The id of the sitting on ``day`` that hears ``panel_type`` cases."""
@@ -334,20 +336,17 @@ class Gateway:
         moved by the coordinator to the next sitting with room, as a coordinator would.
         """
         case = self.app.cases.resume(ref, actor, on=on, note=note)
-        sitting = self._booked.get(ref)
-        routes = self._routes_of(case.workflow_id)
-        route = routes.get(case.state)
-        if sitting is None or route is None or case.state != route.booked:
+        route = self._routes_of(case.workflow_id).get(case.state)
+        if route is None or case.state != route.booked:
             return case
         by = self.coordinator()
-        if self.app.panels.sitting(sitting, by).day >= on + PAPERS_LEAD:
+        if self.app.panels.sitting(self._booked_on(case, route), by).day >= on + PAPERS_LEAD:
             return case
         day = self.first_sitting(route.panel_type, on + PAPERS_LEAD)
         if day is None:
             return case
         target = self._sitting_on(day, route.panel_type)
         self.app.panels.move(ref, target, by, "its panel sat while it was on hold")
-        self._booked[ref] = target
         return self.app.reads.case(ref, by)
 
     # -- scheduler -----------------------------------------------------------------------------------

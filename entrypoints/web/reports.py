@@ -172,12 +172,7 @@ def reports_index(request: Request) -> Response:
 
 @router.get("/reports/stages/{journey}.{fmt}")
 def stages_download(request: Request, journey: str, fmt: str) -> Response:
-    actor = page_actor(request)
-    _format(fmt)
-    f = read_filters(request.query_params)
-    _refuse_errors(f)
-    report = _stages(carepath(request), actor, journey, f)
-    return _download(report, fmt, f.table, f"stages-{journey}")
+    return _filtered_download(request, fmt, f"stages-{journey}", lambda app, actor, f: _stages(app, actor, journey, f))
 
 
 @router.get("/reports/stages/{journey}", response_class=HTMLResponse)
@@ -193,7 +188,6 @@ def stages_page(request: Request, journey: str) -> Response:
         diagram = charts.stage_diagram(report.tables[0], f"{title}: open cases and median days in each stage")
     return _page(
         request, app, actor, f, report,
-        template="reports/stages.html",
         heading=f"{title}: stages",
         lead="Each stage in the journey's order, with the cases open in it and the median days they have spent there.",
         action=f"/reports/stages/{journey}",
@@ -267,12 +261,18 @@ def report_chart(request: Request, name: str, key: str) -> Response:
 
 @router.get("/reports/{name}.{fmt}")
 def report_download(request: Request, name: str, fmt: str) -> Response:
+    return _filtered_download(request, fmt, name, lambda app, actor, f: _report(app, actor, name, f))
+
+
+def _filtered_download(
+    request: Request, fmt: str, stem: str, compute: Callable[[App, Actor, Filters], Report]
+) -> Response:
+    """A download with the page's filters: bad filters refused, the report computed, sent as ``fmt``."""
     actor = page_actor(request)
     _format(fmt)
     f = read_filters(request.query_params)
     _refuse_errors(f)
-    report = _report(carepath(request), actor, name, f)
-    return _download(report, fmt, f.table, name)
+    return _download(compute(carepath(request), actor, f), fmt, f.table, stem)
 
 
 @router.get("/reports/{name}", response_class=HTMLResponse)
@@ -290,7 +290,6 @@ def report_page(request: Request, name: str) -> Response:
     heading, lead = ABOUT[name]
     return _page(
         request, app, actor, f, report,
-        template="reports/report.html",
         heading=heading,
         lead=lead,
         action=f"/reports/{name}",
@@ -310,7 +309,6 @@ def _page(
     f: Filters,
     report: Report | None,
     *,
-    template: str,
     heading: str,
     lead: str,
     action: str,
@@ -327,7 +325,7 @@ def _page(
     charts_query = urlencode([*kept, ("r", chart_token)]) if chart_token else query
     return render(
         request,
-        template,
+        "reports/report.html",
         heading,
         status=400 if f.errors else 200,
         errors=f.errors or [],
