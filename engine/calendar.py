@@ -27,8 +27,6 @@ from functools import cache
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
-import holidays
-
 from carepath.engine.errors import InvalidInput
 
 __all__ = [
@@ -60,6 +58,10 @@ _SATURDAY: Final = 5
 @cache
 def _bank_holidays(subdiv: str, year: int) -> Mapping[date, str]:
     """Bank holidays (date -> name) for one UK nation and year, shared by all calendars."""
+    # Imported here, on the first working-day count: a command that counts none (a case read) does not pay
+    # for the package (about a fifth of ``carepath case show``'s start, issue 9).
+    import holidays
+
     # Same as holidays.UK(subdiv=..., years=...), via the factory mypy --strict can see.
     found = holidays.country_holidays("GB", subdiv=subdiv, years=year)
     return MappingProxyType({day: str(name) for day, name in found.items()})

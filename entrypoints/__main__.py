@@ -1,5 +1,5 @@
 """``python -m carepath.entrypoints``: the same as the ``carepath`` command."""
 
-from carepath.entrypoints.common import main
+from carepath.entrypoints.quick import main
 
 main()

@@ -14,8 +14,18 @@ from carepath.engine.definition import ON_HOLD
 from carepath.engine.errors import WorkflowDefinitionError
 from carepath.engine.reads import HISTORY_LIMIT, CaseFilter, CaseListing
 from carepath.engine.text import ID_MAX, choice
-from carepath.entrypoints.common import Typer, actor, error_line, fail, get_app, parse_date, parse_facts, who
-from carepath.entrypoints.output import action_json, case_json, emit_json, event_json, table, team_json, user_json
+from carepath.entrypoints import show
+from carepath.entrypoints.common import Typer, actor, fail, get_app, parse_date, parse_facts, who
+from carepath.entrypoints.output import (
+    action_json,
+    case_json,
+    emit_json,
+    error_line,
+    event_json,
+    table,
+    team_json,
+    user_json,
+)
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
 
 if TYPE_CHECKING:
@@ -189,11 +199,15 @@ def wf_diagram(workflow: str, version: Annotated[int | None, typer.Option()] = N
 # -- cases ---------------------------------------------------------------------------------
 
 
+def _label(c: Case) -> str:
+    """The label of the case's state in its journey."""
+    return get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
+
+
 def _case_dict(listing: CaseListing) -> dict[str, Any]:
     """The case as every ``--json`` output shows one (``output.case_json``; docs/json.md)."""
     c = listing.case
-    label = get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
-    return case_json(c, listing.owner, listing.team, label)
+    return case_json(c, listing.owner, listing.team, _label(c))
 
 
 def _listing(c: Case, by: str | None) -> CaseListing:
@@ -203,17 +217,10 @@ def _listing(c: Case, by: str | None) -> CaseListing:
 
 def _print_case(c: Case, verb: str | None = None, by: str | None = None) -> None:
     if verb:
-        label = get_app().workflows.get(c.workflow_id, c.workflow_version).definition.state(c.state).label
-        typer.echo(f"{c.ref} {verb}: now {c.state} ({label})")
+        typer.echo(f"{c.ref} {verb}: now {c.state} ({_label(c)})")
         return
-    d = _case_dict(_listing(c, by))
-    typer.echo(f"{c.ref}  {c.workflow_id} v{c.workflow_version}")
-    typer.echo(f"  state    {c.state} ({d['state_label']}){' - held from ' + c.held_from if c.held_from else ''}")
-    typer.echo(f"  status   {c.status}{' (' + c.exit_reason + ')' if c.exit_reason else ''}")
-    typer.echo(f"  owner    {d['owner'] or '-'}    team {d['team'] or '-'}")
-    typer.echo(f"  opened   {c.opened_on}    latest event {c.last_event_on}    version {c.version}")
-    for k, v in sorted(c.facts.items()):
-        typer.echo(f"  fact     {k} = {v}")
+    for line in show.case_lines(_listing(c, by), _label(c)):
+        typer.echo(line)
 
 
 def _owner_team(owner: str | None, team: str | None) -> tuple[int | None, int | None]:
@@ -269,27 +276,22 @@ def case_fire(
 @case_app.command("show")
 def case_show(ref: str, by: By = None, json_: Json = False) -> None:
     """Show one case and the people in it (role, name, date of birth)."""
+    # entrypoints/quick.py prints the same without Typer or SQLAlchemy, when it can (issue 9).
     reader = actor(by)
     listing = get_app().reads.case_listing(ref, reader)
     people = cli_people.participants_of(listing.case, reader)
     if json_:
-        emit_json(case_show_json(listing, people))
+        emit_json(show.case_show_json(listing, _label(listing.case), people))
         return
-    _print_case(listing.case, by=by)
-    for p in people:
-        typer.echo(cli_people.participant_line(p))
+    for line in show.case_show_lines(listing, _label(listing.case), people):
+        typer.echo(line)
 
 
 def case_json_of(ref: str, by: str | None) -> dict[str, Any]:
     """One case with its participants, as ``case show --json`` prints it, read as ``by``."""
     reader = actor(by)
     listing = get_app().reads.case_listing(ref, reader)
-    return case_show_json(listing, cli_people.participants_of(listing.case, reader))
-
-
-def case_show_json(listing: CaseListing, people: list[Any]) -> dict[str, Any]:
-    """``case show --json`` (and ``demo show --json``'s sample): the case and its participants."""
-    return {**_case_dict(listing), "participants": [cli_people.participant_json(p) for p in people]}
+    return show.case_show_json(listing, _label(listing.case), cli_people.participants_of(listing.case, reader))
 
 
 def history_json(ref: str, by: str | None, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:

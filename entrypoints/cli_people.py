@@ -8,7 +8,7 @@ in ``people show``, ``people find`` and ``case show``'s ``participants``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,10 +17,11 @@ from carepath.engine.text import ID_MAX
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
 from carepath.entrypoints.output import emit_json, table
 from carepath.entrypoints.paging import DEFAULT_LIMIT, After, Limit, emit_page
+from carepath.entrypoints.show import person_json
 
 if TYPE_CHECKING:
     from carepath.engine.case import Actor, Case
-    from carepath.engine.people import Participant, Person
+    from carepath.engine.people import Participant
 
 people_app = Typer(help="People cases are about: children, applicants, partners, household and birth family.")
 
@@ -31,35 +32,9 @@ Role = Annotated[str, typer.Option("--role", help="Their role in the case (see `
 Number = Annotated[int, typer.Argument(min=1, max=ID_MAX, help="The person's number.")]
 
 
-def person_json(p: Person) -> dict[str, Any]:
-    """A person as every ``--json`` output shows one."""
-    d = p.details
-    return {
-        "id": p.id,
-        "given_names": d.given_names,
-        "family_name": d.family_name,
-        "born_on": d.born_on.isoformat() if d.born_on else None,
-        "sex": d.sex,
-        "ethnicity": d.ethnicity,
-        "contact": d.contact,
-    }
-
-
 def participants_of(case: Case, by: Actor) -> list[Participant]:
     """The people of a case the actor reads (for ``case show``)."""
     return get_app().persons.participants(case, by)
-
-
-def participant_json(p: Participant) -> dict[str, Any]:
-    """A person in a case: their role and the person (``person_json``)."""
-    return {"role": p.role, "person": person_json(p.person)}
-
-
-def participant_line(p: Participant) -> str:
-    """One line of ``case show``: role, name, date of birth, number."""
-    d = p.person.details
-    born = d.born_on.isoformat() if d.born_on else "-"
-    return f"  person   {p.role:<16} {d.full_name}    born {born}    (person {p.person.id})"
 
 
 @people_app.command("add")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -15,9 +14,11 @@ import typer
 
 from carepath.engine.case import Actor
 from carepath.engine.clock import Clock, FixedClock, SystemClock
-from carepath.engine.errors import CarepathError, InvalidInput, NotPermitted, shown
+from carepath.engine.errors import CarepathError, InvalidInput, shown
 from carepath.engine.facts import TypedText
-from carepath.engine.text import FACTS_MAX, day_in_range, email_address, fact_values
+from carepath.engine.text import FACTS_MAX, day_in_range, fact_values
+from carepath.entrypoints.output import error_line
+from carepath.entrypoints.quick import acting_email
 
 if TYPE_CHECKING:  # the wiring (SQLAlchemy, the settings) is imported when a command first needs it
     from carepath.config.bootstrap import App
@@ -47,13 +48,19 @@ def make_clock() -> Clock:
 
 
 def get_app() -> App:
-    """The wired application for this invocation (built on first use)."""
+    """The wired application for this invocation (built on first use).
+
+    A start writes the quick read's manifest when there is none for this code yet (config/quick.py),
+    so that the next ``carepath case show`` need not import all of this.
+    """
     global _APP
     if _APP is None:
         from carepath.config.bootstrap import bootstrap
+        from carepath.config.quick import remember
         from carepath.config.settings import load_settings
 
         _APP = bootstrap(load_settings(), make_clock())
+        remember(_APP)
     return _APP
 
 
@@ -63,20 +70,6 @@ def reset_app() -> None:
     if _APP is not None:
         _APP.dispose()
     _APP = None
-
-
-#: The longest ``error:`` line printed: a refusal names what was wrong, never the whole of a huge value.
-ERROR_LINE_MAX = 300
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-
-
-def error_line(message: str) -> str:
-    """``error: <message>`` as one printable line: control characters and lone surrogates escaped, cut to
-    ``ERROR_LINE_MAX`` characters."""
-    text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", message)
-    if len(text) > ERROR_LINE_MAX - 7:
-        text = text[: ERROR_LINE_MAX - 10] + "..."
-    return f"error: {text}"
 
 
 def fail(message: str) -> None:
@@ -165,10 +158,7 @@ def _value(text: str, key: str) -> Any:
 
 def who(by: str | None) -> str:
     """The acting user's email: ``--by``, else ``CAREPATH_USER``; nobody is refused (by the services too)."""
-    email = (by or get_app().settings.user or "").strip()
-    if not email:
-        raise NotPermitted("(nobody)", "act", "name the acting user with --by EMAIL or CAREPATH_USER")
-    return email_address(email, "--by (the acting user's email)")
+    return acting_email(by, get_app().settings.user)
 
 
 def actor(by: str | None) -> Actor:

@@ -1,15 +1,31 @@
-"""Printing for the CLI: tables for people, JSON for programs."""
+"""Printing for the CLI: tables for people, JSON for programs.
+
+Typer is imported by the functions that print, not with the module: ``json_text`` and the
+``*_json`` shapes serve the quick ``case show`` (entrypoints/quick.py), which never loads Typer.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
-import typer
+#: The longest ``error:`` line printed: a refusal names what was wrong, never the whole of a huge value.
+ERROR_LINE_MAX = 300
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def error_line(message: str) -> str:
+    """``error: <message>`` as one printable line: control characters and lone surrogates escaped, cut to
+    ``ERROR_LINE_MAX`` characters."""
+    text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", message)
+    if len(text) > ERROR_LINE_MAX - 7:
+        text = text[: ERROR_LINE_MAX - 10] + "..."
+    return f"error: {text}"
 
 
 def _default(value: Any) -> Any:
@@ -23,13 +39,19 @@ def _default(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON: always valid JSON (a non-finite number stored before carepath
+    """Print ``data`` as indented JSON (``json_text``)."""
+    import typer
+
+    typer.echo(json_text(data))
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON: always valid JSON (a non-finite number stored before carepath
     refused them prints as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``)."""
     try:
-        text = json.dumps(data, default=_default, indent=2, sort_keys=False, allow_nan=False)
+        return json.dumps(data, default=_default, indent=2, sort_keys=False, allow_nan=False)
     except ValueError:
-        text = json.dumps(_finite(data), default=_default, indent=2, sort_keys=False, allow_nan=False)
-    typer.echo(text)
+        return json.dumps(_finite(data), default=_default, indent=2, sort_keys=False, allow_nan=False)
 
 
 def _finite(value: Any) -> Any:
@@ -46,6 +68,8 @@ def _finite(value: Any) -> Any:
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) -> None:
     """Print ``rows`` as an aligned text table."""
+    import typer
+
     cols = list(columns)
     if not rows:
         typer.echo("(none)")

@@ -18,7 +18,8 @@ from carepath.engine.ports import Transaction
 from carepath.engine.reads import Page, cursor_parts
 from carepath.engine.services.accounts import CaseViewListing, Credentials, StoredSession, StoredToken, TokenInfo
 from carepath.storage.paging import read_page, rows_of
-from carepath.storage.people import load_actor, normalise_email
+from carepath.storage.people import load_actor
+from carepath.storage.rows import normalise_email
 from carepath.storage.tables import API_TOKENS, CASE_VIEWS, CASES, SIGN_IN_ATTEMPTS, USERS, WEB_SESSIONS
 from carepath.storage.uow import SqlTransaction
 

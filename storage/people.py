@@ -24,6 +24,7 @@ from carepath.engine.roles import ROLES, SYSTEM_EMAIL
 from carepath.storage.db import is_postgres
 from carepath.storage.paging import read_page, rows_of
 from carepath.storage.recipients import resolve
+from carepath.storage.rows import actor_of, normalise_email
 from carepath.storage.tables import AUDIT, MEMBERS, TEAMS, USERS
 
 _USER_BY_EMAIL = select(USERS.c.id, USERS.c.email, USERS.c.roles, USERS.c.active).where(
@@ -61,20 +62,10 @@ class TeamInfo:
     members: tuple[str, ...]
 
 
-def normalise_email(email: str) -> str:
-    """Emails compare without case or surrounding space."""
-    return email.strip().lower()
-
-
 def load_actor(conn: Connection, email: str) -> Actor:
     """The active user ``email`` as an actor, with their roles and team ids."""
     row = conn.execute(_USER_BY_EMAIL, {"email": normalise_email(email)}).first()
-    if row is None:
-        raise NotFound("user", email)
-    if not row.active:
-        raise InvalidInput(f"user {email!r} is deactivated")
-    teams = frozenset(r[0] for r in conn.execute(_TEAMS_OF, {"uid": row.id}))
-    return Actor(row.id, row.email, frozenset(row.roles), team_ids=teams)
+    return actor_of(email, row, lambda uid: (r[0] for r in conn.execute(_TEAMS_OF, {"uid": uid})))
 
 
 class DirectorySql:

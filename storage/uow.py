@@ -31,26 +31,11 @@ from carepath.engine.timers import Timer
 from carepath.storage.admin import CalendarSql, OutboxSql, PanelSql
 from carepath.storage.db import PreparedStatements, is_postgres
 from carepath.storage.people import DirectorySql
+from carepath.storage.rows import CASE_COLUMNS, case_of
 from carepath.storage.sweep import TimerSql, event_row
 from carepath.storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
 
-_CASE_COLS = (
-    "id",
-    "ref",
-    "workflow_id",
-    "workflow_version",
-    "state",
-    "status",
-    "held_from",
-    "facts",
-    "owner_id",
-    "team_id",
-    "exit_reason",
-    "opened_on",
-    "last_event_on",
-    "last_seq",
-    "version",
-)
+_CASE_COLS = CASE_COLUMNS
 _SELECT_CASE = select(*(CASES.c[n] for n in _CASE_COLS)).where(CASES.c.ref == bindparam("ref"))
 _SELECT_CASE_PG = _SELECT_CASE.with_for_update()
 #: What a case change writes to its row (not the reference, journey or opening date).
@@ -176,7 +161,7 @@ def deadline_from_row(row: Any) -> Deadline:
 
 def _case(r: Sequence[Any]) -> Case:
     """A ``_SELECT_CASE`` row (tuple or Row), by position."""
-    return Case(**dict(zip(_CASE_COLS, r, strict=True)))
+    return case_of(r)
 
 
 def _deadline(r: Sequence[Any]) -> Deadline:

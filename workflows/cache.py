@@ -29,7 +29,6 @@ import datetime
 import hashlib
 import os
 import pickle
-import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,7 +39,7 @@ from carepath.engine.compiler import compile_workflow
 from carepath.engine.definition import WorkflowDef
 from carepath.engine.errors import Problem, WorkflowDefinitionError
 from carepath.engine.registry import WorkflowRegistry
-from carepath.workflows.files import WORKFLOWS_DIR, workflow_files
+from carepath.workflows.files import WORKFLOWS_DIR, cache_root, private_folder, workflow_files
 
 #: Bump when what an entry holds changes in a way the key does not see.
 FORMAT = 1
@@ -63,13 +62,8 @@ _SAFE = {
 
 def default_folder() -> Path | None:
     """``$XDG_CACHE_HOME/carepath/workflows``, else ``~/.cache/carepath/workflows``; ``None`` with no home."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:
-            return None
-    return Path(base) / "carepath" / "workflows"
+    root = cache_root()
+    return None if root is None else root / "workflows"
 
 
 class DefinitionCache:
@@ -123,7 +117,7 @@ class DefinitionCache:
 
     def _get(self, key: str) -> WorkflowDef | None:
         try:
-            if not _private(self.folder):
+            if not private_folder(self.folder):
                 return None
             with open(self.folder / f"{key}{_SUFFIX}", "rb") as f:
                 found = _Unpickler(f).load()
@@ -136,7 +130,7 @@ class DefinitionCache:
 
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not _private(self.folder):
+            if not private_folder(self.folder):
                 return
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             try:
@@ -154,14 +148,6 @@ class DefinitionCache:
         entries = sorted(self.folder.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime)
         for old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
             old.unlink(missing_ok=True)
-
-
-def _private(folder: Path) -> bool:
-    """Whether ``folder`` is a directory of this user's that nobody else may write."""
-    st = folder.stat()
-    getuid = getattr(os, "getuid", None)
-    owned = getuid is None or st.st_uid == getuid()
-    return stat.S_ISDIR(st.st_mode) and owned and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 class _Pickler(pickle.Pickler):

@@ -38,7 +38,7 @@ from carepath.engine.policy import Subject, authorize, permitted
 from carepath.engine.ports import Transaction, UnitOfWork
 from carepath.engine.reads import DEFAULT_LIMIT, Page, Scope, clamp_limit
 from carepath.engine.services.cases import Who, resolve_actor
-from carepath.engine.services.reads import scope_for
+from carepath.engine.services.reads import read_participants, scope_for
 from carepath.engine.text import cursor, day_in_range, findable, one_line, record_id, reference
 
 #: The longest name someone may search for.
@@ -224,9 +224,7 @@ class PersonService:
 
     def participants(self, case: Case, actor: Actor) -> list[Participant]:
         """The people of ``case`` (as read by the caller), by role then name."""
-        authorize(actor, "person.read", Subject(case.owner_id, case.team_id))
-        assert case.id is not None
-        return self._reads.participants(case.id, case.ref)
+        return read_participants(self._reads, case, actor)
 
     def find(
         self,

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from carepath.engine.case import Actor, Case
 from carepath.engine.deadlines import Deadline
 from carepath.engine.errors import CaseNotFound, NotPermitted
+from carepath.engine.people import Participant
 from carepath.engine.policy import Subject, authorize, case_scope_filter
 from carepath.engine.reads import (
     DEFAULT_LIMIT,
@@ -35,10 +36,13 @@ from carepath.engine.reads import (
 from carepath.engine.text import cursor, lookup_reference, record_id
 
 
-class CaseReads(Protocol):
+class OneCase(Protocol):
     def case(self, ref: str) -> Case: ...
-    def cases(self, f: CaseFilter, scope: Scope) -> Page[CaseListing]: ...
     def owner_and_team(self, case: Case) -> tuple[str | None, str | None]: ...
+
+
+class CaseReads(OneCase, Protocol):
+    def cases(self, f: CaseFilter, scope: Scope) -> Page[CaseListing]: ...
 
 
 class HistoryReads(Protocol):
@@ -100,6 +104,38 @@ class WorkReads(Protocol):
     def caseloads(self, team_id: int) -> list[WorkerLoad]: ...
 
 
+class ParticipantReads(Protocol):
+    def participants(self, case_id: int, case_ref: str) -> list[Participant]: ...
+
+
+# The reads ``carepath case show`` makes, as functions over their read models: ``ReadService`` and
+# ``PersonService`` call them on SQLAlchemy's, the quick path (entrypoints/quick.py) on ``sqlite3``'s.
+
+
+def read_case(cases: OneCase, ref: str, actor: Actor) -> Case:
+    """One case, if ``actor`` may read it; the reference in any case (they are stored upper case)."""
+    stored = lookup_reference(ref)
+    if stored is None:
+        raise CaseNotFound(ref)
+    case = cases.case(stored)
+    authorize(actor, "case.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
+    return case
+
+
+def read_listing(cases: OneCase, ref: str, actor: Actor) -> CaseListing:
+    """One case with its owner's email and team's name, if ``actor`` may read it."""
+    case = read_case(cases, ref, actor)
+    owner, team = cases.owner_and_team(case)
+    return CaseListing(case, owner, team)
+
+
+def read_participants(people: ParticipantReads, case: Case, actor: Actor) -> list[Participant]:
+    """The people of ``case`` (as read by ``actor``), by role then name."""
+    authorize(actor, "person.read", Subject(case.owner_id, case.team_id))
+    assert case.id is not None
+    return people.participants(case.id, case.ref)
+
+
 def scope_for(actor: Actor, command: str) -> Scope:
     """The cases ``actor`` may see in a list read by ``command``; refused if none."""
     kind, team_ids = case_scope_filter(actor, command)
@@ -132,18 +168,11 @@ class ReadService:
 
     def case(self, ref: str, actor: Actor) -> Case:
         """One case, if ``actor`` may read it; the reference in any case (they are stored upper case)."""
-        stored = lookup_reference(ref)
-        if stored is None:
-            raise CaseNotFound(ref)
-        case = self._cases.case(stored)
-        authorize(actor, "case.read", Subject(owner_id=case.owner_id, team_id=case.team_id))
-        return case
+        return read_case(self._cases, ref, actor)
 
     def case_listing(self, ref: str, actor: Actor) -> CaseListing:
         """One case with its owner's email and team's name."""
-        case = self.case(ref, actor)
-        owner, team = self._cases.owner_and_team(case)
-        return CaseListing(case, owner, team)
+        return read_listing(self._cases, ref, actor)
 
     def cases(self, f: CaseFilter, actor: Actor) -> Page[CaseListing]:
         """A page of the cases matching ``f`` that ``actor`` may see, newest first; ``f.after`` pages on."""

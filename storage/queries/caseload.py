@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, bindparam, or_, select
 
 from carepath.engine.case import Case
 from carepath.engine.errors import CaseNotFound
@@ -17,6 +17,11 @@ _LIST = (
     select(CASES, USERS.c.email.label("owner_email"), TEAMS.c.name.label("team_name"))
     .outerjoin(USERS, USERS.c.id == CASES.c.owner_id)
     .outerjoin(TEAMS, TEAMS.c.id == CASES.c.team_id)
+)
+#: A case's owner's email and team's name (either id may be NULL: then that name is NULL).
+OWNER_AND_TEAM = select(
+    select(USERS.c.email).where(USERS.c.id == bindparam("owner_id")).scalar_subquery(),
+    select(TEAMS.c.name).where(TEAMS.c.id == bindparam("team_id")).scalar_subquery(),
 )
 
 
@@ -77,10 +82,6 @@ class CaseloadQueries:
 
     def owner_and_team(self, case: Case) -> tuple[str | None, str | None]:
         """The owner's email and the team's name of one case."""
-        stmt = select(
-            select(USERS.c.email).where(USERS.c.id == case.owner_id).scalar_subquery(),
-            select(TEAMS.c.name).where(TEAMS.c.id == case.team_id).scalar_subquery(),
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(stmt).one()
+            row = conn.execute(OWNER_AND_TEAM, {"owner_id": case.owner_id, "team_id": case.team_id}).one()
         return row[0], row[1]

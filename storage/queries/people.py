@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, exists, or_, select
+from sqlalchemy import Engine, bindparam, exists, or_, select
 
 from carepath.engine.errors import NotFound
-from carepath.engine.people import PERSON_ROLES, Participant, Person, PersonDetails, fold, search_keys
+from carepath.engine.people import Participant, Person, fold, search_keys
 from carepath.engine.reads import Page, Scope, cursor_parts, make_cursor
 from carepath.engine.services.persons import Found, PersonCase
 from carepath.storage.persons import cases_of
+from carepath.storage.rows import PERSON_COLUMNS, participants_in_order, person_of
 from carepath.storage.tables import CASES, PARTICIPANTS, PERSON_KEYS, PERSONS
 
 #: The most people one search scores.
@@ -28,20 +29,17 @@ CANDIDATES_MAX = 2000
 #: The lowest score (0-100) a name must reach to be found.
 CUTOFF = 70
 
-_PERSON = select(
-    PERSONS.c.id,
-    PERSONS.c.given_names,
-    PERSONS.c.family_name,
-    PERSONS.c.born_on,
-    PERSONS.c.sex,
-    PERSONS.c.ethnicity,
-    PERSONS.c.contact,
+_PERSON = select(*(PERSONS.c[n] for n in PERSON_COLUMNS))
+#: A case's people and their roles (``storage.rows.participants_in_order`` reads the rows).
+PARTICIPANTS_OF = (
+    _PERSON.add_columns(PARTICIPANTS.c.role)
+    .join(PARTICIPANTS, PARTICIPANTS.c.person_id == PERSONS.c.id)
+    .where(PARTICIPANTS.c.case_id == bindparam("case_id"))
 )
-_ROLE_ORDER = {role: i for i, role in enumerate(PERSON_ROLES)}
 
 
 def person_from_row(r: Any) -> Person:
-    return Person(r.id, PersonDetails(r.given_names, r.family_name, r.born_on, r.sex, r.ethnicity, r.contact))
+    return person_of(r)
 
 
 class PersonQueries:
@@ -62,19 +60,8 @@ class PersonQueries:
             return cases_of(conn, person_id)
 
     def participants(self, case_id: int, case_ref: str) -> list[Participant]:
-        stmt = _PERSON.add_columns(PARTICIPANTS.c.role).join(PARTICIPANTS, PARTICIPANTS.c.person_id == PERSONS.c.id)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt.where(PARTICIPANTS.c.case_id == case_id)))
-        found = [Participant(case_ref, r.role, person_from_row(r)) for r in rows]
-        return sorted(
-            found,
-            key=lambda p: (
-                _ROLE_ORDER.get(p.role, len(_ROLE_ORDER)),
-                p.person.details.family_name.casefold(),
-                p.person.details.given_names.casefold(),
-                p.person.id,
-            ),
-        )
+            return participants_in_order(case_ref, conn.execute(PARTICIPANTS_OF, {"case_id": case_id}))
 
     def find(
         self, name: str | None, born_on: date | None, scope: Scope, *, limit: int, after: str | None
