@@ -12,15 +12,18 @@ subprocess, as a person runs it, with ``CAREPATH_DATABASE_URL`` pointing at that
 
 - ``python -c pass``: the interpreter starting and stopping (the baseline);
 - ``carepath --help``: the console script, the CLI's imports and the help text, no database;
-- ``carepath case show REF``: the whole read: imports, settings, journeys, one read
-  transaction on the read engine (the user, then the case with its owner and team), printing;
-- ``carepath case list``: the same with a page of 50 cases.
+- ``carepath case show REF``: the whole read as the console script does it: the quick path
+  (config/quick.py: the manifest, ``sqlite3``, the user, the case with its owner and team, its
+  people, printing; no SQLAlchemy, Typer or pydantic);
+- ``case show REF (full CLI)``: the same read through the full CLI (``entrypoints.common.main``:
+  settings, journeys, Typer, SQLAlchemy), as every command that is not a quick read runs;
+- ``carepath case list``: a page of 50 cases, through the full CLI.
 
 Each command runs once before timing, so the journeys' cache (workflows/cache.py, in a temporary
 folder) and the bytecode cache are warm: the rounds measure the steady state a person sees. The
 bytecode goes to a temporary ``PYTHONPYCACHEPREFIX`` (an installed carepath has its ``.pyc``
 files; ``PYTHONDONTWRITEBYTECODE`` in the environment would compile every carepath module on
-every run); ``--compile`` keeps the environment's setting instead. A round runs the four commands in a shuffled
+every run); ``--compile`` keeps the environment's setting instead. A round runs the five commands in a shuffled
 order; each command's wall time is divided by the baseline's in the same round (paired rounds,
 because a shared machine drifts by about 30%), then min / median / max over the rounds.
 """
@@ -43,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CAREPATH = str(BIN / "carepath")
 READER = "sam.servicemanager@demo.carepath.invalid"
+#: The full CLI, as the console script runs every command that is not a quick read.
+FULL_CLI = "from carepath.entrypoints.common import main; main()"
 
 
 def run(args: list[str], env: dict[str, str], check_output: bool = False) -> str:
@@ -87,9 +92,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="carepath-startup-") as tmp:
         db = opts.db or Path(tmp) / "demo.db"
-        env = {**os.environ, "CAREPATH_DATABASE_URL": f"sqlite:///{db.resolve()}", "CAREPATH_USER": READER}
+        # A person's environment: the database and the user, no other carepath setting.
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CAREPATH_")}
+        env.update({"CAREPATH_DATABASE_URL": f"sqlite:///{db.resolve()}", "CAREPATH_USER": READER})
         env["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
-        env.pop("CAREPATH_WORKFLOWS_DIR", None)
         if not opts.compile:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
@@ -102,6 +108,7 @@ def main() -> None:
             "python -c pass": [sys.executable, "-c", "pass"],
             "carepath --help": [CAREPATH, "--help"],
             f"carepath case show {ref}": [CAREPATH, "case", "show", ref],
+            "case show REF (full CLI)": [sys.executable, "-c", FULL_CLI, "case", "show", ref],
             "carepath case list": [CAREPATH, "case", "list"],
         }
         for args in commands.values():  # warm: the page cache, and the journeys' cache
@@ -119,10 +126,10 @@ def main() -> None:
         f"{opts.rounds} paired rounds; Python {platform.python_version()}, {os.cpu_count()} cores, "
         f"load average {load:.1f} at the end; bytecode {'as the environment says' if opts.compile else 'cached'}"
     )
-    print(f"{'command':<32} {'wall time, s (min / median / max)':<36} ratio to python -c pass (min / median / max)")
+    print(f"{'command':<36} {'wall time, s (min / median / max)':<36} ratio to python -c pass (min / median / max)")
     for name, values in times.items():
         ratios = [v / b for v, b in zip(values, base, strict=True)]
-        print(f"{name:<32} {summary(values, '{:.3f}'):<36} {summary(ratios, '{:.1f}x')}")
+        print(f"{name:<36} {summary(values, '{:.3f}'):<36} {summary(ratios, '{:.1f}x')}")
     if opts.json:
         print(json.dumps(times))
 
