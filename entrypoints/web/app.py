@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -22,8 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath.engine.errors import CarepathError, CaseNotFound, InvalidInput, NotFound, NotPermitted
 from carepath.entrypoints.web import present
@@ -49,29 +51,64 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "public, max-age=3600")
-        else:
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-        return response
+#: The same headers as raw ASGI pairs (lower-case names, as Starlette's responses carry them).
+_RAW_SECURITY_HEADERS = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items())
+_CACHE_CONTROL, _PRAGMA = b"cache-control", b"pragma"
+_STATIC_CACHE = (_CACHE_CONTROL, b"public, max-age=3600")
+_NO_STORE = ((_CACHE_CONTROL, b"no-store"), (_PRAGMA, b"no-cache"))
+
+
+class SecurityHeaders:
+    """Adds ``SECURITY_HEADERS`` to every HTTP response (those it already has are kept), and caching:
+    ``public, max-age=3600`` on ``/static/`` (unless set), ``no-store`` and ``Pragma: no-cache`` on
+    everything else (replacing any the response set).
+
+    A plain ASGI middleware, editing the ``http.response.start`` message as it passes: Starlette's
+    ``BaseHTTPMiddleware`` would run each request in a task of its own behind a memory stream.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope["path"]).startswith("/static/")
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": _secured(message.get("headers", ()), static)}
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
+
+
+def _secured(headers: Iterable[tuple[bytes, bytes]], static: bool) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the security headers they lack, and the caching rule of a static file or a page."""
+    if static:
+        out = list(headers)
+        have = {k.lower() for k, _ in out}
+        out.extend(h for h in _RAW_SECURITY_HEADERS if h[0] not in have)
+        if _CACHE_CONTROL not in have:
+            out.append(_STATIC_CACHE)
+        return out
+    out = [(k, v) for k, v in headers if k.lower() not in (_CACHE_CONTROL, _PRAGMA)]
+    have = {k.lower() for k, _ in out}
+    out.extend(h for h in _RAW_SECURITY_HEADERS if h[0] not in have)
+    out.extend(_NO_STORE)
+    return out
 
 
 def templates() -> Jinja2Templates:
-    t = Jinja2Templates(directory=str(HERE / "templates"))
-    env = t.env
-    env.autoescape = True
+    """The pages' templates: packaged files, loaded and compiled once per process (no reload check)."""
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, auto_reload=False)
     env.filters["long_date"] = present.long_date
     env.filters["short_date"] = present.short_date
     env.filters["local_time"] = present.local_time
     env.filters["humanise"] = present.humanise
     env.filters["plain"] = present.plain
-    return t
+    return Jinja2Templates(env=env)
 
 
 def create_app(app: App) -> FastAPI:
