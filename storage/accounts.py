@@ -17,10 +17,11 @@ from carepath.engine.errors import CaseNotFound, InvalidInput, NotFound
 from carepath.engine.ports import Transaction
 from carepath.engine.reads import Page, cursor_parts
 from carepath.engine.services.accounts import CaseViewListing, Credentials, StoredSession, StoredToken, TokenInfo
+from carepath.storage.db import PreparedStatements
 from carepath.storage.paging import read_page, rows_of
 from carepath.storage.people import load_actor
 from carepath.storage.rows import normalise_email
-from carepath.storage.tables import API_TOKENS, CASE_VIEWS, CASES, SIGN_IN_ATTEMPTS, USERS, WEB_SESSIONS
+from carepath.storage.tables import API_TOKENS, CASE_VIEWS, CASES, MEMBERS, SIGN_IN_ATTEMPTS, TEAMS, USERS, WEB_SESSIONS
 from carepath.storage.uow import SqlTransaction
 
 _CREDENTIALS = select(
@@ -32,6 +33,11 @@ _CREDENTIALS = select(
     USERS.c.failed_sign_ins,
     USERS.c.locked_until,
 ).where(USERS.c.email == bindparam("email"))
+#: A session with its user and the user's teams, in one statement: a row per (membership, managed
+#: team) pair, at least one (a user in no team has nulls there). The teams are those
+#: ``people.load_actor`` gives an actor: member of, and named manager or service manager of.
+_TEAM_MEMBER = MEMBERS.alias("session_member")
+_TEAM_LED = TEAMS.alias("session_team_led")
 _SESSION = (
     select(
         WEB_SESSIONS.c.id,
@@ -39,12 +45,31 @@ _SESSION = (
         WEB_SESSIONS.c.created_at,
         WEB_SESSIONS.c.last_seen_at,
         WEB_SESSIONS.c.ended_at,
+        USERS.c.id.label("user_id"),
         USERS.c.email,
         USERS.c.name,
+        USERS.c.roles,
         USERS.c.active,
+        _TEAM_MEMBER.c.team_id.label("member_of"),
+        _TEAM_LED.c.id.label("leads"),
     )
     .join(USERS, USERS.c.id == WEB_SESSIONS.c.user_id)
+    .outerjoin(_TEAM_MEMBER, _TEAM_MEMBER.c.user_id == USERS.c.id)
+    .outerjoin(_TEAM_LED, or_(_TEAM_LED.c.manager_id == USERS.c.id, _TEAM_LED.c.service_manager_id == USERS.c.id))
     .where(WEB_SESSIONS.c.token_hash == bindparam("h"))
+)
+#: A case view, in one statement: the case's id is read by its reference as the row is inserted
+#: (no row when there is no such case). SQLAlchemy keeps an INSERT's row count on PostgreSQL only if asked.
+_ADD_VIEW = (
+    insert(CASE_VIEWS)
+    .from_select(
+        ["case_id", "user_id", "viewed_at", "what", "via"],
+        select(
+            CASES.c.id,
+            *(bindparam(name, type_=CASE_VIEWS.c[name].type) for name in ("user_id", "viewed_at", "what", "via")),
+        ).where(CASES.c.ref == bindparam("ref")),
+    )
+    .execution_options(preserve_rowcount=True)
 )
 _TOKEN = select(
     API_TOKENS.c.id,
@@ -200,12 +225,9 @@ class AccountSql:
         self.conn.execute(stmt.values(last_used_at=self.tx.now()))
 
     def add_view(self, case_ref: str, user_id: int, what: str, via: str) -> bool:
-        case_id = self.conn.execute(select(CASES.c.id).where(CASES.c.ref == case_ref)).scalar()
-        if case_id is None:
-            return False
-        values = {"case_id": case_id, "user_id": user_id, "viewed_at": self.tx.now(), "what": what, "via": via}
-        self.conn.execute(insert(CASE_VIEWS).values(values))
-        return True
+        values = {"ref": case_ref, "user_id": user_id, "viewed_at": self.tx.now(), "what": what, "via": via}
+        # The transaction's own runner: a prepared statement on SQLite (the write path's fast path).
+        return self.tx._write(_ADD_VIEW, values) == 1
 
 
 def account_store(tx: Transaction) -> AccountSql:
@@ -219,18 +241,22 @@ class AccountQueries:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._prepared = PreparedStatements(engine)
 
     def actor(self, email: str) -> Actor:
         with self.engine.connect() as conn:
             return load_actor(conn, email)
 
     def session(self, token_hash: str) -> StoredSession | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(_SESSION, {"h": token_hash}).first()
-            if row is None:
-                return None
-            actor = _actor(conn, row.email, row.active)
-        return StoredSession(row.id, actor, row.name, row.csrf_token, row.created_at, row.last_seen_at, row.ended_at)
+        rows = self._prepared.rows(_SESSION, {"h": token_hash})
+        if not rows:
+            return None
+        (id_, csrf, created, seen, ended, user_id, email, name, roles, active, _, _) = rows[0]
+        actor = None
+        if active:
+            teams = frozenset(t for r in rows for t in r[-2:] if t is not None)
+            actor = Actor(user_id, email, frozenset(roles), team_ids=teams)
+        return StoredSession(id_, actor, name, csrf, created, seen, ended)
 
     def token(self, token_hash: str) -> StoredToken | None:
         with self.engine.connect() as conn:

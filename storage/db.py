@@ -235,6 +235,23 @@ class PreparedStatements:
             self._by_id[id(stmt)] = found
         return found[1]
 
+    def rows(self, stmt: ClauseElement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """A prebuilt query's rows, read on a pooled connection of the engine outside any transaction.
+
+        One statement reads one snapshot (SQLite's autocommit read, PostgreSQL's statement), so a
+        read of one statement needs no ``BEGIN``; prepared on SQLite when ``usable``, through
+        ``Connection.execute`` otherwise.
+        """
+        if self.usable(self.engine):
+            prepared = self[stmt]
+            pooled = self.engine.raw_connection()
+            try:
+                return [prepared.row(r) for r in prepared.execute(pooled.dbapi_connection, params).fetchall()]
+            finally:
+                pooled.close()
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(stmt, params)]  # type: ignore[call-overload]
+
     def usable(self, engine: Engine) -> bool:
         """Whether a new connection of ``engine`` may skip SQLAlchemy's execution: SQLite, nothing watching.
 

@@ -61,6 +61,9 @@ class DeadlineReads(Protocol):
         limit: int = ...,
         after: str | None = None,
     ) -> Page[DeadlineListing]: ...
+    def due_count(
+        self, until: date, scope: Scope, *, team_id: int | None = None, owner_id: int | None = None
+    ) -> int: ...
 
 
 class MailReads(Protocol):
@@ -98,6 +101,15 @@ class WorkReads(Protocol):
         limit: int = ...,
         after: str | None = None,
     ) -> Page[WorkItem]: ...
+    def tray_count(
+        self,
+        scope: Scope,
+        *,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        places: Sequence[tuple[str, str]] = (),
+        statuses: Sequence[str] = ("open", "on_hold"),
+    ) -> int: ...
     def breaches(
         self, scope: Scope, since: date, until: date, *, team_id: int | None = None, limit: int = ...
     ) -> Page[tuple[Deadline, str, str | None]]: ...
@@ -224,6 +236,12 @@ class ReadService:
             after=cursor(after),
         )
 
+    def deadlines_due_count(
+        self, until: date, actor: Actor, *, team_id: int | None = None, owner_id: int | None = None
+    ) -> int:
+        """``deadlines_due(...).total`` (up to ``COUNT_CAP``) without reading a page: a badge's number."""
+        return self._deadlines.due_count(until, scope_for(actor, "deadlines.read"), team_id=team_id, owner_id=owner_id)
+
     def outbox(
         self, actor: Actor, status: OutboxStatus | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None
     ) -> Page[OutboxListing]:
@@ -303,6 +321,21 @@ class ReadService:
             statuses=statuses,
             limit=clamp_limit(limit),
             after=cursor(after),
+        )
+
+    def tray_count(
+        self,
+        actor: Actor,
+        *,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        places: Sequence[tuple[str, str]] = (),
+        statuses: Sequence[str] = ("open", "on_hold"),
+    ) -> int:
+        """``tray(...).total`` (up to ``COUNT_CAP``) without reading a page: a badge's number."""
+        assert self._work is not None, "the work read model is not wired"
+        return self._work.tray_count(
+            scope_for(actor, "case.list"), owner_id=owner_id, team_id=team_id, places=places, statuses=statuses
         )
 
     def breaches(

@@ -110,21 +110,22 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
 
 def _with_badges(app: App, actor: Actor, nav: list[NavItem]) -> list[NavItem]:
     """MOJ badges with what needs attention (UI.md): overdue deadlines on my cases, cases awaiting a
-    decision, cases waiting for a panel step. Counts are capped like every list total (200)."""
+    decision, cases waiting for a panel step. Counts are capped like every list total (200), and each
+    is one count query (the list's own filters and authorization, no page of rows read)."""
     out = []
     for item in nav:
         count, label = None, ""
         try:
             if item.href == "/my-work":
                 yesterday = local_today(app.clock) - timedelta(days=1)
-                due = app.reads.deadlines_due(yesterday, actor, owner_id=actor.id, limit=1)
-                count, label = due.total, "overdue deadlines on your cases"
+                count = app.reads.deadlines_due_count(yesterday, actor, owner_id=actor.id)
+                label = "overdue deadlines on your cases"
             elif item.href == "/decisions":
-                waiting = app.reads.tray(actor, places=_places_for_role(app, "agency_decision_maker"), limit=1)
-                count, label = waiting.total, "cases awaiting a decision"
+                count = app.reads.tray_count(actor, places=_places_for_role(app, "agency_decision_maker"))
+                label = "cases awaiting a decision"
             elif item.href == "/panels" and "panel_coordinator" in actor.roles:
-                queue = app.reads.tray(actor, places=_places_for_role(app, "panel_coordinator"), limit=1)
-                count, label = queue.total, "cases waiting for a panel step"
+                count = app.reads.tray_count(actor, places=_places_for_role(app, "panel_coordinator"))
+                label = "cases waiting for a panel step"
         except NotPermitted:
             count = None
         out.append(replace(item, badge=count or None, badge_label=label) if count else item)

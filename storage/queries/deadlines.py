@@ -5,13 +5,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, tuple_
+from sqlalchemy import Engine, bindparam, func, or_, select, tuple_
 
 from carepath.engine.deadlines import Deadline
-from carepath.engine.reads import DEFAULT_LIMIT, DeadlineListing, Page, Scope, cursor_parts
+from carepath.engine.reads import COUNT_CAP, DEFAULT_LIMIT, DeadlineListing, Page, Scope, cursor_parts
+from carepath.storage.db import PreparedStatements
 from carepath.storage.paging import read_page, rows_of
 from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
 from carepath.storage.uow import deadline_from_row
+
+#: ``due_count`` of one worker's own deadlines (``_due_conditions`` for an owner who is the reader).
+_OWN_DUE_COUNT = select(func.count()).select_from(
+    rows_of(DEADLINES)
+    .where(
+        DEADLINES.c.status == "open",
+        DEADLINES.c.due_on <= bindparam("until"),
+        DEADLINES.c.owner_id == bindparam("owner_id"),
+    )
+    .limit(COUNT_CAP + 1)
+    .subquery()
+)
 
 
 class DeadlineQueries:
@@ -19,6 +32,7 @@ class DeadlineQueries:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._prepared = PreparedStatements(engine)
 
     def of_case(self, case_id: int) -> list[Deadline]:
         """A case's deadlines, by due date."""
@@ -49,21 +63,7 @@ class DeadlineQueries:
         A team or owner filter (or a scope short of all cases) reads the deadline's copies of its
         case's team and owner, in the order of ``ix_deadline_team_due`` / ``ix_deadline_owner_due``.
         """
-        d = DEADLINES.c
-        conds: list[Any] = [d.status == "open", d.due_on <= until]
-        # The deadline's own copies of its case's owner and team (kept equal by the unit of work):
-        # a team's or an owner's list walks ix_deadline_team_due / ix_deadline_owner_due in due order.
-        # A filter on one of the actor's own teams (or on the actor) already keeps to the scope:
-        # without the OR the planner reads that team's index alone.
-        within = (team_id is not None and team_id in scope.team_ids) or (
-            owner_id is not None and owner_id == scope.actor_id
-        )
-        if not scope.all_cases and not within:
-            conds.append(or_(d.owner_id == scope.actor_id, d.team_id.in_(sorted(scope.team_ids))))
-        if team_id is not None:
-            conds.append(d.team_id == team_id)
-        if owner_id is not None:
-            conds.append(d.owner_id == owner_id)
+        conds = _due_conditions(until, scope, team_id, owner_id)
         stmt = (
             select(
                 DEADLINES,
@@ -97,3 +97,36 @@ class DeadlineQueries:
             cursor,
             total_exact=exact,
         )
+
+    def due_count(self, until: date, scope: Scope, *, team_id: int | None = None, owner_id: int | None = None) -> int:
+        """How many deadlines ``due`` lists, up to ``COUNT_CAP``: its ``total``, from the indexes alone.
+
+        A worker's own (the My work badge on every page) is one prebuilt statement, prepared on SQLite.
+        """
+        if team_id is None and owner_id is not None and owner_id == scope.actor_id:
+            rows = self._prepared.rows(_OWN_DUE_COUNT, {"until": until, "owner_id": owner_id})
+            return min(int(rows[0][0]), COUNT_CAP)
+        matching = rows_of(DEADLINES).where(*_due_conditions(until, scope, team_id, owner_id))
+        counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+        with self.engine.connect() as conn:
+            return min(int(conn.execute(counted).scalar_one()), COUNT_CAP)
+
+
+def _due_conditions(until: date, scope: Scope, team_id: int | None, owner_id: int | None) -> list[Any]:
+    """The filters of ``DeadlineQueries.due``'s list (on the deadline's own columns and indexes)."""
+    d = DEADLINES.c
+    conds: list[Any] = [d.status == "open", d.due_on <= until]
+    # The deadline's own copies of its case's owner and team (kept equal by the unit of work):
+    # a team's or an owner's list walks ix_deadline_team_due / ix_deadline_owner_due in due order.
+    # A filter on one of the actor's own teams (or on the actor) already keeps to the scope:
+    # without the OR the planner reads that team's index alone.
+    within = (team_id is not None and team_id in scope.team_ids) or (
+        owner_id is not None and owner_id == scope.actor_id
+    )
+    if not scope.all_cases and not within:
+        conds.append(or_(d.owner_id == scope.actor_id, d.team_id.in_(sorted(scope.team_ids))))
+    if team_id is not None:
+        conds.append(d.team_id == team_id)
+    if owner_id is not None:
+        conds.append(d.owner_id == owner_id)
+    return conds

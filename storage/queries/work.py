@@ -65,19 +65,7 @@ class WorkQueries:
             nd = nd.where(d.team_id == team_id)
         nd_sub = nd.group_by(d.case_id).subquery()
         key = func.coalesce(nd_sub.c.next_due, _NEVER)
-        conds: list[Any] = [CASES.c.status.in_(list(statuses))]
-        if not scope.all_cases:
-            conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
-        if owner_id is not None:
-            conds.append(CASES.c.owner_id == owner_id)
-        if team_id is not None:
-            conds.append(CASES.c.team_id == team_id)
-        if workflow:
-            conds.append(CASES.c.workflow_id == workflow)
-        if state:
-            conds.append(CASES.c.state == state)
-        if places:
-            conds.append(or_(*(and_(CASES.c.workflow_id == w, CASES.c.state == s) for w, s in places)))
+        conds = _tray_conditions(scope, owner_id, team_id, places, workflow, state, statuses)
         if owner_id is not None:
             return self._owner_tray(owner_id, team_id, conds, limit, after)
         stmt = (
@@ -104,6 +92,21 @@ class WorkQueries:
             WorkItem(CaseListing(case_from_row(r), r.owner_email, r.team_name), firsts.get(r.id)) for r in rows
         )
         return Page(items, total, limit, cursor, exact)
+
+    def tray_count(
+        self,
+        scope: Scope,
+        *,
+        owner_id: int | None = None,
+        team_id: int | None = None,
+        places: Sequence[tuple[str, str]] = (),
+        statuses: Sequence[str] = ("open", "on_hold"),
+    ) -> int:
+        """How many cases ``tray`` lists, up to ``COUNT_CAP``: its ``total``, one count and nothing else."""
+        conds = _tray_conditions(scope, owner_id, team_id, places, None, None, statuses)
+        counted = select(func.count()).select_from(rows_of(CASES).where(*conds).limit(COUNT_CAP + 1).subquery())
+        with self.engine.connect() as conn:
+            return min(int(conn.execute(counted).scalar_one()), COUNT_CAP)
 
     def _owner_tray(
         self, owner_id: int, team_id: int | None, conds: list[Any], limit: int, after: str | None
@@ -284,3 +287,29 @@ def _by_id(row: Any) -> tuple[object, ...]:
 
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _tray_conditions(
+    scope: Scope,
+    owner_id: int | None,
+    team_id: int | None,
+    places: Sequence[tuple[str, str]],
+    workflow: str | None,
+    state: str | None,
+    statuses: Sequence[str],
+) -> list[Any]:
+    """The filters on ``CASES`` of ``WorkQueries.tray``'s list."""
+    conds: list[Any] = [CASES.c.status.in_(list(statuses))]
+    if not scope.all_cases:
+        conds.append(or_(CASES.c.owner_id == scope.actor_id, CASES.c.team_id.in_(sorted(scope.team_ids))))
+    if owner_id is not None:
+        conds.append(CASES.c.owner_id == owner_id)
+    if team_id is not None:
+        conds.append(CASES.c.team_id == team_id)
+    if workflow:
+        conds.append(CASES.c.workflow_id == workflow)
+    if state:
+        conds.append(CASES.c.state == state)
+    if places:
+        conds.append(or_(*(and_(CASES.c.workflow_id == w, CASES.c.state == s) for w, s in places)))
+    return conds
