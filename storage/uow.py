@@ -38,19 +38,8 @@ from carepath.storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
 _CASE_COLS = CASE_COLUMNS
 _SELECT_CASE = select(*(CASES.c[n] for n in _CASE_COLS)).where(CASES.c.ref == bindparam("ref"))
 _SELECT_CASE_PG = _SELECT_CASE.with_for_update()
-#: What a case change writes to its row (not the reference, journey or opening date).
-_CASE_CHANGES = (
-    "state",
-    "status",
-    "held_from",
-    "facts",
-    "owner_id",
-    "team_id",
-    "exit_reason",
-    "last_event_on",
-    "last_seq",
-    "version",
-)
+#: What a case change writes to its row (not the id, reference, journey or opening date).
+_CASE_CHANGES = tuple(n for n in CASE_COLUMNS if n not in ("id", "ref", "workflow_id", "workflow_version", "opened_on"))
 _UPDATE_CASE = (
     update(CASES)
     .where(and_(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_expected")))
