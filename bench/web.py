@@ -395,12 +395,23 @@ def run(url: str, rounds: int, requests: int) -> list[str]:
         app.dispose()
 
 
+def _http_parser() -> str:
+    """The HTTP parser uvicorn picks by itself (``http="auto"``, as ``carepath run``): httptools if installed."""
+    from uvicorn.config import Config
+
+    config = Config(app=None, lifespan="off")
+    config.load()
+    name = getattr(config.http_protocol_class, "__name__", "")
+    return "httptools" if "HttpTools" in name else "h11" if "H11" in name else name
+
+
 def _machine() -> str:
     import uvicorn
 
     return (
         f"{datetime.now(UTC):%Y-%m-%d}, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, "
-        f"uvicorn {uvicorn.__version__} (h11, asyncio), httpx {httpx.__version__}, {os.cpu_count()} cores, "
+        f"uvicorn {uvicorn.__version__} ({_http_parser()}, asyncio), httpx {httpx.__version__}, "
+        f"{os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f} at the start"
     )
 
