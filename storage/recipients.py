@@ -36,6 +36,10 @@ _USER_BY_ID = select(USER.c.id, USER.c.email, USER.c.active).where(USER.c.id == 
 _ACTIVE_USERS = select(USER.c.id, USER.c.email, USER.c.roles).where(USER.c.active.is_(True))
 _MEMBERS = select(MEMBER.c.user_id).where(MEMBER.c.team_id == bindparam("tid"))
 _TEAM = select(TEAM.c.manager_id, TEAM.c.service_manager_id).where(TEAM.c.id == bindparam("tid"))
+_USERS = select(USER.c.id, USER.c.email, USER.c.active).where(USER.c.id.in_(bindparam("uids", expanding=True)))
+_TEAMS = select(TEAM.c.id, TEAM.c.manager_id, TEAM.c.service_manager_id).where(
+    TEAM.c.id.in_(bindparam("tids", expanding=True))
+)
 
 
 def _memo(conn: Connection) -> dict[tuple[Any, ...], Any]:
@@ -60,6 +64,30 @@ def active_user(conn: Connection, user_id: int | None) -> Person | None:
         memo[("user", user_id)] = Person(row.id, row.email) if ok and row is not None else None
     person: Person | None = memo[("user", user_id)]
     return person
+
+
+def preload(conn: Connection, user_ids: Iterable[int | None], team_ids: Iterable[int | None]) -> None:
+    """Look up many users and teams at once for this transaction's later ``resolve`` calls.
+
+    A sweep batch resolves the owners and teams of up to 2,000 cases: one statement each for all of
+    them instead of one per owner and team (about 0.2 ms a statement on PostgreSQL). What is loaded
+    is what ``active_user`` and ``_team_row`` would each have read.
+    """
+    memo = _memo(conn)
+    users = sorted({u for u in user_ids if u is not None and ("user", u) not in memo})
+    teams = sorted({t for t in team_ids if t is not None and ("team", t) not in memo})
+    if teams:
+        for t in teams:
+            memo[("team", t)] = (None, None)
+        for row in conn.execute(_TEAMS, {"tids": teams}):
+            memo[("team", row.id)] = (row.manager_id, row.service_manager_id)
+            users += [u for u in (row.manager_id, row.service_manager_id) if u is not None and ("user", u) not in memo]
+    if users:
+        for u in users:
+            memo[("user", u)] = None
+        for row in conn.execute(_USERS, {"uids": sorted(set(users))}):
+            ok = row.active and row.email != SYSTEM_EMAIL
+            memo[("user", row.id)] = Person(row.id, row.email) if ok else None
 
 
 def _role_holders(conn: Connection, role: str) -> list[Person]:

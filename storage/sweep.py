@@ -22,6 +22,7 @@ from carepath.engine.case import Event
 from carepath.engine.clock import Clock
 from carepath.engine.ports import DueTimer
 from carepath.storage.db import is_postgres
+from carepath.storage.recipients import preload
 from carepath.storage.tables import CASES, DEADLINES, EVENTS, TIMERS
 
 _CLAIMABLE = and_(
@@ -95,6 +96,8 @@ class TimerSql:
 
     def take_claimed(self, ids: Sequence[int], token: str, now: datetime) -> tuple[list[DueTimer], dict[int, int]]:
         rows = list(self.conn.execute(_LOAD, {"ids": list(ids)}))
+        # The notifier resolves each raised timer's owner and team: read them for the whole batch now.
+        preload(self.conn, (r.owner_id for r in rows), (r.team_id for r in rows))
         lock = (
             select(CASES.c.id, CASES.c.last_seq)
             .where(CASES.c.id.in_(sorted({r.case_id for r in rows})))
