@@ -227,7 +227,7 @@ class AccountSql:
     def add_view(self, case_ref: str, user_id: int, what: str, via: str) -> bool:
         values = {"ref": case_ref, "user_id": user_id, "viewed_at": self.tx.now(), "what": what, "via": via}
         # The transaction's own runner: a prepared statement on SQLite (the write path's fast path).
-        return self.tx._write(_ADD_VIEW, values) == 1
+        return self.tx.write(_ADD_VIEW, values) == 1
 
 
 def account_store(tx: Transaction) -> AccountSql:

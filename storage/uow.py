@@ -194,6 +194,13 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         prepared = self._prepared[stmt]
         return [prepared.row(r) for r in prepared.execute(self._dbapi, params).fetchall()]
 
+    def write(self, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
+        """Run a prebuilt write statement in this transaction (prepared on SQLite); the rows it matched.
+
+        For the stores that wrap a transaction (``storage.accounts.AccountSql``) as the mixins use it.
+        """
+        return self._write(stmt, params)
+
     def _write(self, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
         """Run a write; the number of rows it matched."""
         if self._dbapi is None:
