@@ -84,8 +84,10 @@ def open_quick(environ: Mapping[str, str], cwd: Path) -> Quick | None:
     if (cwd / ".env").exists():
         return None
     path = sqlite_path(environ.get("CAREPATH_DATABASE_URL", DEFAULT_DATABASE_URL), cwd)
+    if path is None or not path.is_file():
+        return None
     manifest = _read(manifest_path(environ))
-    if path is None or manifest is None or not path.is_file():
+    if manifest is None:
         return None
     try:
         db = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True)

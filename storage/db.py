@@ -156,7 +156,7 @@ class Prepared:
     are raised as SQLAlchemy's (``IntegrityError``...), as ``Connection.execute`` raises them.
     """
 
-    __slots__ = ("_consts", "_dialect", "_get", "_in", "_out", "sql")
+    __slots__ = ("_consts", "_dialect", "_get", "_in", "_out", "names", "sql")
 
     def __init__(self, stmt: ClauseElement, dialect: Dialect) -> None:
         compiled = stmt.compile(dialect=dialect)
@@ -166,6 +166,8 @@ class Prepared:
             raise ValueError(f"not a positional statement without expanding parameters: {compiled.string}")
         binds = compiled.binds
         self.sql = compiled.string
+        #: The parameters' names, in the order the SQL's ``?`` take them.
+        self.names = tuple(names)
         self._dialect = dialect
         #: Literal values in the statement (``status != 'void'``), bound as SQLAlchemy binds them.
         self._consts = {n: binds[n].effective_value for n in names if not binds[n].required}
@@ -180,6 +182,11 @@ class Prepared:
         columns = getattr(stmt, "exported_columns", ())
         results = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         self._out = tuple((i, p) for i, p in enumerate(results) if p is not None)
+
+    @property
+    def plain_parameters(self) -> bool:
+        """Whether the parameters go to the driver as given: no literal bound in, none converted."""
+        return not self._in and not self._consts
 
     def params(self, given: Mapping[str, Any]) -> Sequence[Any]:
         """The positional parameters for ``given`` (by name), each converted as its column converts it."""

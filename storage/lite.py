@@ -57,20 +57,15 @@ def compile_statements(dialect: Dialect) -> dict[str, Statement]:
     import importlib
 
     from sqlalchemy import JSON, Boolean, Date
-    from sqlalchemy.sql.compiler import SQLCompiler
+
+    from carepath.storage.db import Prepared
 
     out: dict[str, Statement] = {}
     for name, (module, attribute) in STATEMENTS.items():
         stmt = getattr(importlib.import_module(module), attribute)
-        compiled = stmt.compile(dialect=dialect)
-        assert isinstance(compiled, SQLCompiler)
-        params = list(compiled.positiontup or ())
-        if dialect.paramstyle != "qmark" or "POSTCOMPILE" in compiled.string:
-            raise ValueError(f"{name}: not a positional statement without expanding parameters")
-        for p in params:
-            bind = compiled.binds[p]
-            if not bind.required or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-                raise ValueError(f"{name}: parameter {p} is a literal or needs converting")
+        prepared = Prepared(stmt, dialect)  # positional, no expanding parameters (else ValueError)
+        if not prepared.plain_parameters:
+            raise ValueError(f"{name}: a parameter is a literal or needs converting")
         kinds = []
         for column in stmt.exported_columns:
             impl = column.type.dialect_impl(dialect)
@@ -84,7 +79,7 @@ def compile_statements(dialect: Dialect) -> dict[str, Statement]:
                 kinds.append("bool")
             else:
                 raise ValueError(f"{name}: no conversion for column {column.name} ({column.type})")
-        out[name] = (compiled.string, params, kinds)
+        out[name] = (prepared.sql, list(prepared.names), kinds)
     return out
 
 

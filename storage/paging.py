@@ -15,6 +15,12 @@ def rows_of(source: Any) -> Select[Any]:
     return select(literal_column("1")).select_from(source)
 
 
+def capped_count(matching: Select[Any]) -> Select[Any]:
+    """``SELECT count(*)`` of ``matching`` stopped at ``COUNT_CAP + 1`` rows: a list's total costs at most that
+    many index entries however big the list (a result past ``COUNT_CAP`` reads "more than" it)."""
+    return select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+
+
 def read_page(
     conn: Connection, stmt: Select[Any], matching: Select[Any], limit: int, key: Callable[[Any], tuple[object, ...]]
 ) -> tuple[list[Any], int, bool, str | None]:
@@ -26,8 +32,7 @@ def read_page(
     key, or ``None`` on the last page.
     """
     rows = list(conn.execute(stmt.limit(limit + 1)))
-    counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
-    total = int(conn.execute(counted).scalar_one())
+    total = int(conn.execute(capped_count(matching)).scalar_one())
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, min(total, COUNT_CAP), total <= COUNT_CAP, make_cursor(*key(rows[-1])) if more else None

@@ -53,15 +53,20 @@ def _memo(conn: Connection) -> dict[tuple[Any, ...], Any]:
     return memo
 
 
+def _recipient(row: Any) -> Person | None:
+    """A user row (id, email, active) as a recipient: ``None`` if missing, deactivated or carepath itself."""
+    if row is None or not row.active or row.email == SYSTEM_EMAIL:
+        return None
+    return Person(row.id, row.email)
+
+
 def active_user(conn: Connection, user_id: int | None) -> Person | None:
     """The active user ``user_id``, or ``None`` if there is none or they are deactivated."""
     if user_id is None:
         return None
     memo = _memo(conn)
     if ("user", user_id) not in memo:
-        row = conn.execute(_USER_BY_ID, {"uid": user_id}).first()
-        ok = row is not None and row.active and row.email != SYSTEM_EMAIL
-        memo[("user", user_id)] = Person(row.id, row.email) if ok and row is not None else None
+        memo[("user", user_id)] = _recipient(conn.execute(_USER_BY_ID, {"uid": user_id}).first())
     person: Person | None = memo[("user", user_id)]
     return person
 
@@ -86,8 +91,7 @@ def preload(conn: Connection, user_ids: Iterable[int | None], team_ids: Iterable
         for u in users:
             memo[("user", u)] = None
         for row in conn.execute(_USERS, {"uids": sorted(set(users))}):
-            ok = row.active and row.email != SYSTEM_EMAIL
-            memo[("user", row.id)] = Person(row.id, row.email) if ok else None
+            memo[("user", row.id)] = _recipient(row)
 
 
 def _role_holders(conn: Connection, role: str) -> list[Person]:

@@ -5,25 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, or_, select, tuple_
+from sqlalchemy import Engine, bindparam, or_, select, tuple_
 
 from carepath.engine.deadlines import Deadline
 from carepath.engine.reads import COUNT_CAP, DEFAULT_LIMIT, DeadlineListing, Page, Scope, cursor_parts
 from carepath.storage.db import PreparedStatements
-from carepath.storage.paging import read_page, rows_of
+from carepath.storage.paging import capped_count, read_page, rows_of
 from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
 from carepath.storage.uow import deadline_from_row
 
 #: ``due_count`` of one worker's own deadlines (``_due_conditions`` for an owner who is the reader).
-_OWN_DUE_COUNT = select(func.count()).select_from(
-    rows_of(DEADLINES)
-    .where(
+_OWN_DUE_COUNT = capped_count(
+    rows_of(DEADLINES).where(
         DEADLINES.c.status == "open",
         DEADLINES.c.due_on <= bindparam("until"),
         DEADLINES.c.owner_id == bindparam("owner_id"),
     )
-    .limit(COUNT_CAP + 1)
-    .subquery()
 )
 
 
@@ -107,9 +104,8 @@ class DeadlineQueries:
             rows = self._prepared.rows(_OWN_DUE_COUNT, {"until": until, "owner_id": owner_id})
             return min(int(rows[0][0]), COUNT_CAP)
         matching = rows_of(DEADLINES).where(*_due_conditions(until, scope, team_id, owner_id))
-        counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
         with self.engine.connect() as conn:
-            return min(int(conn.execute(counted).scalar_one()), COUNT_CAP)
+            return min(int(conn.execute(capped_count(matching)).scalar_one()), COUNT_CAP)
 
 
 def _due_conditions(until: date, scope: Scope, team_id: int | None, owner_id: int | None) -> list[Any]:

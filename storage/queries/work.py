@@ -25,7 +25,7 @@ from carepath.engine.reads import (
     cursor_parts,
     make_cursor,
 )
-from carepath.storage.paging import read_page, rows_of
+from carepath.storage.paging import capped_count, read_page, rows_of
 from carepath.storage.tables import CASES, DEADLINES, TEAMS, USERS
 from carepath.storage.uow import case_from_row, deadline_from_row
 
@@ -57,17 +57,15 @@ class WorkQueries:
 
         ``owner_id``, ``team_id``: one worker's or one team's; ``places``: in those (journey, state) pairs.
         """
+        conds = _tray_conditions(scope, owner_id, team_id, places, workflow, state, statuses)
+        if owner_id is not None:
+            return self._owner_tray(owner_id, team_id, conds, limit, after)
         d = DEADLINES.c
         nd = select(d.case_id, func.min(d.due_on).label("next_due")).where(d.status == "open")
-        if owner_id is not None:
-            nd = nd.where(d.owner_id == owner_id)  # the deadline's copy of its case's owner: ix_deadline_owner_due
         if team_id is not None:
             nd = nd.where(d.team_id == team_id)
         nd_sub = nd.group_by(d.case_id).subquery()
         key = func.coalesce(nd_sub.c.next_due, _NEVER)
-        conds = _tray_conditions(scope, owner_id, team_id, places, workflow, state, statuses)
-        if owner_id is not None:
-            return self._owner_tray(owner_id, team_id, conds, limit, after)
         stmt = (
             select(
                 CASES,
@@ -104,9 +102,8 @@ class WorkQueries:
     ) -> int:
         """How many cases ``tray`` lists, up to ``COUNT_CAP``: its ``total``, one count and nothing else."""
         conds = _tray_conditions(scope, owner_id, team_id, places, None, None, statuses)
-        counted = select(func.count()).select_from(rows_of(CASES).where(*conds).limit(COUNT_CAP + 1).subquery())
         with self.engine.connect() as conn:
-            return min(int(conn.execute(counted).scalar_one()), COUNT_CAP)
+            return min(int(conn.execute(capped_count(rows_of(CASES).where(*conds))).scalar_one()), COUNT_CAP)
 
     def _owner_tray(
         self, owner_id: int, team_id: int | None, conds: list[Any], limit: int, after: str | None
@@ -140,8 +137,7 @@ class WorkQueries:
                     .where(CASES.c.id.in_([cid for _, cid in keys]))
                 )
             }
-            counted = select(func.count()).select_from(rows_of(CASES).where(*conds).limit(COUNT_CAP + 1).subquery())
-            total = int(conn.execute(counted).scalar_one())
+            total = int(conn.execute(capped_count(rows_of(CASES).where(*conds))).scalar_one())
             firsts = self._firsts(conn, [(cid, due) for due, cid in keys if due != _NEVER])
         items = tuple(
             WorkItem(CaseListing(case_from_row(rows[cid]), rows[cid].owner_email, rows[cid].team_name), firsts.get(cid))
@@ -263,8 +259,7 @@ class WorkQueries:
             latest = stmt.where(d.status == status).order_by(d.due_on.desc(), d.id.desc()).limit(limit)
             rows.extend(conn.execute(latest))
         rows.sort(key=lambda r: (_day(r.breached_on), r.id), reverse=True)
-        counted = select(func.count()).select_from(rows_of(DEADLINES).where(*conds).limit(COUNT_CAP + 1).subquery())
-        total = int(conn.execute(counted).scalar_one())
+        total = int(conn.execute(capped_count(rows_of(DEADLINES).where(*conds))).scalar_one())
         return rows[:limit], min(total, COUNT_CAP), total <= COUNT_CAP
 
     def caseloads(self, team_id: int) -> list[WorkerLoad]:
