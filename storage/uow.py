@@ -35,8 +35,7 @@ from carepath.storage.rows import CASE_COLUMNS, case_of
 from carepath.storage.sweep import TimerSql, event_row
 from carepath.storage.tables import CASES, COUNTERS, DEADLINES, EVENTS, TIMERS
 
-_CASE_COLS = CASE_COLUMNS
-_SELECT_CASE = select(*(CASES.c[n] for n in _CASE_COLS)).where(CASES.c.ref == bindparam("ref"))
+_SELECT_CASE = select(*(CASES.c[n] for n in CASE_COLUMNS)).where(CASES.c.ref == bindparam("ref"))
 _SELECT_CASE_PG = _SELECT_CASE.with_for_update()
 #: What a case change writes to its row (not the id, reference, journey or opening date).
 _CASE_CHANGES = tuple(n for n in CASE_COLUMNS if n not in ("id", "ref", "workflow_id", "workflow_version", "opened_on"))
@@ -122,7 +121,7 @@ _INSERT_TIMERS = {"sqlite": _insert_timers(sqlite_insert), "postgresql": _insert
 def case_from_row(row: Any) -> Case:
     """Map a case row (mapping) to the engine's ``Case``."""
     m = row._mapping if hasattr(row, "_mapping") else row
-    return _case([m[n] for n in _CASE_COLS])
+    return case_of([m[n] for n in CASE_COLUMNS])
 
 
 def event_from_row(row: Any) -> Event:
@@ -146,11 +145,6 @@ def deadline_from_row(row: Any) -> Deadline:
     """Map a deadline row to the engine's ``Deadline``."""
     m = row._mapping
     return _deadline([m[n] for n in _DEADLINE_KEYS])
-
-
-def _case(r: Sequence[Any]) -> Case:
-    """A ``_SELECT_CASE`` row (tuple or Row), by position."""
-    return case_of(r)
 
 
 def _deadline(r: Sequence[Any]) -> Deadline:
@@ -232,7 +226,7 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
         row = self._first(_SELECT_CASE_PG if self.postgres else _SELECT_CASE, {"ref": ref})
         if row is None:
             raise CaseNotFound(ref)
-        case = _case(row)
+        case = case_of(row)
         assert case.id is not None
         self._hands[case.id] = (case.owner_id, case.team_id)
         return case
@@ -262,7 +256,7 @@ class SqlTransaction(TimerSql, DirectorySql, OutboxSql, PanelSql, CalendarSql):
                 return ref
 
     def add_case(self, case: Case) -> int:
-        values = {n: getattr(case, n) for n in _CASE_COLS if n != "id"}
+        values = {n: getattr(case, n) for n in CASE_COLUMNS if n != "id"}
         try:
             case_id = int(
                 self.conn.execute(
