@@ -241,8 +241,19 @@ class WorkingCalendar:
         """
         if b < a:
             return -self.working_days_between(b, a)
-        closed = sum(1 for year in range(a.year, b.year + 1) for d in self._closed_weekdays(year) if a < d <= b)
-        return _weekdays_through(b) - _weekdays_through(a) - closed
+        return _weekdays_through(b) - _weekdays_through(a) - len(self.closed_weekdays_between(a, b))
+
+    def closed_weekdays_between(self, a: date, b: date) -> list[date]:
+        """The weekdays in (a, b] that are not worked (bank holidays and closures, less openings), in order.
+
+        Args:
+            a: the day counted from (not itself included).
+            b: the last day included.
+
+        Returns:
+            Those days, earliest first; empty when ``b`` is not after ``a``.
+        """
+        return sorted(d for year in range(a.year, b.year + 1) for d in self._closed_weekdays(year) if a < d <= b)
 
 
 def add_days(d: date, n: int) -> date:

@@ -206,16 +206,10 @@ def deadline_view(
 
 def skipped_days(d: Deadline, calendar: WorkingCalendar) -> tuple[str, ...]:
     """The bank holidays and closures between start and due date (weekends are counted, not listed)."""
-    out: list[str] = []
-    day = d.start_on
-    steps = 0
-    while day < d.due_on and steps < 800:
-        day = date.fromordinal(day.toordinal() + 1)
-        steps += 1
-        if day.weekday() < 5 and not calendar.is_working_day(day):
-            name = calendar.holiday_name(day) or "local closure"
-            out.append(f"{long_date(day)}: {name}")
-    return tuple(out)
+    return tuple(
+        f"{long_date(day)}: {calendar.holiday_name(day) or 'local closure'}"
+        for day in calendar.closed_weekdays_between(d.start_on, d.due_on)
+    )
 
 
 def rule_of(workflow: WorkflowDef, name: str) -> DeadlineRule | None:

@@ -481,3 +481,25 @@ def test_property_working_days_between_matches_day_by_day_count(
     days = [low + timedelta(days=i) for i in range(1, (high - low).days + 1)]
     count = sum(1 for day in days if calendar.is_working_day(day))
     assert calendar.working_days_between(a, b) == (count if b >= a else -count)
+
+
+@given(a=dates, span=st.integers(min_value=-10, max_value=800), closed=st.sets(dates, max_size=6))
+def test_property_closed_weekdays_between_are_the_weekdays_not_worked_in_order(
+    a: date, span: int, closed: set[date]
+) -> None:
+    calendar = ENG.with_overrides(closures=closed)
+    b = a + timedelta(days=span)
+    days = [a + timedelta(days=i) for i in range(1, span + 1)]
+    assert calendar.closed_weekdays_between(a, b) == [
+        day for day in days if day.weekday() < 5 and not calendar.is_working_day(day)
+    ]
+
+
+def test_christmas_2026_and_a_closure_are_the_weekdays_a_deadline_skips() -> None:
+    calendar = ENG.with_overrides(closures=[date(2026, 12, 29)])
+    assert calendar.closed_weekdays_between(date(2026, 12, 20), date(2027, 1, 5)) == [
+        date(2026, 12, 25),  # Christmas Day, a Friday
+        date(2026, 12, 28),  # Boxing Day falls on Saturday: the substitute Monday
+        date(2026, 12, 29),  # the council's closure
+        date(2027, 1, 1),  # New Year's Day
+    ]
