@@ -2,17 +2,21 @@
 birth parents, connected people). Not the users of carepath (``carepath users``).
 
 Who may do what is docs/permissions.md's "People on cases": a person is added on a case and read
-through the cases they are linked to. The JSON shape of a person is ``person_json``'s, the same
-in ``people show``, ``people find`` and ``case show``'s ``participants``.
+through the cases they are linked to; their details are corrected (``people correct``) and a link made
+in error is undone (``people unlink``) by whoever works those cases. The JSON shape of a person is
+``person_json``'s, the same in ``people show``, ``people find`` and ``case show``'s ``participants``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from carepath.engine.errors import InvalidInput
 from carepath.engine.people import ETHNICITY, PERSON_ROLES, SEX
+from carepath.engine.services.persons import KEEP, Keep
 from carepath.engine.text import ID_MAX
 from carepath.entrypoints.common import Typer, actor, get_app, parse_date, who
 from carepath.entrypoints.output import emit_json, table
@@ -30,6 +34,17 @@ By = Annotated[str | None, typer.Option("--by", help="Acting user's email (defau
 CaseRef = Annotated[str, typer.Option("--case", help="The case the person is on.")]
 Role = Annotated[str, typer.Option("--role", help="Their role in the case (see `people codes`).")]
 Number = Annotated[int, typer.Argument(min=1, max=ID_MAX, help="The person's number.")]
+
+T = TypeVar("T")
+
+
+def _new_or_cleared(value: T | None, clear: bool, option: str) -> T | Keep | None:
+    """An optional detail for ``correct``: the new value, ``None`` for ``--no-...`` (clear it), else ``KEEP``."""
+    if clear and value is not None:
+        raise InvalidInput(f"give --{option} or --no-{option}, not both")
+    if clear:
+        return None
+    return KEEP if value is None else value
 
 
 def participants_of(case: Case, by: Actor) -> list[Participant]:
@@ -75,6 +90,49 @@ def people_link(person: Number, case: CaseRef, role: Role, by: By = None) -> Non
     """Link person PERSON to another case in ROLE (audited)."""
     added = get_app().persons.link(person, case, role, who(by))
     typer.echo(f"linked person {added.person_id} to {added.case_ref} as {added.role}")
+
+
+@people_app.command("correct")
+def people_correct(
+    person: Number,
+    given: Annotated[str | None, typer.Option("--given", help="Given names.")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="Family name.")] = None,
+    born: Annotated[str | None, typer.Option("--born", help="Date of birth, YYYY-MM-DD.")] = None,
+    no_born: Annotated[bool, typer.Option("--no-born", help="Clear the date of birth.")] = False,
+    sex: Annotated[str | None, typer.Option("--sex", help="male, female, not_known or not_stated.")] = None,
+    no_sex: Annotated[bool, typer.Option("--no-sex", help="Clear the sex.")] = False,
+    ethnicity: Annotated[
+        str | None, typer.Option("--ethnicity", help="DfE ethnicity code (see `people codes`).")
+    ] = None,
+    no_ethnicity: Annotated[bool, typer.Option("--no-ethnicity", help="Clear the ethnicity.")] = False,
+    contact: Annotated[str | None, typer.Option("--contact", help="Contact details (one line).")] = None,
+    no_contact: Annotated[bool, typer.Option("--no-contact", help="Clear the contact details.")] = False,
+    by: By = None,
+    json_: Json = False,
+) -> None:
+    """Correct person PERSON's details; what you leave out stays as it is (audited by field name)."""
+    born_on: date | None = parse_date(born, "--born")
+    corrected = get_app().persons.correct(
+        person,
+        who(by),
+        given_names=given,
+        family_name=family,
+        born_on=_new_or_cleared(born_on, no_born, "born"),
+        sex=_new_or_cleared(sex, no_sex, "sex"),
+        ethnicity=_new_or_cleared(ethnicity, no_ethnicity, "ethnicity"),
+        contact=_new_or_cleared(contact, no_contact, "contact"),
+    )
+    if json_:
+        emit_json({**person_json(corrected.person), "changed": list(corrected.fields)})
+        return
+    typer.echo(f"corrected person {corrected.person.id}: {', '.join(corrected.fields)}")
+
+
+@people_app.command("unlink")
+def people_unlink(person: Number, case: CaseRef, by: By = None) -> None:
+    """Take person PERSON off case CASE, where they were linked in error (audited); never off their only case."""
+    unlinked = get_app().persons.unlink(person, case, who(by))
+    typer.echo(f"took person {unlinked.person_id} off {unlinked.case_ref} (was {unlinked.role})")
 
 
 @people_app.command("show")

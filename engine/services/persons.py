@@ -1,4 +1,5 @@
-"""The people cases are about: adding a person on a case, linking them to another, reading and finding them.
+"""The people cases are about: adding a person on a case, linking them to another, correcting their details,
+taking them off a case added in error, reading and finding them.
 
 Not the users of carepath (``PeopleService`` in ``engine.services.admin``): these are the
 children, applicants, partners, household members, birth parents and connected people whose
@@ -12,13 +13,20 @@ The rule (docs/permissions.md, "People on cases"): person records are case data.
 - ``person.link``: linking a person to another case needs ``person.link`` on that case *and*
   ``person.read`` on the person, so nobody comes to read a person by linking them to a case of
   their own.
+- ``person.correct`` (the grants of ``person.add``): correcting a person's details needs ``person.correct`` on
+  *one* of the cases they are linked to *and* ``person.read`` on the person (UK GDPR Art. 16, the right to
+  rectification: a mistyped date of birth or family name is put right, never re-entered as a new person).
+- ``person.unlink`` (the grants of ``person.link``): taking a person off a case they were linked to in
+  error is checked against that case. Every person stays on at least one case, so their only case is
+  never taken away: link them to the right case first.
 - ``person.read`` (the grants of ``case.read``): a person may be read by whoever may read one of
   the cases they are linked to; they are shown with those cases only. ``find`` searches only the
   people linked to a case in the actor's scope. Administrators read no person.
 
 Every change records an ``Audited`` event (its handler writes the audit entry in the same
-transaction) naming the person by number, the case, the role and which fields were given,
-never their values: the audit trail is not case data, and administrators may one day read it.
+transaction) naming the person by number, the case, the role and which fields were given (or,
+for a correction, changed), never their values: the audit trail is not case data, and
+administrators may one day read it.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from enum import Enum
+from typing import Final, Literal, Protocol, TypeVar
 
 from carepath.engine.case import Actor, Case
 from carepath.engine.clock import Clock, local_today
@@ -43,6 +52,17 @@ from carepath.engine.text import cursor, day_in_range, findable, one_line, recor
 
 #: The longest name someone may search for.
 SEARCH_MAX = 200
+
+T = TypeVar("T")
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+#: ``PersonService.correct``'s default for an optional detail: leave it as it is (``None`` clears it).
+KEEP: Final = _Keep.KEEP
+Keep = Literal[_Keep.KEEP]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +112,18 @@ class PersonStore(Protocol):
         """The cases a person is linked to; ``NotFound`` if there is no such person."""
         ...
 
+    def person_for_update(self, person_id: int) -> Person:
+        """One person, their row locked until the transaction ends; ``NotFound`` if there is none."""
+        ...
+
+    def correct_person(self, person_id: int, details: PersonDetails, keys: frozenset[str]) -> None:
+        """Replace a person's details and name keys with these."""
+        ...
+
+    def unlink(self, case_id: int, person_id: int) -> None:
+        """Take a person off a case (the caller checked that they are on it)."""
+        ...
+
 
 class PersonReads(Protocol):
     """People as they are read (on the read engine)."""
@@ -125,6 +157,40 @@ class Added:
     role: str
 
 
+@dataclass(frozen=True, slots=True)
+class Unlinked:
+    """A person just taken off a case, and the role they had in it."""
+
+    person_id: int
+    case_ref: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Corrected:
+    """A person's corrected details, and the names of the fields that changed (in ``PersonDetails`` order)."""
+
+    person: Person
+    fields: tuple[str, ...]
+
+
+#: A person's fields, in ``PersonDetails`` order (what a correction may change).
+DETAIL_FIELDS = ("given_names", "family_name", "born_on", "sex", "ethnicity", "contact")
+
+
+def _kept(value: T | Keep, old: T) -> T:
+    return old if value is KEEP else value
+
+
+def _authorize_on_person(by: Actor, command: str, cases: list[PersonCase]) -> None:
+    """Refused unless ``by`` may run ``command`` on one of a person's ``cases`` and read the person."""
+    if not any(permitted(by, command, c.subject) for c in cases):
+        authorize(by, command, cases[0].subject)  # raises with the policy's reason
+        raise NotPermitted(by.email, command, "the person is on no case of theirs")
+    if not any(permitted(by, "person.read", c.subject) for c in cases):
+        raise NotPermitted(by.email, command, "the person is on no case they may read")
+
+
 def _given(details: PersonDetails) -> list[str]:
     """The names of the fields that hold a value (for the audit entry: never the values)."""
     fields = ["given_names", "family_name"]
@@ -135,7 +201,7 @@ def _given(details: PersonDetails) -> list[str]:
 
 
 class PersonService:
-    """Adds, links, reads and finds the people cases are about."""
+    """Adds, links, corrects, unlinks, reads and finds the people cases are about."""
 
     def __init__(
         self,
@@ -207,6 +273,87 @@ class PersonService:
             tx.record(Audited(by.id, "person.link", f"person:{person_id}", {"case": case.ref, "role": role}))
         return Added(person_id, case.ref, role)
 
+    def correct(
+        self,
+        person_id: int,
+        actor: Who | None,
+        *,
+        given_names: str | None = None,
+        family_name: str | None = None,
+        born_on: date | Keep | None = KEEP,
+        sex: str | Keep | None = KEEP,
+        ethnicity: str | Keep | None = KEEP,
+        contact: str | Keep | None = KEEP,
+    ) -> Corrected:
+        """Correct person ``person_id``'s details (audited by field name, never value).
+
+        A detail left out keeps its value; ``None`` clears an optional one (date of birth, sex,
+        ethnicity, contact; the names cannot be cleared). The details after the correction are checked
+        as ``add`` checks them, and the name keys follow the names, so ``find`` finds the new name and
+        not the old. A web form may pass every field as shown (unchanged ones change nothing).
+
+        Raises:
+            NotFound: there is no such person.
+            NotPermitted: ``actor`` may not ``person.correct`` on any case of the person's, or may not
+                read them.
+            InvalidInput: a detail is not valid (naming it), or nothing would change.
+        """
+        record_id(person_id, "the person number")
+        with self._uow().transaction() as tx:
+            by = resolve_actor(tx, actor, "person.correct")
+            scope_for(by, "person.correct")  # a role with no grant (administrators) is refused before any read
+            store = self._records(tx)
+            old = store.person_for_update(person_id).details  # locked first: the cases read next stay as read
+            _authorize_on_person(by, "person.correct", store.cases_of(person_id))
+            new = person_details(
+                old.given_names if given_names is None else given_names,
+                old.family_name if family_name is None else family_name,
+                today=local_today(self.clock),
+                born_on=_kept(born_on, old.born_on),
+                sex=_kept(sex, old.sex),
+                ethnicity=_kept(ethnicity, old.ethnicity),
+                contact=_kept(contact, old.contact),
+            )
+            changed = tuple(n for n in DETAIL_FIELDS if getattr(new, n) != getattr(old, n))
+            if not changed:
+                raise InvalidInput(f"nothing to change: person {person_id}'s details are already these")
+            store.correct_person(person_id, new, keys_of(new))
+            tx.record(Audited(by.id, "person.correct", f"person:{person_id}", {"fields": list(changed)}))
+        return Corrected(Person(person_id, new), changed)
+
+    def unlink(self, person_id: int, case_ref: str, actor: Who | None) -> Unlinked:
+        """Take person ``person_id`` off the case ``case_ref`` (linked to it in error; audited).
+
+        The link's row is deleted, not ended: the audit trail keeps every link the person ever had
+        (``person.add`` and ``person.link`` entries name the case and role, and this one names the case
+        and role taken away, with who and when), so the reads need no "still linked" filter and the
+        person may be linked to the case again later. Every person stays on at least one case.
+
+        Raises:
+            CaseNotFound: there is no such case.
+            NotFound: there is no such person.
+            NotPermitted: ``actor`` may not ``person.unlink`` on that case.
+            InvalidInput: the person is not on that case, or it is their only case.
+        """
+        record_id(person_id, "the person number")
+        ref = reference(case_ref)
+        with self._uow().transaction() as tx:
+            by = resolve_actor(tx, actor, "person.unlink")
+            case = tx.case_for_update(ref)
+            authorize(by, "person.unlink", Subject(case.owner_id, case.team_id))
+            assert case.id is not None
+            store = self._records(tx)
+            store.person_for_update(person_id)  # two unlinks of one person run one after the other
+            cases = store.cases_of(person_id)
+            role = next((c.role for c in cases if c.case_ref == case.ref), None)
+            if role is None:
+                raise InvalidInput(f"person {person_id} is not on {case.ref}")
+            if len(cases) == 1:
+                raise InvalidInput(f"{case.ref} is person {person_id}'s only case: link them to the right case first")
+            store.unlink(case.id, person_id)
+            tx.record(Audited(by.id, "person.unlink", f"person:{person_id}", {"case": case.ref, "role": role}))
+        return Unlinked(person_id, case.ref, role)
+
     # -- reads ----------------------------------------------------------------------------
 
     def show(self, person_id: int, actor: Actor) -> PersonRecord:
@@ -252,11 +399,16 @@ class PersonService:
 
 
 __all__ = [
+    "DETAIL_FIELDS",
+    "KEEP",
     "Added",
+    "Corrected",
     "Found",
+    "Keep",
     "PersonCase",
     "PersonReads",
     "PersonRecord",
     "PersonService",
     "PersonStore",
+    "Unlinked",
 ]
