@@ -42,6 +42,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Ref = Annotated[str, Path(max_length=40)]
 Trigger = Annotated[str, Path(max_length=80)]
+PersonId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class ErrorOut(BaseModel):
@@ -163,6 +164,61 @@ class PersonOut(BaseModel):
     born_on: date | None
 
 
+class PersonIn(BaseModel):
+    """A person to add to a case: the same fields and checks as ``carepath people add``."""
+
+    role: str = Field(
+        max_length=80, description="child, applicant, partner, household_member, birth_parent, connected_person"
+    )
+    given_names: str = Field(max_length=1000)
+    family_name: str = Field(max_length=1000)
+    born_on: date | None = None
+    sex: str | None = Field(default=None, max_length=80, description="male, female, not_known, not_stated")
+    ethnicity: str | None = Field(default=None, max_length=80, description="a DfE ethnicity code, like WBRI")
+    contact: str | None = Field(default=None, max_length=2000)
+
+
+class LinkIn(BaseModel):
+    """The role of a person already recorded in the case they are linked to."""
+
+    role: str = Field(
+        max_length=80, description="child, applicant, partner, household_member, birth_parent, connected_person"
+    )
+
+
+class PersonCaseOut(BaseModel):
+    ref: str
+    role: str
+    journey: str
+    status: str
+
+
+class PersonRecordOut(BaseModel):
+    id: int
+    given_names: str
+    family_name: str
+    born_on: date | None
+    sex: str | None
+    ethnicity: str | None
+    contact: str | None
+    cases: list[PersonCaseOut]
+
+
+class FoundOut(BaseModel):
+    id: int
+    given_names: str
+    family_name: str
+    born_on: date | None
+    score: int
+
+
+class FoundPage(BaseModel):
+    items: list[FoundOut]
+    total: int
+    total_exact: bool
+    next: str | None
+
+
 class SittingOut(BaseModel):
     on: date
     panel_type: str
@@ -179,7 +235,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "Bad input or a refused move"),
         (401, "No valid API token"),
         (403, "Not permitted"),
-        (404, "No such case"),
+        (404, "No such case or person"),
         (409, "The case changed since expected_version"),
         (422, "The request does not parse"),
     )
@@ -357,6 +413,84 @@ def create_api(app: App) -> FastAPI:
             )
             for p in app.persons.participants(c, actor)
         ]
+
+    @api.post("/cases/{ref}/people", response_model=PersonOut, status_code=201)
+    def add_person(ref: Ref, body: PersonIn, actor: Token) -> PersonOut:
+        """Add a person to a case in a role (``person.add``): the same checks as the page and the CLI."""
+        added = app.persons.add(
+            ref[:40],
+            body.role,
+            body.given_names,
+            body.family_name,
+            actor,
+            born_on=body.born_on,
+            sex=body.sex,
+            ethnicity=body.ethnicity,
+            contact=body.contact,
+        )
+        return _participant_out(added.person_id, added.case_ref, actor)
+
+    @api.post("/cases/{ref}/people/{person_id}", response_model=PersonOut, status_code=201)
+    def link_person(ref: Ref, person_id: PersonId, body: LinkIn, actor: Token) -> PersonOut:
+        """Link a person already recorded to a case in a role (``person.link`` on the case, and ``person.read``
+        on the person)."""
+        linked = app.persons.link(person_id, ref[:40], body.role, actor)
+        return _participant_out(linked.person_id, linked.case_ref, actor)
+
+    def _participant_out(person_id: int, case_ref: str, actor: Actor) -> PersonOut:
+        """The person as they now stand in the case (read back, as ``GET /cases/{ref}/people`` lists them)."""
+        c = app.reads.case(case_ref, actor)
+        p = next(x for x in app.persons.participants(c, actor) if x.person.id == person_id)
+        d = p.person.details
+        return PersonOut(
+            id=person_id, role=p.role, given_names=d.given_names, family_name=d.family_name, born_on=d.born_on
+        )
+
+    @api.get("/people", response_model=FoundPage)
+    def find_people(
+        actor: Token,
+        name: Annotated[str | None, Query(max_length=400)] = None,
+        born: date | None = None,
+        limit: Limit = 50,
+        after: Cursor = None,
+    ) -> FoundPage:
+        """People on cases the holder may read, by name (forgiving spelling), date of birth or both, closest first."""
+        page = app.persons.find(actor, name=name or None, born_on=born, limit=limit, after=after)
+        return FoundPage(
+            items=[
+                FoundOut(
+                    id=f.person.id,
+                    given_names=f.person.details.given_names,
+                    family_name=f.person.details.family_name,
+                    born_on=f.person.details.born_on,
+                    score=f.score,
+                )
+                for f in page
+            ],
+            total=page.total,
+            total_exact=page.total_exact,
+            next=page.next,
+        )
+
+    @api.get("/people/{person_id}", response_model=PersonRecordOut)
+    def person(person_id: PersonId, actor: Token) -> PersonRecordOut:
+        """One person, with the cases of theirs the holder may read (each recorded in its read audit)."""
+        record = app.persons.show(person_id, actor)
+        for pc in record.cases:
+            app.accounts.record_view(actor, pc.case_ref, f"api:person {record.person.id}", "api")
+        d = record.person.details
+        return PersonRecordOut(
+            id=record.person.id,
+            given_names=d.given_names,
+            family_name=d.family_name,
+            born_on=d.born_on,
+            sex=d.sex,
+            ethnicity=d.ethnicity,
+            contact=d.contact,
+            cases=[
+                PersonCaseOut(ref=c.case_ref, role=c.role, journey=c.workflow_id, status=c.status) for c in record.cases
+            ],
+        )
 
     @api.get("/cases/{ref}/actions", response_model=list[ActionOut])
     def actions(ref: Ref, actor: Token) -> list[ActionOut]:

@@ -113,7 +113,7 @@ def templates() -> Jinja2Templates:
 
 def create_app(app: App) -> FastAPI:
     """The web app and API over ``app``'s services."""
-    from carepath.entrypoints.web import pages, panels, reports
+    from carepath.entrypoints.web import pages, panels, people, reports
     from carepath.entrypoints.web.api import create_api
 
     web = FastAPI(
@@ -133,6 +133,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(pages.router)
     web.include_router(panels.router)
     web.include_router(reports.router)
+    web.include_router(people.router)
     web.mount("/api/v1", create_api(app))
 
     @web.exception_handler(SignInNeeded)

@@ -29,6 +29,7 @@ from carepath.engine.errors import (
     NotPermitted,
     TransitionRejected,
 )
+from carepath.engine.people import PERSON_ROLES
 from carepath.engine.policy import CASE_COMMANDS, Subject, case_scope_filter, permitted
 from carepath.engine.reads import CaseFilter
 from carepath.engine.text import lookup_reference
@@ -614,7 +615,17 @@ def case_page(request: Request, ref: str) -> Response:
         people = []
     may = {
         cmd: permitted(actor, cmd, Subject(c.owner_id, c.team_id))
-        for cmd in ("case.hold", "case.resume", "case.withdraw", "case.close", "case.assign", "case.note", "case.void")
+        for cmd in (
+            "case.hold",
+            "case.resume",
+            "case.withdraw",
+            "case.close",
+            "case.assign",
+            "case.note",
+            "case.void",
+            "person.add",
+            "person.link",
+        )
     }
     return render(
         request,
@@ -630,7 +641,20 @@ def case_page(request: Request, ref: str) -> Response:
         facts=_facts_rows(d, c.facts),
         may=may,
         breached=[v for v in views if v.status in ("breached", "overdue")],
+        role_labels=PERSON_ROLES,
+        flash=_person_banner(request),
     )
+
+
+def _person_banner(request: Request) -> dict[str, Any] | None:
+    """The success banner after a person was added to the case or linked to it: their role, never their
+    name (the redirect's URL carries only the role's code)."""
+    q = request.query_params
+    for key, verb in (("added", "added to"), ("linked", "linked to")):
+        role = q.get(key)
+        if role is not None and role in PERSON_ROLES:
+            return {"title": "Success", "text": f"Person {verb} the case as: {PERSON_ROLES[role]}.", "success": True}
+    return None
 
 
 @router.get("/cases/{ref}/timeline", response_class=HTMLResponse)

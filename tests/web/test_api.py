@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 CW = email_for("caseworker")
 TM = email_for("team_manager")
+ADMIN = "admin@council.test"
 
 
 def _token(app: App, email: str) -> dict[str, str]:
@@ -90,3 +91,68 @@ def test_the_openapi_schema_is_served(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert spec["info"]["title"] == "carepath API"
     assert "/cases/{ref}/actions/{trigger}" in spec["paths"]
+
+
+def test_a_token_adds_links_reads_and_finds_people(client: TestClient, web_app: App, web_staff: Staff) -> None:
+    ref = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    other = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    h = _token(web_app, CW)
+    r = client.post(
+        f"/api/v1/cases/{ref}/people",
+        headers=h,
+        json={
+            "role": "child",
+            "given_names": "Amelia",
+            "family_name": "Okafor",
+            "born_on": "2019-03-14",
+            "sex": "female",
+            "ethnicity": "BAFR",
+        },
+    )
+    assert r.status_code == 201, r.text
+    added = r.json()
+    assert added["role"] == "child"
+    assert added["born_on"] == "2019-03-14"
+    person_id = added["id"]
+    assert [p["id"] for p in client.get(f"/api/v1/cases/{ref}/people", headers=h).json()] == [person_id]
+    linked = client.post(f"/api/v1/cases/{other}/people/{person_id}", headers=h, json={"role": "child"})
+    assert linked.status_code == 201, linked.text
+    assert linked.json()["id"] == person_id
+    again = client.post(f"/api/v1/cases/{other}/people/{person_id}", headers=h, json={"role": "child"})
+    assert again.status_code == 400
+    record = client.get(f"/api/v1/people/{person_id}", headers=h).json()
+    assert (record["family_name"], record["sex"], record["ethnicity"]) == ("Okafor", "female", "BAFR")
+    assert sorted(c["ref"] for c in record["cases"]) == sorted([ref, other])
+    assert ("api:person " + str(person_id), "api") in [(v.what, v.via) for v in web_app.accounts.viewers(ref, ADMIN)]
+    found = client.get("/api/v1/people", headers=h, params={"name": "Amelia Okafr"}).json()
+    assert [p["id"] for p in found["items"]] == [person_id]
+    assert (found["total"], found["next"]) == (1, None)
+    by_date = client.get("/api/v1/people", headers=h, params={"born": "2019-03-14", "limit": 1}).json()
+    assert [p["id"] for p in by_date["items"]] == [person_id]
+    assert client.get("/api/v1/people", headers=h).status_code == 400  # neither a name nor a date
+
+
+def test_the_people_api_refuses_bad_input_and_other_roles_writing_nothing(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    h = _token(web_app, CW)
+    body = {"role": "child", "given_names": "Amelia", "family_name": "Okafor"}
+    for bad, status in (
+        ({"role": "landlord"}, 400),
+        ({"born_on": "2030-01-01"}, 400),
+        ({"given_names": "a\x00b"}, 400),
+        ({"ethnicity": "XXXX"}, 400),
+        ({"family_name": None}, 422),
+    ):
+        r = client.post(f"/api/v1/cases/{ref}/people", headers=h, json={**body, **bad})
+        assert r.status_code == status, (bad, r.text)
+        assert "error" in r.json()
+    assert client.post(f"/api/v1/cases/{ref}/people", headers=_token(web_app, ADMIN), json=body).status_code == 403
+    coordinator = _token(web_app, email_for("panel_coordinator"))
+    assert client.post(f"/api/v1/cases/{ref}/people", headers=coordinator, json=body).status_code == 403
+    assert client.get(f"/api/v1/cases/{ref}/people", headers=h).json() == []
+    assert client.get("/api/v1/people/2147483647", headers=h).status_code == 404
+    assert client.get("/api/v1/people/0", headers=h).status_code == 422
+    assert client.post(f"/api/v1/cases/{ref}/people/2147483647", headers=h, json={"role": "child"}).status_code == 404
+    assert client.get("/api/v1/people", headers=_token(web_app, ADMIN), params={"name": "Okafor"}).status_code == 403

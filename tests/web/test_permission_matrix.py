@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 ADMIN_EMAIL = "admin@council.test"
 
-#: Page routes and the command that governs each ("{ref}": a case of the seeded team).
+#: Page routes and the command that governs each ("{ref}": a case of the seeded team; "{person}": a person
+#: on it).
 PAGES: tuple[tuple[str, str | None], ...] = (
     ("/my-work", "case.list"),
     ("/cases", "case.list"),
@@ -35,6 +36,10 @@ PAGES: tuple[tuple[str, str | None], ...] = (
     ("/cases/{ref}/actions/withdraw", "case.withdraw"),
     ("/cases/{ref}/actions/assign", "case.assign"),
     ("/cases/{ref}/actions/error", "case.void"),
+    ("/cases/{ref}/people/add", "person.add"),
+    ("/cases/{ref}/people/link", "person.link"),
+    ("/cases/{ref}/people/link?name=Okafor", "person.link"),
+    ("/people/{person}", "person.read"),
     ("/deadlines", "deadlines.read"),
     ("/team", "case.assign"),
     ("/panels", "case.list"),
@@ -54,6 +59,8 @@ API: tuple[tuple[str, str], ...] = (
     ("/api/v1/cases/{ref}/history", "case.read"),
     ("/api/v1/cases/{ref}/deadlines", "deadlines.read"),
     ("/api/v1/cases/{ref}/people", "person.read"),
+    ("/api/v1/people/{person}", "person.read"),
+    ("/api/v1/people?name=Okafor", "person.read"),
     ("/api/v1/deadlines", "deadlines.read"),
     ("/api/v1/panels", "panel.read"),
 )
@@ -74,19 +81,20 @@ def test_each_role_gets_exactly_what_the_policy_allows(
     client: TestClient, web_app: App, web_staff: Staff, role: str
 ) -> None:
     ref = web_app.cases.open_case("foster_carer_approval", email_for("caseworker"), team_id=web_staff.team_id).ref
+    person = web_app.persons.add(ref, "child", "Amelia", "Okafor", email_for("caseworker")).person_id
     email = ADMIN_EMAIL if role == "admin" else email_for(role)
     sign_in(client, email)
     wrong: list[str] = []
     for path, command in PAGES:
         expected = 200 if command is None or _allowed(web_app, email, command, web_staff.team_id) else 403
-        got = client.get(path.format(ref=ref)).status_code
+        got = client.get(path.format(ref=ref, person=person)).status_code
         if got != expected:
             wrong.append(f"{path}: {got}, expected {expected}")
     _, raw = web_app.accounts.issue_token(email, "matrix")
     headers = {"Authorization": f"Bearer {raw}"}
     for path, command in API:
         expected = 200 if _allowed(web_app, email, command, web_staff.team_id) else 403
-        got = client.get(path.format(ref=ref), headers=headers).status_code
+        got = client.get(path.format(ref=ref, person=person), headers=headers).status_code
         if got != expected:
             wrong.append(f"{path}: {got}, expected {expected}")
     assert not wrong, f"{role}: " + "; ".join(wrong)

@@ -1,0 +1,122 @@
+"""A caseworker records the people of a case in a real browser (Debian's chromium through Playwright).
+
+The app runs under uvicorn on a free port over a SQLite file with the real journeys. The caseworker
+adds a child through the form (first with mistakes, shown in the error summary), sees them on the
+case page, opens their page, and finds someone recorded on another case to link. axe-core (WCAG 2.2
+A and AA) finds no violation on the add form with its errors, the link search with its results, and
+the person's page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.browser.conftest import assert_accessible, serve_asgi
+from tests.support import email_for
+from tests.web.conftest import PASSWORD, build_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+    from carepath.config.bootstrap import App
+
+CW = email_for("caseworker")
+ADMIN = "admin@council.test"
+
+
+@dataclass
+class Site:
+    url: str
+    app: App
+    team_id: int
+
+
+@pytest.fixture
+def site(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    from carepath.config import passwords
+    from carepath.engine.clock import FixedClock
+    from carepath.entrypoints.web.app import create_app
+    from tests.support import seed_staff
+    from tests.web.conftest import NOW
+
+    monkeypatch.setattr(passwords, "PARAMETERS", passwords.CHEAP)
+    app = build_app(sqlite_url, FixedClock(NOW))
+    staff = seed_staff(app)
+    app.accounts.set_passwords([ADMIN, *(a.email for a in staff.by_role.values())], PASSWORD, ADMIN)
+    with serve_asgi(create_app(app)) as url:
+        yield Site(url, app, staff.team_id)
+    app.dispose()
+
+
+def signed_in(browser: Browser, site: Site, email: str) -> Page:
+    page = browser.new_context().new_page()
+    page.goto(f"{site.url}/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/sign-in" not in page.url, page.content()[-2000:]
+    return page
+
+
+def test_a_caseworker_adds_a_child_and_links_someone_already_recorded(browser: Browser, site: Site) -> None:
+    ref = site.app.cases.open_case("foster_carer_approval", CW, team_id=site.team_id).ref
+    other = site.app.cases.open_case("foster_carer_approval", CW, team_id=site.team_id).ref
+    site.app.persons.add(other, "birth_parent", "Grace", "Okafor", CW, born_on=date(1990, 6, 1))
+    cw = signed_in(browser, site, CW)
+
+    cw.goto(f"{site.url}/cases/{ref}")
+    cw.get_by_role("link", name="Add a person").click()
+    assert cw.url == f"{site.url}/cases/{ref}/people/add"
+    cw.fill("#given_names", "Amelia Rose")
+    cw.fill("#born_on-day", "14")
+    cw.fill("#born_on-month", "3")
+    cw.get_by_role("button", name="Add to the case").click()
+    assert cw.title().startswith("Error: ")
+    summary = cw.locator(".govuk-error-summary")
+    assert "Enter family name" in summary.inner_text()
+    assert "Select their role in this case" in summary.inner_text()
+    assert "Date of birth must include a year" in summary.inner_text()
+    assert cw.input_value("#given_names") == "Amelia Rose"  # kept
+    assert_accessible(cw)  # the add form with its errors
+
+    summary.get_by_role("link", name="Enter family name").click()
+    cw.fill("#family_name", "Okafor")
+    cw.fill("#born_on-year", "2019")
+    cw.get_by_label("Female").check()
+    cw.select_option("#ethnicity", "BAFR")
+    cw.get_by_label("Child", exact=True).check()
+    cw.get_by_role("button", name="Add to the case").click()
+    assert cw.url == f"{site.url}/cases/{ref}?added=child"
+    assert "Person added to the case as: Child." in cw.locator(".govuk-notification-banner").inner_text()
+    assert "Amelia" not in cw.url
+    assert "Amelia" not in cw.title()
+
+    cw.get_by_role("link", name="Amelia Rose Okafor").click()
+    assert re.fullmatch(rf"{re.escape(site.url)}/people/\d+\?from={ref}", cw.url), cw.url
+    assert cw.locator("h1").inner_text().endswith("Amelia Rose Okafor")
+    assert "Thursday 14 March 2019" in cw.content()
+    assert "Black African (BAFR)" in cw.content()
+    assert "Amelia" not in cw.title()
+    assert_accessible(cw)  # the person's page
+    cw.get_by_role("link", name=f"Back to {ref}").click()
+    assert cw.url == f"{site.url}/cases/{ref}"
+
+    cw.get_by_role("link", name="Link someone already recorded").click()
+    cw.fill("#name", "Grace Okafr")
+    cw.get_by_role("button", name="Search").click()
+    row = cw.locator("tbody tr", has_text="Grace Okafor")
+    assert "Friday 1 June 1990" in row.inner_text()
+    assert_accessible(cw)  # the search with its results and a form per row
+    row.get_by_label("Role of Grace Okafor in this case").select_option("birth_parent")
+    row.get_by_role("button", name="Link to this case").click()
+    assert cw.url == f"{site.url}/cases/{ref}?linked=birth_parent"
+    people = cw.locator("main").inner_text()
+    assert "Grace Okafor" in people
+    assert "Birth parent" in people
