@@ -359,6 +359,8 @@ WRITES = {
     "panels minutes",
     "people add",
     "people link",
+    "people correct",
+    "people unlink",
     "demo seed",
 }
 

@@ -319,6 +319,20 @@ def _person_link(w: World, role: str, scope: str) -> list[Call]:
     return [lambda: w.app.persons.link(person, ref, "child", w.who(role))]
 
 
+def _person_correct(w: World, role: str, scope: str) -> list[Call]:
+    # A person on one case, in ``scope``: that case alone decides (it is the only case they are on).
+    person = w.app.persons.add(w.new_case(scope, role), "child", "Ada", f"Mistyped{w.n()}", CLERK).person_id
+    return [lambda: w.app.persons.correct(person, w.who(role), family_name=f"Corrected{w.n()}")]
+
+
+def _person_unlink(w: World, role: str, scope: str) -> list[Call]:
+    # A person kept on a case of another team, linked in error to a fresh case in ``scope``: only that case decides.
+    person = w.app.persons.add(w.new_case("other", role), "child", "Ada", f"Unlinked{w.n()}", CLERK).person_id
+    ref = w.new_case(scope, role)
+    w.app.persons.link(person, ref, "child", CLERK)
+    return [lambda: w.app.persons.unlink(person, ref, w.who(role))]
+
+
 def _person_read(w: World, role: str, scope: str) -> list[Call]:
     if scope == "list":
 
@@ -480,6 +494,8 @@ SPECS: dict[str, Spec] = {
     "deadlines.read": _deadlines,
     "person.add": _person_add,
     "person.link": _person_link,
+    "person.correct": _person_correct,
+    "person.unlink": _person_unlink,
     "person.read": _person_read,
     "timers.raise": _sweep,
     "cases.recompute": _recompute,
