@@ -12,6 +12,7 @@ before today; each case walks its journey as the YAML declares it. The modules:
 - ``org``: the demo users, teams and panel sittings;
 - ``walk``, ``planning``, ``walker``: one case's walk (what it may do, its plan, its moves);
 - ``facts``: synthetic values for the facts a move requires;
+- ``participants``: the people each case is about, added as it opens (their own random source);
 - ``seeder``: every walk in date order under one clock, partner cases kept in step;
 - ``seeding``: ``carepath demo seed``; ``report``: the counts ``carepath demo show`` prints;
 - ``gateway``: the one module that calls the application.

@@ -349,6 +349,30 @@ class Gateway:
         self.app.panels.move(ref, target, by, "its panel sat while it was on hold")
         return self.app.reads.case(ref, by)
 
+    # -- the people cases are about ------------------------------------------------------------------
+
+    def add_person(
+        self,
+        ref: str,
+        role: str,
+        given_names: str,
+        family_name: str,
+        by: Actor,
+        *,
+        born_on: date,
+        sex: str,
+        ethnicity: str,
+    ) -> int:
+        """Add a person on the case ``ref`` in ``role`` (``PersonService.add``); their number."""
+        added = self.app.persons.add(
+            ref, role, given_names, family_name, by, born_on=born_on, sex=sex, ethnicity=ethnicity
+        )
+        return added.person_id
+
+    def link_person(self, person_id: int, ref: str, role: str, by: Actor) -> None:
+        """Link a person already on a case to the case ``ref`` in ``role`` (``PersonService.link``)."""
+        self.app.persons.link(person_id, ref, role, by)
+
     # -- scheduler -----------------------------------------------------------------------------------
 
     def sweep(self) -> int:

@@ -1,7 +1,8 @@
 """Who and what the demo caseload is about: the service, its journeys and fictional names.
 
 Names are obviously fictional ("The Testington household", "Child Alpha-017") and live only
-in case facts (``household_name``, ``child_name``), which emails never carry. Every address
+in case facts (``household_name``, ``child_name``) and the people on the cases ("Fictoria
+Testington", "Alpha Fibbington": ``participants``), which emails never carry. Every address
 is on a reserved domain.
 """
 
@@ -119,6 +120,41 @@ SURNAMES = (
     "Specimen",
     "Trialby",
 )
+#: Family names of the people who are not the household's own: a partner who kept their name, a
+#: child's birth family. As obviously made up as the households' names.
+OTHER_SURNAMES = (
+    "Figmentson",
+    "Inventley",
+    "Makebelieve",
+    "Nonesuch",
+    "Hypothetico",
+    "Unrealton",
+    "Fabricaster",
+    "Fauxley",
+    "Shamwell",
+    "Fibbington",
+    "Pretendwick",
+    "Imaginsby",
+)
+#: Given names of the people on the cases, invented in the households' style.
+GIVEN_NAMES = (
+    "Fictoria",
+    "Samplo",
+    "Testria",
+    "Mockwin",
+    "Dummia",
+    "Exemplo",
+    "Pretenda",
+    "Madeupa",
+    "Trialla",
+    "Specimo",
+    "Notrealia",
+    "Fakely",
+    "Inventia",
+    "Figmund",
+    "Placehelda",
+    "Fablewin",
+)
 GREEK = ("Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota", "Kappa", "Lambda", "Mu")
 TERMS = (
     "1 child aged 0-18, short term and respite",
@@ -147,6 +183,18 @@ def household_name(n: int) -> str:
         ``The Testington household (demo 017)``.
     """
     return f"The {SURNAMES[n % len(SURNAMES)]} household (demo {n:03d})"
+
+
+def surname_of(household: str) -> str | None:
+    """The family name in a ``household_name`` (``The Testington household (demo 017)``: ``Testington``)."""
+    words = household.split()
+    return words[1] if len(words) > 2 and words[0] == "The" and words[2] == "household" else None
+
+
+def letter_of(child: str) -> str | None:
+    """The letter in a ``child_name`` (``Child Alpha-017``: ``Alpha``)."""
+    words = child.split()
+    return words[1].split("-")[0] if len(words) == 2 and words[0] == "Child" else None
 
 
 def child_name(n: int) -> str:

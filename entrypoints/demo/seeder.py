@@ -5,7 +5,8 @@ runs. A child's link names waiting approved adopters (``adopter_case_ref``) and 
 case records the match, placement, disruption and order the same day as the child's
 (``PARTNER_MOVES``); adopters never match on their own. An approval opens the approved
 carer's case the same day: the service opens it (the approved state's ``follow_on``) and the
-walk goes on with it (``FOLLOW_ON`` names the moves it prefers).
+walk goes on with it (``FOLLOW_ON`` names the moves it prefers). Each case gets its people as it
+opens (``participants``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from carepath.entrypoints.demo.arrivals import Arrival
 from carepath.entrypoints.demo.definitions import Shape
 from carepath.entrypoints.demo.gateway import Gateway
 from carepath.entrypoints.demo.org import Org
+from carepath.entrypoints.demo.participants import Participants
 from carepath.entrypoints.demo.scenario import (
     FOLLOW_ON,
     LINK_MOVE,
@@ -57,6 +59,8 @@ class Seeder:
         self.today = today
         self.now = now
         self.rng = random.Random(seed)
+        #: The people on each case, drawn from a random source of their own (the walks never see it).
+        self.participants = Participants(gateway, seed)
         self.opened: Counter[str] = Counter()
         self.problems: list[str] = []
         self.walkers: list[Walker] = []

@@ -1,6 +1,6 @@
 """Walking one case through its journey: each planned step becomes a call to the service.
 
-The case opens with the facts its deadlines start from; every later change is a move,
+The case opens with the facts its deadlines start from, and its people; every later change is a move,
 a withdrawal, a hold or a resumption through the gateway. A move the service refuses is
 noted as a problem, never forced.
 """
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from carepath.engine.case import Case
 from carepath.engine.definition import TransitionDef
 from carepath.engine.errors import CarepathError
 from carepath.entrypoints.demo.definitions import is_success, opening_facts
@@ -86,19 +87,30 @@ class Walker(Planner):
         self.owner = self.owner or self.seeder.org.owner_for(self.team_id, self.rng)
         if self.arrival.ref is not None:  # opened by the service with the case it follows
             self.case = self.seeder.gateway.case(self.arrival.ref, self.owner)
-            self.seeder.opened[self.definition.id] += 1
-            self.seeder.by_ref[self.case.ref] = self
-            self.plan_stay(on)
-            return
-        facts = dict(self.arrival.facts)
-        for name in opening_facts(self.definition):
-            facts.setdefault(name, on.isoformat())
-        self.case = self.seeder.gateway.open_case(
-            self.definition.id, self.owner, on=on, owner_id=self.owner.id, team_id=self.team_id, facts=facts
-        )
+        else:
+            self.case = self._open_case(on)
         self.seeder.opened[self.definition.id] += 1
         self.seeder.by_ref[self.case.ref] = self
         self.plan_stay(on)
+        self._add_people(on)
+
+    def _open_case(self, on: date) -> Case:
+        facts = dict(self.arrival.facts)
+        for name in opening_facts(self.definition):
+            facts.setdefault(name, on.isoformat())
+        assert self.owner is not None
+        return self.seeder.gateway.open_case(
+            self.definition.id, self.owner, on=on, owner_id=self.owner.id, team_id=self.team_id, facts=facts
+        )
+
+    def _add_people(self, on: date) -> None:
+        """The people the new case is about, added by its owner; a refusal is noted, and the walk goes on."""
+        assert self.case is not None
+        assert self.owner is not None
+        try:
+            self.seeder.participants.add(self.case, self.owner, on)
+        except CarepathError as exc:
+            self.seeder.problem(self.definition.id, f"{self.case.ref} people: {exc}")
 
     def fire(self, t: TransitionDef, on: date, facts: Mapping[str, Any]) -> bool:
         """Make move ``t`` as the first suitable actor; keep the partner case and plan in step.
