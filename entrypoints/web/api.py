@@ -178,6 +178,39 @@ class PersonIn(BaseModel):
     contact: str | None = Field(default=None, max_length=2000)
 
 
+class CorrectionIn(BaseModel):
+    """Corrections to a person's details (``person.correct``): a field left out stays as it is; ``null``
+    clears an optional one (``born_on``, ``sex``, ``ethnicity``, ``contact``; names cannot be cleared)."""
+
+    given_names: str | None = Field(default=None, max_length=1000)
+    family_name: str | None = Field(default=None, max_length=1000)
+    born_on: date | None = None
+    sex: str | None = Field(default=None, max_length=80, description="male, female, not_known, not_stated")
+    ethnicity: str | None = Field(default=None, max_length=80, description="a DfE ethnicity code, like WBRI")
+    contact: str | None = Field(default=None, max_length=2000)
+
+
+class CorrectedOut(BaseModel):
+    """The person's details after the correction, and the names of the fields it changed."""
+
+    id: int
+    given_names: str
+    family_name: str
+    born_on: date | None
+    sex: str | None
+    ethnicity: str | None
+    contact: str | None
+    changed: list[str]
+
+
+class UnlinkedOut(BaseModel):
+    """A person taken off a case, and the role they had in it."""
+
+    id: int
+    ref: str
+    role: str
+
+
 class LinkIn(BaseModel):
     """The role of a person already recorded in the case they are linked to."""
 
@@ -445,6 +478,34 @@ def create_api(app: App) -> FastAPI:
         return PersonOut(
             id=person_id, role=p.role, given_names=d.given_names, family_name=d.family_name, born_on=d.born_on
         )
+
+    @api.patch("/people/{person_id}", response_model=CorrectedOut)
+    def correct_person(person_id: PersonId, body: CorrectionIn, actor: Token) -> CorrectedOut:
+        """Correct a person's details (``person.correct`` on one of their cases): the fields sent change,
+        ``null`` clears an optional one; refused with 400 when nothing would change."""
+        given = body.model_fields_set
+        kept: dict[str, Any] = {n: getattr(body, n) for n in ("born_on", "sex", "ethnicity", "contact") if n in given}
+        corrected = app.persons.correct(
+            person_id, actor, given_names=body.given_names, family_name=body.family_name, **kept
+        )
+        d = corrected.person.details
+        return CorrectedOut(
+            id=person_id,
+            given_names=d.given_names,
+            family_name=d.family_name,
+            born_on=d.born_on,
+            sex=d.sex,
+            ethnicity=d.ethnicity,
+            contact=d.contact,
+            changed=list(corrected.fields),
+        )
+
+    @api.delete("/cases/{ref}/people/{person_id}", response_model=UnlinkedOut)
+    def unlink_person(ref: Ref, person_id: PersonId, actor: Token) -> UnlinkedOut:
+        """Take a person off a case they were linked to in error (``person.unlink`` on the case); refused with
+        400 when it is their only case or they are not on it."""
+        removed = app.persons.unlink(person_id, ref[:40], actor)
+        return UnlinkedOut(id=removed.person_id, ref=removed.case_ref, role=removed.role)
 
     @api.get("/people", response_model=FoundPage)
     def find_people(

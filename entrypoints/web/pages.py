@@ -647,13 +647,17 @@ def case_page(request: Request, ref: str) -> Response:
 
 
 def _person_banner(request: Request) -> dict[str, Any] | None:
-    """The success banner after a person was added to the case or linked to it: their role, never their
-    name (the redirect's URL carries only the role's code)."""
+    """The success banner after a person was added to the case, linked to it or taken off it: their role,
+    never their name (the redirect's URL carries only the role's code)."""
     q = request.query_params
-    for key, verb in (("added", "added to"), ("linked", "linked to")):
+    for key, text in (
+        ("added", "Person added to the case as: {}."),
+        ("linked", "Person linked to the case as: {}."),
+        ("removed", "Person taken off the case (they were on it as: {}). They stay on their other cases."),
+    ):
         role = q.get(key)
         if role is not None and role in PERSON_ROLES:
-            return {"title": "Success", "text": f"Person {verb} the case as: {PERSON_ROLES[role]}.", "success": True}
+            return {"title": "Success", "text": text.format(PERSON_ROLES[role]), "success": True}
     return None
 
 

@@ -1,8 +1,9 @@
 """The people a case is about, in the browser: add a person to a case, link someone already recorded,
-and a person's page.
+a person's page, correct their details, and take them off a case they were linked to in error.
 
 Every handler calls ``app.persons`` (``PersonService``), which authorizes each change and read
-(docs/permissions.md, "People on cases": ``person.add``, ``person.link``, ``person.read``); the
+(docs/permissions.md, "People on cases": ``person.add``, ``person.link``, ``person.read``,
+``person.correct``, ``person.unlink``); the
 pages only hide the links a role may not follow. A form the service refuses is shown again with the
 GOV.UK error summary, what was typed kept and nothing written. No name ever reaches a URL or a page
 title: a person is ``/people/{number}``, and the case page's banner after adding names the role.
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from carepath.engine.errors import InvalidInput, NotPermitted
+from carepath.engine.errors import InvalidInput, NotFound, NotPermitted
 from carepath.engine.people import ETHNICITY, PERSON_ROLES, SEX
 from carepath.engine.policy import Subject, permitted
 from carepath.engine.text import lookup_reference
@@ -29,9 +30,9 @@ from carepath.entrypoints.web.session import check_csrf, page_actor
 if TYPE_CHECKING:
     from carepath.config.bootstrap import App
     from carepath.engine.case import Actor, Case
-    from carepath.engine.people import Participant
+    from carepath.engine.people import Participant, Person
     from carepath.engine.reads import Page
-    from carepath.engine.services.persons import Found
+    from carepath.engine.services.persons import Found, PersonRecord
 
 router = APIRouter()
 
@@ -286,6 +287,166 @@ def person_page(request: Request, person_id: int) -> Response:
         for pc in record.cases
     ]
     back = came_from if came_from in refs else None
+    may_unlink = {pc.case_ref for pc in record.cases if permitted(actor, "person.unlink", pc.subject)}
     return render(
-        request, "person.html", f"Person {record.person.id}", person=record.person, rows=rows, cases=cases, back=back
+        request,
+        "person.html",
+        f"Person {record.person.id}",
+        person=record.person,
+        rows=rows,
+        cases=cases,
+        back=back,
+        may_correct=_may_correct(actor, record),
+        may_unlink=may_unlink if len(record.cases) > 1 else set(),
+        flash=_corrected_banner(request),
     )
+
+
+def _may_correct(actor: Actor, record: PersonRecord) -> bool:
+    """Whether ``actor`` may correct this person: ``person.correct`` on one of their cases (every case that
+    grants it is one the actor may read, so the cases the record shows are enough)."""
+    return any(permitted(actor, "person.correct", pc.subject) for pc in record.cases)
+
+
+def _corrected_banner(request: Request) -> dict[str, Any] | None:
+    """The success banner after a correction: the fields' labels (the URL carries only their names)."""
+    names = [n for n in str(request.query_params.get("corrected") or "").split(",") if n in _LABELS]
+    if not names:
+        return None
+    changed = [_LABELS[n][:1].lower() + _LABELS[n][1:] for n in names]
+    listed = changed[0] if len(changed) == 1 else ", ".join(changed[:-1]) + " and " + changed[-1]
+    return {"title": "Success", "text": f"Details corrected: {listed}.", "success": True}
+
+
+# -- correct a person's details ------------------------------------------------------------------
+
+#: The correction form's inputs: the add form's, less the role (a person's role is per case).
+CORRECT_FIELDS: tuple[Field, ...] = tuple(f for f in ADD_FIELDS if f.name != "role")
+_LABELS = {f.name: f.label for f in CORRECT_FIELDS}
+
+
+def _as_posted(person: Person) -> Posted:
+    """The form filled in with the person's details as recorded."""
+    d = person.details
+    values = {
+        "given_names": d.given_names,
+        "family_name": d.family_name,
+        "sex": d.sex or "",
+        "ethnicity": d.ethnicity or "",
+        "contact": d.contact or "",
+    }
+    for part, number in zip(
+        ("day", "month", "year"),
+        (d.born_on.day, d.born_on.month, d.born_on.year) if d.born_on else ("", "", ""),
+        strict=True,
+    ):
+        values[f"born_on-{part}"] = str(number)
+    return Posted(values=values)
+
+
+def _correctable(request: Request, person_id: int) -> tuple[App, Actor, PersonRecord]:
+    """The person, if the viewer may read them and correct them; else 403 (or 404 for nobody)."""
+    actor = page_actor(request)
+    app = carepath(request)
+    record = app.persons.show(person_id, actor)
+    if not _may_correct(actor, record):
+        raise NotPermitted(actor.email, "person.correct", "this is not in your role for any case of theirs")
+    return app, actor, record
+
+
+def _correct_page(request: Request, record: PersonRecord, posted: Posted, status: int = 200) -> Response:
+    return render(
+        request,
+        "person_correct.html",
+        f"Correct details – Person {record.person.id}",
+        status=status,
+        person=record.person,
+        fields=CORRECT_FIELDS,
+        posted=posted,
+        errors=posted.errors,
+    )
+
+
+@router.get("/people/{person_id}/correct", response_class=HTMLResponse)
+def correct_form(request: Request, person_id: int) -> Response:
+    """The person's details as recorded, in a form to correct them."""
+    _, _, record = _correctable(request, person_id)
+    return _correct_page(request, record, _as_posted(record.person))
+
+
+@router.post("/people/{person_id}/correct", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def correct_post(request: Request, person_id: int) -> Response:
+    """Correct the details (``app.persons.correct``: an empty optional field clears it), then back to the
+    person's page with a banner naming the fields that changed."""
+    app, actor, record = _correctable(request, person_id)
+    posted = read_form(await request.form(), CORRECT_FIELDS, with_date=False)
+    posted.errors = [e for e in posted.errors if e[0] != "note"]  # the form has no note
+    for name in ("given_names", "family_name", "contact"):
+        if len(posted.values.get(name, "")) > 1000:  # kept short, so a huge post is not echoed back
+            posted.values[name] = posted.values[name][:1000]
+    if not posted.errors:
+        f = posted.facts
+        try:
+            corrected = app.persons.correct(
+                person_id,
+                actor,
+                given_names=f["given_names"],
+                family_name=f["family_name"],
+                born_on=date.fromisoformat(f["born_on"]) if "born_on" in f else None,
+                sex=f.get("sex"),
+                ethnicity=f.get("ethnicity"),
+                contact=f.get("contact"),
+            )
+        except InvalidInput as exc:
+            message = str(exc)
+            where = "" if message.startswith("nothing to change") else _field_of(message, "given_names")
+            if where == "":
+                message = "Nothing to change: the details are already these. Change a detail, or cancel"
+            posted.errors.append((where, _sentence(message)))
+        else:
+            return see_other(f"/people/{person_id}?corrected={','.join(corrected.fields)}")
+    return _correct_page(request, record, posted, status=400)
+
+
+# -- take a person off a case ----------------------------------------------------------------------
+
+
+def _on_case(request: Request, ref: str, person_id: int) -> tuple[App, Actor, Case, dict[str, Any], Participant]:
+    """The case and the person on it, if the viewer may take people off it; else 403 (404 if not on it)."""
+    app, actor, c, ctx = _case_context(request, ref, "remove a person")
+    _require(actor, "person.unlink", c)
+    found = next((p for p in _participants(app, actor, c) if p.person.id == person_id), None)
+    if found is None:
+        raise NotFound("person on this case", person_id)
+    return app, actor, c, ctx, found
+
+
+@router.get("/cases/{ref}/people/{person_id}/remove", response_class=HTMLResponse)
+def remove_form(request: Request, ref: str, person_id: int) -> Response:
+    """Ask to confirm taking the person off this case (they stay on their other cases)."""
+    _, _, c, ctx, found = _on_case(request, ref, person_id)
+    return render(
+        request, "person_remove.html", f"Take a person off {c.ref}", **ctx, found=found, role_labels=PERSON_ROLES
+    )
+
+
+@router.post("/cases/{ref}/people/{person_id}/remove", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+def remove_post(request: Request, ref: str, person_id: int) -> Response:
+    """Take the person off the case (``app.persons.unlink``), then back to the case with a banner naming the
+    role they had; refused (their only case) the page says why and nothing is written."""
+    app, actor, c, ctx, found = _on_case(request, ref, person_id)
+    try:
+        removed = app.persons.unlink(person_id, c.ref, actor)
+    except InvalidInput as exc:
+        errors = [("", _sentence(str(exc)))]
+        return render(
+            request,
+            "person_remove.html",
+            f"Take a person off {c.ref}",
+            status=400,
+            **ctx,
+            found=found,
+            role_labels=PERSON_ROLES,
+            errors=errors,
+        )
+    return see_other(f"/cases/{removed.case_ref}?removed={removed.role}")

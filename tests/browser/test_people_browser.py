@@ -120,3 +120,39 @@ def test_a_caseworker_adds_a_child_and_links_someone_already_recorded(browser: B
     people = cw.locator("main").inner_text()
     assert "Grace Okafor" in people
     assert "Birth parent" in people
+
+
+def test_a_caseworker_corrects_a_mistyped_name_and_takes_a_person_off_a_case_linked_in_error(
+    browser: Browser, site: Site
+) -> None:
+    right = site.app.cases.open_case("foster_carer_approval", CW, team_id=site.team_id).ref
+    wrong = site.app.cases.open_case("foster_carer_approval", CW, team_id=site.team_id).ref
+    person_id = site.app.persons.add(right, "child", "Amelia", "Okafer", CW, born_on=date(2019, 3, 14)).person_id
+    site.app.persons.link(person_id, wrong, "child", CW)
+    cw = signed_in(browser, site, CW)
+
+    cw.goto(f"{site.url}/people/{person_id}")
+    cw.get_by_role("link", name="Correct their details").click()
+    assert cw.input_value("#family_name") == "Okafer"  # the form shows the details as recorded
+    assert cw.input_value("#born_on-year") == "2019"
+    cw.fill("#born_on-month", "13")
+    cw.get_by_role("button", name="Save the corrections").click()
+    assert cw.title().startswith("Error: ")
+    assert "Date of birth must be a real date" in cw.locator(".govuk-error-summary").inner_text()
+    assert_accessible(cw)  # the correction form with its error
+    cw.fill("#born_on-month", "3")
+    cw.fill("#family_name", "Okafor")
+    cw.get_by_role("button", name="Save the corrections").click()
+    assert cw.url == f"{site.url}/people/{person_id}?corrected=family_name"
+    assert "Details corrected: family name." in cw.locator(".govuk-notification-banner").inner_text()
+    assert cw.locator("h1").inner_text().endswith("Amelia Okafor")
+
+    cw.get_by_role("link", name=f"Take off this case ({wrong})").click()
+    assert "Take Amelia Okafor off this case?" in cw.locator("h1").inner_text()
+    assert_accessible(cw)  # the confirmation
+    cw.get_by_role("button", name="Take them off this case").click()
+    assert cw.url == f"{site.url}/cases/{wrong}?removed=child"
+    assert "Person taken off the case" in cw.locator(".govuk-notification-banner").inner_text()
+    assert "Amelia Okafor" not in cw.locator("main").inner_text()
+    cw.goto(f"{site.url}/cases/{right}")
+    assert "Amelia Okafor" in cw.locator("main").inner_text()

@@ -156,3 +156,57 @@ def test_the_people_api_refuses_bad_input_and_other_roles_writing_nothing(
     assert client.get("/api/v1/people/0", headers=h).status_code == 422
     assert client.post(f"/api/v1/cases/{ref}/people/2147483647", headers=h, json={"role": "child"}).status_code == 404
     assert client.get("/api/v1/people", headers=_token(web_app, ADMIN), params={"name": "Okafor"}).status_code == 403
+
+
+def test_a_token_corrects_a_person_and_takes_them_off_a_case_linked_in_error(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    right = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    wrong = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    h = _token(web_app, CW)
+    person_id = web_app.persons.add(right, "child", "Amelia", "Okafer", CW, sex="female", contact="c/o carer").person_id
+    web_app.persons.link(person_id, wrong, "child", CW)
+
+    fixed = client.patch(f"/api/v1/people/{person_id}", headers=h, json={"family_name": "Okafor", "contact": None})
+
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json() == {
+        "id": person_id,
+        "given_names": "Amelia",
+        "family_name": "Okafor",
+        "born_on": None,
+        "sex": "female",  # left out: kept
+        "ethnicity": None,
+        "contact": None,  # null: cleared
+        "changed": ["family_name", "contact"],
+    }
+    same = client.patch(f"/api/v1/people/{person_id}", headers=h, json={"family_name": "Okafor"})
+    assert same.status_code == 400
+    assert "nothing to change" in same.json()["error"]
+
+    off = client.delete(f"/api/v1/cases/{wrong}/people/{person_id}", headers=h)
+
+    assert off.status_code == 200, off.text
+    assert off.json() == {"id": person_id, "ref": wrong, "role": "child"}
+    assert client.get(f"/api/v1/cases/{wrong}/people", headers=h).json() == []
+    last = client.delete(f"/api/v1/cases/{right}/people/{person_id}", headers=h)
+    assert last.status_code == 400  # their only case
+    assert [p["id"] for p in client.get(f"/api/v1/cases/{right}/people", headers=h).json()] == [person_id]
+
+
+def test_corrections_and_removals_by_who_may_not_are_refused(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    other = web_app.cases.open_case("foster_carer_approval", CW, team_id=web_staff.team_id).ref
+    person_id = web_app.persons.add(ref, "child", "Amelia", "Okafor", CW).person_id
+    web_app.persons.link(person_id, other, "child", CW)
+    h = _token(web_app, email_for("panel_coordinator"))
+    assert client.patch(f"/api/v1/people/{person_id}", headers=h, json={"family_name": "X"}).status_code == 403
+    assert client.delete(f"/api/v1/cases/{other}/people/{person_id}", headers=h).status_code == 403
+    assert (
+        client.patch("/api/v1/people/999999", headers=_token(web_app, CW), json={"family_name": "X"}).status_code == 404
+    )
+    record = web_app.persons.show(person_id, web_app.directory.actor(CW))
+    assert record.person.details.family_name == "Okafor"
+    assert sorted(c.case_ref for c in record.cases) == sorted([ref, other])

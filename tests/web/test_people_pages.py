@@ -336,3 +336,175 @@ def test_nobody_comes_to_read_a_person_by_linking_them_to_a_case_of_their_own(
     assert r.status_code == 403
     assert "Hidden" not in r.text
     assert _people(web_app, ref) == []
+
+
+# -- correcting a person's details, and taking them off a case ------------------------------------
+
+
+def _person(app: App, ref: str, family: str = "Okafer") -> int:
+    return app.persons.add(ref, "child", "Amelia", family, CW, born_on=date(2019, 3, 14), sex="female").person_id
+
+
+def _details(app: App, person_id: int) -> tuple[object, ...]:
+    d = app.persons.show(person_id, app.directory.actor(SM)).person.details
+    return (d.given_names, d.family_name, d.born_on, d.sex, d.ethnicity, d.contact)
+
+
+def _correct_form(client: TestClient, person_id: int) -> tuple[str, dict[str, str]]:
+    """The correction form's CSRF token, and its fields as the browser would post them unchanged."""
+    form = client.get(f"/people/{person_id}/correct")
+    assert form.status_code == 200, form.text[-1500:]
+    shown = {
+        "given_names": "Amelia",
+        "family_name": "Okafer",
+        "born_on-day": "14",
+        "born_on-month": "3",
+        "born_on-year": "2019",
+        "sex": "female",
+        "ethnicity": "",
+        "contact": "",
+    }
+    for name, value in shown.items():  # the form is filled in with the details as recorded
+        if name in ("sex", "ethnicity", "contact") or not value:
+            continue
+        assert f'name="{name}" type="text" value="{value}"' in form.text or f'value="{value}"' in form.text, name
+    assert re.search(r'name="sex" type="radio" value="female" checked|value="female"[^>]*checked', form.text)
+    return csrf_of(form.text), shown
+
+
+def test_a_caseworker_corrects_a_mistyped_family_name_and_date_of_birth(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref = _case(web_app, web_staff)
+    person_id = _person(web_app, ref)
+    sign_in(client, CW)
+    page = client.get(f"/people/{person_id}", params={"from": ref})
+    assert f'href="/people/{person_id}/correct">Correct their details</a>' in page.text
+    token, shown = _correct_form(client, person_id)
+
+    r = client.post(
+        f"/people/{person_id}/correct",
+        data={**shown, "family_name": "Okafor", "born_on-day": "15", "csrf_token": token},
+    )
+
+    assert r.status_code == 303, r.text[-1500:]
+    assert r.headers["location"] == f"/people/{person_id}?corrected=family_name,born_on"  # field names, no values
+    assert _details(web_app, person_id) == ("Amelia", "Okafor", date(2019, 3, 15), "female", None, None)
+    assert "Details corrected: family name and date of birth." in client.get(r.headers["location"]).text
+    found = web_app.persons.find(web_app.directory.actor(CW), name="Amelia Okafor")
+    assert [f.person.id for f in found] == [person_id]
+
+
+def test_emptying_an_optional_detail_clears_it(client: TestClient, web_app: App, web_staff: Staff) -> None:
+    ref = _case(web_app, web_staff)
+    person_id = _person(web_app, ref)
+    sign_in(client, CW)
+    token, shown = _correct_form(client, person_id)
+
+    r = client.post(
+        f"/people/{person_id}/correct",
+        data={**shown, "born_on-day": "", "born_on-month": "", "born_on-year": "", "csrf_token": token},
+    )
+
+    assert r.status_code == 303, r.text[-1500:]
+    assert _details(web_app, person_id) == ("Amelia", "Okafer", None, "female", None, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({}, "Nothing to change: the details are already these"),
+        ({"family_name": ""}, "Enter family name"),
+        ({"born_on-month": "13"}, "Date of birth must be a real date"),
+        ({"born_on-year": "2090"}, "date of birth"),
+        ({"ethnicity": "XXXX"}, "ethnicity"),
+    ],
+)
+def test_a_correction_that_is_wrong_or_changes_nothing_is_shown_and_nothing_is_written(
+    client: TestClient, web_app: App, web_staff: Staff, change: dict[str, str], message: str
+) -> None:
+    ref = _case(web_app, web_staff)
+    person_id = _person(web_app, ref)
+    before = _details(web_app, person_id)
+    sign_in(client, CW)
+    token, shown = _correct_form(client, person_id)
+
+    r = client.post(f"/people/{person_id}/correct", data={**shown, **change, "csrf_token": token})
+
+    assert r.status_code == 400
+    assert 'class="govuk-error-summary"' in r.text
+    assert message.lower() in r.text.lower()
+    assert _details(web_app, person_id) == before
+
+
+def test_who_may_not_correct_gets_no_form_and_nothing_is_written(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref = _case(web_app, web_staff)
+    person_id = _person(web_app, ref)
+    before = _details(web_app, person_id)
+    _other_team_caseworker(web_app)
+    for email in (OTHER, email_for("panel_coordinator")):
+        sign_in(client, email)
+        assert client.get(f"/people/{person_id}/correct").status_code == 403, email
+        token = csrf_of(client.get("/my-work").text)
+        r = client.post(f"/people/{person_id}/correct", data={"family_name": "Changed", "csrf_token": token})
+        assert r.status_code == 403, email
+    sign_in(client, email_for("panel_coordinator"))
+    page = client.get(f"/people/{person_id}")
+    assert page.status_code == 200  # a panel coordinator reads the person, but may not correct them
+    assert "Correct their details" not in page.text
+    assert _details(web_app, person_id) == before
+
+
+def test_a_person_linked_in_error_is_taken_off_the_case_and_stays_on_their_own(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    right, wrong = _case(web_app, web_staff), _case(web_app, web_staff)
+    person_id = _person(web_app, right)
+    web_app.persons.link(person_id, wrong, "child", CW)
+    sign_in(client, CW)
+    page = client.get(f"/people/{person_id}")
+    assert f'href="/cases/{wrong}/people/{person_id}/remove"' in page.text
+    confirm = client.get(f"/cases/{wrong}/people/{person_id}/remove")
+    assert confirm.status_code == 200
+    assert "Take Amelia Okafer off this case?" in confirm.text
+
+    r = client.post(f"/cases/{wrong}/people/{person_id}/remove", data={"csrf_token": csrf_of(confirm.text)})
+
+    assert r.status_code == 303, r.text[-1500:]
+    assert r.headers["location"] == f"/cases/{wrong}?removed=child"
+    assert "Person taken off the case (they were on it as: Child)." in client.get(r.headers["location"]).text
+    assert _people(web_app, wrong) == []
+    assert _people(web_app, right) == [("Amelia Okafer", "child")]
+
+
+def test_a_persons_only_case_is_not_taken_away(client: TestClient, web_app: App, web_staff: Staff) -> None:
+    ref = _case(web_app, web_staff)
+    person_id = _person(web_app, ref)
+    sign_in(client, CW)
+    page = client.get(f"/people/{person_id}")
+    assert "/remove" not in page.text  # no link when it is their only case
+    confirm = client.get(f"/cases/{ref}/people/{person_id}/remove")
+
+    r = client.post(f"/cases/{ref}/people/{person_id}/remove", data={"csrf_token": csrf_of(confirm.text)})
+
+    assert r.status_code == 400
+    assert "link them to the right case first" in r.text
+    assert _people(web_app, ref) == [("Amelia Okafer", "child")]
+
+
+def test_taking_off_a_person_who_is_not_on_the_case_or_without_the_right_is_refused(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    right, other = _case(web_app, web_staff), _case(web_app, web_staff)
+    person_id = _person(web_app, right)
+    web_app.persons.link(person_id, other, "child", CW)
+    sign_in(client, CW)
+    assert client.get(f"/cases/{_case(web_app, web_staff)}/people/{person_id}/remove").status_code == 404
+    sign_in(client, email_for("panel_coordinator"))
+    assert client.get(f"/cases/{other}/people/{person_id}/remove").status_code == 403
+    token = csrf_of(client.get("/my-work").text)
+    assert client.post(f"/cases/{other}/people/{person_id}/remove", data={"csrf_token": token}).status_code == 403
+    assert client.post(f"/cases/{other}/people/{person_id}/remove", data={}).status_code == 403  # no CSRF token
+    assert _people(web_app, other) == [("Amelia Okafer", "child")]

@@ -40,6 +40,8 @@ PAGES: tuple[tuple[str, str | None], ...] = (
     ("/cases/{ref}/people/link", "person.link"),
     ("/cases/{ref}/people/link?name=Okafor", "person.link"),
     ("/people/{person}", "person.read"),
+    ("/people/{person}/correct", "person.correct"),
+    ("/cases/{ref}/people/{person}/remove", "person.unlink"),
     ("/deadlines", "deadlines.read"),
     ("/team", "case.assign"),
     ("/panels", "case.list"),
