@@ -825,6 +825,7 @@ async def action_post(request: Request, ref: str, name: str) -> Response:
         return _stale(request, app, actor, c, seen_seq)
     form = _action_form(app, actor, c, name)
     posted = read_form(form_data, form.fields, with_date=form.with_date)
+    journey = app.workflows.get(c.workflow_id, c.workflow_version).definition
     if not posted.errors:
         try:
             _fire(app, actor, c, form, posted, version)
@@ -832,13 +833,12 @@ async def action_post(request: Request, ref: str, name: str) -> Response:
             return _stale(request, app, actor, app.reads.case(ref, actor), seen_seq)
         except GuardFailed as exc:
             for reason in exc.reasons:
-                posted.errors.append((field_for_message(reason, form.fields), present.plain(reason)))
+                posted.errors.append((field_for_message(reason, form.fields), present.plain(reason, journey)))
         except (InvalidInput, TransitionRejected, NotPermitted) as exc:
             message = exc.detail if isinstance(exc, (TransitionRejected, NotPermitted)) else str(exc)
-            posted.errors.append((field_for_message(message, form.fields), present.plain(message)))
+            posted.errors.append((field_for_message(message, form.fields), present.plain(message, journey)))
         else:
             return see_other(f"/cases/{c.ref}?done={name}")
-    journey = app.workflows.get(c.workflow_id, c.workflow_version).definition
     ctx = {
         "case": c,
         "listing": app.reads.case_listing(c.ref, actor),

@@ -6,6 +6,7 @@ Plain functions over the engine's values, so the pages, the API and the tests ag
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -225,10 +226,11 @@ def humanise(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def plain(reason: str) -> str:
-    """A refusal or an unmet condition in words: role and fact names as people say them."""
-    import re
-
+def plain(reason: str, workflow: WorkflowDef | None = None) -> str:
+    """A refusal or an unmet condition in words: role names as people say them, and with the journey
+    (``workflow``) its facts by their labels and ISO dates written out ("already done: “Application
+    received” was recorded as Saturday 25 July 2026", not "already done: application_received_on was
+    recorded as 2026-07-25")."""
     from carepath.engine.roles import ROLES
 
     def role(m: re.Match[str]) -> str:
@@ -236,5 +238,28 @@ def plain(reason: str) -> str:
 
     names = "|".join(sorted((re.escape(r) for r in ROLES), key=len, reverse=True))
     text = re.sub(rf"needs role ((?:{names})(?: or (?:{names}))*)", lambda m: "needs a " + role(m), reason)
+    if workflow is not None and workflow.facts:
+        labels = {n: f.label or humanise(n) for n, f in workflow.facts.items()}
+        text = _fact_names(tuple(labels)).sub(lambda m: f"“{labels[m.group(1)]}”", text)
+        text = text.replace("Fact “", "“").replace("fact “", "“")
+        text = _ISO_DAY.sub(_day_in_words, text)
     text = text.replace("Fact '", "'").replace("fact '", "'")
     return text[:1].upper() + text[1:]
+
+
+#: An ISO day inside a message (a guard's reason names dates as YYYY-MM-DD).
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+@functools.lru_cache(maxsize=64)
+def _fact_names(names: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern for any of a journey's fact names, bare or in quotes, longest first."""
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"'?\b({alternatives})\b'?")
+
+
+def _day_in_words(m: re.Match[str]) -> str:
+    try:
+        return long_date(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    except ValueError:
+        return str(m.group(0))
