@@ -233,11 +233,11 @@ def plain(reason: str, workflow: WorkflowDef | None = None) -> str:
     recorded as 2026-07-25")."""
     from carepath.engine.roles import ROLES
 
-    def role(m: re.Match[str]) -> str:
-        return " or ".join(r.replace("_", " ") for r in m.group(1).split(" or "))
+    def needs(m: re.Match[str]) -> str:
+        return "needs a " + " or ".join(r.replace("_", " ") for r in m.group(1).split(" or "))
 
     names = "|".join(sorted((re.escape(r) for r in ROLES), key=len, reverse=True))
-    text = re.sub(rf"needs role ((?:{names})(?: or (?:{names}))*)", lambda m: "needs a " + role(m), reason)
+    text = re.sub(rf"needs role ((?:{names})(?: or (?:{names}))*)", needs, reason)
     if workflow is not None and workflow.facts:
         labels = {n: f.label or humanise(n) for n, f in workflow.facts.items()}
         text = _fact_names(tuple(labels)).sub(lambda m: f"“{labels[m.group(1)]}”", text)
