@@ -36,6 +36,7 @@ from carepath.entrypoints.web.session import TokenRefused, api_actor
 
 if TYPE_CHECKING:
     from carepath.config.bootstrap import App
+    from carepath.engine.people import Person
 
 Token = Annotated[Actor, Depends(api_actor)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -178,6 +179,31 @@ class PersonIn(BaseModel):
     contact: str | None = Field(default=None, max_length=2000)
 
 
+class PersonDetailsOut(BaseModel):
+    """A person's details, as ``carepath people show --json`` gives them."""
+
+    id: int
+    given_names: str
+    family_name: str
+    born_on: date | None
+    sex: str | None
+    ethnicity: str | None
+    contact: str | None
+
+
+def _details_of(person: Person) -> dict[str, Any]:
+    d = person.details
+    return {
+        "id": person.id,
+        "given_names": d.given_names,
+        "family_name": d.family_name,
+        "born_on": d.born_on,
+        "sex": d.sex,
+        "ethnicity": d.ethnicity,
+        "contact": d.contact,
+    }
+
+
 class CorrectionIn(BaseModel):
     """Corrections to a person's details (``person.correct``): a field left out stays as it is; ``null``
     clears an optional one (``born_on``, ``sex``, ``ethnicity``, ``contact``; names cannot be cleared)."""
@@ -190,16 +216,9 @@ class CorrectionIn(BaseModel):
     contact: str | None = Field(default=None, max_length=2000)
 
 
-class CorrectedOut(BaseModel):
+class CorrectedOut(PersonDetailsOut):
     """The person's details after the correction, and the names of the fields it changed."""
 
-    id: int
-    given_names: str
-    family_name: str
-    born_on: date | None
-    sex: str | None
-    ethnicity: str | None
-    contact: str | None
     changed: list[str]
 
 
@@ -226,14 +245,7 @@ class PersonCaseOut(BaseModel):
     status: str
 
 
-class PersonRecordOut(BaseModel):
-    id: int
-    given_names: str
-    family_name: str
-    born_on: date | None
-    sex: str | None
-    ethnicity: str | None
-    contact: str | None
+class PersonRecordOut(PersonDetailsOut):
     cases: list[PersonCaseOut]
 
 
@@ -488,17 +500,7 @@ def create_api(app: App) -> FastAPI:
         corrected = app.persons.correct(
             person_id, actor, given_names=body.given_names, family_name=body.family_name, **kept
         )
-        d = corrected.person.details
-        return CorrectedOut(
-            id=person_id,
-            given_names=d.given_names,
-            family_name=d.family_name,
-            born_on=d.born_on,
-            sex=d.sex,
-            ethnicity=d.ethnicity,
-            contact=d.contact,
-            changed=list(corrected.fields),
-        )
+        return CorrectedOut(**_details_of(corrected.person), changed=list(corrected.fields))
 
     @api.delete("/cases/{ref}/people/{person_id}", response_model=UnlinkedOut)
     def unlink_person(ref: Ref, person_id: PersonId, actor: Token) -> UnlinkedOut:
@@ -539,15 +541,8 @@ def create_api(app: App) -> FastAPI:
         record = app.persons.show(person_id, actor)
         for pc in record.cases:
             app.accounts.record_view(actor, pc.case_ref, f"api:person {record.person.id}", "api")
-        d = record.person.details
         return PersonRecordOut(
-            id=record.person.id,
-            given_names=d.given_names,
-            family_name=d.family_name,
-            born_on=d.born_on,
-            sex=d.sex,
-            ethnicity=d.ethnicity,
-            contact=d.contact,
+            **_details_of(record.person),
             cases=[
                 PersonCaseOut(ref=c.case_ref, role=c.role, journey=c.workflow_id, status=c.status) for c in record.cases
             ],

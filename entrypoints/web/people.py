@@ -78,6 +78,16 @@ def _field_of(message: str, default: str) -> str:
     return next((fid for words, fid in _MESSAGE_FIELDS if words in lowered), default)
 
 
+def _read_person_form(form: Mapping[str, Any], fields: tuple[Field, ...]) -> Posted:
+    """A posted person form (add or correct): its text, the GOV.UK date of birth, and its errors."""
+    posted = read_form(form, fields, with_date=False)
+    posted.errors = [e for e in posted.errors if e[0] != "note"]  # the form has no note
+    for name in ("given_names", "family_name", "contact"):
+        if len(posted.values.get(name, "")) > 1000:  # kept short, so a huge post is not echoed back
+            posted.values[name] = posted.values[name][:1000]
+    return posted
+
+
 def _subject(c: Case) -> Subject:
     return Subject(c.owner_id, c.team_id)
 
@@ -105,12 +115,7 @@ async def add_post(request: Request, ref: str) -> Response:
     actor = page_actor(request)
     app = carepath(request)
     c = app.reads.case(ref, actor)
-    form = await request.form()
-    posted = read_form(form, ADD_FIELDS, with_date=False)
-    posted.errors = [e for e in posted.errors if e[0] != "note"]  # the form has no note
-    for name in ("given_names", "family_name", "contact"):
-        if len(posted.values.get(name, "")) > 1000:  # kept short, so a huge post is not echoed back
-            posted.values[name] = posted.values[name][:1000]
+    posted = _read_person_form(await request.form(), ADD_FIELDS)
     if not posted.errors:
         f = posted.facts
         try:
@@ -379,11 +384,7 @@ async def correct_post(request: Request, person_id: int) -> Response:
     """Correct the details (``app.persons.correct``: an empty optional field clears it), then back to the
     person's page with a banner naming the fields that changed."""
     app, actor, record = _correctable(request, person_id)
-    posted = read_form(await request.form(), CORRECT_FIELDS, with_date=False)
-    posted.errors = [e for e in posted.errors if e[0] != "note"]  # the form has no note
-    for name in ("given_names", "family_name", "contact"):
-        if len(posted.values.get(name, "")) > 1000:  # kept short, so a huge post is not echoed back
-            posted.values[name] = posted.values[name][:1000]
+    posted = _read_person_form(await request.form(), CORRECT_FIELDS)
     if not posted.errors:
         f = posted.facts
         try:
