@@ -9,6 +9,7 @@ request that does not parse).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -192,16 +193,8 @@ class PersonDetailsOut(BaseModel):
 
 
 def _details_of(person: Person) -> dict[str, Any]:
-    d = person.details
-    return {
-        "id": person.id,
-        "given_names": d.given_names,
-        "family_name": d.family_name,
-        "born_on": d.born_on,
-        "sex": d.sex,
-        "ethnicity": d.ethnicity,
-        "contact": d.contact,
-    }
+    """``PersonDetailsOut``'s fields: the person's number and every field of their ``PersonDetails``."""
+    return {"id": person.id, **asdict(person.details)}
 
 
 class CorrectionIn(BaseModel):

@@ -18,6 +18,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,7 +27,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
+
+    from carepath.config.bootstrap import App
+    from carepath.engine.clock import FixedClock
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_ARGS = [
@@ -115,3 +119,51 @@ def serve_asgi(app: Any) -> Iterator[str]:
 
     with served(app) as url:
         yield url
+
+
+# -- the app under uvicorn with the seeded staff, and signing in as them --------------------------------
+
+#: The administrator the staff seed makes.
+SITE_ADMIN = "admin@council.test"
+
+
+@dataclass
+class Site:
+    """The web app served on a free port over a SQLite file with the real journeys and the seeded staff."""
+
+    url: str
+    app: App
+    clock: FixedClock
+    team_id: int
+
+
+@pytest.fixture
+def site(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    from carepath.config import passwords
+    from carepath.engine.clock import FixedClock
+    from carepath.entrypoints.web.app import create_app
+    from tests.support import seed_staff
+    from tests.web.conftest import NOW, PASSWORD, build_app
+
+    monkeypatch.setattr(passwords, "PARAMETERS", passwords.CHEAP)
+    clock = FixedClock(NOW)
+    app = build_app(sqlite_url, clock)
+    staff = seed_staff(app)
+    app.accounts.set_passwords([SITE_ADMIN, *(a.email for a in staff.by_role.values())], PASSWORD, SITE_ADMIN)
+    with serve_asgi(create_app(app)) as url:
+        yield Site(url, app, clock, staff.team_id)
+    app.dispose()
+
+
+def signed_in(browser: Browser, site: Site, email: str) -> Page:
+    """A new browser context signed in as ``email`` (the tests' password)."""
+    from tests.web.conftest import PASSWORD
+
+    page = browser.new_context().new_page()
+    page.goto(f"{site.url}/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/sign-in" not in page.url, page.content()[-2000:]
+    return page

@@ -8,62 +8,19 @@ and AA: 0 violations) as the day reaches it, and one journey is done with the ke
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
-from tests.browser.conftest import assert_accessible, serve_asgi
+from tests.browser.conftest import Site, assert_accessible, signed_in
 from tests.support import email_for
-from tests.web.conftest import PASSWORD, build_app
+from tests.web.conftest import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-    from carepath.config.bootstrap import App
-    from carepath.engine.clock import FixedClock
 
 CW, TM, PC, ADM = (email_for(r) for r in ("caseworker", "team_manager", "panel_coordinator", "agency_decision_maker"))
 ADMIN = "admin@council.test"
 TODAY = "2026-11-02"
-
-
-@dataclass
-class Site:
-    url: str
-    app: App
-    clock: FixedClock
-    team_id: int
-
-
-@pytest.fixture
-def site(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    from carepath.config import passwords
-    from carepath.engine.clock import FixedClock
-    from carepath.entrypoints.web.app import create_app
-    from tests.support import seed_staff
-    from tests.web.conftest import NOW
-
-    monkeypatch.setattr(passwords, "PARAMETERS", passwords.CHEAP)
-    clock = FixedClock(NOW)
-    app = build_app(sqlite_url, clock)
-    staff = seed_staff(app)
-    app.accounts.set_passwords([ADMIN, *(a.email for a in staff.by_role.values())], PASSWORD, ADMIN)
-    with serve_asgi(create_app(app)) as url:
-        yield Site(url, app, clock, staff.team_id)
-    app.dispose()
-
-
-def signed_in(browser: Browser, site: Site, email: str) -> Page:
-    page = browser.new_context().new_page()
-    page.goto(f"{site.url}/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-    assert "/sign-in" not in page.url, page.content()[-2000:]
-    return page
 
 
 def act(

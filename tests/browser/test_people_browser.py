@@ -10,59 +10,18 @@ the person's page.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-import pytest
-
-from tests.browser.conftest import assert_accessible, serve_asgi
+from tests.browser.conftest import Site, assert_accessible, signed_in
 from tests.support import email_for
-from tests.web.conftest import PASSWORD, build_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
-    from carepath.config.bootstrap import App
 
 CW = email_for("caseworker")
 ADMIN = "admin@council.test"
-
-
-@dataclass
-class Site:
-    url: str
-    app: App
-    team_id: int
-
-
-@pytest.fixture
-def site(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    from carepath.config import passwords
-    from carepath.engine.clock import FixedClock
-    from carepath.entrypoints.web.app import create_app
-    from tests.support import seed_staff
-    from tests.web.conftest import NOW
-
-    monkeypatch.setattr(passwords, "PARAMETERS", passwords.CHEAP)
-    app = build_app(sqlite_url, FixedClock(NOW))
-    staff = seed_staff(app)
-    app.accounts.set_passwords([ADMIN, *(a.email for a in staff.by_role.values())], PASSWORD, ADMIN)
-    with serve_asgi(create_app(app)) as url:
-        yield Site(url, app, staff.team_id)
-    app.dispose()
-
-
-def signed_in(browser: Browser, site: Site, email: str) -> Page:
-    page = browser.new_context().new_page()
-    page.goto(f"{site.url}/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-    assert "/sign-in" not in page.url, page.content()[-2000:]
-    return page
 
 
 def test_a_caseworker_adds_a_child_and_links_someone_already_recorded(browser: Browser, site: Site) -> None:
