@@ -45,6 +45,7 @@ def main() -> int:
         ("amy.caseworker", "{case}", "case"),
         ("amy.caseworker", "{case}/timeline", "timeline"),
         ("amy.caseworker", "{action}", "action-form"),
+        ("amy.caseworker", "{person}", "person"),
         ("fiona.teammanager", "/team", "team"),
         ("pat.panelcoordinator", "/panels", "panels"),
         ("pat.panelcoordinator", "{sitting}", "panel-sitting"),
@@ -84,6 +85,9 @@ def main() -> int:
                     if page.get_by_text("Take off the agenda").count():
                         path = href
                         break
+            if path == "{person}":  # the first person on the case page's People list
+                page.goto(f"{url}{case_href}")
+                path = page.locator("main a[href^='/people/']").first.get_attribute("href") or case_href
             if path == "{action}":
                 page.goto(f"{url}{case_href}")
                 action_href = page.locator("a.govuk-task-list__link").first.get_attribute("href") or case_href
