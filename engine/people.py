@@ -137,7 +137,7 @@ def person_details(
     contact: str | None = None,
 ) -> PersonDetails:
     """The details, checked; ``InvalidInput`` naming the first thing wrong (never echoing a value)."""
-    given = one_line(given_names, "the given names", NAME_MAX)
+    given = one_line(given_names, "the given names", NAME_MAX, plural=True)
     family = one_line(family_name, "the family name", NAME_MAX)
     if born_on is not None:
         day_in_range(born_on, "the date of birth")
@@ -148,7 +148,7 @@ def person_details(
     if ethnicity is not None:
         ethnicity = choice(ethnicity.strip().upper(), ETHNICITY, "ethnicity code (DfE)")
     if contact is not None:
-        contact = one_line(contact, "the contact details", CONTACT_MAX) if contact.strip() else None
+        contact = one_line(contact, "the contact details", CONTACT_MAX, plural=True) if contact.strip() else None
     return PersonDetails(given, family, born_on, sex, ethnicity, contact)
 
 

@@ -49,26 +49,29 @@ DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2100, 12, 31)
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _unicode(text: str, what: str) -> None:
+def _unicode(text: str, what: str, verb: str = "is") -> None:
     if _SURROGATE.search(text):
-        raise InvalidInput(f"{what} is not valid UTF-8 text")
+        raise InvalidInput(f"{what} {verb} not valid UTF-8 text")
 
 
-def one_line(value: str, what: str, max_len: int) -> str:
+def one_line(value: str, what: str, max_len: int, *, plural: bool = False) -> str:
     """``value`` without surrounding space, if it is a non-empty line of at most ``max_len`` characters.
+
+    ``plural``: ``what`` is a plural noun ("the given names"), so the message says "are".
 
     Raises:
         InvalidInput: naming ``what``: empty, too long, not valid UTF-8, or holding line breaks or
             control characters.
     """
     text = value.strip()
+    verb = "are" if plural else "is"
     if not text:
-        raise InvalidInput(f"{what} is empty")
-    _unicode(text, what)
+        raise InvalidInput(f"{what} {verb} empty")
+    _unicode(text, what, verb)
     if _CONTROL.search(text):
         raise InvalidInput(f"{what} must be one line without control characters")
     if len(text) > max_len:
-        raise InvalidInput(f"{what} is longer than {max_len} characters")
+        raise InvalidInput(f"{what} {verb} longer than {max_len} characters")
     return text
 
 

@@ -46,7 +46,7 @@ def test_details_are_trimmed_and_coded() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"given_names": ""}, "the given names is empty"),
+        ({"given_names": ""}, "the given names are empty"),
         ({"family_name": "   "}, "the family name is empty"),
         ({"given_names": "Ann\r\nBcc: x@evil.example"}, "one line"),
         ({"family_name": "x" * 101}, "longer than 100"),
