@@ -508,3 +508,24 @@ def test_taking_off_a_person_who_is_not_on_the_case_or_without_the_right_is_refu
     assert client.post(f"/cases/{other}/people/{person_id}/remove", data={"csrf_token": token}).status_code == 403
     assert client.post(f"/cases/{other}/people/{person_id}/remove", data={}).status_code == 403  # no CSRF token
     assert _people(web_app, other) == [("Amelia Okafer", "child")]
+
+
+def test_find_a_case_by_a_persons_name_lists_them_with_a_link_to_their_page(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref = _case(web_app, web_staff)
+    child = _person(web_app, ref, family="Okafor")
+    parent = web_app.persons.add(ref, "birth_parent", "Grace", "Okafor", CW).person_id  # no date of birth
+    other_team = _other_team_caseworker(web_app)
+    theirs = web_app.cases.open_case("foster_carer_approval", OTHER, team_id=other_team).ref
+    web_app.persons.add(theirs, "child", "Hidden", "Okafor", OTHER)
+    sign_in(client, CW)
+
+    page = client.get("/cases", params={"q": "Okafr"})  # forgiving spelling
+
+    assert page.status_code == 200
+    assert f'<a class="govuk-link" href="/people/{child}">Amelia Okafor</a>' in page.text
+    assert f'<a class="govuk-link" href="/people/{parent}">Grace Okafor</a>' in page.text
+    assert "Thursday 14 March 2019" in page.text
+    assert "Not recorded" in page.text  # Grace's date of birth
+    assert "Hidden" not in page.text  # on another team's case only
