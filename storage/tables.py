@@ -240,6 +240,7 @@ AUDIT = Table(
     Column("subject", String(200), nullable=False),
     Column("detail", JSONType, nullable=False),
     Index("ix_audit_entry_actor", "actor_id"),
+    Index("ix_audit_entry_subject", "subject", "at"),
 )
 
 #: A panel sitting (``engine.services.panels``): its day, type, time, place, how many cases it takes

@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
-from typing import Final, Literal, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 from carepath.engine.case import Actor, Case
 from carepath.engine.clock import Clock, local_today
@@ -52,6 +52,8 @@ from carepath.engine.text import cursor, day_in_range, findable, one_line, recor
 
 #: The longest name someone may search for.
 SEARCH_MAX = 200
+#: How many of a person's changes their page lists (newest first).
+CHANGES_MAX = 50
 
 T = TypeVar("T")
 
@@ -128,6 +130,14 @@ class PersonStore(Protocol):
 class PersonReads(Protocol):
     """People as they are read (on the read engine)."""
 
+    def changes(self, person_id: int, limit: int) -> list[PersonChange]:
+        """The audit trail's entries about the person, newest first, at most ``limit``."""
+        ...
+
+    def case_subjects(self, refs: frozenset[str]) -> dict[str, Subject]:
+        """The owner and team of each case of ``refs`` that exists (what the policy needs to say who reads it)."""
+        ...
+
     def person(self, person_id: int) -> Person:
         """One person; ``NotFound`` if there is none."""
         ...
@@ -155,6 +165,18 @@ class Added:
     person_id: int
     case_ref: str
     role: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonChange:
+    """One change to a person's record, from the audit trail: when, what (``person.add``, ``person.link``,
+    ``person.correct``, ``person.unlink``), by whom (their name), and its detail: the case and role, or
+    the names of the fields corrected, never their values."""
+
+    at: datetime
+    action: str
+    by: str
+    detail: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +391,25 @@ class PersonService:
             raise NotPermitted(actor.email, "person.read", "the person is on no case they may read")
         return PersonRecord(self._reads.person(person_id), readable)
 
+    def changes(self, person_id: int, actor: Actor, *, limit: int = CHANGES_MAX) -> list[PersonChange]:
+        """The changes to a person's record, newest first, if ``actor`` may read the person (as ``show``).
+
+        An entry naming a case ``actor`` may not read (``case.read``; a case the person has left counts
+        too) keeps its kind, who and when, but not the case (its ``case`` becomes ``None``): the
+        record shows that something happened, never where.
+        """
+        self.show(person_id, actor)  # refused unless the actor may read the person
+        changes = self._reads.changes(person_id, clamp_limit(limit))
+        named = frozenset(str(c.detail["case"]) for c in changes if c.detail.get("case"))
+        subjects = self._reads.case_subjects(named) if named else {}
+        readable = {ref for ref, subject in subjects.items() if permitted(actor, "case.read", subject)}
+        return [
+            c
+            if not c.detail.get("case") or c.detail["case"] in readable
+            else PersonChange(c.at, c.action, c.by, {**c.detail, "case": None})
+            for c in changes
+        ]
+
     def participants(self, case: Case, actor: Actor) -> list[Participant]:
         """The people of ``case`` (as read by the caller), by role then name."""
         return read_participants(self._reads, case, actor)
@@ -406,6 +447,7 @@ __all__ = [
     "Found",
     "Keep",
     "PersonCase",
+    "PersonChange",
     "PersonReads",
     "PersonRecord",
     "PersonService",

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from carepath.engine.case import Actor, Case
     from carepath.engine.people import Participant, Person
     from carepath.engine.reads import Page
-    from carepath.engine.services.persons import Found, PersonRecord
+    from carepath.engine.services.persons import Found, PersonChange, PersonRecord
 
 router = APIRouter()
 
@@ -293,6 +293,7 @@ def person_page(request: Request, person_id: int) -> Response:
     ]
     back = came_from if came_from in refs else None
     may_unlink = {pc.case_ref for pc in record.cases if permitted(actor, "person.unlink", pc.subject)}
+    changes = [(c.at, c.by, _change_text(c)) for c in app.persons.changes(person_id, actor)]
     return render(
         request,
         "person.html",
@@ -303,8 +304,31 @@ def person_page(request: Request, person_id: int) -> Response:
         back=back,
         may_correct=_may_correct(actor, record),
         may_unlink=may_unlink if len(record.cases) > 1 else set(),
+        changes=changes,
         flash=_corrected_banner(request),
     )
+
+
+def _change_text(change: PersonChange) -> str:
+    """One change to the record in words: which case and role, or which fields, never values."""
+    case = change.detail.get("case") or "a case you may not see"
+    role = PERSON_ROLES.get(str(change.detail.get("role")), str(change.detail.get("role") or ""))
+    if change.action == "person.add":
+        return f"Added on {case} as: {role}"
+    if change.action == "person.link":
+        return f"Linked to {case} as: {role}"
+    if change.action == "person.unlink":
+        return f"Taken off {case} (was on it as: {role})"
+    if change.action == "person.correct":
+        return "Corrected: " + _listed([str(n) for n in change.detail.get("fields", ())])
+    return change.action
+
+
+def _listed(fields: list[str]) -> str:
+    """Fields by their labels, as a sentence says them: "family name and date of birth"."""
+    labels = [_LABELS.get(n) or n.replace("_", " ") for n in fields]
+    words = [label[:1].lower() + label[1:] for label in labels] or ["no detail"]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _may_correct(actor: Actor, record: PersonRecord) -> bool:
@@ -318,9 +342,7 @@ def _corrected_banner(request: Request) -> dict[str, Any] | None:
     names = [n for n in str(request.query_params.get("corrected") or "").split(",") if n in _LABELS]
     if not names:
         return None
-    changed = [_LABELS[n][:1].lower() + _LABELS[n][1:] for n in names]
-    listed = changed[0] if len(changed) == 1 else ", ".join(changed[:-1]) + " and " + changed[-1]
-    return {"title": "Success", "text": f"Details corrected: {listed}.", "success": True}
+    return {"title": "Success", "text": f"Details corrected: {_listed(names)}.", "success": True}
 
 
 # -- correct a person's details ------------------------------------------------------------------

@@ -18,11 +18,12 @@ from sqlalchemy import Engine, bindparam, exists, or_, select
 
 from carepath.engine.errors import NotFound
 from carepath.engine.people import Participant, Person, fold, search_keys
+from carepath.engine.policy import Subject
 from carepath.engine.reads import Page, Scope, cursor_parts, make_cursor
-from carepath.engine.services.persons import Found, PersonCase
+from carepath.engine.services.persons import Found, PersonCase, PersonChange
 from carepath.storage.persons import cases_of
 from carepath.storage.rows import PERSON_COLUMNS, participants_in_order, person_of
-from carepath.storage.tables import CASES, PARTICIPANTS, PERSON_KEYS, PERSONS
+from carepath.storage.tables import AUDIT, CASES, PARTICIPANTS, PERSON_KEYS, PERSONS, USERS
 
 #: The most people one search scores.
 CANDIDATES_MAX = 2000
@@ -58,6 +59,26 @@ class PersonQueries:
     def cases_of(self, person_id: int) -> list[PersonCase]:
         with self.engine.connect() as conn:
             return cases_of(conn, person_id)
+
+    def changes(self, person_id: int, limit: int) -> list[PersonChange]:
+        """The audit trail's entries for the person, newest first (``ix_audit_entry_subject``)."""
+        stmt = (
+            select(AUDIT.c.at, AUDIT.c.action, AUDIT.c.detail, USERS.c.name, USERS.c.email)
+            .outerjoin(USERS, USERS.c.id == AUDIT.c.actor_id)
+            .where(AUDIT.c.subject == f"person:{person_id}")
+            .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                PersonChange(r.at, r.action, r.name or r.email or "carepath", dict(r.detail or {}))
+                for r in conn.execute(stmt)
+            ]
+
+    def case_subjects(self, refs: frozenset[str]) -> dict[str, Subject]:
+        stmt = select(CASES.c.ref, CASES.c.owner_id, CASES.c.team_id).where(CASES.c.ref.in_(sorted(refs)))
+        with self.engine.connect() as conn:
+            return {r.ref: Subject(owner_id=r.owner_id, team_id=r.team_id) for r in conn.execute(stmt)}
 
     def participants(self, case_id: int, case_ref: str) -> list[Participant]:
         with self.engine.connect() as conn:

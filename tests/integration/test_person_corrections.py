@@ -257,3 +257,59 @@ def test_corrections_and_unlinks_are_audited_by_field_and_case_never_value(app: 
         "MWBC",
     ):
         assert planted not in text, planted
+
+
+# -- the record's changes ----------------------------------------------------------------------------
+
+
+def test_the_changes_to_a_record_come_newest_first_with_cases_the_reader_may_not_see_left_unnamed(
+    app: App, staff: Staff
+) -> None:
+    ref = _case(app, staff)
+    pid = _zeb(app, ref)
+    app.persons.correct(pid, CW, family_name="Quilfeather")
+    theirs, _ = _other_team(app, staff)
+    app.persons.link(pid, theirs, "child", SM)
+
+    seen = app.persons.changes(pid, staff["caseworker"])
+    everything = app.persons.changes(pid, staff["service_manager"])
+
+    assert [(c.action, c.detail) for c in seen] == [
+        ("person.link", {"case": None, "role": "child"}),  # another team's case: not named
+        ("person.correct", {"fields": ["family_name"]}),
+        (
+            "person.add",
+            {
+                "case": ref,
+                "role": "child",
+                "fields": ["given_names", "family_name", "born_on", "sex", "ethnicity", "contact"],
+            },
+        ),
+    ]
+    assert [c.detail.get("case") for c in everything] == [theirs, None, ref]
+    with pytest.raises(NotPermitted):
+        app.persons.changes(pid, staff.admin)
+
+
+def test_migration_0012_indexes_the_audit_trail_by_subject_and_goes_down_and_up(app: App, staff: Staff) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from carepath.storage.migrate import alembic_config, current
+
+    def indexed() -> bool:
+        return "ix_audit_entry_subject" in {i["name"] for i in inspect(app.engine).get_indexes("audit_entry")}
+
+    assert indexed()
+    cfg = alembic_config(str(app.engine.url.render_as_string(hide_password=False)))
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    assert not indexed()
+    with app.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert current(app.engine) == "0012"
+    assert indexed()
+    pid = _zeb(app, _case(app, staff))
+    assert [c.action for c in app.persons.changes(pid, staff["caseworker"])] == ["person.add"]

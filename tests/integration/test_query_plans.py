@@ -289,6 +289,12 @@ def _sm(staff: Staff) -> Any:
     return staff["service_manager"]
 
 
+def _person_changes(app: App, staff: Staff, _clock: FixedClock, refs: dict[str, str]) -> object:
+    """A person added on a case, then their record's changes (the person page's list)."""
+    person_id = app.persons.add(refs["panel"], "child", "Ada", "Planned", staff["caseworker"]).person_id
+    return app.persons.changes(person_id, _sm(staff))
+
+
 CHECKS = (
     Check("open a case", lambda a, s, _c, r: a.cases.open_case("sample", s["caseworker"], team_id=s.team_id)),
     Check("fire (deadline-touching)", _fire),
@@ -296,6 +302,7 @@ CHECKS = (
     Check("outbox claim", _outbox_claim, uses="ix_outbox_due"),
     Check("case show", lambda a, s, _c, r: a.reads.case_listing(r["panel"], _sm(s))),
     Check("case history", lambda a, s, _c, r: a.reads.history(r["panel"], _sm(s))),
+    Check("a person's changes", _person_changes, uses="ix_audit_entry_subject"),
     Check("case deadlines", lambda a, s, _c, r: a.reads.case_deadlines(r["panel"], _sm(s))),
     Check("case list: first page", lambda a, s, _c, r: a.reads.cases(CaseFilter(), _sm(s)), ordered_page=True),
     Check(

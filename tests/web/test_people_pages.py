@@ -529,3 +529,36 @@ def test_find_a_case_by_a_persons_name_lists_them_with_a_link_to_their_page(
     assert "Thursday 14 March 2019" in page.text
     assert "Not recorded" in page.text  # Grace's date of birth
     assert "Hidden" not in page.text  # on another team's case only
+
+
+def test_a_persons_page_lists_the_changes_to_their_record_without_values_or_cases_the_reader_may_not_see(
+    client: TestClient, web_app: App, web_staff: Staff
+) -> None:
+    ref, second = _case(web_app, web_staff), _case(web_app, web_staff)
+    person_id = _person(web_app, ref)
+    web_app.persons.link(person_id, second, "child", CW)
+    web_app.persons.correct(person_id, CW, family_name="Okafor", born_on=date(2019, 3, 15))
+    other_team = _other_team_caseworker(web_app)
+    theirs = web_app.cases.open_case("foster_carer_approval", OTHER, team_id=other_team).ref
+    web_app.persons.link(person_id, theirs, "child", SM)
+    web_app.persons.unlink(person_id, second, CW)
+    sign_in(client, CW)
+
+    page = client.get(f"/people/{person_id}")
+
+    assert page.status_code == 200
+    assert page.text.count("Changes to this record") == 1
+    changes = page.text.split("Changes to this record")[1]
+    rows = [
+        " ".join(re.sub(r"<[^>]+>", " ", row).split())
+        for row in re.findall(r"<tbody.*?</tbody>", changes, re.S)[0].split("</tr>")[:-1]
+    ]
+    assert any(f"Taken off {second} (was on it as: Child)" in r for r in rows)
+    assert any("Linked to a case you may not see as: Child" in r for r in rows)  # another team's case
+    assert any("Corrected: family name and date of birth" in r for r in rows)
+    assert any(f"Linked to {second} as: Child" in r for r in rows)
+    assert any(f"Added on {ref} as: Child" in r for r in rows)
+    assert "Taken off" in rows[0]  # newest first
+    assert len(rows) == 5
+    assert theirs not in page.text
+    assert "Okafer" not in changes  # never the old value
