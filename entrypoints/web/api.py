@@ -250,6 +250,18 @@ class FoundOut(BaseModel):
     score: int
 
 
+class PersonChangeOut(BaseModel):
+    """One change to a person's record, from the audit trail: field names, never values; ``case`` is
+    null where it names a case the holder may not read."""
+
+    at: datetime
+    action: str
+    by: str
+    case: str | None
+    role: str | None
+    fields: list[str]
+
+
 class FoundPage(BaseModel):
     items: list[FoundOut]
     total: int
@@ -527,6 +539,22 @@ def create_api(app: App) -> FastAPI:
             total_exact=page.total_exact,
             next=page.next,
         )
+
+    @api.get("/people/{person_id}/changes", response_model=list[PersonChangeOut])
+    def person_changes(person_id: PersonId, actor: Token) -> list[PersonChangeOut]:
+        """The changes to a person's record, newest first (at most 50): added, linked, corrected (which
+        fields), taken off a case; who and when."""
+        return [
+            PersonChangeOut(
+                at=c.at,
+                action=c.action,
+                by=c.by,
+                case=c.detail.get("case"),
+                role=c.detail.get("role"),
+                fields=[str(f) for f in c.detail.get("fields", ())],
+            )
+            for c in app.persons.changes(person_id, actor)
+        ]
 
     @api.get("/people/{person_id}", response_model=PersonRecordOut)
     def person(person_id: PersonId, actor: Token) -> PersonRecordOut:

@@ -185,6 +185,15 @@ def test_a_token_corrects_a_person_and_takes_them_off_a_case_linked_in_error(
     assert "nothing to change" in same.json()["error"]
 
     off = client.delete(f"/api/v1/cases/{wrong}/people/{person_id}", headers=h)
+    changes = client.get(f"/api/v1/people/{person_id}/changes", headers=h)
+    assert changes.status_code == 200, changes.text
+    assert [(c["action"], c["case"], c["role"], c["fields"]) for c in changes.json()] == [
+        ("person.unlink", wrong, "child", []),
+        ("person.correct", None, None, ["family_name", "contact"]),
+        ("person.link", wrong, "child", []),
+        ("person.add", right, "child", ["given_names", "family_name", "sex", "contact"]),
+    ]
+    assert "Okafer" not in changes.text  # names of fields, never their values
 
     assert off.status_code == 200, off.text
     assert off.json() == {"id": person_id, "ref": wrong, "role": "child"}

@@ -62,6 +62,7 @@ API: tuple[tuple[str, str], ...] = (
     ("/api/v1/cases/{ref}/deadlines", "deadlines.read"),
     ("/api/v1/cases/{ref}/people", "person.read"),
     ("/api/v1/people/{person}", "person.read"),
+    ("/api/v1/people/{person}/changes", "person.read"),
     ("/api/v1/people?name=Okafor", "person.read"),
     ("/api/v1/deadlines", "deadlines.read"),
     ("/api/v1/panels", "panel.read"),
