@@ -52,6 +52,13 @@ from carepath.engine.text import cursor, day_in_range, findable, one_line, recor
 
 #: The longest name someone may search for.
 SEARCH_MAX = 200
+
+
+def audit_subject(person_id: int) -> str:
+    """The audit trail's subject for a person: their changes are recorded, and read back, under it."""
+    return f"person:{person_id}"
+
+
 #: How many of a person's changes their page lists (newest first).
 CHANGES_MAX = 50
 
@@ -275,7 +282,7 @@ class PersonService:
             person_id = store.add_person(details, keys_of(details), by.id)
             store.link(case.id, person_id, role, by.id)
             detail = {"case": case.ref, "role": role, "fields": _given(details)}
-            tx.record(Audited(by.id, "person.add", f"person:{person_id}", detail))
+            tx.record(Audited(by.id, "person.add", audit_subject(person_id), detail))
         return Added(person_id, case.ref, role)
 
     def link(self, person_id: int, case_ref: str, role: str, actor: Who | None) -> Added:
@@ -292,7 +299,7 @@ class PersonService:
             if not any(permitted(by, "person.read", c.subject) for c in store.cases_of(person_id)):
                 raise NotPermitted(by.email, "person.link", "the person is on no case they may read")
             store.link(case.id, person_id, role, by.id)
-            tx.record(Audited(by.id, "person.link", f"person:{person_id}", {"case": case.ref, "role": role}))
+            tx.record(Audited(by.id, "person.link", audit_subject(person_id), {"case": case.ref, "role": role}))
         return Added(person_id, case.ref, role)
 
     def correct(
@@ -340,7 +347,7 @@ class PersonService:
             if not changed:
                 raise InvalidInput(f"nothing to change: person {person_id}'s details are already these")
             store.correct_person(person_id, new, keys_of(new))
-            tx.record(Audited(by.id, "person.correct", f"person:{person_id}", {"fields": list(changed)}))
+            tx.record(Audited(by.id, "person.correct", audit_subject(person_id), {"fields": list(changed)}))
         return Corrected(Person(person_id, new), changed)
 
     def unlink(self, person_id: int, case_ref: str, actor: Who | None) -> Unlinked:
@@ -373,7 +380,7 @@ class PersonService:
             if len(cases) == 1:
                 raise InvalidInput(f"{case.ref} is person {person_id}'s only case: link them to the right case first")
             store.unlink(case.id, person_id)
-            tx.record(Audited(by.id, "person.unlink", f"person:{person_id}", {"case": case.ref, "role": role}))
+            tx.record(Audited(by.id, "person.unlink", audit_subject(person_id), {"case": case.ref, "role": role}))
         return Unlinked(person_id, case.ref, role)
 
     # -- reads ----------------------------------------------------------------------------
@@ -392,14 +399,19 @@ class PersonService:
         return PersonRecord(self._reads.person(person_id), readable)
 
     def changes(self, person_id: int, actor: Actor, *, limit: int = CHANGES_MAX) -> list[PersonChange]:
-        """The changes to a person's record, newest first, if ``actor`` may read the person (as ``show``).
+        """The changes to a person's record, newest first, if ``actor`` may read the person (as ``show``)."""
+        return self.changes_of(self.show(person_id, actor), actor, limit=limit)
+
+    def changes_of(self, record: PersonRecord, actor: Actor, *, limit: int = CHANGES_MAX) -> list[PersonChange]:
+        """The changes to the record of a person already read with ``show`` (their page), newest first.
 
         An entry naming a case ``actor`` may not read (``case.read``; a case the person has left counts
         too) keeps its kind, who and when, but not the case (its ``case`` becomes ``None``): the
         record shows that something happened, never where.
         """
-        self.show(person_id, actor)  # refused unless the actor may read the person
-        changes = self._reads.changes(person_id, clamp_limit(limit))
+        if not any(permitted(actor, "person.read", c.subject) for c in record.cases):
+            raise NotPermitted(actor.email, "person.read", "the person is on no case they may read")
+        changes = self._reads.changes(record.person.id, clamp_limit(limit))
         named = frozenset(str(c.detail["case"]) for c in changes if c.detail.get("case"))
         subjects = self._reads.case_subjects(named) if named else {}
         readable = {ref for ref, subject in subjects.items() if permitted(actor, "case.read", subject)}
@@ -453,4 +465,5 @@ __all__ = [
     "PersonService",
     "PersonStore",
     "Unlinked",
+    "audit_subject",
 ]

@@ -293,7 +293,7 @@ def person_page(request: Request, person_id: int) -> Response:
     ]
     back = came_from if came_from in refs else None
     may_unlink = {pc.case_ref for pc in record.cases if permitted(actor, "person.unlink", pc.subject)}
-    changes = [(c.at, c.by, _change_text(c)) for c in app.persons.changes(person_id, actor)]
+    changes = [(c.at, c.by, _change_text(c)) for c in app.persons.changes_of(record, actor)]
     return render(
         request,
         "person.html",

@@ -20,7 +20,7 @@ from carepath.engine.errors import NotFound
 from carepath.engine.people import Participant, Person, fold, search_keys
 from carepath.engine.policy import Subject
 from carepath.engine.reads import Page, Scope, cursor_parts, make_cursor
-from carepath.engine.services.persons import Found, PersonCase, PersonChange
+from carepath.engine.services.persons import Found, PersonCase, PersonChange, audit_subject
 from carepath.storage.persons import cases_of
 from carepath.storage.rows import PERSON_COLUMNS, participants_in_order, person_of
 from carepath.storage.tables import AUDIT, CASES, PARTICIPANTS, PERSON_KEYS, PERSONS, USERS
@@ -65,7 +65,7 @@ class PersonQueries:
         stmt = (
             select(AUDIT.c.at, AUDIT.c.action, AUDIT.c.detail, USERS.c.name, USERS.c.email)
             .outerjoin(USERS, USERS.c.id == AUDIT.c.actor_id)
-            .where(AUDIT.c.subject == f"person:{person_id}")
+            .where(AUDIT.c.subject == audit_subject(person_id))
             .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
             .limit(limit)
         )
