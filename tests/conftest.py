@@ -30,6 +30,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get("CAREPATH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+#: The suite runs the same whatever the shell exports: the README has a developer
+#: `export CAREPATH_USER=...` to work as the demo's people, and a CAREPATH_DATABASE_URL left set must
+#: never point a test at a real database. Only the test's own PostgreSQL setting stays.
+for _name in [n for n in os.environ if n.startswith("CAREPATH_") and n != "CAREPATH_TEST_PG_URL"]:
+    del os.environ[_name]
+
 
 def _pg_available() -> str | None:
     from sqlalchemy import create_engine, text
